@@ -1,0 +1,58 @@
+// tapegrad — tensor shapes.
+//
+// A Shape holds up to kMaxDims extents inline (no heap allocation), so that
+// creating a tensor or recording an op never allocates for its shape.
+// Tensors are always contiguous and row-major: strides are derived, never stored.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+namespace tg {
+
+class Shape {
+ public:
+  static constexpr int kMaxDims = 8;
+
+  Shape() = default;
+  Shape(std::initializer_list<std::int64_t> dims);
+  explicit Shape(const std::vector<std::int64_t>& dims);
+  template <class It> Shape(It first, It last) {
+    for (; first != last; ++first) push_back(static_cast<std::int64_t>(*first));
+  }
+
+  int size() const { return ndim_; }
+  bool empty() const { return ndim_ == 0; }
+  std::int64_t operator[](int i) const { return dims_[i]; }
+  std::int64_t& operator[](int i) { return dims_[i]; }
+  /// Dimension i, counting from the back when negative (-1 is the last).
+  std::int64_t at(int i) const;
+  std::int64_t back() const { return dims_[ndim_ - 1]; }
+  const std::int64_t* begin() const { return dims_; }
+  const std::int64_t* end() const { return dims_ + ndim_; }
+
+  void push_back(std::int64_t d);
+  /// Product of all extents (1 for a 0-d shape).
+  std::int64_t numel() const;
+  /// Row-major strides in elements.
+  std::vector<std::int64_t> strides() const;
+  std::vector<std::int64_t> vec() const { return {begin(), end()}; }
+
+  bool operator==(const Shape& o) const;
+  bool operator!=(const Shape& o) const { return !(*this == o); }
+
+  /// "[2,3,4]"
+  std::string str() const;
+
+ private:
+  std::int64_t dims_[kMaxDims] = {};
+  int ndim_ = 0;
+};
+
+/// Normalises a possibly negative axis for a tensor of `ndim` dimensions;
+/// throws std::invalid_argument naming `op` when it is out of range.
+int normalize_axis(int axis, int ndim, const char* op);
+
+}  // namespace tg

@@ -1,0 +1,17 @@
+// tapegrad — one include for the whole library.
+//
+//   #include <tapegrad/tapegrad.hpp>
+//
+// Public headers never include xtensor or BLAS headers, so this costs a
+// user's translation unit well under a second. For xtensor interop include
+// <tapegrad/xtensor.hpp> separately.
+#pragma once
+
+#include <tapegrad/autograd.hpp>
+#include <tapegrad/dtype.hpp>
+#include <tapegrad/gradcheck.hpp>
+#include <tapegrad/memory.hpp>
+#include <tapegrad/ops.hpp>
+#include <tapegrad/parallel.hpp>
+#include <tapegrad/shape.hpp>
+#include <tapegrad/tensor.hpp>

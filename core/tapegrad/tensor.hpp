@@ -1,0 +1,153 @@
+// tapegrad — the Tensor handle and its factories.
+//
+// A tg::Tensor is a cheap, shared handle (one shared_ptr) to a contiguous,
+// row-major block of elements of one runtime dtype, plus its autograd state.
+// Copying a Tensor copies the handle, not the data — as in PyTorch.
+//
+// Contract (see README "API tour"):
+//  * Storage is 64-byte aligned, reference counted and owned by tapegrad.
+//  * Every tensor is contiguous; reshape/flatten/detach share storage.
+//  * Differentiable ops live in <tapegrad/ops.hpp>; every op records itself on
+//    the tape when grad mode is on and an input requires grad.
+//  * Bad arguments throw std::invalid_argument naming the op and the shapes.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <iosfwd>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <tapegrad/dtype.hpp>
+#include <tapegrad/shape.hpp>
+
+namespace tg {
+
+namespace autograd {
+struct Node;
+}
+namespace detail {
+struct TensorImpl;
+[[noreturn]] void throw_dtype_mismatch(const char* what, Dtype have, Dtype want);
+}  // namespace detail
+
+class Tensor {
+ public:
+  /// An undefined tensor (no data); `defined()` is false.
+  Tensor() = default;
+  explicit Tensor(std::shared_ptr<detail::TensorImpl> impl) : impl_(std::move(impl)) {}
+
+  bool defined() const { return static_cast<bool>(impl_); }
+
+  // ---- metadata -----------------------------------------------------------
+  const Shape& shape() const;
+  /// Extent of dimension `axis` (negative counts from the back).
+  std::int64_t size(int axis) const;
+  int dim() const;
+  std::int64_t numel() const;
+  Dtype dtype() const;
+
+  // ---- element access -----------------------------------------------------
+  /// Pointer to the first element; throws if T does not match dtype().
+  template <class T> T* data() {
+    check_dtype<T>("Tensor::data");
+    return static_cast<T*>(raw_data());
+  }
+  template <class T> const T* data() const {
+    check_dtype<T>("Tensor::data");
+    return static_cast<const T*>(raw_data());
+  }
+  void* raw_data();
+  const void* raw_data() const;
+
+  /// The value of a one-element tensor, converted to double / to T.
+  double item() const;
+  template <class T> T item() const { return static_cast<T>(item()); }
+  /// All elements in row-major order, converted to T.
+  template <class T = double> std::vector<T> to_vector() const;
+
+  // ---- conversions and copies ----------------------------------------------
+  /// A copy in another dtype (differentiable between float32 and float64).
+  Tensor to(Dtype dtype) const;
+  /// A deep copy (differentiable).
+  Tensor clone() const;
+  /// Shares the storage, cut off from the tape: requires_grad() is false.
+  Tensor detach() const;
+
+  // ---- autograd ---------------------------------------------------------------
+  bool requires_grad() const;
+  /// Marks a leaf as needing a gradient. Throws on a non-leaf or an int64 tensor.
+  Tensor& requires_grad_(bool on = true);
+  /// True for tensors the user created (no grad_fn) — gradients accumulate only in leaves.
+  bool is_leaf() const;
+  /// The accumulated gradient (undefined until a backward pass reaches this tensor).
+  Tensor grad() const;
+  void set_grad(const Tensor& g);
+  /// Drops the accumulated gradient (PyTorch's zero_grad(set_to_none=true)).
+  void zero_grad();
+  /// Asks a non-leaf to keep its gradient in grad() during backward.
+  void retain_grad();
+  /// The node that produced this tensor, or null for leaves.
+  std::shared_ptr<autograd::Node> grad_fn() const;
+
+  /// Backward from a one-element tensor (the seed gradient is 1).
+  void backward(bool retain_graph = false) const;
+  /// Backward with an explicit gradient of the same shape as this tensor.
+  void backward(const Tensor& gradient, bool retain_graph = false) const;
+
+  // ---- in-place, not recorded (for optimizers and initialisers) -------------
+  /// Sets every element to `value`. Refused on a tensor that needs grad while grad mode is on.
+  Tensor& fill_(double value);
+  /// Copies the values of `src` (same shape; converted to this dtype).
+  Tensor& copy_(const Tensor& src);
+
+  /// Same impl (identity, not value equality).
+  bool is_same(const Tensor& o) const { return impl_ == o.impl_; }
+  detail::TensorImpl* impl() const { return impl_.get(); }
+  const std::shared_ptr<detail::TensorImpl>& impl_ptr() const { return impl_; }
+
+ private:
+  template <class T> void check_dtype(const char* what) const {
+    if (dtype() != dtype_of<T>()) detail::throw_dtype_mismatch(what, dtype(), dtype_of<T>());
+  }
+  std::shared_ptr<detail::TensorImpl> impl_;
+};
+
+std::ostream& operator<<(std::ostream& os, const Tensor& t);
+/// "[2,3] float32" — used in error messages.
+std::string describe(const Tensor& t);
+
+// ---- factories ---------------------------------------------------------------
+/// Uninitialised storage of the given shape.
+Tensor empty(const Shape& shape, Dtype dtype = kFloat32);
+Tensor zeros(const Shape& shape, Dtype dtype = kFloat32);
+Tensor ones(const Shape& shape, Dtype dtype = kFloat32);
+Tensor full(const Shape& shape, double value, Dtype dtype = kFloat32);
+/// Values in row-major order; `values.size()` must equal the product of `shape`.
+Tensor tensor(const std::vector<double>& values, const Shape& shape, Dtype dtype = kFloat32);
+/// A 1-D tensor.
+Tensor tensor(const std::vector<double>& values, Dtype dtype = kFloat32);
+/// Exact int64 values (labels, indices).
+Tensor tensor_i64(const std::vector<std::int64_t>& values, const Shape& shape);
+/// A 0-d tensor holding one value.
+Tensor scalar_tensor(double value, Dtype dtype = kFloat32);
+/// [0, 1, ..., end-1]
+Tensor arange(std::int64_t end, Dtype dtype = kFloat32);
+/// start, start+step, ... while < end (> end for a negative step).
+Tensor arange(double start, double end, double step = 1.0, Dtype dtype = kFloat32);
+Tensor zeros_like(const Tensor& t);
+Tensor ones_like(const Tensor& t);
+
+// ---- random numbers (one global generator, seeded by manual_seed) -----------
+void manual_seed(std::uint64_t seed);
+/// Standard normal samples.
+Tensor randn(const Shape& shape, Dtype dtype = kFloat32);
+/// Uniform samples in [0, 1).
+Tensor rand(const Shape& shape, Dtype dtype = kFloat32);
+/// Uniform integers in [low, high) as int64.
+Tensor randint(std::int64_t low, std::int64_t high, const Shape& shape);
+/// A random permutation of 0..n-1 (int64).
+std::vector<std::int64_t> randperm(std::int64_t n);
+
+}  // namespace tg

@@ -1,0 +1,348 @@
+// Tensor handle, Shape, and the non-random factories.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "core/dispatch.hpp"
+#include "core/engine.hpp"
+#include "core/tensor_impl.hpp"
+#include <tapegrad/autograd.hpp>
+
+namespace tg {
+
+using detail::fail;
+
+// ---------------------------------------------------------------------------
+// Shape
+// ---------------------------------------------------------------------------
+Shape::Shape(std::initializer_list<std::int64_t> dims) {
+  for (auto d : dims) push_back(d);
+}
+
+Shape::Shape(const std::vector<std::int64_t>& dims) {
+  for (auto d : dims) push_back(d);
+}
+
+void Shape::push_back(std::int64_t d) {
+  if (ndim_ == kMaxDims) fail("Shape: at most ", kMaxDims, " dimensions are supported");
+  if (d < 0) fail("Shape: negative extent ", d);
+  dims_[ndim_++] = d;
+}
+
+std::int64_t Shape::at(int i) const {
+  return dims_[normalize_axis(i, ndim_, "Shape::at")];
+}
+
+std::int64_t Shape::numel() const {
+  std::int64_t n = 1;
+  for (int i = 0; i < ndim_; ++i) n *= dims_[i];
+  return n;
+}
+
+std::vector<std::int64_t> Shape::strides() const {
+  std::vector<std::int64_t> s(ndim_);
+  std::int64_t acc = 1;
+  for (int i = ndim_ - 1; i >= 0; --i) {
+    s[i] = acc;
+    acc *= dims_[i];
+  }
+  return s;
+}
+
+bool Shape::operator==(const Shape& o) const {
+  return ndim_ == o.ndim_ && std::equal(begin(), end(), o.begin());
+}
+
+std::string Shape::str() const {
+  std::string s = "[";
+  for (int i = 0; i < ndim_; ++i) {
+    if (i) s += ',';
+    s += std::to_string(dims_[i]);
+  }
+  return s + "]";
+}
+
+int normalize_axis(int axis, int ndim, const char* op) {
+  int a = axis < 0 ? axis + ndim : axis;
+  if (a < 0 || a >= std::max(ndim, 1))
+    fail(op, ": axis ", axis, " is out of range for a tensor with ", ndim, " dimensions");
+  return a;
+}
+
+const char* dtype_name(Dtype d) {
+  switch (d) {
+    case Dtype::Float32: return "float32";
+    case Dtype::Float64: return "float64";
+    case Dtype::Int64: return "int64";
+  }
+  return "?";
+}
+
+// ---------------------------------------------------------------------------
+// detail
+// ---------------------------------------------------------------------------
+namespace detail {
+
+void throw_dtype_mismatch(const char* what, Dtype have, Dtype want) {
+  fail(what, ": tensor has dtype ", dtype_name(have), ", accessed as ", dtype_name(want));
+}
+
+void check_defined(const Tensor& t, const char* op) {
+  if (!t.defined()) fail(op, ": got an undefined tensor");
+}
+
+void check_floating(const Tensor& t, const char* op) {
+  check_defined(t, op);
+  if (!is_floating(t.dtype()))
+    fail(op, ": expected a float32 or float64 tensor, got ", describe(t),
+         " (int64 tensors hold labels and indices; convert with .to(tg::kFloat32))");
+}
+
+Tensor make_tensor(const Shape& shape, Dtype dtype) {
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = allocate_storage(static_cast<std::size_t>(shape.numel()) * element_size(dtype));
+  impl->shape = shape;
+  impl->dtype = dtype;
+  return Tensor(std::move(impl));
+}
+
+Tensor make_view(const Tensor& base, const Shape& shape, std::int64_t offset_elems) {
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = base.impl()->storage;
+  impl->offset_bytes = base.impl()->offset_bytes + offset_elems * element_size(base.dtype());
+  impl->shape = shape;
+  impl->dtype = base.dtype();
+  return Tensor(std::move(impl));
+}
+
+}  // namespace detail
+
+// ---------------------------------------------------------------------------
+// Tensor: metadata and element access
+// ---------------------------------------------------------------------------
+namespace {
+const detail::TensorImpl& impl_of(const Tensor& t, const char* what) {
+  if (!t.defined()) fail(what, ": the tensor is undefined");
+  return *t.impl();
+}
+}  // namespace
+
+const Shape& Tensor::shape() const { return impl_of(*this, "Tensor::shape").shape; }
+std::int64_t Tensor::size(int axis) const { return shape().at(axis); }
+int Tensor::dim() const { return shape().size(); }
+std::int64_t Tensor::numel() const { return shape().numel(); }
+Dtype Tensor::dtype() const { return impl_of(*this, "Tensor::dtype").dtype; }
+void* Tensor::raw_data() { return impl_of(*this, "Tensor::data").data(); }
+const void* Tensor::raw_data() const { return impl_of(*this, "Tensor::data").data(); }
+
+double Tensor::item() const {
+  if (numel() != 1)
+    fail("Tensor::item: the tensor has ", numel(), " elements ", shape().str(), "; item() needs exactly one");
+  return detail::dispatch_all(dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    return static_cast<double>(*static_cast<const T*>(raw_data()));
+  });
+}
+
+template <class T> std::vector<T> Tensor::to_vector() const {
+  const std::int64_t n = numel();
+  std::vector<T> out(static_cast<std::size_t>(n));
+  detail::dispatch_all(dtype(), [&](auto tag) {
+    using S = decltype(tag);
+    const S* p = static_cast<const S*>(raw_data());
+    for (std::int64_t i = 0; i < n; ++i) out[i] = static_cast<T>(p[i]);
+  });
+  return out;
+}
+template std::vector<float> Tensor::to_vector<float>() const;
+template std::vector<double> Tensor::to_vector<double>() const;
+template std::vector<std::int64_t> Tensor::to_vector<std::int64_t>() const;
+template std::vector<int> Tensor::to_vector<int>() const;
+
+// ---------------------------------------------------------------------------
+// Conversions
+// ---------------------------------------------------------------------------
+namespace {
+void convert(const Tensor& src, Tensor& dst) {
+  const std::int64_t n = src.numel();
+  detail::dispatch_all(src.dtype(), [&](auto stag) {
+    using S = decltype(stag);
+    detail::dispatch_all(dst.dtype(), [&](auto dtag) {
+      using D = decltype(dtag);
+      const S* s = static_cast<const S*>(src.raw_data());
+      D* d = static_cast<D*>(dst.raw_data());
+      if constexpr (std::is_same_v<S, D>) {
+        std::memcpy(d, s, static_cast<std::size_t>(n) * sizeof(S));
+      } else {
+        for (std::int64_t i = 0; i < n; ++i) d[i] = static_cast<D>(s[i]);
+      }
+    });
+  });
+}
+}  // namespace
+
+Tensor Tensor::to(Dtype target) const {
+  detail::check_defined(*this, "Tensor::to");
+  if (target == dtype()) return *this;
+  Tensor out = detail::make_tensor(shape(), target);
+  convert(*this, out);
+  if (is_floating(target) && is_floating(dtype()) && autograd::needs_grad(*this)) {
+    const Dtype source = dtype();
+    autograd::record("to", {*this}, out,
+                     [source](const Tensor& gy) -> autograd::Grads { return {gy.to(source)}; });
+  }
+  return out;
+}
+
+Tensor Tensor::clone() const {
+  detail::check_defined(*this, "Tensor::clone");
+  Tensor out = detail::make_tensor(shape(), dtype());
+  convert(*this, out);
+  if (autograd::needs_grad(*this))
+    autograd::record("clone", {*this}, out, [](const Tensor& gy) -> autograd::Grads { return {gy}; });
+  return out;
+}
+
+Tensor Tensor::detach() const {
+  detail::check_defined(*this, "Tensor::detach");
+  return detail::make_view(*this, shape());
+}
+
+// ---------------------------------------------------------------------------
+// Autograd state
+// ---------------------------------------------------------------------------
+bool Tensor::requires_grad() const { return impl_ && impl_->requires_grad; }
+bool Tensor::is_leaf() const { return !impl_ || !impl_->grad_fn; }
+
+Tensor& Tensor::requires_grad_(bool on) {
+  auto& im = impl_of(*this, "Tensor::requires_grad_");
+  if (!is_leaf())
+    fail("Tensor::requires_grad_: only leaf tensors can be marked; this one was produced by '",
+         im.grad_fn->name(), "' (use .detach() to make a new leaf)");
+  if (on && !is_floating(im.dtype))
+    fail("Tensor::requires_grad_: only float32/float64 tensors can require grad, got ", describe(*this));
+  impl_->requires_grad = on;
+  return *this;
+}
+
+Tensor Tensor::grad() const { return impl_of(*this, "Tensor::grad").grad; }
+void Tensor::set_grad(const Tensor& g) {
+  if (g.defined() && g.shape() != shape())
+    fail("Tensor::set_grad: gradient shape ", g.shape().str(), " differs from tensor shape ", shape().str());
+  impl_->grad = g;
+}
+void Tensor::zero_grad() {
+  if (impl_) impl_->grad = Tensor();
+}
+
+void Tensor::retain_grad() {
+  auto& im = impl_of(*this, "Tensor::retain_grad");
+  if (!im.requires_grad) fail("Tensor::retain_grad: the tensor does not require grad");
+  impl_->retains_grad = true;
+  if (!is_leaf()) autograd::retain_output_grad(*this);
+}
+
+std::shared_ptr<autograd::Node> Tensor::grad_fn() const { return impl_ ? impl_->grad_fn : nullptr; }
+
+void Tensor::backward(bool retain_graph) const {
+  if (!defined()) fail("Tensor::backward: the tensor is undefined");
+  if (numel() != 1)
+    fail("Tensor::backward: grad can be implicitly created only for one-element outputs; this one is ",
+         describe(*this), ". Pass a gradient of the same shape: t.backward(grad)");
+  autograd::run_backward(*this, ones(shape(), dtype()), retain_graph);
+}
+
+void Tensor::backward(const Tensor& gradient, bool retain_graph) const {
+  if (!defined()) fail("Tensor::backward: the tensor is undefined");
+  autograd::run_backward(*this, gradient, retain_graph);
+}
+
+// ---------------------------------------------------------------------------
+// In-place helpers (never recorded)
+// ---------------------------------------------------------------------------
+Tensor& Tensor::fill_(double value) {
+  impl_of(*this, "Tensor::fill_");
+  if (requires_grad() && GradMode::is_enabled())
+    fail("Tensor::fill_: in-place change of a tensor that requires grad; wrap it in tg::NoGradGuard");
+  const std::int64_t n = numel();
+  detail::dispatch_all(dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    std::fill_n(static_cast<T*>(raw_data()), n, static_cast<T>(value));
+  });
+  return *this;
+}
+
+Tensor& Tensor::copy_(const Tensor& src) {
+  impl_of(*this, "Tensor::copy_");
+  detail::check_defined(src, "Tensor::copy_");
+  if (src.shape() != shape())
+    fail("Tensor::copy_: source shape ", src.shape().str(), " differs from destination shape ", shape().str());
+  if (requires_grad() && GradMode::is_enabled())
+    fail("Tensor::copy_: in-place change of a tensor that requires grad; wrap it in tg::NoGradGuard");
+  convert(src, *this);
+  return *this;
+}
+
+// ---------------------------------------------------------------------------
+// Factories
+// ---------------------------------------------------------------------------
+Tensor empty(const Shape& shape, Dtype dtype) { return detail::make_tensor(shape, dtype); }
+
+Tensor full(const Shape& shape, double value, Dtype dtype) {
+  Tensor t = detail::make_tensor(shape, dtype);
+  NoGradGuard no_grad;
+  t.fill_(value);
+  return t;
+}
+Tensor zeros(const Shape& shape, Dtype dtype) { return full(shape, 0.0, dtype); }
+Tensor ones(const Shape& shape, Dtype dtype) { return full(shape, 1.0, dtype); }
+Tensor zeros_like(const Tensor& t) { return zeros(t.shape(), t.dtype()); }
+Tensor ones_like(const Tensor& t) { return ones(t.shape(), t.dtype()); }
+Tensor scalar_tensor(double value, Dtype dtype) { return full(Shape{}, value, dtype); }
+
+Tensor tensor(const std::vector<double>& values, const Shape& shape, Dtype dtype) {
+  if (static_cast<std::int64_t>(values.size()) != shape.numel())
+    fail("tensor: ", values.size(), " values do not fill shape ", shape.str(), " (", shape.numel(),
+         " elements)");
+  Tensor t = detail::make_tensor(shape, dtype);
+  detail::dispatch_all(dtype, [&](auto tag) {
+    using T = decltype(tag);
+    T* p = static_cast<T*>(t.raw_data());
+    for (std::size_t i = 0; i < values.size(); ++i) p[i] = static_cast<T>(values[i]);
+  });
+  return t;
+}
+
+Tensor tensor(const std::vector<double>& values, Dtype dtype) {
+  return tensor(values, Shape{static_cast<std::int64_t>(values.size())}, dtype);
+}
+
+Tensor tensor_i64(const std::vector<std::int64_t>& values, const Shape& shape) {
+  if (static_cast<std::int64_t>(values.size()) != shape.numel())
+    fail("tensor_i64: ", values.size(), " values do not fill shape ", shape.str());
+  Tensor t = detail::make_tensor(shape, kInt64);
+  std::copy(values.begin(), values.end(), t.data<std::int64_t>());
+  return t;
+}
+
+Tensor arange(std::int64_t end, Dtype dtype) { return arange(0.0, static_cast<double>(end), 1.0, dtype); }
+
+Tensor arange(double start, double end, double step, Dtype dtype) {
+  if (step == 0 || !std::isfinite(step)) fail("arange: step must be finite and non-zero, got ", step);
+  const double span = (end - start) / step;
+  const std::int64_t n = span > 0 ? static_cast<std::int64_t>(std::ceil(span)) : 0;
+  Tensor t = detail::make_tensor(Shape{n}, dtype);
+  detail::dispatch_all(dtype, [&](auto tag) {
+    using T = decltype(tag);
+    T* p = static_cast<T*>(t.raw_data());
+    for (std::int64_t i = 0; i < n; ++i) p[i] = static_cast<T>(start + static_cast<double>(i) * step);
+  });
+  return t;
+}
+
+std::string describe(const Tensor& t) {
+  if (!t.defined()) return "undefined";
+  return t.shape().str() + " " + dtype_name(t.dtype());
+}
+
+}  // namespace tg

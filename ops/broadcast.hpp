@@ -1,0 +1,54 @@
+// Private: the NumPy broadcasting loop shared by the binary ops.
+//
+// Raw loops, not xtensor: broadcasting expressions in xtensor measured 30x
+// slower than this loop here (bias add 256x1024 + 1024: 0.86 ms vs 0.026 ms).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include <tapegrad/shape.hpp>
+
+namespace tg::detail {
+
+/// Iteration plan for out[i] = f(a[ia], b[ib]) over a broadcast output:
+/// adjacent dimensions that broadcast the same way are merged, so most plans
+/// have one or two dimensions.
+struct BroadcastPlan {
+  std::vector<std::int64_t> extent;    // merged output extents
+  std::vector<std::int64_t> stride_a;  // element strides, 0 where a is broadcast
+  std::vector<std::int64_t> stride_b;
+  std::int64_t numel = 0;
+};
+
+BroadcastPlan make_broadcast_plan(const Shape& a, const Shape& b, const Shape& out);
+
+/// Calls f(out, a, b, n, sa, sb) for each innermost row of the plan, where the
+/// row has n elements and sa/sb are a's and b's strides along it (0 or 1 mostly).
+template <class PA, class PB, class PO, class Row>
+void for_each_row(const BroadcastPlan& plan, PA a, PB b, PO out, Row row) {
+  const int nd = static_cast<int>(plan.extent.size());
+  if (nd == 0) {
+    row(out, a, b, 1, 0, 0);
+    return;
+  }
+  const std::int64_t n = plan.extent[nd - 1];
+  const std::int64_t sa = plan.stride_a[nd - 1], sb = plan.stride_b[nd - 1];
+  if (n == 0) return;
+  const std::int64_t rows = plan.numel / n;
+  std::vector<std::int64_t> idx(nd, 0);
+  std::int64_t oa = 0, ob = 0;
+  for (std::int64_t r = 0; r < rows; ++r) {
+    row(out + r * n, a + oa, b + ob, n, sa, sb);
+    for (int d = nd - 2; d >= 0; --d) {  // odometer over the outer dimensions
+      oa += plan.stride_a[d];
+      ob += plan.stride_b[d];
+      if (++idx[d] < plan.extent[d]) break;
+      oa -= plan.stride_a[d] * plan.extent[d];
+      ob -= plan.stride_b[d] * plan.extent[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+}  // namespace tg::detail

@@ -1,0 +1,241 @@
+// + - * / with NumPy broadcasting, tensor-scalar variants, comparisons, and
+// the engine's gradient accumulation.
+//
+// Kernels: same-shape operands go through xtensor (xt::noalias over adapted
+// buffers, vectorised by xsimd); broadcast operands through the raw row loop
+// in ops/broadcast.hpp (xtensor's broadcasting measured 30x slower).
+//
+// Backward rules (ga, gb are reduced to each input's shape with sum_to):
+//   add: ga = gy            gb = gy
+//   sub: ga = gy            gb = -gy
+//   mul: ga = gy * b        gb = gy * a
+//   div: ga = gy / b        gb = -gy * a / b^2 = -gy * y / b
+#include "core/dispatch.hpp"
+#include "core/tensor_impl.hpp"
+#include "ops/accumulate.hpp"
+#include "ops/broadcast.hpp"
+#include "ops/xt.hpp"
+#include <tapegrad/autograd.hpp>
+#include <tapegrad/ops.hpp>
+
+namespace tg {
+namespace {
+
+using autograd::Grads;
+using detail::flat;
+
+enum class BinOp { Add, Sub, Mul, Div, Eq };
+
+template <BinOp op, class T> inline T apply(T x, T y) {
+  if constexpr (op == BinOp::Add) return x + y;
+  if constexpr (op == BinOp::Sub) return x - y;
+  if constexpr (op == BinOp::Mul) return x * y;
+  if constexpr (op == BinOp::Div) return x / y;
+  if constexpr (op == BinOp::Eq) return static_cast<T>(x == y);
+}
+
+// out = a (op) b, where out has the broadcast shape of a and b.
+template <BinOp op, class T> void binary_kernel(const Tensor& a, const Tensor& b, Tensor& out) {
+  const T* pa = static_cast<const T*>(a.raw_data());
+  const T* pb = static_cast<const T*>(b.raw_data());
+  T* po = static_cast<T*>(out.raw_data());
+  const std::int64_t n = out.numel();
+  if (a.shape() == b.shape() && op != BinOp::Eq) {
+    auto xa = flat(pa, n);
+    auto xb = flat(pb, n);
+    auto xo = flat(po, n);
+    if constexpr (op == BinOp::Add) xt::noalias(xo) = xa + xb;
+    if constexpr (op == BinOp::Sub) xt::noalias(xo) = xa - xb;
+    if constexpr (op == BinOp::Mul) xt::noalias(xo) = xa * xb;
+    if constexpr (op == BinOp::Div) xt::noalias(xo) = xa / xb;
+    return;
+  }
+  const detail::BroadcastPlan plan = detail::make_broadcast_plan(a.shape(), b.shape(), out.shape());
+  detail::for_each_row(plan, pa, pb, po,
+                       [](T* o, const T* x, const T* y, std::int64_t m, std::int64_t sx, std::int64_t sy) {
+                         if (sx == 1 && sy == 1) {
+                           for (std::int64_t i = 0; i < m; ++i) o[i] = apply<op>(x[i], y[i]);
+                         } else if (sx == 1 && sy == 0) {
+                           const T v = *y;
+                           for (std::int64_t i = 0; i < m; ++i) o[i] = apply<op>(x[i], v);
+                         } else if (sx == 0 && sy == 1) {
+                           const T v = *x;
+                           for (std::int64_t i = 0; i < m; ++i) o[i] = apply<op>(v, y[i]);
+                         } else {
+                           for (std::int64_t i = 0; i < m; ++i) o[i] = apply<op>(x[i * sx], y[i * sy]);
+                         }
+                       });
+}
+
+template <BinOp op> Tensor binary_forward(const Tensor& a, const Tensor& b, const char* name) {
+  Tensor out = detail::make_tensor(broadcast_shapes(a.shape(), b.shape(), name), a.dtype());
+  detail::dispatch_all(a.dtype(), [&](auto tag) { binary_kernel<op, decltype(tag)>(a, b, out); });
+  return out;
+}
+
+// ---- tensor (op) scalar --------------------------------------------------------
+enum class ScalarOp { Add, Mul, Div, RSub, RDiv, Gt, Lt };
+
+template <ScalarOp op> Tensor scalar_forward(const Tensor& x, double s, const char* name) {
+  detail::check_floating(x, name);
+  Tensor out = detail::make_tensor(x.shape(), x.dtype());
+  detail::dispatch_float(x.dtype(), name, [&](auto tag) {
+    using T = decltype(tag);
+    const T v = static_cast<T>(s);
+    const std::int64_t n = x.numel();
+    auto xx = flat(static_cast<const T*>(x.raw_data()), n);
+    auto xo = flat(static_cast<T*>(out.raw_data()), n);
+    if constexpr (op == ScalarOp::Add) xt::noalias(xo) = xx + v;
+    if constexpr (op == ScalarOp::Mul) xt::noalias(xo) = xx * v;
+    if constexpr (op == ScalarOp::Div) xt::noalias(xo) = xx / v;
+    if constexpr (op == ScalarOp::RSub) xt::noalias(xo) = v - xx;
+    if constexpr (op == ScalarOp::RDiv) xt::noalias(xo) = v / xx;
+    if constexpr (op == ScalarOp::Gt || op == ScalarOp::Lt) {
+      // A plain loop: comparisons in xtensor yield bool expressions that do not vectorise into T.
+      const T* px = static_cast<const T*>(x.raw_data());
+      T* po = static_cast<T*>(out.raw_data());
+      for (std::int64_t i = 0; i < n; ++i)
+        po[i] = static_cast<T>(op == ScalarOp::Gt ? px[i] > v : px[i] < v);
+    }
+  });
+  return out;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Tensor (op) Tensor
+// ---------------------------------------------------------------------------
+Tensor add(const Tensor& a0, const Tensor& b0) {
+  const auto [a, b] = detail::promote_floating(a0, b0, "add");
+  Tensor y = binary_forward<BinOp::Add>(a, b, "add");
+  if (autograd::needs_grad(a, b))
+    autograd::record("add", {a, b}, y, [sa = a.shape(), sb = b.shape()](const Tensor& gy) -> Grads {
+      return {sum_to(gy, sa), sum_to(gy, sb)};
+    });
+  return y;
+}
+
+Tensor sub(const Tensor& a0, const Tensor& b0) {
+  const auto [a, b] = detail::promote_floating(a0, b0, "sub");
+  Tensor y = binary_forward<BinOp::Sub>(a, b, "sub");
+  if (autograd::needs_grad(a, b))
+    autograd::record("sub", {a, b}, y,
+                     [sa = a.shape(), sb = b.shape(), rb = b.requires_grad()](const Tensor& gy) -> Grads {
+                       return {sum_to(gy, sa), rb ? sum_to(neg(gy), sb) : Tensor()};
+                     });
+  return y;
+}
+
+Tensor mul(const Tensor& a0, const Tensor& b0) {
+  const auto ab = detail::promote_floating(a0, b0, "mul");
+  const Tensor &a = ab.first, &b = ab.second;
+  Tensor y = binary_forward<BinOp::Mul>(a, b, "mul");
+  if (autograd::needs_grad(a, b))
+    autograd::record("mul", {a, b}, y, [a, b](const Tensor& gy) -> Grads {
+      return {a.requires_grad() ? sum_to(gy * b, a.shape()) : Tensor(),
+              b.requires_grad() ? sum_to(gy * a, b.shape()) : Tensor()};
+    });
+  return y;
+}
+
+Tensor div(const Tensor& a0, const Tensor& b0) {
+  const auto ab = detail::promote_floating(a0, b0, "div");
+  const Tensor &a = ab.first, &b = ab.second;
+  Tensor y = binary_forward<BinOp::Div>(a, b, "div");
+  if (autograd::needs_grad(a, b))
+    autograd::record("div", {a, b}, y, [a, b, y = y.detach()](const Tensor& gy) -> Grads {
+      return {a.requires_grad() ? sum_to(gy / b, a.shape()) : Tensor(),
+              b.requires_grad() ? sum_to(neg(gy * y / b), b.shape()) : Tensor()};
+    });
+  return y;
+}
+
+// ---------------------------------------------------------------------------
+// Tensor (op) scalar
+// ---------------------------------------------------------------------------
+Tensor add(const Tensor& a, double s) {
+  Tensor y = scalar_forward<ScalarOp::Add>(a, s, "add");
+  if (autograd::needs_grad(a))
+    autograd::record("add_scalar", {a}, y, [](const Tensor& gy) -> Grads { return {gy}; });
+  return y;
+}
+
+Tensor sub(const Tensor& a, double s) { return add(a, -s); }
+
+Tensor mul(const Tensor& a, double s) {
+  Tensor y = scalar_forward<ScalarOp::Mul>(a, s, "mul");
+  if (autograd::needs_grad(a))
+    autograd::record("mul_scalar", {a}, y, [s](const Tensor& gy) -> Grads { return {gy * s}; });
+  return y;
+}
+
+Tensor div(const Tensor& a, double s) {
+  Tensor y = scalar_forward<ScalarOp::Div>(a, s, "div");
+  if (autograd::needs_grad(a))
+    autograd::record("div_scalar", {a}, y, [s](const Tensor& gy) -> Grads { return {gy / s}; });
+  return y;
+}
+
+Tensor rsub(double s, const Tensor& b) {
+  Tensor y = scalar_forward<ScalarOp::RSub>(b, s, "rsub");
+  if (autograd::needs_grad(b))
+    autograd::record("rsub_scalar", {b}, y, [](const Tensor& gy) -> Grads { return {neg(gy)}; });
+  return y;
+}
+
+Tensor rdiv(double s, const Tensor& b) {
+  Tensor y = scalar_forward<ScalarOp::RDiv>(b, s, "rdiv");
+  if (autograd::needs_grad(b))  // d(s/b)/db = -s/b^2 = -y/b
+    autograd::record("rdiv_scalar", {b}, y,
+                     [b, y = y.detach()](const Tensor& gy) -> Grads { return {neg(gy * y / b)}; });
+  return y;
+}
+
+Tensor neg(const Tensor& x) {
+  Tensor y = scalar_forward<ScalarOp::Mul>(x, -1.0, "neg");
+  if (autograd::needs_grad(x))
+    autograd::record("neg", {x}, y, [](const Tensor& gy) -> Grads { return {neg(gy)}; });
+  return y;
+}
+
+// ---------------------------------------------------------------------------
+// Comparisons (never recorded)
+// ---------------------------------------------------------------------------
+Tensor gt(const Tensor& a, double b) { return scalar_forward<ScalarOp::Gt>(a, b, "gt"); }
+Tensor lt(const Tensor& a, double b) { return scalar_forward<ScalarOp::Lt>(a, b, "lt"); }
+
+Tensor eq(const Tensor& a, const Tensor& b) {
+  detail::check_defined(a, "eq");
+  detail::check_defined(b, "eq");
+  if (a.dtype() != b.dtype())
+    detail::fail("eq: dtypes differ: ", describe(a), " and ", describe(b));
+  return binary_forward<BinOp::Eq>(a, b, "eq");
+}
+
+// ---------------------------------------------------------------------------
+// Gradient accumulation for the engine
+// ---------------------------------------------------------------------------
+namespace detail {
+
+void accumulate_into(Tensor& acc, const Tensor& g) {
+  if (!acc.defined()) {
+    acc = g;
+    return;
+  }
+  const bool exclusive = acc.impl_ptr().use_count() == 1 && acc.impl()->storage.use_count() == 1;
+  if (exclusive && acc.shape() == g.shape() && acc.dtype() == g.dtype()) {
+    dispatch_float(acc.dtype(), "accumulate", [&](auto tag) {
+      using T = decltype(tag);
+      const std::int64_t n = acc.numel();
+      auto xa = flat(static_cast<T*>(acc.raw_data()), n);
+      auto xg = flat(static_cast<const T*>(g.raw_data()), n);
+      xt::noalias(xa) += xg;
+    });
+    return;
+  }
+  acc = add(acc, g);
+}
+
+}  // namespace detail
+}  // namespace tg

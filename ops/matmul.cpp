@@ -1,0 +1,68 @@
+// matmul: 2-D, batched 3-D, and 3-D x 2-D, on OpenBLAS gemm (ops/blas.cpp).
+//
+// Backward rules (transposes are gemm flags, never copies):
+//   gA = gY · Bᵀ
+//   gB = Aᵀ · gY          (3-D x 2-D: summed over the batch by one gemm on [B*M, K])
+#include "core/dispatch.hpp"
+#include "core/tensor_impl.hpp"
+#include "ops/blas.hpp"
+#include <tapegrad/autograd.hpp>
+#include <tapegrad/ops.hpp>
+
+namespace tg {
+namespace {
+
+using autograd::Grads;
+
+// op(a) · op(b) for 2-D operands, or batch by batch for 3-D ones (same batch).
+// op(x) is x, or its transpose (last two dims) when the flag is set. Not recorded.
+Tensor gemm_op(const Tensor& a, bool ta, const Tensor& b, bool tb) {
+  const bool batched = a.dim() == 3;
+  const std::int64_t batch = batched ? a.shape()[0] : 1;
+  const std::int64_t M = ta ? a.shape().at(-1) : a.shape().at(-2);
+  const std::int64_t K = ta ? a.shape().at(-2) : a.shape().at(-1);
+  const std::int64_t N = tb ? b.shape().at(-2) : b.shape().at(-1);
+  Tensor c = detail::make_tensor(batched ? Shape{batch, M, N} : Shape{M, N}, a.dtype());
+  detail::dispatch_float(a.dtype(), "matmul", [&](auto tag) {
+    using T = decltype(tag);
+    const T* pa = static_cast<const T*>(a.raw_data());
+    const T* pb = static_cast<const T*>(b.raw_data());
+    T* pc = static_cast<T*>(c.raw_data());
+    for (std::int64_t i = 0; i < batch; ++i)
+      detail::gemm<T>(ta, tb, M, N, K, T(1), pa + i * M * K, pb + i * K * N, T(0), pc + i * M * N);
+  });
+  return c;
+}
+
+}  // namespace
+
+Tensor matmul(const Tensor& a0, const Tensor& b0) {
+  const auto ab = detail::promote_floating(a0, b0, "matmul");
+  const Tensor &a = ab.first, &b = ab.second;
+  const bool ok_rank = (a.dim() == 2 && b.dim() == 2) || (a.dim() == 3 && (b.dim() == 3 || b.dim() == 2));
+  if (!ok_rank)
+    detail::fail("matmul: expects [M,K]x[K,N], [B,M,K]x[B,K,N] or [B,M,K]x[K,N]; got shapes ", a.shape().str(),
+                 " and ", b.shape().str());
+  const std::int64_t k_a = a.shape().at(-1), k_b = b.shape().at(-2);
+  if (k_a != k_b)
+    detail::fail("matmul: shapes ", a.shape().str(), " and ", b.shape().str(), " do not align (", k_a, " != ", k_b,
+                 ")");
+  if (a.dim() == 3 && b.dim() == 3 && a.shape()[0] != b.shape()[0])
+    detail::fail("matmul: batch sizes differ: shapes ", a.shape().str(), " and ", b.shape().str());
+
+  if (a.dim() == 3 && b.dim() == 2) {
+    // [B,M,K] x [K,N]: one gemm over the B*M rows; reshape records the way back.
+    const std::int64_t B = a.shape()[0], M = a.shape()[1];
+    return reshape(matmul(reshape(a, {B * M, k_a}), b), {B, M, b.shape()[1]});
+  }
+
+  Tensor y = gemm_op(a, false, b, false);
+  if (autograd::needs_grad(a, b))
+    autograd::record("matmul", {a, b}, y, [a, b](const Tensor& gy) -> Grads {
+      return {a.requires_grad() ? gemm_op(gy, false, b, true) : Tensor(),
+              b.requires_grad() ? gemm_op(a, true, gy, false) : Tensor()};
+    });
+  return y;
+}
+
+}  // namespace tg

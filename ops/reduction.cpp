@@ -1,0 +1,202 @@
+// Reductions: sum, mean, max/argmax, and sum_to (the adjoint of broadcasting).
+//
+// Raw loops: xtensor's lazy reductions measured 10-90x slower here (sum over
+// axis 0 of 4096x1024: 31 ms vs 0.34 ms; over (0,2,3) of 64x32x28x28: ~1 ms
+// vs 0.07 ms).
+//
+// Backward rules:
+//   sum:    gx = broadcast_to(gy [with reduced axes kept as 1], x.shape)
+//   mean:   sum's rule times 1/count
+//   max:    gx = zeros, with gy scattered to the index of each maximum
+//   sum_to: gx = broadcast_to(gy, x.shape)
+#include <algorithm>
+
+#include "core/dispatch.hpp"
+#include "core/tensor_impl.hpp"
+#include "ops/broadcast.hpp"
+#include <tapegrad/autograd.hpp>
+#include <tapegrad/ops.hpp>
+
+namespace tg {
+namespace {
+
+using autograd::Grads;
+
+// Sum of n contiguous values, accumulated in double in four lanes.
+template <class T> double row_sum(const T* x, std::int64_t n) {
+  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  std::int64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    s0 += x[i];
+    s1 += x[i + 1];
+    s2 += x[i + 2];
+    s3 += x[i + 3];
+  }
+  for (; i < n; ++i) s0 += x[i];
+  return (s0 + s1) + (s2 + s3);
+}
+
+// Marks the axes to reduce; throws on duplicates or out-of-range axes.
+std::vector<bool> reduced_axes(const Shape& shape, const std::vector<int>& axes, const char* op) {
+  std::vector<bool> reduce(shape.size(), false);
+  for (int a : axes) {
+    const int ax = normalize_axis(a, shape.size(), op);
+    if (reduce[ax]) detail::fail(op, ": axis ", a, " is listed twice for shape ", shape.str());
+    reduce[ax] = true;
+  }
+  return reduce;
+}
+
+// out[keepdim shape] = sum of x over the marked axes.
+Tensor sum_kernel(const Tensor& x, const std::vector<bool>& reduce) {
+  Shape kept;
+  for (int i = 0; i < x.dim(); ++i) kept.push_back(reduce[i] ? 1 : x.shape()[i]);
+  Tensor out = zeros(kept, x.dtype());
+  detail::dispatch_float(x.dtype(), "sum", [&](auto tag) {
+    using T = decltype(tag);
+    const T* px = static_cast<const T*>(x.raw_data());
+    T* po = static_cast<T*>(out.raw_data());
+    const detail::BroadcastPlan plan = detail::make_broadcast_plan(x.shape(), kept, x.shape());
+    detail::for_each_row(plan, px, po, px,
+                         [](const T*, const T* in, T* acc, std::int64_t n, std::int64_t, std::int64_t s_acc) {
+                           if (s_acc == 0) {
+                             *acc += static_cast<T>(row_sum(in, n));
+                           } else {
+                             for (std::int64_t i = 0; i < n; ++i) acc[i * s_acc] += in[i];
+                           }
+                         });
+  });
+  return out;
+}
+
+Shape drop_axes(const Shape& kept, const std::vector<bool>& reduce) {
+  Shape s;
+  for (int i = 0; i < kept.size(); ++i)
+    if (!reduce[i]) s.push_back(kept[i]);
+  return s;
+}
+
+}  // namespace
+
+Tensor sum(const Tensor& x) {
+  detail::check_floating(x, "sum");
+  Tensor y = detail::make_tensor(Shape{}, x.dtype());
+  detail::dispatch_float(x.dtype(), "sum", [&](auto tag) {
+    using T = decltype(tag);
+    *static_cast<T*>(y.raw_data()) = static_cast<T>(row_sum(static_cast<const T*>(x.raw_data()), x.numel()));
+  });
+  if (autograd::needs_grad(x))
+    autograd::record("sum", {x}, y,
+                     [shape = x.shape()](const Tensor& gy) -> Grads { return {broadcast_to(gy, shape)}; });
+  return y;
+}
+
+Tensor sum(const Tensor& x, const std::vector<int>& axes, bool keepdim) {
+  detail::check_floating(x, "sum");
+  const std::vector<bool> reduce = reduced_axes(x.shape(), axes, "sum");
+  Tensor kept = sum_kernel(x, reduce);
+  Tensor y = keepdim ? kept : detail::make_view(kept, drop_axes(kept.shape(), reduce));
+  if (autograd::needs_grad(x))
+    autograd::record("sum", {x}, y, [shape = x.shape(), kept_shape = kept.shape()](const Tensor& gy) -> Grads {
+      return {broadcast_to(reshape(gy, kept_shape.vec()), shape)};
+    });
+  return y;
+}
+
+Tensor mean(const Tensor& x) {
+  detail::check_floating(x, "mean");
+  if (x.numel() == 0) detail::fail("mean: the tensor ", describe(x), " is empty");
+  return sum(x) * (1.0 / static_cast<double>(x.numel()));
+}
+
+Tensor mean(const Tensor& x, const std::vector<int>& axes, bool keepdim) {
+  detail::check_floating(x, "mean");
+  const std::vector<bool> reduce = reduced_axes(x.shape(), axes, "mean");
+  std::int64_t count = 1;
+  for (int i = 0; i < x.dim(); ++i)
+    if (reduce[i]) count *= x.shape()[i];
+  if (count == 0) detail::fail("mean: reducing ", describe(x), " over empty axes");
+  return sum(x, axes, keepdim) * (1.0 / static_cast<double>(count));
+}
+
+MaxResult max(const Tensor& x, int axis, bool keepdim) {
+  detail::check_floating(x, "max");
+  const int ax = normalize_axis(axis, x.dim(), "max");
+  const Shape& s = x.shape();
+  const std::int64_t n = x.dim() == 0 ? 1 : s[ax];
+  if (n == 0) detail::fail("max: cannot take the maximum over an empty axis of ", describe(x));
+  std::int64_t outer = 1, inner = 1;
+  for (int i = 0; i < ax; ++i) outer *= s[i];
+  for (int i = ax + 1; i < x.dim(); ++i) inner *= s[i];
+  Shape kept;
+  for (int i = 0; i < x.dim(); ++i) kept.push_back(i == ax ? 1 : s[i]);
+  const Shape out_shape = keepdim ? kept : drop_axes(kept, reduced_axes(s, {ax}, "max"));
+
+  Tensor values = detail::make_tensor(out_shape, x.dtype());
+  Tensor indices = detail::make_tensor(out_shape, kInt64);
+  detail::dispatch_float(x.dtype(), "max", [&](auto tag) {
+    using T = decltype(tag);
+    const T* px = static_cast<const T*>(x.raw_data());
+    T* pv = static_cast<T*>(values.raw_data());
+    std::int64_t* pi = indices.data<std::int64_t>();
+    for (std::int64_t o = 0; o < outer; ++o) {
+      const T* base = px + o * n * inner;
+      T* v = pv + o * inner;
+      std::int64_t* idx = pi + o * inner;
+      std::copy(base, base + inner, v);
+      std::fill(idx, idx + inner, 0);
+      for (std::int64_t j = 1; j < n; ++j)
+        for (std::int64_t i = 0; i < inner; ++i)
+          if (base[j * inner + i] > v[i]) {  // strict: ties keep the first maximum
+            v[i] = base[j * inner + i];
+            idx[i] = j;
+          }
+    }
+  });
+
+  if (autograd::needs_grad(x))
+    autograd::record("max", {x}, values, [shape = s, idx = indices, outer, n, inner](const Tensor& gy) -> Grads {
+      Tensor gx = zeros(shape, gy.dtype());
+      detail::dispatch_float(gy.dtype(), "max backward", [&](auto tag) {
+        using T = decltype(tag);
+        const T* g = static_cast<const T*>(gy.raw_data());
+        T* pgx = static_cast<T*>(gx.raw_data());
+        const std::int64_t* pi = idx.data<std::int64_t>();
+        for (std::int64_t o = 0; o < outer; ++o)
+          for (std::int64_t i = 0; i < inner; ++i)
+            pgx[(o * n + pi[o * inner + i]) * inner + i] += g[o * inner + i];
+      });
+      return {gx};
+    });
+  return {values, indices};
+}
+
+Tensor max(const Tensor& x) {
+  detail::check_floating(x, "max");
+  if (x.numel() == 0) detail::fail("max: the tensor ", describe(x), " is empty");
+  return max(reshape(x, {-1}), 0).values;
+}
+
+Tensor argmax(const Tensor& x, int axis) {
+  NoGradGuard no_grad;
+  return max(x, axis).indices;
+}
+
+Tensor sum_to(const Tensor& x, const Shape& shape) {
+  if (x.shape() == shape) return x;
+  const int lead = x.dim() - shape.size();
+  if (lead < 0) detail::fail("sum_to: cannot reduce ", describe(x), " to the larger shape ", shape.str());
+  std::vector<int> axes;
+  for (int i = 0; i < x.dim(); ++i) {
+    if (i < lead) {
+      axes.push_back(i);
+    } else if (shape[i - lead] == 1 && x.shape()[i] != 1) {
+      axes.push_back(i);
+    } else if (shape[i - lead] != x.shape()[i]) {
+      detail::fail("sum_to: shape ", x.shape().str(), " does not broadcast from ", shape.str());
+    }
+  }
+  return reshape(sum(x, axes, true), shape.vec());
+}
+
+}  // namespace tg

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs tapegrad's build and test dependencies from Debian's packages.
+# Idempotent: packages already present are skipped, and apt is not touched at all
+# when nothing is missing. Runs as root, or through sudo when available.
+#
+# Usage: scripts/install-deps.sh [extra-package ...]
+set -euo pipefail
+
+packages=(
+  cmake g++ ninja-build ccache pkg-config
+  libxtensor-dev libxtensor-blas-dev libxsimd-dev xtl-dev
+  libopenblas-dev catch2 zlib1g-dev libstb-dev
+  "$@"
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+if [ "$(id -u)" -eq 0 ]; then
+  sudo=()
+elif command -v sudo >/dev/null 2>&1; then
+  sudo=(sudo)
+else
+  echo "install-deps: missing packages (${missing[*]}) and not root; install them or rerun as root" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -q
+"${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,57 @@
+// Wrong shapes and dtypes: every op throws std::invalid_argument naming
+// itself and the shapes involved.
+#include <catch2/catch.hpp>
+
+#include <tapegrad/tapegrad.hpp>
+
+using namespace tg;
+using Catch::Contains;
+
+TEST_CASE("binary ops name themselves and both shapes", "[errors]") {
+  Tensor a = ones({2, 3}), b = ones({4});
+  CHECK_THROWS_AS(a + b, std::invalid_argument);
+  CHECK_THROWS_WITH(a + b, Contains("add") && Contains("[2,3]") && Contains("[4]"));
+  CHECK_THROWS_WITH(a - b, Contains("sub") && Contains("[2,3]") && Contains("[4]"));
+  CHECK_THROWS_WITH(a * b, Contains("mul") && Contains("[2,3]") && Contains("[4]"));
+  CHECK_THROWS_WITH(a / b, Contains("div") && Contains("[2,3]") && Contains("[4]"));
+}
+
+TEST_CASE("matmul names the shapes that do not align", "[errors]") {
+  CHECK_THROWS_AS(matmul(ones({3, 4}), ones({5, 2})), std::invalid_argument);
+  CHECK_THROWS_WITH(matmul(ones({3, 4}), ones({5, 2})), "matmul: shapes [3,4] and [5,2] do not align (4 != 5)");
+  CHECK_THROWS_WITH(matmul(ones({4}), ones({4, 2})), Contains("matmul") && Contains("[4]"));
+  CHECK_THROWS_WITH(matmul(ones({2, 3, 4}), ones({3, 4, 5})), Contains("batch"));
+}
+
+TEST_CASE("int64 tensors are refused where floats are needed", "[errors]") {
+  Tensor labels = tensor_i64({1, 2}, {2});
+  CHECK_THROWS_WITH(exp(labels), Contains("exp") && Contains("int64"));
+  CHECK_THROWS_WITH(labels + ones({2}), Contains("add") && Contains("int64"));
+  CHECK_THROWS_WITH(relu(labels), Contains("relu"));
+}
+
+TEST_CASE("shape ops and reductions report bad requests", "[errors]") {
+  CHECK_THROWS_WITH(reshape(ones({2, 3}), {4, 2}), Contains("reshape") && Contains("[2,3]") && Contains("[4,2]"));
+  CHECK_THROWS_WITH(reshape(ones({2, 3}), {-1, -1}), Contains("only one"));
+  CHECK_THROWS_WITH(sum(ones({2, 3}), {2}), Contains("sum") && Contains("axis 2"));
+  CHECK_THROWS_WITH(permute(ones({2, 3}), {0, 0}), Contains("permute"));
+  CHECK_THROWS_WITH(broadcast_to(ones({3}), {2, 4}), Contains("broadcast_to"));
+  CHECK_THROWS_WITH(softmax(ones({2, 3}), 3), Contains("softmax"));
+  CHECK_THROWS_WITH(mean(ones({0})), Contains("mean") && Contains("empty"));
+  CHECK_THROWS_WITH(tensor({1, 2, 3}, {2, 2}), Contains("tensor") && Contains("[2,2]"));
+}
+
+TEST_CASE("nll_loss checks targets", "[errors]") {
+  Tensor lp = log_softmax(ones({2, 3}));
+  CHECK_THROWS_WITH(nll_loss(lp, tensor_i64({0, 3}, {2})), Contains("nll_loss") && Contains("target 3") &&
+                                                              Contains("3 classes"));
+  CHECK_THROWS_WITH(nll_loss(lp, tensor_i64({0}, {1})), Contains("nll_loss") && Contains("[2,3]"));
+  CHECK_THROWS_WITH(nll_loss(lp, tensor({0, 1})), Contains("int64"));
+}
+
+TEST_CASE("accessing data with the wrong type is refused", "[errors]") {
+  Tensor t = ones({2});
+  CHECK_THROWS_WITH(t.data<double>(), Contains("float32") && Contains("float64"));
+  CHECK_THROWS_WITH(ones({2}).item(), Contains("item") && Contains("2 elements"));
+  CHECK_THROWS_WITH(Tensor().shape(), Contains("undefined"));
+}

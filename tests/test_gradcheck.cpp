@@ -1,0 +1,167 @@
+// Every core op against numerical differentiation (float64), plus the checks
+// gradcheck itself must make: wrong backward rules, vacuous checks, float32.
+#include <catch2/catch.hpp>
+
+#include <tapegrad/tapegrad.hpp>
+
+using namespace tg;
+using Inputs = std::vector<Tensor>;
+
+namespace {
+
+Tensor leaf(const Shape& s, double scale = 1.0, double shift = 0.0) {
+  return (randn(s, kFloat64) * scale + shift).detach().requires_grad_();
+}
+
+// Asserts gradcheck passes, printing its message otherwise.
+void check(const GradcheckFunction& f, const Inputs& in) {
+  GradcheckResult r = gradcheck(f, in);
+  INFO(r.message);
+  CHECK(r.passed);
+}
+
+}  // namespace
+
+TEST_CASE("gradcheck: binary ops, same shape and broadcast", "[gradcheck]") {
+  manual_seed(1);
+  const std::vector<std::pair<Shape, Shape>> shapes = {
+      {{3, 4}, {3, 4}}, {{3, 4}, {4}}, {{3, 1}, {1, 5}}, {{2, 3, 4}, {3, 1}}, {{5}, {}}};
+  for (const auto& [sa, sb] : shapes) {
+    INFO("shapes " << sa.str() << " and " << sb.str());
+    check([](const Inputs& v) { return v[0] + v[1]; }, {leaf(sa), leaf(sb)});
+    check([](const Inputs& v) { return v[0] - v[1]; }, {leaf(sa), leaf(sb)});
+    check([](const Inputs& v) { return v[0] * v[1]; }, {leaf(sa), leaf(sb)});
+    check([](const Inputs& v) { return v[0] / v[1]; }, {leaf(sa), leaf(sb, 0.3, 2.0)});
+  }
+}
+
+TEST_CASE("gradcheck: scalar ops and negation", "[gradcheck]") {
+  manual_seed(2);
+  check([](const Inputs& v) { return v[0] + 3.0; }, {leaf({2, 3})});
+  check([](const Inputs& v) { return v[0] - 3.0; }, {leaf({2, 3})});
+  check([](const Inputs& v) { return v[0] * -2.5; }, {leaf({2, 3})});
+  check([](const Inputs& v) { return v[0] / 4.0; }, {leaf({2, 3})});
+  check([](const Inputs& v) { return 2.0 - v[0]; }, {leaf({2, 3})});
+  check([](const Inputs& v) { return 2.0 / v[0]; }, {leaf({2, 3}, 0.3, 2.0)});
+  check([](const Inputs& v) { return -v[0]; }, {leaf({2, 3})});
+}
+
+TEST_CASE("gradcheck: element-wise math and activations", "[gradcheck]") {
+  manual_seed(3);
+  check([](const Inputs& v) { return exp(v[0]); }, {leaf({3, 2})});
+  check([](const Inputs& v) { return log(v[0]); }, {leaf({3, 2}, 0.3, 2.0)});
+  check([](const Inputs& v) { return sqrt(v[0]); }, {leaf({3, 2}, 0.3, 2.0)});
+  check([](const Inputs& v) { return abs(v[0]); }, {leaf({3, 2}, 1.0, 0.05)});
+  check([](const Inputs& v) { return pow(v[0], 3.0); }, {leaf({3, 2})});
+  check([](const Inputs& v) { return pow(v[0], 0.5); }, {leaf({3, 2}, 0.3, 2.0)});
+  check([](const Inputs& v) { return clamp(v[0], -0.5, 0.5); }, {leaf({4, 3})});
+  check([](const Inputs& v) { return sigmoid(v[0]); }, {leaf({3, 4}, 2.0)});
+  check([](const Inputs& v) { return tanh(v[0]); }, {leaf({3, 4}, 2.0)});
+  check([](const Inputs& v) { return relu(v[0]); }, {leaf({3, 4})});
+  check([](const Inputs& v) { return softmax(v[0]); }, {leaf({3, 4})});
+  check([](const Inputs& v) { return softmax(v[0], 0); }, {leaf({3, 4})});
+  check([](const Inputs& v) { return log_softmax(v[0]); }, {leaf({3, 5})});
+  check([](const Inputs& v) { return log_softmax(v[0], 1); }, {leaf({2, 3, 4})});
+}
+
+TEST_CASE("gradcheck: reductions", "[gradcheck]") {
+  manual_seed(4);
+  check([](const Inputs& v) { return sum(v[0]); }, {leaf({3, 4})});
+  check([](const Inputs& v) { return sum(v[0], {0}); }, {leaf({3, 4})});
+  check([](const Inputs& v) { return sum(v[0], {1}, true); }, {leaf({3, 4})});
+  check([](const Inputs& v) { return sum(v[0], {0, 2}); }, {leaf({2, 3, 4})});
+  check([](const Inputs& v) { return mean(v[0]); }, {leaf({3, 4})});
+  check([](const Inputs& v) { return mean(v[0], {-1}); }, {leaf({2, 3, 4})});
+  check([](const Inputs& v) { return max(v[0], 1).values; }, {leaf({3, 5})});
+  check([](const Inputs& v) { return max(v[0], 0, true).values; }, {leaf({3, 5})});
+  check([](const Inputs& v) { return max(v[0]); }, {leaf({4, 3})});
+  check([](const Inputs& v) { return sum_to(v[0], {3, 1}); }, {leaf({2, 3, 4})});
+}
+
+TEST_CASE("gradcheck: shape ops", "[gradcheck]") {
+  manual_seed(5);
+  check([](const Inputs& v) { return reshape(v[0], {4, -1}); }, {leaf({2, 6})});
+  check([](const Inputs& v) { return flatten(v[0], 1); }, {leaf({2, 3, 2})});
+  check([](const Inputs& v) { return transpose(v[0], 0, 1); }, {leaf({3, 5})});
+  check([](const Inputs& v) { return permute(v[0], {1, 2, 0}); }, {leaf({2, 3, 4})});
+  check([](const Inputs& v) { return broadcast_to(v[0], {3, 2, 4}); }, {leaf({2, 1})});
+  check([](const Inputs& v) { return narrow(v[0], 1, 2); }, {leaf({4, 3})});
+  check([](const Inputs& v) { return index_select(v[0], tensor_i64({2, 0, 2}, {3})); }, {leaf({3, 2})});
+}
+
+TEST_CASE("gradcheck: matmul, non-square and batched", "[gradcheck]") {
+  manual_seed(6);
+  check([](const Inputs& v) { return matmul(v[0], v[1]); }, {leaf({3, 4}), leaf({4, 2})});
+  check([](const Inputs& v) { return matmul(v[0], v[1]); }, {leaf({1, 5}), leaf({5, 3})});
+  check([](const Inputs& v) { return matmul(v[0], v[1]); }, {leaf({2, 3, 4}), leaf({2, 4, 5})});
+  check([](const Inputs& v) { return matmul(v[0], v[1]); }, {leaf({2, 3, 4}), leaf({4, 2})});
+  // Only one side requiring grad.
+  Tensor fixed = randn({4, 2}, kFloat64);
+  check([fixed](const Inputs& v) { return matmul(v[0], fixed); }, {leaf({3, 4})});
+}
+
+TEST_CASE("gradcheck: nll_loss over log_softmax, all reductions", "[gradcheck]") {
+  manual_seed(7);
+  Tensor targets = tensor_i64({1, 0, 3, 3}, {4});
+  for (Reduction r : {Reduction::Mean, Reduction::Sum, Reduction::None})
+    check([r](const Inputs& v) { return nll_loss(log_softmax(v[0]), v[1], r); }, {leaf({4, 5}), targets});
+}
+
+TEST_CASE("gradcheck: a composite expression (2-layer MLP with loss)", "[gradcheck]") {
+  manual_seed(8);
+  Tensor x = randn({5, 3}, kFloat64);
+  check(
+      [x](const Inputs& v) {
+        Tensor h = relu(matmul(x, v[0]) + v[1]);
+        Tensor p = sigmoid(matmul(h, v[2]) + v[3]);
+        return mean(p * p);
+      },
+      {leaf({3, 4}), leaf({4}), leaf({4, 1}), leaf({1})});
+}
+
+// A deliberately wrong op: forward is x^2, backward claims x (missing the 2).
+Tensor wrong_square(const Tensor& x) {
+  Tensor y = x * x;
+  Tensor out = y.detach();
+  if (autograd::needs_grad(x))
+    autograd::record("wrong_square", {x}, out, [x](const Tensor& gy) -> autograd::Grads { return {gy * x}; });
+  return out;
+}
+
+TEST_CASE("gradcheck catches a wrong backward rule and names the worst element", "[gradcheck]") {
+  Tensor x = tensor({1.0, -2.0, 3.0}, kFloat64).requires_grad_();
+  GradcheckResult r = gradcheck([](const Inputs& v) { return wrong_square(v[0]); }, {x});
+  CHECK_FALSE(r.passed);
+  CHECK(r.input == 0);
+  CHECK(r.input_element == 2);  // |3 - 6| is the largest error
+  CHECK(r.analytic == Approx(3.0));
+  CHECK(r.numeric == Approx(6.0));
+  CHECK_THAT(r.message, Catch::Contains("input 0") && Catch::Contains("element 2"));
+}
+
+TEST_CASE("gradcheck reports an all-zero Jacobian as vacuous", "[gradcheck]") {
+  Tensor x = tensor({-1.0, -2.0}, kFloat64).requires_grad_();
+  GradcheckResult r = gradcheck([](const Inputs& v) { return relu(v[0]); }, {x});
+  CHECK_FALSE(r.passed);
+  CHECK_THAT(r.message, Catch::Contains("vacuous"));
+  GradcheckOptions allow;
+  allow.allow_vacuous = true;
+  CHECK(gradcheck([](const Inputs& v) { return relu(v[0]); }, {x}, allow).passed);
+}
+
+TEST_CASE("gradcheck refuses float32 unless asked to convert", "[gradcheck]") {
+  Tensor x = tensor({1.0, 2.0}).requires_grad_();
+  GradcheckResult r = gradcheck([](const Inputs& v) { return exp(v[0]); }, {x});
+  CHECK_FALSE(r.passed);
+  CHECK_THAT(r.message, Catch::Contains("float64"));
+  GradcheckOptions convert;
+  convert.convert_float32 = true;
+  CHECK(gradcheck([](const Inputs& v) { return exp(v[0]); }, {x}, convert).passed);
+}
+
+TEST_CASE("gradcheck leaves the caller's tensors untouched", "[gradcheck]") {
+  Tensor x = tensor({1.0, 2.0}, kFloat64).requires_grad_();
+  CHECK(gradcheck([](const Inputs& v) { return exp(v[0]); }, {x}).passed);
+  CHECK_FALSE(x.grad().defined());
+  CHECK(x.to_vector() == std::vector<double>{1.0, 2.0});
+}

@@ -1,0 +1,151 @@
+// Forward values of the core ops against hand-computed answers.
+#include <catch2/catch.hpp>
+#include <cmath>
+
+#include <tapegrad/tapegrad.hpp>
+
+using namespace tg;
+using V = std::vector<double>;
+
+namespace {
+bool near(const V& a, const V& b, double tol = 1e-6) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (std::abs(a[i] - b[i]) > tol * (1 + std::abs(b[i]))) return false;
+  return true;
+}
+}  // namespace
+
+TEST_CASE("arithmetic with broadcasting", "[ops]") {
+  Tensor a = tensor({1, 2, 3, 4, 5, 6}, {2, 3});
+  Tensor row = tensor({10, 20, 30});
+  Tensor col = tensor({100, 200}, {2, 1});
+  CHECK((a + row).to_vector() == V{11, 22, 33, 14, 25, 36});
+  CHECK((a + col).to_vector() == V{101, 102, 103, 204, 205, 206});
+  CHECK((row + col).shape() == Shape{2, 3});
+  CHECK((row + col).to_vector() == V{110, 120, 130, 210, 220, 230});
+  CHECK((a - row).to_vector() == V{-9, -18, -27, -6, -15, -24});
+  CHECK((a * col).to_vector() == V{100, 200, 300, 800, 1000, 1200});
+  CHECK((a / a).to_vector() == V(6, 1.0));
+  CHECK((a * 2.0).to_vector() == V{2, 4, 6, 8, 10, 12});
+  CHECK((1.0 - a).to_vector() == V{0, -1, -2, -3, -4, -5});
+  CHECK((12.0 / a).to_vector() == V{12, 6, 4, 3, 2.4000000953674316, 2});
+  CHECK((-a).to_vector() == V{-1, -2, -3, -4, -5, -6});
+  // A 0-d tensor broadcasts against anything.
+  CHECK((a + scalar_tensor(1)).to_vector() == V{2, 3, 4, 5, 6, 7});
+  // Broadcasting in a middle dimension.
+  Tensor m = ones({2, 1, 3}, kFloat64) * tensor({1, 2, 3, 4, 5, 6}, {2, 1, 3}, kFloat64);
+  Tensor n = tensor({1, 10, 100, 1000}, {1, 4, 1}, kFloat64);
+  Tensor p = m * n;
+  CHECK(p.shape() == Shape{2, 4, 3});
+  CHECK(p.to_vector()[3] == 10);   // [0,1,0] = 1 * 10
+  CHECK(p.to_vector()[23] == 6000);  // [1,3,2] = 6 * 1000
+  CHECK(broadcast_shapes({8, 1, 6, 1}, {7, 1, 5}) == Shape{8, 7, 6, 5});
+}
+
+TEST_CASE("element-wise math", "[ops]") {
+  Tensor x = tensor({-2, -0.5, 0, 0.5, 2}, kFloat64);
+  CHECK(near(exp(x).to_vector(), V{std::exp(-2), std::exp(-0.5), 1, std::exp(0.5), std::exp(2)}));
+  CHECK(near(log(tensor({1, M_E, 10}, kFloat64)).to_vector(), V{0, 1, std::log(10)}));
+  CHECK(near(sqrt(tensor({4, 9, 2}, kFloat64)).to_vector(), V{2, 3, std::sqrt(2)}));
+  CHECK(abs(x).to_vector() == V{2, 0.5, 0, 0.5, 2});
+  CHECK(pow(x, 2).to_vector() == V{4, 0.25, 0, 0.25, 4});
+  CHECK(clamp(x, -1, 1).to_vector() == V{-1, -0.5, 0, 0.5, 1});
+  CHECK(relu(x).to_vector() == V{0, 0, 0, 0.5, 2});
+  CHECK(near(sigmoid(x).to_vector(), V{1 / (1 + std::exp(2)), 1 / (1 + std::exp(0.5)), 0.5,
+                                        1 / (1 + std::exp(-0.5)), 1 / (1 + std::exp(-2))}));
+  CHECK(near(tanh(x).to_vector(), V{std::tanh(-2), std::tanh(-0.5), 0, std::tanh(0.5), std::tanh(2)}));
+  CHECK(gt(x, 0).to_vector() == V{0, 0, 0, 1, 1});
+  CHECK(lt(x, 0).to_vector() == V{1, 1, 0, 0, 0});
+}
+
+TEST_CASE("the seed's ReLU example", "[ops][seed]") {
+  // seed 000 §1.2: ReLU([[1, -0.5], [0.3, 0.1]]) = [[1, 0], [0.3, 0.1]]
+  CHECK(relu(tensor({1, -0.5, 0.3, 0.1}, {2, 2}, kFloat64)).to_vector() == V{1, 0, 0.3, 0.1});
+}
+
+TEST_CASE("sigmoid is stable for large magnitudes", "[ops]") {
+  Tensor s = sigmoid(tensor({-1000, 1000}));
+  CHECK(s.to_vector() == V{0, 1});
+}
+
+TEST_CASE("softmax and log_softmax", "[ops]") {
+  Tensor x = tensor({1, 2, 3, 1, 1, 1}, {2, 3}, kFloat64);
+  const double z = std::exp(1) + std::exp(2) + std::exp(3);
+  CHECK(near(softmax(x).to_vector(), V{std::exp(1) / z, std::exp(2) / z, std::exp(3) / z, 1. / 3, 1. / 3, 1. / 3}));
+  CHECK(near(log_softmax(x).to_vector(), V{1 - std::log(z), 2 - std::log(z), 3 - std::log(z), -std::log(3),
+                                           -std::log(3), -std::log(3)}));
+  // Along axis 0.
+  CHECK(near(softmax(x, 0).to_vector(), V{0.5, 1 / (1 + std::exp(-1)), 1 / (1 + std::exp(-2)), 0.5,
+                                          1 / (1 + std::exp(1)), 1 / (1 + std::exp(2))}));
+  // Stable: huge logits do not overflow.
+  Tensor big = tensor({1000, 1000}, kFloat32);
+  CHECK(softmax(big).to_vector() == V{0.5, 0.5});
+  CHECK(near(log_softmax(big).to_vector(), V{-std::log(2), -std::log(2)}));
+}
+
+TEST_CASE("reductions", "[ops]") {
+  Tensor x = tensor({1, 2, 3, 4, 5, 6}, {2, 3}, kFloat64);
+  CHECK(sum(x).item() == 21);
+  CHECK(sum(x).dim() == 0);
+  CHECK(sum(x, {0}).to_vector() == V{5, 7, 9});
+  CHECK(sum(x, {1}).to_vector() == V{6, 15});
+  CHECK(sum(x, {-1}, true).shape() == Shape{2, 1});
+  CHECK(sum(x, {0, 1}).item() == 21);
+  CHECK(mean(x).item() == 3.5);
+  CHECK(mean(x, {0}).to_vector() == V{2.5, 3.5, 4.5});
+  Tensor y = tensor({3, 1, 3, 0, 5, 5}, {2, 3}, kFloat64);
+  auto m = max(y, 1);
+  CHECK(m.values.to_vector() == V{3, 5});
+  CHECK(m.indices.to_vector<std::int64_t>() == std::vector<std::int64_t>{0, 1});  // first maximum, as np.argmax
+  CHECK(max(y, 0).indices.to_vector<std::int64_t>() == std::vector<std::int64_t>{0, 1, 1});
+  CHECK(max(y, 0, true).values.shape() == Shape{1, 3});
+  CHECK(max(y).item() == 5);
+  CHECK(argmax(y, 1).to_vector<std::int64_t>() == std::vector<std::int64_t>{0, 1});
+  Tensor t3 = reshape(arange(24, kFloat64), {2, 3, 4});
+  CHECK(sum(t3, {0, 2}).to_vector() == V{60, 92, 124});
+  CHECK(sum_to(ones({4, 2, 3}, kFloat64), {2, 1}).to_vector() == V{12, 12});
+}
+
+TEST_CASE("shape ops", "[ops]") {
+  Tensor x = arange(6, kFloat64);
+  CHECK(reshape(x, {2, -1}).shape() == Shape{2, 3});
+  CHECK(reshape(x, {3, 2}).to_vector() == x.to_vector());
+  Tensor m = reshape(x, {2, 3});
+  CHECK(transpose(m, 0, 1).to_vector() == V{0, 3, 1, 4, 2, 5});
+  Tensor t3 = reshape(arange(24, kFloat64), {2, 3, 4});
+  Tensor p = permute(t3, {2, 0, 1});
+  CHECK(p.shape() == Shape{4, 2, 3});
+  CHECK(p.to_vector()[1] == 4);    // p[0,0,1] = t3[0,1,0]
+  CHECK(p.to_vector()[23] == 23);  // p[3,1,2] = t3[1,2,3]
+  CHECK(flatten(ones({100, 3, 16, 16}), 1).shape() == Shape{100, 768});  // seed 000 §3.5
+  CHECK(flatten(t3).shape() == Shape{24});
+  CHECK(broadcast_to(tensor({1, 2}), {3, 2}).to_vector() == V{1, 2, 1, 2, 1, 2});
+  CHECK(narrow(m, 1, 1).to_vector() == V{3, 4, 5});
+  CHECK(index_select(m, tensor_i64({1, 0, 1}, {3})).to_vector() == V{3, 4, 5, 0, 1, 2, 3, 4, 5});
+}
+
+TEST_CASE("matmul: 2-D, batched, 3-D x 2-D", "[ops]") {
+  Tensor a = tensor({1, 2, 3, 4, 5, 6}, {2, 3}, kFloat64);
+  Tensor b = tensor({7, 8, 9, 10, 11, 12}, {3, 2}, kFloat64);
+  CHECK(matmul(a, b).to_vector() == V{58, 64, 139, 154});
+  Tensor af = a.to(kFloat32), bf = b.to(kFloat32);
+  CHECK(matmul(af, bf).to_vector() == V{58, 64, 139, 154});
+  Tensor ba = reshape(broadcast_to(a, {2, 2, 3}), {2, 2, 3});
+  Tensor bb = broadcast_to(b, {2, 3, 2});
+  CHECK(matmul(ba, bb).to_vector() == V{58, 64, 139, 154, 58, 64, 139, 154});
+  CHECK(matmul(ba, b).shape() == Shape{2, 2, 2});
+  CHECK(matmul(ba, b).to_vector() == V{58, 64, 139, 154, 58, 64, 139, 154});
+  // The seed's dense layer: H = XW + b with X (3x2), W (2x1).
+  Tensor X = tensor({1, 2, 3, 4, 5, 6}, {3, 2}, kFloat64);
+  Tensor W = tensor({0.5, -1}, {2, 1}, kFloat64);
+  CHECK((matmul(X, W) + tensor({1}, kFloat64)).to_vector() == V{-0.5, -1.5, -2.5});
+}
+
+TEST_CASE("nll_loss picks the target log-probabilities", "[ops]") {
+  Tensor lp = tensor({-1, -2, -3, -0.5, -1.5, -2.5}, {2, 3}, kFloat64);
+  Tensor t = tensor_i64({2, 0}, {2});
+  CHECK(nll_loss(lp, t).item() == Approx((3 + 0.5) / 2));
+  CHECK(nll_loss(lp, t, Reduction::Sum).item() == Approx(3.5));
+  CHECK(nll_loss(lp, t, Reduction::None).to_vector() == V{3, 0.5});
+}
