@@ -1,5 +1,6 @@
 // The tape: recording nodes, and the engine that runs them backward.
 #include <atomic>
+#include <cmath>
 #include <stdexcept>
 #include <unordered_set>
 
@@ -13,6 +14,7 @@ namespace tg {
 
 namespace {
 thread_local bool grad_enabled = true;
+thread_local bool anomaly_enabled = false;
 std::atomic<std::int64_t> live_node_count{0};
 
 // Destroying the last handle of a long graph would otherwise recurse once per
@@ -72,6 +74,33 @@ void Context::save_for_backward(const std::vector<Tensor>& tensors) {
   for (const Tensor& t : tensors) saved_.push_back(t.defined() ? t.detach() : Tensor());
 }
 
+DetectAnomalyGuard::DetectAnomalyGuard() : prev_(anomaly_enabled) { anomaly_enabled = true; }
+DetectAnomalyGuard::~DetectAnomalyGuard() { anomaly_enabled = prev_; }
+bool DetectAnomalyGuard::is_enabled() { return anomaly_enabled; }
+
+namespace {
+
+// "NaN" or "Inf" when t holds one, else null.
+const char* first_non_finite(const Tensor& t) {
+  if (!t.defined() || !is_floating(t.dtype())) return nullptr;
+  return detail::dispatch_float(t.dtype(), "anomaly check", [&](auto tag) -> const char* {
+    using T = decltype(tag);
+    const T* p = static_cast<const T*>(t.raw_data());
+    for (std::int64_t i = 0, n = t.numel(); i < n; ++i)
+      if (!std::isfinite(p[i])) return std::isnan(p[i]) ? "NaN" : "Inf";
+    return nullptr;
+  });
+}
+
+std::string input_shapes(const std::vector<Edge>& inputs) {
+  std::string s;
+  for (std::size_t i = 0; i < inputs.size(); ++i)
+    s += (i ? ", " : "") + inputs[i].shape.str() + " " + dtype_name(inputs[i].dtype);
+  return s;
+}
+
+}  // namespace
+
 // ---------------------------------------------------------------------------
 // Engine
 // ---------------------------------------------------------------------------
@@ -97,6 +126,10 @@ class Engine {
       }
       edges.push_back(std::move(e));
     }
+    if (anomaly_enabled)
+      if (const char* bad = first_non_finite(output))
+        throw AnomalyError("anomaly detected: forward of op '" + name + "' produced " + bad +
+                           " in its output " + describe(output) + " (inputs: " + input_shapes(edges) + ")");
     auto node = std::make_shared<Node>(std::move(name), std::move(edges), std::move(fn));
     node->output_shape_ = output.shape();
     node->output_dtype_ = output.dtype();
@@ -180,6 +213,11 @@ class Engine {
                                g.shape().str() + " for input " + std::to_string(i) + " of shape " +
                                e.shape.str());
       if (g.dtype() != e.dtype) g = g.to(e.dtype);
+      if (anomaly_enabled)
+        if (const char* bad = first_non_finite(g))
+          throw AnomalyError("anomaly detected: backward of op '" + node.name_ + "' produced " + bad +
+                             " in the gradient of input " + std::to_string(i) + " (inputs: " +
+                             input_shapes(node.inputs_) + ")");
       if (e.node)
         detail::accumulate_into(e.node->pending_grad_, g);
       else

@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -114,6 +115,27 @@ void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph);
 
 /// Number of Nodes alive in this process — tests use it to prove graphs are freed.
 std::int64_t live_nodes();
+
+/// Anomaly detection (off by default; costs one scan of every recorded output
+/// and gradient). While a DetectAnomalyGuard lives in this thread, the first op
+/// whose forward output or backward gradient holds NaN or Inf throws
+/// AnomalyError naming the op, its input shapes, and whether it was the forward
+/// or the backward.
+class AnomalyError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+class DetectAnomalyGuard {
+ public:
+  DetectAnomalyGuard();
+  ~DetectAnomalyGuard();
+  DetectAnomalyGuard(const DetectAnomalyGuard&) = delete;
+  DetectAnomalyGuard& operator=(const DetectAnomalyGuard&) = delete;
+  static bool is_enabled();
+
+ private:
+  bool prev_;
+};
 
 // ---------------------------------------------------------------------------
 // Custom ops without editing tapegrad — the libtorch-style Function API.
