@@ -15,3 +15,4 @@
 #include <tapegrad/parallel.hpp>
 #include <tapegrad/shape.hpp>
 #include <tapegrad/tensor.hpp>
+#include <tapegrad/version.hpp>
