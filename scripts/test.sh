@@ -1,10 +1,29 @@
 #!/usr/bin/env bash
-# The README's test command: installs what is missing, builds, runs every test.
+# The README's test command: installs what is missing, builds, runs every test;
+# then builds the suite again with AddressSanitizer + UndefinedBehaviorSanitizer
+# (LeakSanitizer included) and runs it there too. Any finding fails.
+#
+#   TAPEGRAD_SANITIZERS=0 scripts/test.sh   # skip the sanitizer stage (local iterations)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
+jobs=$(nproc)
+
 scripts/build.sh
-echo "build finished in $(( $(date +%s) - start )) s"
-cd build
-ctest --output-on-failure -j"$(nproc)"
-echo "build + tests finished in $(( $(date +%s) - start )) s"
+echo "== build finished in $(( $(date +%s) - start )) s"
+(cd build && ctest --output-on-failure -j"$jobs")
+echo "== tests finished in $(( $(date +%s) - start )) s"
+
+if [ "${TAPEGRAD_SANITIZERS:-1}" != 0 ]; then
+  # -O1 keeps the sanitized suite fast enough; -g gives readable reports.
+  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" \
+        -DTAPEGRAD_SANITIZE=ON -DTAPEGRAD_BUILD_TESTS=ON -DTAPEGRAD_BUILD_EXAMPLES=ON >/dev/null
+  cmake --build build-asan -j"$jobs"
+  # MPI and the consumer builds run foreign code (OpenMPI, a nested CMake build): not sanitized here.
+  (cd build-asan &&
+   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1 \
+   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+   ctest --output-on-failure -j"$jobs" -E "^(consumer_|distributed_)")
+  echo "== sanitizer stage finished in $(( $(date +%s) - start )) s"
+fi
+echo "== build + tests finished in $(( $(date +%s) - start )) s"
