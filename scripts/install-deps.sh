@@ -10,6 +10,7 @@ packages=(
   cmake g++ ninja-build ccache pkg-config
   libxtensor-dev libxtensor-blas-dev libxsimd-dev xtl-dev
   libopenblas-dev catch2 zlib1g-dev libstb-dev
+  gnuplot-nox  # PNG charts of the example trainers (optional at run time)
   "$@"
 )
 
