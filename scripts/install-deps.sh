@@ -11,6 +11,7 @@ packages=(
   libxtensor-dev libxtensor-blas-dev libxsimd-dev xtl-dev
   libopenblas-dev catch2 zlib1g-dev libstb-dev
   libopenmpi-dev openmpi-bin
+  gnuplot-nox  # PNG charts of the example trainers (optional at run time)
   "$@"
 )
 

@@ -1,0 +1,84 @@
+// Training progress for the example trainers.
+//
+// On a terminal: one live line redrawn in place (at most ~10 times a second):
+//   epoch 2/5  batch 120/469 [=====>        ] loss 0.3456  acc  91.23%    5230 img/s  ETA 0:42
+// Otherwise (a pipe, a log file, CI): one plain line per epoch:
+//   epoch 2/5  loss 0.3456  accuracy 0.9123  images/s 5230  seconds 11.2
+// The formatting functions are pure so they can be tested without a terminal.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+
+namespace tg::examples {
+
+/// What the live line shows; counts are 1-based as printed.
+struct ProgressSnapshot {
+  int epoch = 1, epochs = 1;
+  std::int64_t batch = 0, batches = 0;  ///< batches done in this epoch, of `batches`
+  double loss = 0;                      ///< running mean over this epoch
+  double accuracy = 0;                  ///< running mean over this epoch, in [0, 1]
+  double images_per_second = 0;
+  double eta_seconds = -1;  ///< time left for the whole run; negative = unknown
+};
+
+/// The live line, at most `max_width` characters: the bar shrinks to fit (and is
+/// dropped when even a 5-character bar would not).
+std::string format_progress_line(const ProgressSnapshot& s, int max_width = 100);
+
+/// The bar alone: `width` characters inside brackets, `done` of `total` filled.
+std::string format_bar(std::int64_t done, std::int64_t total, int width);
+
+/// "0:42", "12:05", "1:02:03"; "--:--" for a negative or non-finite time.
+std::string format_duration(double seconds);
+
+/// One finished epoch.
+struct EpochSummary {
+  int epoch = 1, epochs = 1;
+  double loss = 0, accuracy = 0, images_per_second = 0, seconds = 0;
+};
+
+/// The plain per-epoch line (no trailing newline); `extra` is appended after two
+/// spaces when not empty (e.g. "test_accuracy 0.9812").
+std::string format_epoch_line(const EpochSummary& e, const std::string& extra = "");
+
+/// Live bar on a terminal, plain lines otherwise.
+enum class ProgressStyle { Auto, Bar, Lines };
+
+/// Reports a training run. Usage per epoch: start_epoch(), then batch() after
+/// every optimizer step, then end_epoch(). Not thread-safe (call from the loop).
+class Progress {
+ public:
+  /// Auto picks Bar when `out` is a terminal.
+  Progress(int epochs, std::int64_t batches_per_epoch, std::FILE* out = stdout,
+           ProgressStyle style = ProgressStyle::Auto);
+
+  /// `epoch` is 1-based.
+  void start_epoch(int epoch);
+  /// One finished batch of `images` examples with its mean loss and accuracy.
+  void batch(std::int64_t images, double loss, double accuracy);
+  /// Prints the epoch line (replacing the bar) and returns the epoch's summary;
+  /// its seconds and images/s cover start_epoch() to the last batch() only.
+  EpochSummary end_epoch(const std::string& extra = "");
+
+  bool live() const { return live_; }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  ProgressSnapshot snapshot(Clock::time_point now) const;
+  void draw(const std::string& line);
+
+  int epochs_;
+  std::int64_t batches_per_epoch_;
+  std::FILE* out_;
+  bool live_;
+  int epoch_ = 0;
+  std::int64_t batch_ = 0, images_ = 0;
+  double loss_sum_ = 0, accuracy_sum_ = 0;  // weighted by images
+  Clock::time_point epoch_start_, last_draw_, last_batch_end_;
+  std::size_t drawn_width_ = 0;  // to blank out a longer previous line
+};
+
+}  // namespace tg::examples

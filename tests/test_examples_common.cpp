@@ -1,0 +1,595 @@
+// The example trainers' support code: flags, progress lines, metrics files,
+// PNG grids and gnuplot charts (skipped with a warning when gnuplot is absent).
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <stb/stb_image.h>
+#include <unistd.h>
+
+#include <tapegrad/tapegrad.hpp>
+
+#include "common/flags.hpp"
+#include "common/image_grid.hpp"
+#include "common/metrics.hpp"
+#include "common/plots.hpp"
+#include "common/progress.hpp"
+
+using namespace tg;
+using namespace tg::examples;
+namespace fs = std::filesystem;
+using Catch::Matchers::Contains;
+
+namespace {
+
+// A fresh directory removed at the end of the test.
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    static int counter = 0;
+    path = fs::temp_directory_path() /
+           ("tapegrad-test-examples-" + std::to_string(getpid()) + "-" + std::to_string(counter++));
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+// Sets an environment variable for one scope, then restores it.
+struct EnvOverride {
+  std::string name;
+  std::optional<std::string> old;
+  EnvOverride(std::string n, const std::string& value) : name(std::move(n)) {
+    if (const char* v = std::getenv(name.c_str())) old = v;
+    setenv(name.c_str(), value.c_str(), 1);
+  }
+  ~EnvOverride() {
+    if (old)
+      setenv(name.c_str(), old->c_str(), 1);
+    else
+      unsetenv(name.c_str());
+  }
+};
+
+std::string read_text(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+FlagParser trainer_flags() {
+  FlagParser flags("lenet5", "Trains LeNet-5 on MNIST.");
+  TrainingDefaults d;
+  d.epochs = 3;
+  d.batch_size = 64;
+  d.lr = 0.05;
+  d.data_dir = "mnist";
+  add_training_flags(flags, d);
+  flags.add_bool("plots", "write PNG charts into --out");
+  return flags;
+}
+
+// The message of the FlagError that parsing `args` raises ("" if none).
+std::string flag_error(FlagParser& flags, const std::vector<std::string>& args) {
+  try {
+    flags.parse(args);
+  } catch (const FlagError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// The value after `"key":` in a one-line JSON object, read with strtod.
+double json_number_at(const std::string& json, const std::string& key) {
+  const std::size_t at = json.find("\"" + key + "\":");
+  REQUIRE(at != std::string::npos);
+  return std::strtod(json.c_str() + at + key.size() + 3, nullptr);
+}
+
+struct Png {
+  int width = 0, height = 0, channels = 0;
+  std::vector<unsigned char> pixels;
+  unsigned char at(int x, int y) const { return pixels[static_cast<std::size_t>(y) * width + x]; }
+};
+
+// Decodes a PNG as one 8-bit channel with stb_image; fails the test if it is not one.
+Png load_gray_png(const fs::path& p) {
+  Png png;
+  unsigned char* data = stbi_load(p.c_str(), &png.width, &png.height, &png.channels, 1);
+  INFO(p.string() << ": " << (data ? "ok" : stbi_failure_reason()));
+  REQUIRE(data != nullptr);
+  png.pixels.assign(data, data + static_cast<std::size_t>(png.width) * png.height);
+  stbi_image_free(data);
+  return png;
+}
+
+}  // namespace
+
+// ---- flags -------------------------------------------------------------------------
+
+TEST_CASE("examples: training flags take the trainer's defaults", "[examples]") {
+  FlagParser flags = trainer_flags();
+  REQUIRE(flags.parse({}));
+  const TrainingOptions o = training_options(flags);
+  CHECK(o.epochs == 3);
+  CHECK(o.batch_size == 64);
+  CHECK(o.lr == 0.05);
+  CHECK(o.weight_decay == 0.0);
+  CHECK(o.momentum == 0.0);
+  CHECK(o.seed == 0);
+  CHECK(o.threads == 0);
+  CHECK(o.data_dir == fs::path("mnist"));
+  CHECK(o.out == fs::path("out"));
+  CHECK_FALSE(o.save);
+  CHECK_FALSE(o.resume);
+  CHECK_FALSE(o.metrics_json);
+  CHECK_FALSE(flags.get_bool("plots"));
+  CHECK_FALSE(flags.was_given("epochs"));
+  CHECK(flags.has("epochs"));
+  CHECK_FALSE(flags.has("save"));
+}
+
+TEST_CASE("examples: flags accept --name value and --name=value", "[examples]") {
+  FlagParser flags = trainer_flags();
+  REQUIRE(flags.parse({"--epochs", "7", "--lr=0.5", "--batch-size=16", "--weight-decay", "1e-4", "--momentum=0.9",
+                       "--seed", "42", "--threads=2", "--data-dir", "/data/mnist", "--out=runs/a", "--save",
+                       "model.bin", "--resume=old.bin", "--metrics-json", "m.json", "--plots"}));
+  const TrainingOptions o = training_options(flags);
+  CHECK(o.epochs == 7);
+  CHECK(o.lr == 0.5);
+  CHECK(o.batch_size == 16);
+  CHECK(o.weight_decay == 1e-4);
+  CHECK(o.momentum == 0.9);
+  CHECK(o.seed == 42);
+  CHECK(o.threads == 2);
+  CHECK(o.data_dir == fs::path("/data/mnist"));
+  CHECK(o.out == fs::path("runs/a"));
+  REQUIRE(o.save);
+  CHECK(*o.save == fs::path("model.bin"));
+  REQUIRE(o.resume);
+  CHECK(*o.resume == fs::path("old.bin"));
+  REQUIRE(o.metrics_json);
+  CHECK(*o.metrics_json == fs::path("m.json"));
+  CHECK(flags.get_bool("plots"));
+  CHECK(flags.was_given("epochs"));
+
+  // The last occurrence wins; a negative number is a value, not a flag.
+  FlagParser more("t", "");
+  more.add_int("n", "a number", 1);
+  more.add_double("shift", "an offset", 0.0);
+  REQUIRE(more.parse({"--n", "2", "--n=5", "--shift", "-1.5"}));
+  CHECK(more.get_int("n") == 5);
+  CHECK(more.get_double("shift") == -1.5);
+}
+
+TEST_CASE("examples: bool flags", "[examples]") {
+  FlagParser flags = trainer_flags();
+  REQUIRE(flags.parse({"--plots=false"}));
+  CHECK_FALSE(flags.get_bool("plots"));
+  REQUIRE(flags.parse({"--plots", "--no-plots"}));
+  CHECK_FALSE(flags.get_bool("plots"));
+  REQUIRE(flags.parse({"--plots=yes"}));
+  CHECK(flags.get_bool("plots"));
+  CHECK_THAT(flag_error(flags, {"--plots=maybe"}), Contains("--plots") && Contains("true or false") && Contains("maybe"));
+  CHECK_THAT(flag_error(flags, {"--no-plots=1"}), Contains("--no-plots takes no value"));
+  CHECK_THAT(flag_error(flags, {"--plots="}), Contains("--plots: expected true or false, got ''"));
+}
+
+TEST_CASE("examples: bad flag values name the flag", "[examples]") {
+  FlagParser flags = trainer_flags();
+  CHECK_THAT(flag_error(flags, {"--epochs", "abc"}),
+             Contains("--epochs") && Contains("expected an integer") && Contains("'abc'"));
+  CHECK_THAT(flag_error(flags, {"--epochs=2.5"}), Contains("--epochs") && Contains("'2.5'"));
+  CHECK_THAT(flag_error(flags, {"--lr", "0.1x"}), Contains("--lr") && Contains("finite number") && Contains("'0.1x'"));
+  CHECK_THAT(flag_error(flags, {"--lr=nan"}), Contains("--lr") && Contains("finite number"));
+  CHECK_THAT(flag_error(flags, {"--epochs", "0"}), Contains("--epochs must be at least 1, got 0"));
+  CHECK_THAT(flag_error(flags, {"--momentum=1.5"}), Contains("--momentum must be at most 1, got 1.5"));
+  CHECK_THAT(flag_error(flags, {"--lr"}), Contains("--lr needs a value (X)"));
+  CHECK_THAT(flag_error(flags, {"--lr", "--epochs", "3"}), Contains("--lr needs a value"));
+  CHECK_THAT(flag_error(flags, {"--out="}), Contains("--out needs a value (DIR)"));
+  CHECK_THAT(flag_error(flags, {"extra"}), Contains("unexpected argument 'extra'"));
+}
+
+TEST_CASE("examples: unknown and missing required flags are errors", "[examples]") {
+  FlagParser flags = trainer_flags();
+  CHECK_THAT(flag_error(flags, {"--epoch", "3"}), Contains("unknown flag --epoch") && Contains("did you mean --epochs?"));
+  CHECK_THAT(flag_error(flags, {"--frobnicate"}), Contains("unknown flag --frobnicate"));
+  CHECK_THAT(flag_error(flags, {"--frobnicate"}), !Contains("did you mean"));
+
+  FlagParser required("t", "");
+  required.add_path("weights", "trained parameters", Presence::Required).metavar("FILE");
+  required.add_string("name", "run name", Presence::Optional);
+  CHECK_THAT(flag_error(required, {}), Contains("missing required flag --weights FILE"));
+  REQUIRE(required.parse({"--weights", "w.bin"}));
+  CHECK(required.get_path("weights") == fs::path("w.bin"));
+  CHECK_FALSE(required.has("name"));
+  CHECK_THROWS_WITH(required.get_string("name"), Contains("--name was not given"));
+  CHECK_THROWS_WITH(required.get_int("weights"), Contains("--weights is a path flag, read as int"));
+  CHECK_THROWS_WITH(required.get_int("nope"), Contains("no flag --nope was declared"));
+  CHECK_THROWS_AS(required.add_int("weights", "again", 1), std::logic_error);
+}
+
+TEST_CASE("examples: --help lists every flag with its default", "[examples]") {
+  FlagParser flags = trainer_flags();
+  flags.add_string("tag", "label for this run", Presence::Required);
+  CHECK_FALSE(flags.parse({"--epochs", "oops", "--help"}));  // help wins over mistakes
+  CHECK_FALSE(flags.parse({"-h"}));
+  const std::string help = flags.help();
+  CHECK_THAT(help, Contains("Usage: lenet5 [flags]") && Contains("Trains LeNet-5 on MNIST."));
+  for (const char* name : {"--epochs N", "--batch-size N", "--lr X", "--weight-decay X", "--momentum X", "--seed N",
+                           "--threads N", "--data-dir DIR", "--out DIR", "--save FILE", "--resume FILE",
+                           "--metrics-json FILE", "--[no-]plots", "--tag TEXT", "-h, --help"})
+    CHECK_THAT(help, Contains(name));
+  CHECK_THAT(help, Contains("(default: 3)") && Contains("(default: 0.05)") && Contains("(default: mnist)") &&
+                       Contains("(required)"));
+}
+
+// ---- progress ---------------------------------------------------------------------
+
+TEST_CASE("examples: durations and bars", "[examples]") {
+  CHECK(format_duration(0) == "0:00");
+  CHECK(format_duration(41.6) == "0:42");
+  CHECK(format_duration(725) == "12:05");
+  CHECK(format_duration(3723) == "1:02:03");
+  CHECK(format_duration(-1) == "--:--");
+  CHECK(format_duration(std::nan("")) == "--:--");
+
+  CHECK(format_bar(5, 10, 10) == "[=====>    ]");
+  CHECK(format_bar(0, 10, 4) == "[    ]");
+  CHECK(format_bar(10, 10, 4) == "[====]");
+  CHECK(format_bar(12, 10, 4) == "[====]");
+  CHECK(format_bar(3, 0, 4) == "[    ]");
+}
+
+TEST_CASE("examples: the live progress line fits the terminal", "[examples]") {
+  ProgressSnapshot s;
+  s.epoch = 2;
+  s.epochs = 5;
+  s.batch = 120;
+  s.batches = 469;
+  s.loss = 0.34567;
+  s.accuracy = 0.91234;
+  s.images_per_second = 5230.4;
+  s.eta_seconds = 42;
+  for (const int width : {50, 70, 90, 120, 200}) {
+    const std::string line = format_progress_line(s, width);
+    INFO(line);
+    CHECK(static_cast<int>(line.size()) <= width);
+    CHECK_THAT(line, Contains("epoch 2/5  batch 120/469"));
+    if (width >= 90) {
+      CHECK_THAT(line, Contains("loss 0.3457") && Contains("acc  91.23%") && Contains("5230 img/s") &&
+                           Contains("ETA 0:42"));
+    }
+    // Bars of up to 30 characters, and none when fewer than 5 fit.
+    const std::size_t open = line.find('['), close = line.find(']');
+    if (width >= 120) {
+      REQUIRE(open != std::string::npos);
+      CHECK(close - open - 1 == 30);
+    }
+    if (width == 70) CHECK(open == std::string::npos);
+  }
+  // The bar's length does not change while the counters grow.
+  s.batch = 5;
+  const std::string early = format_progress_line(s, 100);
+  s.batch = 400;
+  CHECK(format_progress_line(s, 100).size() == early.size());
+}
+
+TEST_CASE("examples: the per-epoch line", "[examples]") {
+  EpochSummary e;
+  e.epoch = 2;
+  e.epochs = 5;
+  e.loss = 0.34567;
+  e.accuracy = 0.91234;
+  e.images_per_second = 5230.4;
+  e.seconds = 11.24;
+  CHECK(format_epoch_line(e) == "epoch 2/5  loss 0.3457  accuracy 0.9123  images/s 5230  seconds 11.2");
+  CHECK(format_epoch_line(e, "test_accuracy 0.9812") ==
+        "epoch 2/5  loss 0.3457  accuracy 0.9123  images/s 5230  seconds 11.2  test_accuracy 0.9812");
+}
+
+TEST_CASE("examples: progress prints one line per epoch off a terminal", "[examples]") {
+  for (const ProgressStyle style : {ProgressStyle::Auto, ProgressStyle::Lines, ProgressStyle::Bar}) {
+    std::FILE* f = std::tmpfile();
+    REQUIRE(f);
+    Progress progress(2, 2, f, style);
+    CHECK(progress.live() == (style == ProgressStyle::Bar));  // a tmpfile is not a terminal
+    std::vector<EpochSummary> summaries;
+    for (int epoch = 1; epoch <= 2; ++epoch) {
+      progress.start_epoch(epoch);
+      progress.batch(10, 1.0 * epoch, 0.5);  // means weighted by images: (10*l1 + 30*l2) / 40
+      progress.batch(30, 2.0 * epoch, 1.0);
+      summaries.push_back(progress.end_epoch(epoch == 2 ? "test_accuracy 0.5" : ""));
+    }
+    CHECK(summaries[0].loss == Approx(1.75));
+    CHECK(summaries[1].loss == Approx(3.5));
+    CHECK(summaries[0].accuracy == Approx(0.875));
+    CHECK(summaries[1].epoch == 2);
+    CHECK(summaries[1].images_per_second > 0);
+
+    std::rewind(f);
+    std::string out;
+    for (int c; (c = std::fgetc(f)) != EOF;) out += static_cast<char>(c);
+    std::fclose(f);
+    INFO(out);
+    CHECK(std::count(out.begin(), out.end(), '\n') == 2);
+    CHECK_THAT(out, Contains("epoch 1/2  loss 1.7500  accuracy 0.8750"));
+    CHECK_THAT(out, Contains("epoch 2/2  loss 3.5000  accuracy 0.8750"));
+    if (style == ProgressStyle::Bar) {
+      // The epoch line overwrites the bar, padded with spaces over its longer text.
+      CHECK_THAT(out, Contains("\repoch 1/2  batch 2/2 [") && Contains("\repoch 1/2  loss"));
+      CHECK_THAT(out, Contains("test_accuracy 0.5 "));
+    } else {
+      CHECK(out.find('\r') == std::string::npos);
+      CHECK_THAT(out, Contains("test_accuracy 0.5\n"));
+    }
+  }
+}
+
+// ---- metrics files ----------------------------------------------------------------
+
+TEST_CASE("examples: metrics JSON has the five keys and round-trips", "[examples]") {
+  RunMetrics m;
+  m.test_accuracy = 0.9812;
+  m.train_loss = 1.0 / 3.0;
+  m.epochs = 5;
+  m.seconds = 12.5;
+  m.images_per_second = 24000.25;
+  CHECK(metrics_json(m) ==
+        "{\"test_accuracy\":0.9812, \"train_loss\":0.3333333333333333, \"epochs\":5, \"seconds\":12.5, "
+        "\"images_per_second\":24000.25}");
+
+  m.extra = {{"model", std::string("lenet \"5\"")}, {"batch_size", std::int64_t{64}}, {"augment", false},
+             {"lr", 0.05}, {"bad", std::nan("")}};
+  TempDir dir;
+  const fs::path file = dir.path / "sub" / "metrics.json";  // the missing directory is created
+  write_metrics_json(file, m);
+  const std::string text = read_text(file);
+  CHECK(text == metrics_json(m) + "\n");
+  CHECK(json_number_at(text, "test_accuracy") == 0.9812);
+  CHECK(json_number_at(text, "train_loss") == 1.0 / 3.0);
+  CHECK(json_number_at(text, "epochs") == 5);
+  CHECK(json_number_at(text, "seconds") == 12.5);
+  CHECK(json_number_at(text, "images_per_second") == 24000.25);
+  CHECK(json_number_at(text, "batch_size") == 64);
+  CHECK_THAT(text, Contains("\"model\":\"lenet \\\"5\\\"\"") && Contains("\"augment\":false") &&
+                       Contains("\"bad\":null"));
+
+  // Atomic replacement: the second write replaces the file and leaves no temporary behind.
+  m.test_accuracy = 0.5;
+  write_metrics_json(file, m);
+  CHECK(json_number_at(read_text(file), "test_accuracy") == 0.5);
+  CHECK(std::distance(fs::directory_iterator(file.parent_path()), fs::directory_iterator{}) == 1);
+
+  m.extra = {{"epochs", std::int64_t{3}}};
+  CHECK_THROWS_WITH(metrics_json(m), Contains("\"epochs\" appears twice"));
+  m.extra.clear();
+  std::ofstream(dir.path / "plain") << "x";  // a file where a directory should be
+  CHECK_THROWS_WITH(write_metrics_json(dir.path / "plain" / "m.json", m), Contains("plain"));
+}
+
+TEST_CASE("examples: history.csv round-trips exactly", "[examples]") {
+  manual_seed(5);
+  const std::vector<double> noise = randn({20}, kFloat64).to_vector<double>();
+  std::vector<BatchRecord> history;
+  for (int i = 0; i < 20; ++i)
+    history.push_back({1 + i / 8, 1 + i % 8, std::exp(noise[i]), 0.5 + noise[i] / 10});
+  history.push_back({3, 5, 1e-300, 0.1});
+
+  TempDir dir;
+  const fs::path file = dir.path / "history.csv";
+  write_history_csv(file, history);
+  const std::string text = read_text(file);
+  CHECK(text.rfind("epoch,batch,loss,accuracy\n1,1,", 0) == 0);
+  CHECK_THAT(text, Contains("\n3,5,1e-300,0.1\n"));
+
+  const std::vector<BatchRecord> back = read_history_csv(file);
+  REQUIRE(back.size() == history.size());
+  for (std::size_t i = 0; i < history.size(); ++i) {
+    CHECK(back[i].epoch == history[i].epoch);
+    CHECK(back[i].batch == history[i].batch);
+    CHECK(back[i].loss == history[i].loss);  // exact: shortest round-trip text
+    CHECK(back[i].accuracy == history[i].accuracy);
+  }
+
+  std::ofstream(dir.path / "bad.csv") << "epoch,batch,loss,accuracy\n1,1,0.5,0.5\n1,2,zero,0.5\n";
+  CHECK_THROWS_WITH(read_history_csv(dir.path / "bad.csv"), Contains("bad.csv:3") && Contains("1,2,zero,0.5"));
+  CHECK_THROWS_WITH(read_history_csv(dir.path / "missing.csv"), Contains("missing.csv"));
+}
+
+// ---- PNG grids ----------------------------------------------------------------------
+
+TEST_CASE("examples: grid layout upscales small maps by whole pixels", "[examples]") {
+  ImageGridOptions o;
+  o.columns = 4;
+  const ImageGridLayout l = image_grid_layout(8, 7, 7, o);  // two images x four 7x7 channels
+  const int pad = ImageGridLayout::kPadding, label = ImageGridLayout::kLabelHeight;
+  CHECK(l.scale == 20);  // 7 * 20 = 140 = min_cell_pixels
+  CHECK(l.cell_width == 140);
+  CHECK(l.rows == 2);
+  CHECK(l.width == 4 * 140 + 5 * pad);
+  CHECK(l.height == 2 * (label + 140) + 3 * pad);
+  CHECK(l.map_origin(5) == std::pair<int, int>{pad + 140 + pad, pad + label + 140 + pad + label});
+
+  CHECK(image_grid_layout(3, 28, 28, {}).scale == 5);  // 140 / 28
+  CHECK(image_grid_layout(3, 28, 28, {}).columns == 3);
+  CHECK(image_grid_layout(20, 200, 300, {}).scale == 1);
+  CHECK(image_grid_layout(20, 200, 300, {}).columns == 8);
+  CHECK_THROWS_WITH(image_grid_layout(0, 7, 7, {}), Contains("0 maps of 7x7"));
+}
+
+TEST_CASE("examples: PNG grid writes normalised, upscaled maps", "[examples]") {
+  // Map 0 counts up 0..5 (3x2), map 1 is the same scaled by 100 and shifted
+  // (identical after min-max normalisation), map 2 is constant.
+  std::vector<GridMap> maps(3);
+  for (int k = 0; k < 3; ++k) {
+    maps[k].height = 3;
+    maps[k].width = 2;
+    for (int i = 0; i < 6; ++i) maps[k].values.push_back(k == 0 ? i : k == 1 ? 100.0f * i - 7 : 4.0f);
+  }
+  maps[0].label = "channel 1";
+  ImageGridOptions o;
+  o.title = "activations";
+  o.min_cell_pixels = 12;
+
+  TempDir dir;
+  const fs::path file = dir.path / "grid.png";
+  const ImageGridLayout l = write_image_grid(file, maps, o);
+  CHECK(l.scale == 4);  // ceil(12 / 3)
+  const Png png = load_gray_png(file);
+  CHECK(png.width == l.width);
+  CHECK(png.height == l.height);
+  CHECK(png.channels == 1);
+
+  for (int k = 0; k < 3; ++k) {
+    const auto [x0, y0] = l.map_origin(k);
+    for (int i = 0; i < 6; ++i) {
+      const int r = i / 2, c = i % 2;
+      // gray_r: the minimum is white, the maximum black; a constant map is all minimum.
+      const int expected = k == 2 ? 255 : static_cast<int>(std::lround(255.0 * (1.0 - i / 5.0)));
+      for (int dy = 0; dy < l.scale; ++dy)
+        for (int dx = 0; dx < l.scale; ++dx) {
+          INFO("map " << k << " element " << i << " pixel +" << dx << ",+" << dy);
+          REQUIRE(static_cast<int>(png.at(x0 + c * l.scale + dx, y0 + r * l.scale + dy)) == expected);
+        }
+    }
+  }
+  // The labelled map has ink in its label band, the unlabelled one none.
+  const auto ink_above = [&](int k) {
+    const auto [x0, y0] = l.map_origin(k);
+    int dark = 0;
+    for (int y = y0 - ImageGridLayout::kLabelHeight; y < y0 - 1; ++y)
+      for (int x = x0; x < x0 + l.cell_width; ++x) dark += png.at(x, y) == 0;
+    return dark;
+  };
+  CHECK(ink_above(0) > 10);
+  CHECK(ink_above(1) == 0);
+
+  o.large_is_dark = false;
+  write_image_grid(file, maps, o);
+  const auto [x0, y0] = l.map_origin(0);
+  CHECK(static_cast<int>(load_gray_png(file).at(x0, y0)) == 0);
+
+  maps[1].width = 3;
+  CHECK_THROWS_WITH(write_image_grid(file, maps, o), Contains("map 1") && Contains("3x3") && Contains("like map 0"));
+}
+
+TEST_CASE("examples: feature maps from an activation tensor", "[examples]") {
+  manual_seed(3);
+  const Tensor act = randn({2, 3, 4, 5});
+  const std::vector<GridMap> maps = feature_maps(act);
+  REQUIRE(maps.size() == 6);
+  CHECK(maps[5].label == "img 2 ch 3");
+  CHECK(maps[5].height == 4);
+  CHECK(maps[5].width == 5);
+  const std::vector<float> all = act.to_vector<float>();
+  CHECK(maps[5].values == std::vector<float>(all.end() - 20, all.end()));
+  CHECK(feature_maps(randn({3, 4, 5}))[2].label == "channel 3");
+  CHECK(feature_maps(randn({4, 5})).size() == 1);
+  CHECK_THROWS_WITH(feature_maps(randn({5})), Contains("feature_maps") && Contains("[5]"));
+}
+
+// ---- gnuplot charts ----------------------------------------------------------------
+
+TEST_CASE("examples: charts without gnuplot give a message, not a crash", "[examples]") {
+  TempDir dir;
+  const std::vector<BatchRecord> history = {{1, 1, 0.7, 0.5}, {1, 2, 0.6, 0.6}};
+  {
+    EnvOverride env("TAPEGRAD_GNUPLOT", (dir.path / "no-such-gnuplot").string());
+    const PlotResult r = plot_loss_accuracy(dir.path / "a.png", history);
+    CHECK_FALSE(r);
+    CHECK_THAT(r.message, Contains("a.png") && Contains("no-such-gnuplot is not an executable"));
+  }
+  {
+    EnvOverride env("TAPEGRAD_GNUPLOT", "");
+    CHECK_THAT(plot_loss_accuracy(dir.path / "b.png", history).message, Contains("plotting is disabled"));
+  }
+  {
+    EnvOverride env("TAPEGRAD_GNUPLOT", "/bin/false");  // a gnuplot that fails
+    CHECK_THAT(plot_loss_accuracy(dir.path / "c.png", history).message, Contains("gnuplot (/bin/false) failed"));
+  }
+  {
+    EnvOverride env("PATH", dir.path.string());
+    std::string why;
+    CHECK(find_gnuplot(&why).empty());
+    CHECK_THAT(why, Contains("not found on PATH") && Contains("gnuplot-nox"));
+  }
+  CHECK(fs::is_empty(dir.path));  // nothing half-written
+}
+
+TEST_CASE("examples: chart arguments are checked", "[examples]") {
+  CHECK_THROWS_WITH(plot_loss_accuracy("x.png", {}), Contains("plot_loss_accuracy: the history is empty"));
+  EpochChart chart;
+  CHECK_THROWS_WITH(plot_epoch_metrics("x.png", chart), Contains("no series"));
+  chart.series = {{"test accuracy", {}, true}};
+  CHECK_THROWS_WITH(plot_epoch_metrics("x.png", chart), Contains("'test accuracy' has no values"));
+  const auto always_one = [](const Tensor& p) { return ones({p.size(0)}); };
+  CHECK_THROWS_WITH(plot_decision_boundary("x.png", randn({5, 3}), zeros({5}), always_one),
+                    Contains("plot_decision_boundary") && Contains("[5,3]"));
+  CHECK_THROWS_WITH(plot_decision_boundary("x.png", randn({5, 2}), zeros({4}), always_one),
+                    Contains("one label per point (5)") && Contains("[4]"));
+  const auto wrong_count = [](const Tensor&) { return ones({7}); };
+  CHECK_THROWS_WITH(plot_decision_boundary("x.png", randn({5, 2}), zeros({5}), wrong_count),
+                    Contains("[10000,2]") && Contains("[7]"));
+}
+
+TEST_CASE("examples: gnuplot writes the three charts as PNGs", "[examples]") {
+  if (find_gnuplot().empty()) {
+    WARN("gnuplot not found: chart smoke test skipped (apt-get install gnuplot-nox)");
+    return;
+  }
+  TempDir dir;
+  std::vector<BatchRecord> history;
+  for (int e = 1; e <= 3; ++e)
+    for (int b = 1; b <= 50; ++b) {
+      const double t = (e - 1) * 50 + b;
+      history.push_back({e, b, std::exp(-t / 60), 1 - 0.5 * std::exp(-t / 40)});
+    }
+  const auto check_png = [](const fs::path& p) {
+    const Png png = load_gray_png(p);
+    CHECK(png.width == kPlotWidth);
+    CHECK(png.height == kPlotHeight);
+  };
+
+  PlotResult r = plot_loss_accuracy(dir.path / "plots" / "loss_accuracy.png", history, "it's a test");
+  INFO(r.message);
+  REQUIRE(r);
+  check_png(dir.path / "plots" / "loss_accuracy.png");
+
+  EpochChart chart;
+  chart.series = {{"train loss", {0.5, 0.3, 0.2}, false}, {"test accuracy", {0.8, 0.9, 0.95}, true}};
+  r = plot_epoch_metrics(dir.path / "epochs.png", chart);
+  INFO(r.message);
+  REQUIRE(r);
+  check_png(dir.path / "epochs.png");
+
+  // The predictor sees the grid in the data's dtype: 100 x 100 points.
+  const Tensor points = tensor({-1, -1, 1, 1, -1, 1, 1, -1}, {4, 2}, kFloat64);
+  const Tensor labels = tensor({0, 1, 1, 0}, {4}, kFloat64);
+  Shape seen;
+  Dtype seen_dtype = kFloat32;
+  const auto predict = [&](const Tensor& p) {
+    seen = p.shape();
+    seen_dtype = p.dtype();
+    return gt(sum(p, {1}), 0.0);  // class 1 where x1 + x2 > 0
+  };
+  r = plot_decision_boundary(dir.path / "boundary.png", points, labels, predict);
+  INFO(r.message);
+  REQUIRE(r);
+  check_png(dir.path / "boundary.png");
+  CHECK(seen == Shape{10000, 2});
+  CHECK(seen_dtype == kFloat64);
+}
