@@ -157,8 +157,7 @@ IdxArray read_idx(const std::string& path) {
   read_header_bytes(src, magic, 4, 0, path);
   const std::uint32_t magic_value = big_endian_u32(magic);
   if (magic[0] != 0 || magic[1] != 0)
-    fail(path, ": not an IDX file: bad magic number ", hex(magic_value, 8), " (it must start with two zero bytes",
-         src.gzip() ? "" : "; a gzip file would start with 1f 8b", ")");
+    fail(path, ": not an IDX file: bad magic number ", hex(magic_value, 8), " (it must start with two zero bytes)");
   const std::uint8_t type = magic[2];
   if (type != kUnsignedByte) {
     if (const char* name = element_type_name(type))
@@ -225,7 +224,8 @@ IdxArray read_idx(const std::string& path) {
       extra += n;
     }
     if (extra > 0)
-      fail(path, ": ", extra > kMaxIdxBytes ? "more than " : "", extra, " unexpected bytes after the ", expected,
+      fail(path, ": ", extra > kMaxIdxBytes ? "more than " : "", std::min(extra, kMaxIdxBytes),
+           " unexpected bytes after the ", expected,
            " bytes of data that the header's dimensions ", Shape(out.dims).str(), " describe");
     if (src.gzip_cut_short())
       fail(path, ": truncated: the gzip stream is cut off after all ", expected,

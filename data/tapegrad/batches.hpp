@@ -68,7 +68,8 @@ class BatchLoader {
 };
 
 /// The batches of one epoch. Holds its own handles to the data and the order,
-/// so it stays valid on its own; a batch is built when it is asked for.
+/// so it outlives its loader; its iterators point into it (keep the Epoch alive
+/// while iterating, as a range-for does). A batch is built when it is asked for.
 class BatchLoader::Epoch {
  public:
   class iterator {
