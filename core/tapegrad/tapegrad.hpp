@@ -8,6 +8,7 @@
 #pragma once
 
 #include <tapegrad/autograd.hpp>
+#include <tapegrad/data.hpp>
 #include <tapegrad/dtype.hpp>
 #include <tapegrad/gradcheck.hpp>
 #include <tapegrad/memory.hpp>

@@ -1,0 +1,237 @@
+// IDX reader: header validation over one byte source, plain file or gzip stream.
+//
+// Plain files are checked against their size on disk before the data buffer
+// is allocated. A gzip file cannot tell its decompressed size up front, so the
+// header's promise is bounded by kMaxIdxBytes and by what the compressed size
+// can possibly expand to; then the stream is read to its very end, which makes
+// zlib verify the CRC-32 and length trailer and reveals any extra data.
+#include <tapegrad/idx.hpp>
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <string>
+
+#include "core/dispatch.hpp"
+
+namespace tg::data {
+namespace {
+
+namespace fs = std::filesystem;
+using detail::fail;
+
+// Deflate needs at least 2 bits (a 1-bit length code and a 1-bit distance code)
+// to repeat a 258-byte match, so one compressed byte never yields more than
+// 4 * 258 = 1032 bytes; gzip adds headers, which only lowers the ratio.
+constexpr std::uint64_t kMaxDeflateRatio = 1032;
+
+constexpr std::uint8_t kUnsignedByte = 0x08;
+
+std::string hex(std::uint32_t value, int digits) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "0x%0*X", digits, value);
+  return buf;
+}
+
+// The IDX element types, by the third byte of the magic number.
+const char* element_type_name(std::uint8_t code) {
+  switch (code) {
+    case 0x08: return "unsigned byte";
+    case 0x09: return "signed byte";
+    case 0x0B: return "int16";
+    case 0x0C: return "int32";
+    case 0x0D: return "float32";
+    case 0x0E: return "float64";
+    default: return nullptr;
+  }
+}
+
+// Bytes from a file, decompressed when the file starts with the gzip magic 1f 8b.
+class ByteSource {
+ public:
+  explicit ByteSource(const std::string& path) : path_(path) {
+    std::error_code ec;
+    const fs::file_status status = fs::status(path, ec);
+    if (!fs::exists(status)) fail(path, ": cannot open: no such file");
+    if (fs::is_directory(status)) fail(path, ": cannot read: it is a directory, not an IDX file");
+    file_size_ = fs::file_size(path, ec);
+    if (ec) fail(path, ": cannot read its size: ", ec.message());
+
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (!f) fail(path, ": cannot open: ", std::strerror(errno));
+    unsigned char magic[2] = {0, 0};
+    const std::size_t got = std::fread(magic, 1, 2, f);
+    gzip_ = got == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+    if (!gzip_) {
+      std::rewind(f);
+      file_ = f;
+      return;
+    }
+    std::fclose(f);
+    gz_ = gzopen(path.c_str(), "rb");
+    if (!gz_) fail(path, ": cannot open: ", std::strerror(errno));
+    gzbuffer(gz_, 1 << 17);  // fewer, larger reads of the compressed file
+  }
+  ~ByteSource() {
+    if (file_) std::fclose(file_);
+    if (gz_) gzclose_r(gz_);
+  }
+  ByteSource(const ByteSource&) = delete;
+  ByteSource& operator=(const ByteSource&) = delete;
+
+  bool gzip() const { return gzip_; }
+  std::uint64_t file_size() const { return file_size_; }
+  /// True when a gzip file ended in the middle of its stream.
+  bool gzip_cut_short() const { return cut_short_; }
+
+  /// Reads up to n bytes; returns fewer only at the end of the data. Throws on
+  /// a read error or a corrupt gzip stream.
+  std::size_t read(void* dst, std::size_t n) {
+    char* out = static_cast<char*>(dst);
+    std::size_t total = 0;
+    while (total < n) {
+      std::size_t got = 0;
+      if (gzip_) {
+        const unsigned chunk = static_cast<unsigned>(std::min<std::size_t>(n - total, std::size_t{1} << 30));
+        const int r = gzread(gz_, out + total, chunk);
+        check_gzip_state();
+        got = r > 0 ? static_cast<std::size_t>(r) : 0;
+      } else {
+        got = std::fread(out + total, 1, n - total, file_);
+        if (std::ferror(file_)) fail(path_, ": read error: ", std::strerror(errno));
+      }
+      if (got == 0) break;
+      total += got;
+    }
+    return total;
+  }
+
+ private:
+  // zlib keeps the first error of a stream: Z_BUF_ERROR means the file ended
+  // inside the gzip stream (truncated); anything else is corruption or I/O.
+  void check_gzip_state() {
+    int code = Z_OK;
+    const char* message = gzerror(gz_, &code);
+    if (code == Z_OK) return;
+    if (code == Z_BUF_ERROR) {
+      cut_short_ = true;
+      return;
+    }
+    if (code == Z_ERRNO) fail(path_, ": read error: ", std::strerror(errno));
+    std::string what = message ? message : "unknown zlib error";
+    const std::string prefix = path_ + ": ";  // zlib prefixes its messages with the path
+    if (what.compare(0, prefix.size(), prefix) == 0) what.erase(0, prefix.size());
+    fail(path_, ": corrupt gzip stream: ", what);
+  }
+
+  std::string path_;
+  std::uint64_t file_size_ = 0;
+  bool gzip_ = false;
+  bool cut_short_ = false;
+  std::FILE* file_ = nullptr;
+  gzFile gz_ = nullptr;
+};
+
+std::uint32_t big_endian_u32(const unsigned char* p) {
+  return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) | std::uint32_t{p[3]};
+}
+
+// Reads `n` header bytes or explains that the file ends inside the header.
+void read_header_bytes(ByteSource& src, unsigned char* dst, std::size_t n, std::size_t already, const std::string& path) {
+  const std::size_t got = src.read(dst, n);
+  if (got < n)
+    fail(path, ": truncated: the file ends inside the IDX header (", already + got, " of ", already + n, " bytes)");
+}
+
+}  // namespace
+
+IdxArray read_idx(const std::string& path) {
+  ByteSource src(path);
+
+  // ---- the magic number: 0x00 0x00 <type> <number of dimensions> -----------
+  unsigned char magic[4];
+  read_header_bytes(src, magic, 4, 0, path);
+  const std::uint32_t magic_value = big_endian_u32(magic);
+  if (magic[0] != 0 || magic[1] != 0)
+    fail(path, ": not an IDX file: bad magic number ", hex(magic_value, 8), " (it must start with two zero bytes)");
+  const std::uint8_t type = magic[2];
+  if (type != kUnsignedByte) {
+    if (const char* name = element_type_name(type))
+      fail(path, ": element type ", hex(type, 2), " (", name, ") is not supported; only ", hex(kUnsignedByte, 2),
+           " (unsigned byte) is");
+    fail(path, ": unknown element type ", hex(type, 2), " in magic number ", hex(magic_value, 8),
+         " (IDX types are 0x08, 0x09, 0x0B, 0x0C, 0x0D, 0x0E)");
+  }
+  const int ndims = magic[3];
+  if (ndims == 0 || ndims > kMaxIdxDims)
+    fail(path, ": the header declares ", ndims, " dimensions (magic number ", hex(magic_value, 8),
+         "); between 1 and ", kMaxIdxDims, " are supported");
+
+  // ---- the extents, and the data size they promise -------------------------
+  unsigned char extents[4 * kMaxIdxDims];
+  read_header_bytes(src, extents, 4 * static_cast<std::size_t>(ndims), 4, path);
+  IdxArray out;
+  bool any_zero = false;
+  for (int i = 0; i < ndims; ++i) {
+    out.dims.push_back(big_endian_u32(extents + 4 * i));
+    any_zero = any_zero || out.dims.back() == 0;
+  }
+  std::uint64_t expected = 1;
+  if (any_zero) {
+    expected = 0;
+  } else {
+    for (const std::int64_t d : out.dims) {
+      const auto extent = static_cast<std::uint64_t>(d);
+      if (expected > kMaxIdxBytes / extent)  // also guards the multiplication against overflow
+        fail(path, ": the header's dimensions ", Shape(out.dims).str(), " describe more than ", kMaxIdxBytes,
+             " bytes of data (kMaxIdxBytes); the header is corrupt");
+      expected *= extent;
+    }
+  }
+  const std::uint64_t header_bytes = 4 + 4 * static_cast<std::uint64_t>(ndims);
+
+  // ---- check the promise against the file before allocating ----------------
+  if (!src.gzip()) {
+    const std::uint64_t available = src.file_size() - header_bytes;
+    if (available < expected) fail(path, ": truncated: expected ", expected, " bytes of data, got ", available);
+    if (available > expected)
+      fail(path, ": ", available - expected, " unexpected bytes after the ", expected,
+           " bytes of data that the header's dimensions ", Shape(out.dims).str(), " describe");
+  } else if (expected > kMaxDeflateRatio * src.file_size()) {
+    fail(path, ": truncated: expected ", expected, " bytes of data, but a gzip file of ", src.file_size(),
+         " bytes holds at most ", kMaxDeflateRatio * src.file_size(), " (deflate expands at most 1032:1)");
+  }
+
+  // ---- the data ---------------------------------------------------------------
+  out.data.resize(expected);
+  const std::size_t got = src.read(out.data.data(), expected);
+  if (got < expected)
+    fail(path, ": truncated: expected ", expected, " bytes of data, got ", got,
+         src.gzip_cut_short() ? " (the gzip stream is cut off)" : "");
+
+  if (src.gzip()) {
+    // Read on to the end of the stream: zlib checks the CRC there, and any
+    // further bytes mean the header's extents are wrong.
+    std::uint64_t extra = 0;
+    char scratch[1 << 16];
+    while (extra <= kMaxIdxBytes) {
+      const std::size_t n = src.read(scratch, sizeof scratch);
+      if (n == 0) break;
+      extra += n;
+    }
+    if (extra > 0)
+      fail(path, ": ", extra > kMaxIdxBytes ? "more than " : "", std::min(extra, kMaxIdxBytes),
+           " unexpected bytes after the ", expected,
+           " bytes of data that the header's dimensions ", Shape(out.dims).str(), " describe");
+    if (src.gzip_cut_short())
+      fail(path, ": truncated: the gzip stream is cut off after all ", expected,
+           " bytes of data, before its end-of-stream checksum");
+  }
+  return out;
+}
+
+}  // namespace tg::data
