@@ -1,0 +1,61 @@
+// The part every example trainer shares: resume, train with tg::nn::fit and a
+// progress display, evaluate on the test set, then write history.csv, PNG
+// charts, metrics JSON and the checkpoint the flags ask for.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "common/flags.hpp"
+#include "common/metrics.hpp"
+#include <tapegrad/fit.hpp>
+#include <tapegrad/tensor.hpp>
+
+namespace tg {
+namespace nn {
+class Module;
+}
+namespace optim {
+class Optimizer;
+}
+}  // namespace tg
+
+namespace tg::examples {
+
+struct TrainingRun {
+  std::string name;  ///< used in chart titles
+  nn::Module* model = nullptr;
+  optim::Optimizer* optimizer = nullptr;
+  nn::LossFunction loss;
+  nn::MetricFunction metric;
+  Tensor x_train, y_train, x_test, y_test;
+  TrainingOptions options;
+  /// Optional: a distributed shard per epoch, and the gradient all-reduce.
+  std::function<std::vector<std::int64_t>(std::int64_t epoch)> sample_order;
+  std::function<void()> after_backward;
+  /// Only the main rank prints, writes files and saves.
+  bool main_rank = true;
+  /// Extra keys for --metrics-json.
+  std::vector<std::pair<std::string, MetricValue>> extra_metrics;
+  /// Called after every epoch with its report (e.g. two_circles prints every 500 steps).
+  std::function<void(const nn::EpochReport&)> on_epoch;
+  /// Show a progress display (off for full-batch runs with thousands of "epochs").
+  bool progress = true;
+};
+
+struct TrainingResult {
+  nn::FitHistory history;
+  double test_loss = 0, test_accuracy = 0;
+  double seconds = 0, images_per_second = 0;
+};
+
+/// Loads --resume (model, and optimizer state if FILE.optim exists), trains,
+/// evaluates, and writes what --out, --metrics-json and --save ask for.
+TrainingResult run_training(TrainingRun& run);
+
+/// The optimizer file saved next to a model checkpoint: FILE.optim.
+std::string optimizer_checkpoint_path(const std::string& model_path);
+
+}  // namespace tg::examples

@@ -1,0 +1,30 @@
+// The seeds' small CNN for MNIST 0-vs-1 (seeds 000 and 001), shared by the
+// mnist_binary and feature_maps examples, with the data it trains on.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <tapegrad/data.hpp>
+#include <tapegrad/nn.hpp>
+
+namespace tg::examples {
+
+enum class BinaryLoss { NLL, Hinge };
+
+/// Conv(1->2,3,same)-ReLU-MaxPool2-Conv(2->4,3,same)-ReLU-MaxPool2-Flatten, then
+///   NLL:   Dense(196->8)-ReLU-Dense(8->1)-Sigmoid   (seed 000)
+///   hinge: Dense(196->32)-ReLU-Dense(32->1)          (seed 001, scores, no sigmoid)
+/// With seed_init, weights start as in the seeds: conv N(0,1), dense N(0,0.01), biases 0.
+std::shared_ptr<nn::Sequential> seed_cnn(BinaryLoss loss, bool seed_init);
+
+/// Digits 0 and 1 of MNIST, with targets as [N,1] floats: {0,1} for NLL, {-1,+1} for hinge.
+struct BinaryMnist {
+  Tensor x_train, y_train, x_test, y_test;
+};
+BinaryMnist load_binary_mnist(const std::string& data_dir, BinaryLoss loss, std::int64_t limit);
+
+/// "nll" or "hinge"; throws FlagError otherwise.
+BinaryLoss parse_binary_loss(const std::string& name);
+
+}  // namespace tg::examples

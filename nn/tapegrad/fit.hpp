@@ -1,0 +1,106 @@
+// tapegrad — fit(): the common training loop, as a small optional helper
+// (the seeds' Model.train(epochs, x, y, x_val, y_val, batch_size) idea).
+//
+//   tg::nn::FitOptions options;
+//   options.epochs = 3;
+//   options.batches.batch_size = 64;
+//   options.metric = tg::nn::multiclass_accuracy;
+//   auto loss = [](const Tensor& out, const Tensor& y) { return tg::nn::cross_entropy(out, y); };
+//   tg::nn::FitHistory history = tg::nn::fit(*model, loss, optimizer, train.images, train.labels, options,
+//                                            test.images, test.labels);
+//
+// Each epoch: the model in train mode, one step per minibatch (zero_grad,
+// forward, loss, backward, optional after_backward hook, optimizer step), then
+// an evaluation pass on the validation data in eval mode without grad. Every
+// batch and every epoch is reported through callbacks; the default epoch
+// callback prints one line. Everything a trainer needs beyond this loop
+// (progress bars, plots, checkpoints) plugs into the callbacks.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <vector>
+
+#include <tapegrad/batches.hpp>
+#include <tapegrad/tensor.hpp>
+
+namespace tg {
+namespace optim {
+class Optimizer;
+}
+
+namespace nn {
+class Module;
+
+/// loss(output, target) -> a one-element tensor.
+using LossFunction = std::function<Tensor(const Tensor& output, const Tensor& target)>;
+/// metric(output, target) -> the fraction of correct predictions in [0, 1].
+using MetricFunction = std::function<double(const Tensor& output, const Tensor& target)>;
+
+/// argmax over the last axis equals the int64 label.
+double multiclass_accuracy(const Tensor& logits, const Tensor& labels);
+/// (probability > 0.5) equals (target > 0.5), for binary NLL.
+double binary_accuracy(const Tensor& probabilities, const Tensor& targets);
+/// (score > 0) equals (target > 0), for hinge targets in {-1, +1}.
+double sign_accuracy(const Tensor& scores, const Tensor& targets);
+
+/// One optimizer step.
+struct BatchReport {
+  std::int64_t epoch = 0;       ///< 0-based
+  std::int64_t batch = 0;       ///< 0-based, within the epoch
+  std::int64_t batches = 0;     ///< batches in this epoch
+  std::int64_t batch_size = 0;  ///< samples in this batch
+  double loss = 0;
+  double accuracy = 0;  ///< 0 when no metric was given
+};
+
+/// One epoch: training averages (over samples) and the validation pass.
+struct EpochReport {
+  std::int64_t epoch = 0;
+  double train_loss = 0;
+  double train_accuracy = 0;
+  std::optional<double> val_loss;
+  std::optional<double> val_accuracy;
+  double seconds = 0;          ///< training steps only, without the validation pass
+  std::int64_t samples = 0;    ///< samples trained on in this epoch
+};
+
+/// Everything fit() reported.
+struct FitHistory {
+  std::vector<BatchReport> batches;
+  std::vector<EpochReport> epochs;
+};
+
+struct FitOptions {
+  std::int64_t epochs = 1;
+  /// Epochs run are first_epoch .. first_epoch+epochs-1 (for resuming; it also seeds the shuffle).
+  std::int64_t first_epoch = 0;
+  data::BatchOptions batches;
+  /// Optional accuracy-like metric, reported per batch and per epoch.
+  MetricFunction metric;
+  /// Replaces the loader's order for an epoch (e.g. a distributed shard); may be a subset.
+  std::function<std::vector<std::int64_t>(std::int64_t epoch)> sample_order;
+  /// Runs between backward() and the optimizer step (all-reduce, clipping, ...).
+  std::function<void()> after_backward;
+  std::function<void(const BatchReport&)> on_batch;
+  /// Default: prints "epoch e/E: loss ... accuracy ... [val ...] (s)" to stdout.
+  std::function<void(const EpochReport&)> on_epoch;
+  /// Batch size of the validation pass (memory only; results do not depend on it).
+  std::int64_t eval_batch_size = 1000;
+};
+
+/// Trains `model` on (x, y) and validates on (x_val, y_val) when given.
+FitHistory fit(Module& model, const LossFunction& loss, optim::Optimizer& optimizer, const Tensor& x, const Tensor& y,
+               const FitOptions& options = {}, const Tensor& x_val = Tensor(), const Tensor& y_val = Tensor());
+
+/// Mean loss and metric of `model` on (x, y), in eval mode, without grad.
+struct Evaluation {
+  double loss = 0;
+  double accuracy = 0;
+};
+Evaluation evaluate(Module& model, const LossFunction& loss, const MetricFunction& metric, const Tensor& x,
+                    const Tensor& y, std::int64_t batch_size = 1000);
+
+}  // namespace nn
+}  // namespace tg
