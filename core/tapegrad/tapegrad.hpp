@@ -11,7 +11,9 @@
 #include <tapegrad/dtype.hpp>
 #include <tapegrad/gradcheck.hpp>
 #include <tapegrad/memory.hpp>
+#include <tapegrad/nn.hpp>
 #include <tapegrad/ops.hpp>
+#include <tapegrad/optim.hpp>
 #include <tapegrad/parallel.hpp>
 #include <tapegrad/shape.hpp>
 #include <tapegrad/tensor.hpp>
