@@ -10,8 +10,10 @@
 #include <tapegrad/autograd.hpp>
 #include <tapegrad/dtype.hpp>
 #include <tapegrad/gradcheck.hpp>
+#include <tapegrad/image.hpp>
 #include <tapegrad/memory.hpp>
 #include <tapegrad/ops.hpp>
 #include <tapegrad/parallel.hpp>
 #include <tapegrad/shape.hpp>
 #include <tapegrad/tensor.hpp>
+#include <tapegrad/vision.hpp>
