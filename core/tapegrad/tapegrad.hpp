@@ -10,6 +10,7 @@
 #include <tapegrad/autograd.hpp>
 #include <tapegrad/dtype.hpp>
 #include <tapegrad/gradcheck.hpp>
+#include <tapegrad/image.hpp>
 #include <tapegrad/memory.hpp>
 #include <tapegrad/nn.hpp>
 #include <tapegrad/ops.hpp>
@@ -17,3 +18,4 @@
 #include <tapegrad/parallel.hpp>
 #include <tapegrad/shape.hpp>
 #include <tapegrad/tensor.hpp>
+#include <tapegrad/vision.hpp>
