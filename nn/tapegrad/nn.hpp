@@ -1,7 +1,9 @@
-// tapegrad — the neural-network library in one include: modules, layers,
+// tapegrad — the neural-network library in one include: modules, layers
+// (dense, element-wise, convolution and pooling),
 // Sequential, losses, initialisers, summary, module gradcheck and checkpoints.
 #pragma once
 
+#include <tapegrad/conv_layers.hpp>
 #include <tapegrad/init.hpp>
 #include <tapegrad/layers.hpp>
 #include <tapegrad/loss.hpp>
