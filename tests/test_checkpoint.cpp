@@ -120,6 +120,28 @@ TEST_CASE("save -> load round-trips a model bit-exactly", "[checkpoint]") {
   CHECK(std::distance(fs::directory_iterator(dir.path), fs::directory_iterator()) == 1);
 }
 
+TEST_CASE("buffers are saved and loaded with the parameters", "[checkpoint]") {
+  struct WithStats : Module {
+    Tensor weight, mean, count;
+    WithStats() {
+      weight = register_parameter("weight", randn({2, 2}));
+      mean = register_buffer("mean", randn({2}));
+      count = register_buffer("count", tensor_i64({7}, {1}));
+    }
+    Tensor forward(const Tensor& x) override { return x; }
+  };
+  TempDir dir;
+  manual_seed(1);
+  WithStats a;
+  save(a, dir.file("s.tgc"));
+  manual_seed(2);
+  WithStats b;
+  b.count.data<std::int64_t>()[0] = 0;
+  load(b, dir.file("s.tgc"));
+  CHECK(raw({b.weight, b.mean, b.count}) == raw({a.weight, a.mean, a.count}));
+  CHECK(b.count.data<std::int64_t>()[0] == 7);
+}
+
 TEST_CASE("model + optimizer checkpoints resume training exactly", "[checkpoint]") {
   TempDir dir;
   for (int which = 0; which < 3; ++which) {

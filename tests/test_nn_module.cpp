@@ -330,3 +330,25 @@ TEST_CASE("Dropout: identity in eval, inverted scaling in train", "[nn]") {
   CHECK(Dropout(0.0)(x).is_same(x));
   CHECK(Dropout(1.0)(x).to_vector() == V(20, 0.0));
 }
+
+TEST_CASE("buffers are named, converted by to(), and are not parameters", "[nn]") {
+  struct Normaliser : Module {
+    Tensor scale, running_mean, seen;
+    Normaliser() {
+      scale = register_parameter("scale", ones({3}));
+      running_mean = register_buffer("running_mean", zeros({3}));
+      seen = register_buffer("seen", tensor_i64({0}, {1}));
+    }
+    Tensor forward(const Tensor& x) override { return (x - running_mean) * scale; }
+  };
+  Sequential seq(std::make_shared<Normaliser>());
+  CHECK(seq.parameters().size() == 1);
+  const NamedTensors buffers = seq.named_buffers();
+  REQUIRE(buffers.size() == 2);
+  CHECK(buffers[0].first == "0.running_mean");
+  CHECK(buffers[1].first == "0.seen");
+  CHECK_FALSE(buffers[0].second.requires_grad());
+  seq.to(kFloat64);
+  CHECK(buffers[0].second.dtype() == kFloat64);
+  CHECK(buffers[1].second.dtype() == kInt64);  // only floating-point tensors are converted
+}
