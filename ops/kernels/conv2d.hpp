@@ -34,8 +34,9 @@ struct ConvGeometry {
 template <class T> void im2col(const T* image, const ConvGeometry& g, T* col);
 
 /// The adjoint of im2col: adds every column entry back onto the pixel it came
-/// from. `image` [C,H,W] is accumulated into (zero it first).
-template <class T> void col2im(const T* col, const ConvGeometry& g, T* image);
+/// from. `image` [C,H,W] is accumulated into (zero it first). `col` is scratch:
+/// its entries that correspond to padding may be overwritten with zeros.
+template <class T> void col2im(T* col, const ConvGeometry& g, T* image);
 
 /// y[N,F,OH,OW] = conv(x[N,C,H,W], w[F,C,KH,KW]) + b[F] (b may be null).
 template <class T> void conv2d_forward(const T* x, const T* w, const T* b, const ConvGeometry& g, T* y);
