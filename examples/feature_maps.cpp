@@ -43,10 +43,10 @@ int main(int argc, char** argv) try {
   run.model = model.get();
   run.optimizer = &sgd;
   if (loss_kind == ex::BinaryLoss::NLL) {
-    run.loss = [](const Tensor& p, const Tensor& y) { return nn::binary_cross_entropy(p, y); };
+    run.loss = [](const Tensor& p, const Tensor& y) { return nn::functional::binary_cross_entropy(p, y); };
     run.metric = nn::binary_accuracy;
   } else {
-    run.loss = [](const Tensor& s, const Tensor& y) { return nn::hinge_loss(s, y); };
+    run.loss = [](const Tensor& s, const Tensor& y) { return nn::functional::hinge_loss(s, y); };
     run.metric = nn::sign_accuracy;
   }
   run.x_train = data.x_train;

@@ -98,7 +98,7 @@ int run(int argc, char** argv) {
   tr.name = "lenet5 (" + dataset + ")";
   tr.model = model.get();
   tr.optimizer = &sgd;
-  tr.loss = [](const Tensor& out, const Tensor& y) { return nn::cross_entropy(out, y); };
+  tr.loss = [](const Tensor& out, const Tensor& y) { return nn::functional::cross_entropy(out, y); };
   tr.metric = nn::multiclass_accuracy;
   tr.x_train = train.images;
   tr.y_train = train.labels;

@@ -76,7 +76,7 @@ int main(int argc, char** argv) try {
   run.name = "two_circles";
   run.model = model.get();
   run.optimizer = &sgd;
-  run.loss = [](const Tensor& p, const Tensor& y) { return nn::binary_cross_entropy(p, y); };
+  run.loss = [](const Tensor& p, const Tensor& y) { return nn::functional::binary_cross_entropy(p, y); };
   run.metric = nn::binary_accuracy;
   run.x_train = data.x_train;
   run.y_train = data.y_train;

@@ -11,9 +11,13 @@
 #include <tapegrad/data.hpp>
 #include <tapegrad/dtype.hpp>
 #include <tapegrad/gradcheck.hpp>
+#include <tapegrad/image.hpp>
 #include <tapegrad/memory.hpp>
+#include <tapegrad/nn.hpp>
 #include <tapegrad/ops.hpp>
+#include <tapegrad/optim.hpp>
 #include <tapegrad/parallel.hpp>
 #include <tapegrad/shape.hpp>
 #include <tapegrad/tensor.hpp>
 #include <tapegrad/version.hpp>
+#include <tapegrad/vision.hpp>

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -33,8 +34,10 @@ class Padding {
   Padding(std::int64_t p) : h_(p), w_(p) {}  // NOLINT
   Padding(std::int64_t ph, std::int64_t pw) : h_(ph), w_(pw) {}
   Padding(Size2 p) : h_(p.h), w_(p.w) {}  // NOLINT
-  Padding(const char* mode);              // NOLINT: "same" or "valid"
-  Padding(const std::string& mode) : Padding(mode.c_str()) {}  // NOLINT
+  /// "same" or "valid"; anything else throws. (A string literal binds to the array
+  /// reference, so a literal 0 still means zero padding, not a null string.)
+  template <std::size_t N> Padding(const char (&mode)[N]) : Padding(std::string(mode)) {}  // NOLINT
+  Padding(const std::string& mode);  // NOLINT
 
   bool is_same() const { return same_; }
   /// {top, bottom, left, right} for this input, kernel, stride and dilation.
@@ -51,20 +54,26 @@ class Padding {
 /// The convolution/pooling output-size rule (seed 002 Problem 3):
 ///   out = floor((in + pad_before + pad_after - dilation*(kernel-1) - 1) / stride) + 1
 /// With symmetric padding p and dilation 1 this is floor((in + 2p - k)/s) + 1.
+/// Returns 0 when not even one window fits; throws on a non-positive kernel,
+/// stride or dilation and on negative padding.
 std::int64_t conv_output_size(std::int64_t in, std::int64_t kernel, std::int64_t stride = 1,
                               std::int64_t padding = 0, std::int64_t dilation = 1);
 
 /// 2-D cross-correlation: input [N,C,H,W], weight [F,C,KH,KW], optional bias [F]
-/// -> [N,F,OH,OW].
+/// -> [N,F,OH,OW], OH = conv_output_size(H, KH, stride.h, padding, dilation.h)
+/// (with "same": ceil(H / stride.h)). Mixed float32/float64 operands run in float64.
+/// Batches are split over tapegrad's threads (see set_num_threads).
 Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias = Tensor(), Size2 stride = 1,
               Padding padding = 0, Size2 dilation = 1);
 
 /// 1-D cross-correlation: input [N,C,W], weight [F,C,K], optional bias [F] -> [N,F,OW].
+/// Explicit padding pads the width (the width value of a pair); "same"/"valid" as conv2d.
 Tensor conv1d(const Tensor& input, const Tensor& weight, const Tensor& bias = Tensor(), std::int64_t stride = 1,
               Padding padding = 0, std::int64_t dilation = 1);
 
-/// Max over each window; stride defaults to the kernel. The gradient goes to the
-/// first maximum of each window (ties as np.argmax). Padding is -infinity.
+/// Max over each window of input [N,C,H,W] or [C,H,W]; stride defaults to the
+/// kernel, windows may overlap. The gradient goes to the first maximum of each
+/// window (ties as np.argmax). Padding is -infinity and at most half the kernel.
 Tensor max_pool2d(const Tensor& input, Size2 kernel, std::optional<Size2> stride = std::nullopt,
                   Size2 padding = 0);
 
@@ -73,7 +82,8 @@ Tensor avg_pool2d(const Tensor& input, Size2 kernel, std::optional<Size2> stride
                   Size2 padding = 0);
 
 /// Constant padding of the last two dimensions; pads = {left, right, top, bottom}
-/// as in PyTorch's F.pad. Works on any tensor with at least 2 dimensions.
+/// as in PyTorch's F.pad (a negative pad crops). Works on any tensor with at
+/// least 2 dimensions; differentiable for float tensors.
 Tensor pad2d(const Tensor& input, std::array<std::int64_t, 4> pads, double value = 0.0);
 
 }  // namespace tg

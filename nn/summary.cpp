@@ -1,0 +1,108 @@
+// nn::summary: watches one no-grad forward pass through the forward observer
+// hook in Module::operator() and tabulates the leaf modules it saw.
+#include <algorithm>
+#include <map>
+#include <ostream>
+#include <sstream>
+
+#include "nn/forward_observer.hpp"
+#include <tapegrad/autograd.hpp>
+#include <tapegrad/summary.hpp>
+
+namespace tg::nn {
+namespace {
+
+struct LeafRecorder : detail::ForwardObserver {
+  std::vector<std::pair<const Module*, Shape>> calls;
+  void after_forward(const Module& m, const Tensor& output) override {
+    if (m.named_children().empty()) calls.emplace_back(&m, output.shape());
+  }
+};
+
+// Pre-order (module, training flag) list: restoring in this order lets each
+// child override the flag its parent's train() pushed down.
+void collect_modes(Module& m, std::vector<std::pair<Module*, bool>>& out) {
+  out.emplace_back(&m, m.is_training());
+  for (auto& [name, child] : m.named_children()) collect_modes(*child, out);
+}
+
+// 10416 -> "10,416"
+std::string with_commas(std::int64_t v) {
+  std::string digits = std::to_string(v < 0 ? -v : v);
+  for (int i = static_cast<int>(digits.size()) - 3; i > 0; i -= 3) digits.insert(static_cast<std::size_t>(i), ",");
+  return v < 0 ? "-" + digits : digits;
+}
+
+}  // namespace
+
+ModelSummary summary(Module& model, const Shape& input_shape, Dtype dtype) {
+  std::vector<std::pair<Module*, bool>> modes;
+  collect_modes(model, modes);
+  LeafRecorder recorder;
+  Tensor output;
+  {
+    NoGradGuard no_grad;
+    detail::ObserveForwards observe(&recorder);
+    model.eval();
+    try {
+      output = model(zeros(input_shape, dtype));
+    } catch (...) {
+      for (auto& [m, on] : modes) m->train(on);
+      throw;
+    }
+    for (auto& [m, on] : modes) m->train(on);
+  }
+
+  std::map<const Module*, std::string> paths;
+  for (const auto& [path, m] : model.named_modules()) paths.emplace(m, path);
+
+  ModelSummary s;
+  s.input_shape = input_shape;
+  s.output_shape = output.shape();
+  for (const auto& [m, shape] : recorder.calls) {
+    auto it = paths.find(m);
+    s.rows.push_back({it == paths.end() ? "(unregistered)" : it->second, m->type_name(), shape, m->num_parameters()});
+  }
+  for (const Tensor& p : model.parameters()) {
+    s.total_parameters += p.numel();
+    if (p.requires_grad()) s.trainable_parameters += p.numel();
+  }
+  return s;
+}
+
+std::string ModelSummary::str() const {
+  const std::vector<std::string> header = {"Layer", "Type", "Output shape", "Param #"};
+  std::vector<std::vector<std::string>> cells;
+  for (const SummaryRow& r : rows)
+    cells.push_back({r.path.empty() ? "(model)" : r.path, r.type, r.output_shape.str(), with_commas(r.parameters)});
+  std::vector<std::size_t> width(header.size());
+  for (std::size_t c = 0; c < header.size(); ++c) {
+    width[c] = header[c].size();
+    for (const auto& row : cells) width[c] = std::max(width[c], row[c].size());
+  }
+  std::ostringstream os;
+  auto line = [&](const std::vector<std::string>& row) {
+    for (std::size_t c = 0; c < row.size(); ++c) {
+      const std::string pad(width[c] - row[c].size(), ' ');
+      if (c + 1 == row.size())
+        os << pad << row[c];  // numbers right-aligned
+      else
+        os << row[c] << pad << "  ";
+    }
+    os << '\n';
+  };
+  line(header);
+  std::size_t total_width = 0;
+  for (std::size_t w : width) total_width += w + 2;
+  os << std::string(total_width - 2, '-') << '\n';
+  for (const auto& row : cells) line(row);
+  os << std::string(total_width - 2, '-') << '\n';
+  os << "Input shape " << input_shape.str() << ", output shape " << output_shape.str() << '\n';
+  os << "Total params: " << with_commas(total_parameters) << '\n';
+  os << "Trainable params: " << with_commas(trainable_parameters) << '\n';
+  return os.str();
+}
+
+std::ostream& operator<<(std::ostream& os, const ModelSummary& summary) { return os << summary.str(); }
+
+}  // namespace tg::nn

@@ -1,0 +1,14 @@
+// tapegrad — the neural-network library in one include: modules, layers
+// (dense, element-wise, convolution and pooling),
+// Sequential, losses, initialisers, summary, module gradcheck and checkpoints.
+#pragma once
+
+#include <tapegrad/conv_layers.hpp>
+#include <tapegrad/init.hpp>
+#include <tapegrad/layers.hpp>
+#include <tapegrad/loss.hpp>
+#include <tapegrad/module.hpp>
+#include <tapegrad/module_gradcheck.hpp>
+#include <tapegrad/sequential.hpp>
+#include <tapegrad/serialize.hpp>
+#include <tapegrad/summary.hpp>

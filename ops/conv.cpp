@@ -1,0 +1,209 @@
+// conv2d and conv1d: argument checks, padding modes and autograd wiring.
+// The kernels (im2col + gemm, col2im) live in ops/kernels/conv2d.cpp.
+//
+// y[n,f,i,j] = b[f] + sum_{c,a,e} w[f,c,a,e] * x[n, c, i*sh - pt + a*dh, j*sw - pl + e*dw]
+// (x is zero outside the image). Backward rules, with col_n = im2col(x_n):
+//   gx_n = col2im(Wᵀ · gy_n)            (W viewed as [F, C*KH*KW])
+//   gW   = sum_n gy_n · col_nᵀ
+//   gb   = sum over n, i, j of gy
+// conv1d is conv2d on [N,C,1,W] through reshape, so its gradients come for free.
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+#include "core/dispatch.hpp"
+#include "core/tensor_impl.hpp"
+#include "ops/kernels/conv2d.hpp"
+#include "ops/kernels/window.hpp"
+#include <tapegrad/autograd.hpp>
+#include <tapegrad/ops.hpp>
+#include <tapegrad/vision.hpp>
+
+namespace tg {
+namespace {
+
+using autograd::Grads;
+using detail::ConvGeometry;
+using detail::fail;
+
+// ---- padding modes -----------------------------------------------------------
+
+// TensorFlow's "same" along one axis: out = ceil(in / stride); the total padding
+// that needs, split with the odd pixel at the end (bottom/right).
+std::pair<std::int64_t, std::int64_t> same_padding(std::int64_t in, std::int64_t kernel, std::int64_t stride,
+                                                   std::int64_t dilation) {
+  const std::int64_t out = (in + stride - 1) / stride;
+  const std::int64_t span = dilation * (kernel - 1) + 1;
+  const std::int64_t total = std::max<std::int64_t>(0, (out - 1) * stride + span - in);
+  return {total / 2, total - total / 2};
+}
+
+// ---- argument checks -----------------------------------------------------------
+
+// How conv1d and conv2d word sizes: "5" or "(1, 5)", "5" or "3x5".
+struct Wording {
+  const char* op;
+  bool one_d;
+  std::string padding;  // as the caller gave it
+  std::string pair(std::int64_t h, std::int64_t w) const { return one_d ? std::to_string(w) : detail::pair_str(h, w); }
+  std::string extent(std::int64_t h, std::int64_t w) const {
+    return one_d ? std::to_string(w) : detail::extent_str(h, w);
+  }
+};
+
+// Checks a conv's arguments and works out its geometry. x and w are the 4-D
+// shapes the kernel sees; user_x and user_w are what the caller passed (3-D for
+// conv1d), which is what the messages show.
+ConvGeometry conv_geometry(const Wording& say, const Shape& x, const Shape& w, const Tensor& bias, Size2 stride,
+                           const Padding& padding, Size2 dilation, const Shape& user_x, const Shape& user_w) {
+  if (x[1] != w[1])
+    fail(say.op, ": input ", user_x.str(), " has ", x[1], " channels but weight ", user_w.str(), " expects ", w[1]);
+  if (bias.defined() && (bias.dim() != 1 || bias.shape()[0] != w[0]))
+    fail(say.op, ": bias ", bias.shape().str(), " does not match weight ", user_w.str(), ": expected [", w[0],
+         "], one value per output channel");
+  if (stride.h <= 0 || stride.w <= 0) fail(say.op, ": stride must be positive, got ", say.pair(stride.h, stride.w));
+  if (dilation.h <= 0 || dilation.w <= 0)
+    fail(say.op, ": dilation must be positive, got ", say.pair(dilation.h, dilation.w));
+  if (w[2] <= 0 || w[3] <= 0) fail(say.op, ": weight ", user_w.str(), " has an empty kernel");
+
+  ConvGeometry g;
+  g.batch = x[0];
+  g.channels = x[1];
+  g.in_h = x[2];
+  g.in_w = x[3];
+  g.filters = w[0];
+  g.kernel_h = w[2];
+  g.kernel_w = w[3];
+  g.stride_h = stride.h;
+  g.stride_w = stride.w;
+  g.dilation_h = dilation.h;
+  g.dilation_w = dilation.w;
+  const auto pads = padding.resolve(g.in_h, g.in_w, g.kernel_h, g.kernel_w, stride, dilation);  // t, b, l, r
+  if (*std::min_element(pads.begin(), pads.end()) < 0)
+    fail(say.op, ": padding must be non-negative, got ", say.padding);
+  g.pad_top = pads[0];
+  g.pad_left = pads[2];
+  g.out_h = detail::window_count(g.in_h, g.kernel_h, g.stride_h, pads[0] + pads[1], g.dilation_h);
+  g.out_w = detail::window_count(g.in_w, g.kernel_w, g.stride_w, pads[2] + pads[3], g.dilation_w);
+  if (g.out_h == 0 || g.out_w == 0) {
+    const std::int64_t span_h = g.dilation_h * (g.kernel_h - 1) + 1, span_w = g.dilation_w * (g.kernel_w - 1) + 1;
+    const bool dilated = g.dilation_h > 1 || g.dilation_w > 1;
+    fail(say.op, ": kernel ", say.extent(g.kernel_h, g.kernel_w),
+         dilated ? " with dilation " + say.pair(g.dilation_h, g.dilation_w) + " spans " + say.extent(span_h, span_w) +
+                       " and"
+                 : std::string(),
+         " is larger than the padded input ", say.extent(g.in_h + pads[0] + pads[1], g.in_w + pads[2] + pads[3]),
+         " (input ", user_x.str(), ", weight ", user_w.str(), ", padding ", say.padding, ")");
+  }
+  return g;
+}
+
+void check_operands(const char* op, const Tensor& input, const Tensor& weight, const Tensor& bias) {
+  detail::check_floating(input, op);
+  detail::check_floating(weight, op);
+  if (bias.defined()) detail::check_floating(bias, op);
+}
+
+// Mixed float32/float64 operands are computed in float64, as in PyTorch.
+void promote(Tensor& input, Tensor& weight, Tensor& bias) {
+  const bool any64 = input.dtype() == kFloat64 || weight.dtype() == kFloat64 ||
+                     (bias.defined() && bias.dtype() == kFloat64);
+  if (!any64) return;
+  if (input.dtype() != kFloat64) input = input.to(kFloat64);
+  if (weight.dtype() != kFloat64) weight = weight.to(kFloat64);
+  if (bias.defined() && bias.dtype() != kFloat64) bias = bias.to(kFloat64);
+}
+
+// ---- the op ----------------------------------------------------------------------
+
+// conv2d on checked 4-D operands of one dtype.
+Tensor conv2d_checked(const Tensor& x, const Tensor& w, const Tensor& b, const ConvGeometry& g) {
+  Tensor y = detail::make_tensor({g.batch, g.filters, g.out_h, g.out_w}, x.dtype());
+  detail::dispatch_float(x.dtype(), "conv2d", [&](auto tag) {
+    using T = decltype(tag);
+    detail::conv2d_forward<T>(x.data<T>(), w.data<T>(), b.defined() ? b.data<T>() : nullptr, g, y.data<T>());
+  });
+  if (!autograd::needs_grad(x, w, b)) return y;
+
+  const bool want_x = x.requires_grad(), want_w = w.requires_grad(), want_b = b.requires_grad();
+  // Save only what the wanted gradients read: x for gW, W for gx.
+  autograd::record("conv2d", {x, w, b}, y,
+                   [g, want_x, want_w, want_b, x = want_w ? x.detach() : Tensor(),
+                    w = want_x ? w.detach() : Tensor()](const Tensor& gy) -> Grads {
+                     const Dtype dt = gy.dtype();
+                     Tensor gx = want_x ? detail::make_tensor({g.batch, g.channels, g.in_h, g.in_w}, dt) : Tensor();
+                     Tensor gw = want_w ? detail::make_tensor({g.filters, g.channels, g.kernel_h, g.kernel_w}, dt)
+                                        : Tensor();
+                     Tensor gb = want_b ? detail::make_tensor({g.filters}, dt) : Tensor();
+                     detail::dispatch_float(dt, "conv2d backward", [&](auto tag) {
+                       using T = decltype(tag);
+                       detail::conv2d_backward<T>(want_w ? x.data<T>() : nullptr, want_x ? w.data<T>() : nullptr,
+                                                  gy.data<T>(), g, want_x ? gx.data<T>() : nullptr,
+                                                  want_w ? gw.data<T>() : nullptr, want_b ? gb.data<T>() : nullptr);
+                     });
+                     return {gx, gw, gb};
+                   });
+  return y;
+}
+
+}  // namespace
+
+Padding::Padding(const std::string& mode) {
+  if (mode == "same")
+    same_ = true;
+  else if (mode != "valid")
+    fail("Padding: unknown mode '", mode, "' (expected \"same\", \"valid\" or a number of pixels)");
+}
+
+std::array<std::int64_t, 4> Padding::resolve(std::int64_t in_h, std::int64_t in_w, std::int64_t k_h,
+                                             std::int64_t k_w, Size2 stride, Size2 dilation) const {
+  if (!same_) return {h_, h_, w_, w_};
+  const auto [top, bottom] = same_padding(in_h, k_h, stride.h, dilation.h);
+  const auto [left, right] = same_padding(in_w, k_w, stride.w, dilation.w);
+  return {top, bottom, left, right};
+}
+
+std::string Padding::str() const {
+  if (same_) return "'same'";
+  return h_ == w_ ? std::to_string(h_) : detail::pair_str(h_, w_);
+}
+
+std::int64_t conv_output_size(std::int64_t in, std::int64_t kernel, std::int64_t stride, std::int64_t padding,
+                              std::int64_t dilation) {
+  if (in < 0 || kernel <= 0 || stride <= 0 || dilation <= 0 || padding < 0)
+    fail("conv_output_size: needs in >= 0, kernel > 0, stride > 0, dilation > 0 and padding >= 0; got in ", in,
+         ", kernel ", kernel, ", stride ", stride, ", padding ", padding, ", dilation ", dilation);
+  return detail::window_count(in, kernel, stride, 2 * padding, dilation);
+}
+
+Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Size2 stride, Padding padding,
+              Size2 dilation) {
+  check_operands("conv2d", input, weight, bias);
+  if (input.dim() != 4) fail("conv2d: expects input [N,C,H,W], got ", input.shape().str());
+  if (weight.dim() != 4) fail("conv2d: expects weight [F,C,KH,KW], got ", weight.shape().str());
+  const ConvGeometry g = conv_geometry({"conv2d", false, padding.str()}, input.shape(), weight.shape(), bias, stride, padding,
+                                       dilation, input.shape(), weight.shape());
+  Tensor x = input, w = weight, b = bias;
+  promote(x, w, b);
+  return conv2d_checked(x, w, b, g);
+}
+
+Tensor conv1d(const Tensor& input, const Tensor& weight, const Tensor& bias, std::int64_t stride, Padding padding,
+              std::int64_t dilation) {
+  check_operands("conv1d", input, weight, bias);
+  if (input.dim() != 3) fail("conv1d: expects input [N,C,W], got ", input.shape().str());
+  if (weight.dim() != 3) fail("conv1d: expects weight [F,C,K], got ", weight.shape().str());
+  const Shape& xs = input.shape();
+  const Shape& ws = weight.shape();
+  // Explicit padding applies to the width only; "same" resolves to 0 on the height of 1.
+  const Padding pad2 =
+      padding.is_same() ? padding : Padding(0, padding.resolve(1, xs[2], 1, ws[2], {1, stride}, {1, dilation})[2]);
+  const ConvGeometry g = conv_geometry({"conv1d", true, padding.str()}, {xs[0], xs[1], 1, xs[2]}, {ws[0], ws[1], 1, ws[2]}, bias,
+                                       {1, stride}, pad2, {1, dilation}, xs, ws);
+  Tensor x = input, w = weight, b = bias;
+  promote(x, w, b);
+  Tensor y = conv2d_checked(reshape(x, {xs[0], xs[1], 1, xs[2]}), reshape(w, {ws[0], ws[1], 1, ws[2]}), b, g);
+  return reshape(y, {g.batch, g.filters, g.out_w});
+}
+
+}  // namespace tg

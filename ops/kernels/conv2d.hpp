@@ -1,0 +1,59 @@
+// Private: the conv2d kernels (im2col / col2im + one gemm per image).
+//
+// These functions know nothing about tensors or the tape: ops/conv.cpp checks
+// the arguments, builds a ConvGeometry and calls them on raw NCHW buffers.
+#pragma once
+
+#include <cstdint>
+
+namespace tg::detail {
+
+/// Everything a conv2d kernel needs to know about the shapes, already checked.
+/// The padding is implicit zeros: pad_top/pad_left shift the windows; the
+/// bottom/right padding is whatever out_h/out_w imply.
+struct ConvGeometry {
+  std::int64_t batch = 0, channels = 0, in_h = 0, in_w = 0;
+  std::int64_t filters = 0, kernel_h = 0, kernel_w = 0;
+  std::int64_t out_h = 0, out_w = 0;
+  std::int64_t stride_h = 1, stride_w = 1;
+  std::int64_t dilation_h = 1, dilation_w = 1;
+  std::int64_t pad_top = 0, pad_left = 0;
+
+  /// Rows of the column matrix: C*KH*KW (the gemm's inner dimension).
+  std::int64_t patch_size() const { return channels * kernel_h * kernel_w; }
+  std::int64_t in_plane() const { return in_h * in_w; }
+  std::int64_t out_plane() const { return out_h * out_w; }
+  /// A 1x1, stride-1, unpadded conv: the image [C, H*W] already is its column matrix.
+  bool is_pointwise() const {
+    return kernel_h == 1 && kernel_w == 1 && stride_h == 1 && stride_w == 1 && pad_top == 0 && pad_left == 0 &&
+           out_h == in_h && out_w == in_w;
+  }
+};
+
+/// One image [C,H,W] -> its column matrix [C*KH*KW, OH*OW] (row (c,kh,kw), column (oh,ow)).
+template <class T> void im2col(const T* image, const ConvGeometry& g, T* col);
+
+/// The adjoint of im2col: adds every column entry back onto the pixel it came
+/// from. `image` [C,H,W] is accumulated into (zero it first). `col` is scratch:
+/// its entries that correspond to padding may be overwritten with zeros.
+template <class T> void col2im(T* col, const ConvGeometry& g, T* image);
+
+/// y[N,F,OH,OW] = conv(x[N,C,H,W], w[F,C,KH,KW]) + b[F] (b may be null).
+template <class T> void conv2d_forward(const T* x, const T* w, const T* b, const ConvGeometry& g, T* y);
+
+/// Gradients of conv2d from gy[N,F,OH,OW]. Each output pointer may be null
+/// (that gradient is not wanted); x is only read when gw is wanted, w only when
+/// gx is. Outputs are overwritten, not accumulated into.
+template <class T>
+void conv2d_backward(const T* x, const T* w, const T* gy, const ConvGeometry& g, T* gx, T* gw, T* gb);
+
+/// How conv2d uses the threads (benchmarks compare the two; users keep Auto).
+enum class ConvThreading {
+  Auto,        // batch-parallel when the batch has at least as many images as threads
+  Batch,       // our pool over the images, OpenBLAS single-threaded inside
+  ThreadedBlas // images one after another, OpenBLAS uses the threads
+};
+void set_conv_threading(ConvThreading mode);
+ConvThreading conv_threading();
+
+}  // namespace tg::detail

@@ -1,0 +1,72 @@
+// pad2d: constant padding (or cropping, for negative pads) of the last two dimensions.
+//
+// Backward rule: the gradient of a padded tensor is the gradient cropped back
+// to the input, i.e. pad2d(gy, -pads) with value 0 (pixels cropped away in
+// forward get no gradient: pad2d fills them with 0). Being an op itself, the
+// backward is differentiable too.
+//
+// A raw loop per row: each output row is a fill, a memcpy and a fill.
+#include <algorithm>
+#include <cstring>
+
+#include "core/dispatch.hpp"
+#include "core/parallel.hpp"
+#include "core/tensor_impl.hpp"
+#include <tapegrad/autograd.hpp>
+#include <tapegrad/vision.hpp>
+
+namespace tg {
+
+Tensor pad2d(const Tensor& x, std::array<std::int64_t, 4> pads, double value) {
+  detail::check_defined(x, "pad2d");
+  const auto [left, right, top, bottom] = pads;
+  auto pads_str = [&] { return detail::cat("{", left, ",", right, ",", top, ",", bottom, "}"); };
+  if (x.dim() < 2) detail::fail("pad2d: expects a tensor with at least 2 dimensions, got ", x.shape().str());
+  const std::int64_t H = x.size(-2), W = x.size(-1);
+  const std::int64_t OH = H + top + bottom, OW = W + left + right;
+  if (OH < 0 || OW < 0)
+    detail::fail("pad2d: pads {left,right,top,bottom} = ", pads_str(), " crop input ", x.shape().str(),
+                 " to a negative size");
+  Shape out_shape = x.shape();
+  out_shape[x.dim() - 2] = OH;
+  out_shape[x.dim() - 1] = OW;
+  Tensor y = detail::make_tensor(out_shape, x.dtype());
+  std::int64_t planes = 1;
+  for (int i = 0; i < x.dim() - 2; ++i) planes *= x.shape()[i];
+
+  // Output columns [w0, w1) copy input columns [w0 - left, w1 - left); rows likewise.
+  const std::int64_t w0 = std::clamp<std::int64_t>(left, 0, OW), w1 = std::clamp<std::int64_t>(W + left, w0, OW);
+  const std::int64_t h0 = std::clamp<std::int64_t>(top, 0, OH), h1 = std::clamp<std::int64_t>(H + top, h0, OH);
+  detail::dispatch_all(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T fill = static_cast<T>(value);
+    const T* in = x.data<T>();
+    T* out = y.data<T>();
+    detail::parallel_for(planes, std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(1, OH * OW)),
+                         [&](std::int64_t begin, std::int64_t end) {
+                           for (std::int64_t p = begin; p < end; ++p) {
+                             const T* src = in + p * H * W;
+                             T* dst = out + p * OH * OW;
+                             for (std::int64_t oh = 0; oh < OH; ++oh) {
+                               T* row = dst + oh * OW;
+                               if (oh < h0 || oh >= h1) {
+                                 std::fill(row, row + OW, fill);
+                                 continue;
+                               }
+                               std::fill(row, row + w0, fill);
+                               if (w1 > w0)
+                                 std::memcpy(row + w0, src + (oh - top) * W + (w0 - left),
+                                             static_cast<std::size_t>(w1 - w0) * sizeof(T));
+                               std::fill(row + w1, row + OW, fill);
+                             }
+                           }
+                         });
+  });
+  if (autograd::needs_grad(x))
+    autograd::record("pad2d", {x}, y, [pads](const Tensor& gy) -> autograd::Grads {
+      return {pad2d(gy, {-pads[0], -pads[1], -pads[2], -pads[3]}, 0.0)};
+    });
+  return y;
+}
+
+}  // namespace tg

@@ -1,0 +1,109 @@
+// max_pool2d and avg_pool2d: argument checks and autograd wiring.
+// The loops live in ops/kernels/pool2d.cpp.
+//
+// Backward rules (windows may overlap: contributions add up):
+//   max_pool2d: gx[argmax of window o] += gy[o]     (first maximum, as np.argmax)
+//   avg_pool2d: gx[i] += gy[o] / (KH*KW)   for every window o that covers pixel i
+#include <algorithm>
+#include <optional>
+
+#include "core/dispatch.hpp"
+#include "core/tensor_impl.hpp"
+#include "ops/kernels/pool2d.hpp"
+#include "ops/kernels/window.hpp"
+#include <tapegrad/autograd.hpp>
+#include <tapegrad/vision.hpp>
+
+namespace tg {
+namespace {
+
+using autograd::Grads;
+using detail::fail;
+using detail::PoolGeometry;
+using detail::pair_str;
+
+// Checks the arguments of a pooling op on x [N,C,H,W] or [C,H,W].
+PoolGeometry pool_geometry(const char* op, const Tensor& x, Size2 kernel, std::optional<Size2> stride_opt,
+                           Size2 padding) {
+  detail::check_floating(x, op);
+  if (x.dim() != 3 && x.dim() != 4) fail(op, ": expects input [N,C,H,W] or [C,H,W], got ", x.shape().str());
+  const Size2 stride = stride_opt.value_or(kernel);
+  if (kernel.h <= 0 || kernel.w <= 0) fail(op, ": kernel must be positive, got ", pair_str(kernel.h, kernel.w));
+  if (stride.h <= 0 || stride.w <= 0) fail(op, ": stride must be positive, got ", pair_str(stride.h, stride.w));
+  if (padding.h < 0 || padding.w < 0)
+    fail(op, ": padding must be non-negative, got ", pair_str(padding.h, padding.w));
+  // Beyond half the kernel a window could lie entirely in the padding.
+  if (2 * padding.h > kernel.h || 2 * padding.w > kernel.w)
+    fail(op, ": padding ", pair_str(padding.h, padding.w), " must be at most half the kernel ",
+         pair_str(kernel.h, kernel.w));
+
+  PoolGeometry g;
+  g.in_h = x.size(-2);
+  g.in_w = x.size(-1);
+  g.planes = x.numel() / std::max<std::int64_t>(1, g.in_h * g.in_w);
+  if (g.in_h * g.in_w == 0) g.planes = 0;
+  g.kernel_h = kernel.h;
+  g.kernel_w = kernel.w;
+  g.stride_h = stride.h;
+  g.stride_w = stride.w;
+  g.pad_top = padding.h;
+  g.pad_left = padding.w;
+  g.out_h = detail::window_count(g.in_h, kernel.h, stride.h, 2 * padding.h, 1);
+  g.out_w = detail::window_count(g.in_w, kernel.w, stride.w, 2 * padding.w, 1);
+  if (g.out_h == 0 || g.out_w == 0)
+    fail(op, ": kernel ", detail::extent_str(kernel.h, kernel.w), " is larger than the padded input ",
+         detail::extent_str(g.in_h + 2 * padding.h, g.in_w + 2 * padding.w), " (input ", x.shape().str(),
+         ", padding ", pair_str(padding.h, padding.w), ")");
+  return g;
+}
+
+// x's shape with the last two extents replaced by the pooled ones.
+Shape pooled_shape(const Tensor& x, const PoolGeometry& g) {
+  Shape s = x.shape();
+  s[s.size() - 2] = g.out_h;
+  s[s.size() - 1] = g.out_w;
+  return s;
+}
+
+}  // namespace
+
+Tensor max_pool2d(const Tensor& x, Size2 kernel, std::optional<Size2> stride, Size2 padding) {
+  const PoolGeometry g = pool_geometry("max_pool2d", x, kernel, stride, padding);
+  Tensor y = detail::make_tensor(pooled_shape(x, g), x.dtype());
+  Tensor argmax = detail::make_tensor(y.shape(), kInt64);  // index within the input plane
+  detail::dispatch_float(x.dtype(), "max_pool2d", [&](auto tag) {
+    using T = decltype(tag);
+    detail::max_pool2d_forward<T>(x.data<T>(), g, y.data<T>(), argmax.data<std::int64_t>());
+  });
+  if (autograd::needs_grad(x))
+    autograd::record("max_pool2d", {x}, y, [g, argmax, shape = x.shape()](const Tensor& gy) -> Grads {
+      Tensor gx = detail::make_tensor(shape, gy.dtype());
+      detail::dispatch_float(gy.dtype(), "max_pool2d backward", [&](auto tag) {
+        using T = decltype(tag);
+        detail::max_pool2d_backward<T>(gy.data<T>(), argmax.data<std::int64_t>(), g, gx.data<T>());
+      });
+      return {gx};
+    });
+  return y;
+}
+
+Tensor avg_pool2d(const Tensor& x, Size2 kernel, std::optional<Size2> stride, Size2 padding) {
+  const PoolGeometry g = pool_geometry("avg_pool2d", x, kernel, stride, padding);
+  Tensor y = detail::make_tensor(pooled_shape(x, g), x.dtype());
+  detail::dispatch_float(x.dtype(), "avg_pool2d", [&](auto tag) {
+    using T = decltype(tag);
+    detail::avg_pool2d_forward<T>(x.data<T>(), g, y.data<T>());
+  });
+  if (autograd::needs_grad(x))
+    autograd::record("avg_pool2d", {x}, y, [g, shape = x.shape()](const Tensor& gy) -> Grads {
+      Tensor gx = detail::make_tensor(shape, gy.dtype());
+      detail::dispatch_float(gy.dtype(), "avg_pool2d backward", [&](auto tag) {
+        using T = decltype(tag);
+        detail::avg_pool2d_backward<T>(gy.data<T>(), g, gx.data<T>());
+      });
+      return {gx};
+    });
+  return y;
+}
+
+}  // namespace tg

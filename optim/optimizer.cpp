@@ -1,0 +1,147 @@
+// tg::optim::Optimizer: parameter checks, per-parameter state, and the
+// state_dict used by checkpoints.
+#include <cmath>
+#include <map>
+#include <unordered_set>
+
+#include "core/dispatch.hpp"
+#include <tapegrad/autograd.hpp>
+#include <tapegrad/optimizer.hpp>
+
+namespace tg::optim {
+
+using tg::detail::fail;
+
+Optimizer::Optimizer(std::vector<Tensor> params, double lr, std::string name, std::vector<std::string> buffer_names)
+    : params_(std::move(params)), lr_(lr), name_(std::move(name)), buffer_names_(std::move(buffer_names)) {
+  if (params_.empty())
+    fail(name_, ": got no parameters to optimize (an empty list; did the model register its parameters?)");
+  std::unordered_set<const void*> seen;
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    const Tensor& p = params_[i];
+    if (!p.defined()) fail(name_, ": parameter ", i, " is undefined");
+    if (!is_floating(p.dtype())) fail(name_, ": parameter ", i, " is ", describe(p), "; only float tensors can be optimized");
+    if (!p.is_leaf())
+      fail(name_, ": parameter ", i, " ", describe(p), " is not a leaf (it was produced by an op); optimize leaves");
+    if (!seen.insert(p.impl()).second) fail(name_, ": parameter ", i, " appears more than once in the list");
+  }
+  set_lr(lr);
+  state_.resize(params_.size());
+  for (ParamState& s : state_) s.buffers.resize(buffer_names_.size());
+}
+
+Optimizer::~Optimizer() = default;
+
+void Optimizer::zero_grad() {
+  for (Tensor& p : params_) p.zero_grad();
+}
+
+void Optimizer::set_lr(double lr) {
+  if (!(lr >= 0)) fail(name_, ": learning rate must be >= 0, got ", lr);
+  lr_ = lr;
+}
+
+Tensor Optimizer::grad_of(std::size_t i) const {
+  const Tensor g = params_[i].grad();
+  if (!g.defined()) return g;
+  if (g.shape() != params_[i].shape() || g.dtype() != params_[i].dtype())
+    fail(name_, ": gradient ", describe(g), " of parameter ", i, " does not match the parameter ", describe(params_[i]));
+  return g;
+}
+
+Tensor& Optimizer::buffer(std::size_t i, std::size_t b) {
+  Tensor& buf = state_[i].buffers[b];
+  if (!buf.defined()) {
+    buf = zeros(params_[i].shape(), params_[i].dtype());
+  } else if (buf.dtype() != params_[i].dtype()) {  // the model was converted with Module::to
+    NoGradGuard no_grad;
+    buf = buf.to(params_[i].dtype());
+  }
+  return buf;
+}
+
+// ---- state_dict ------------------------------------------------------------------------
+
+std::vector<std::pair<std::string, Tensor>> Optimizer::state_dict() const {
+  std::vector<std::pair<std::string, Tensor>> out;
+  out.emplace_back("lr", scalar_tensor(lr_, kFloat64));
+  out.emplace_back("num_params", tensor_i64({static_cast<std::int64_t>(params_.size())}, Shape{}));
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    const ParamState& s = state_[i];
+    if (s.step == 0) continue;
+    out.emplace_back("step." + std::to_string(i), tensor_i64({s.step}, Shape{}));
+    for (std::size_t b = 0; b < buffer_names_.size(); ++b)
+      if (s.buffers[b].defined()) out.emplace_back(buffer_names_[b] + "." + std::to_string(i), s.buffers[b].clone());
+  }
+  return out;
+}
+
+void Optimizer::load_state_dict(const std::vector<std::pair<std::string, Tensor>>& state, const std::string& source) {
+  auto refuse = [&](const std::string& tensor_name, const auto&... why) {
+    fail("load: ", name_, " state in '", source, "': tensor '", tensor_name, "' ", why...);
+  };
+  auto scalar_of = [&](const std::string& n, const Tensor& t, Dtype want) {
+    if (t.dtype() != want || t.dim() != 0)
+      refuse(n, "must be a 0-d ", dtype_name(want), " tensor, found ", describe(t));
+  };
+
+  // Validate everything into a new state first; commit only if all of it fits.
+  std::vector<ParamState> fresh(params_.size());
+  for (ParamState& s : fresh) s.buffers.resize(buffer_names_.size());
+  double new_lr = lr_;
+  bool have_lr = false, have_count = false;
+  std::unordered_set<std::string> names;
+  for (const auto& [n, t] : state) {
+    if (!names.insert(n).second) refuse(n, "appears more than once");
+    if (!t.defined()) refuse(n, "is undefined");
+    if (n == "lr") {
+      scalar_of(n, t, kFloat64);
+      new_lr = t.item();
+      if (!(new_lr >= 0)) refuse(n, "holds a negative learning rate ", new_lr);
+      have_lr = true;
+      continue;
+    }
+    if (n == "num_params") {
+      scalar_of(n, t, kInt64);
+      const auto count = t.item<std::int64_t>();
+      if (count != static_cast<std::int64_t>(params_.size()))
+        refuse(n, "says the state was saved for ", count, " parameters, but this optimizer has ", params_.size());
+      have_count = true;
+      continue;
+    }
+    // "<what>.<index>"
+    const std::size_t dot = n.rfind('.');
+    const std::string what = dot == std::string::npos ? n : n.substr(0, dot);
+    const std::string index_text = dot == std::string::npos ? "" : n.substr(dot + 1);
+    if (index_text.empty() || index_text.size() > 9 || index_text.find_first_not_of("0123456789") != std::string::npos)
+      refuse(n, "is not part of ", name_, "'s state");
+    const std::size_t i = std::stoul(index_text);
+    if (i >= params_.size()) refuse(n, "refers to parameter ", i, ", but this optimizer has ", params_.size());
+    if (what == "step") {
+      scalar_of(n, t, kInt64);
+      fresh[i].step = t.item<std::int64_t>();
+      if (fresh[i].step <= 0) refuse(n, "holds step count ", fresh[i].step, " (must be positive)");
+      continue;
+    }
+    std::size_t b = 0;
+    while (b < buffer_names_.size() && buffer_names_[b] != what) ++b;
+    if (b == buffer_names_.size()) refuse(n, "is not part of ", name_, "'s state");
+    const Tensor& p = params_[i];
+    if (t.dtype() != p.dtype())
+      refuse(n, "has dtype ", dtype_name(t.dtype()), ", but parameter ", i, " is ", dtype_name(p.dtype()));
+    if (t.shape() != p.shape())
+      refuse(n, "has shape ", t.shape().str(), ", but parameter ", i, " has shape ", p.shape().str());
+    fresh[i].buffers[b] = t.clone();
+  }
+  if (!have_lr) refuse("lr", "is missing");
+  if (!have_count) refuse("num_params", "is missing");
+  for (std::size_t i = 0; i < fresh.size(); ++i) {
+    bool any_buffer = false;
+    for (const Tensor& buf : fresh[i].buffers) any_buffer |= buf.defined();
+    if (any_buffer && fresh[i].step == 0) refuse("step." + std::to_string(i), "is missing");
+  }
+  lr_ = new_lr;
+  state_ = std::move(fresh);
+}
+
+}  // namespace tg::optim

@@ -1,0 +1,8 @@
+// tapegrad — optimizers, learning-rate schedules and gradient clipping in one include.
+#pragma once
+
+#include <tapegrad/adam.hpp>
+#include <tapegrad/clip_grad.hpp>
+#include <tapegrad/lr_scheduler.hpp>
+#include <tapegrad/optimizer.hpp>
+#include <tapegrad/sgd.hpp>

@@ -1,0 +1,48 @@
+// tapegrad — stochastic gradient descent (tg::optim::SGD).
+#pragma once
+
+#include <vector>
+
+#include <tapegrad/optimizer.hpp>
+
+namespace tg::optim {
+
+/// SGD settings, chainable as in libtorch: SGDOptions(0.1).momentum(0.9).nesterov(true).
+class SGDOptions {
+ public:
+  SGDOptions(double lr) : lr_(lr) {}  // NOLINT: implicit, so SGD(params, 0.1) works
+  SGDOptions& lr(double v) { lr_ = v; return *this; }
+  SGDOptions& momentum(double v) { momentum_ = v; return *this; }
+  SGDOptions& dampening(double v) { dampening_ = v; return *this; }
+  SGDOptions& weight_decay(double v) { weight_decay_ = v; return *this; }
+  SGDOptions& nesterov(bool v) { nesterov_ = v; return *this; }
+  double lr() const { return lr_; }
+  double momentum() const { return momentum_; }
+  double dampening() const { return dampening_; }
+  double weight_decay() const { return weight_decay_; }
+  bool nesterov() const { return nesterov_; }
+
+ private:
+  double lr_;
+  double momentum_ = 0;
+  double dampening_ = 0;
+  double weight_decay_ = 0;
+  bool nesterov_ = false;
+};
+
+/// PyTorch's SGD (torch.optim.SGD documentation), with g = grad + weight_decay * w:
+///   momentum 0:  w <- w - lr * g                      (seed 000: w - lr (dw + lambda w))
+///   otherwise:   b <- g on the first step, else momentum * b + (1 - dampening) * g
+///                w <- w - lr * (g + momentum * b)  with nesterov, else  w - lr * b
+/// Nesterov needs momentum > 0 and dampening 0. Negative settings are refused.
+class SGD : public Optimizer {
+ public:
+  SGD(std::vector<Tensor> params, SGDOptions options);
+  void step() override;
+  const SGDOptions& options() const { return options_; }
+
+ private:
+  SGDOptions options_;
+};
+
+}  // namespace tg::optim

@@ -1,0 +1,176 @@
+// max_pool2d / avg_pool2d and pad2d: the seeds' known answers (seeds 002 and
+// 004), gradient routing, numerical gradient checks and shape errors.
+#include <catch2/catch.hpp>
+
+#include <vector>
+
+#include <tapegrad/tapegrad.hpp>
+
+using namespace tg;
+using Catch::Contains;
+using Inputs = std::vector<Tensor>;
+
+namespace {
+
+Tensor leaf(const Shape& s) { return randn(s, kFloat64).detach().requires_grad_(); }
+
+void check_values(const Tensor& t, const std::vector<double>& expected) {
+  const std::vector<double> got = t.to_vector<double>();
+  REQUIRE(got.size() == expected.size());
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    INFO("element " << i);
+    CHECK(got[i] == Approx(expected[i]).margin(1e-12));
+  }
+}
+
+void check_gradcheck(const GradcheckFunction& f, const Inputs& in) {
+  GradcheckResult r = gradcheck(f, in);
+  INFO(r.message);
+  CHECK(r.passed);
+}
+
+Tensor one_to(std::int64_t n, const Shape& shape) { return reshape(arange(n) + 1.0, shape.vec()).detach(); }
+
+// Seed 002's two-channel input: 1..16 and 17..32.
+Tensor two_channels() { return one_to(32, {1, 2, 4, 4}).requires_grad_(); }
+
+}  // namespace
+
+TEST_CASE("2x2 max pool picks each window's maximum and routes the gradient to it", "[pool][seed]") {
+  Tensor x = tensor({1, 1, 2, 4, 5, 6, 7, 8, 3, 2, 1, 0, 1, 2, 3, 4}, {1, 1, 4, 4}).requires_grad_();
+  Tensor y = max_pool2d(x, 2);
+  check_values(y, {6, 8, 3, 4});
+  y.backward(tensor({10, 20, 30, 40}, {1, 1, 2, 2}));
+  check_values(x.grad(), {0, 0, 0, 0, 0, 10, 0, 20, 30, 0, 0, 0, 0, 0, 0, 40});
+}
+
+TEST_CASE("max pool ties go to the first maximum, as np.argmax", "[pool]") {
+  Tensor x = tensor({7, 7, 7, 7}, {1, 1, 2, 2}).requires_grad_();
+  max_pool2d(x, 2).backward(ones({1, 1, 1, 1}));
+  check_values(x.grad(), {1, 0, 0, 0});
+}
+
+TEST_CASE("pooling with stride 1 matches seed 004", "[pool][seed]") {
+  const Tensor x = one_to(16, {1, 1, 4, 4});
+  check_values(max_pool2d(x, 2, Size2(1)), {6, 7, 8, 10, 11, 12, 14, 15, 16});
+  check_values(avg_pool2d(x, 2, Size2(1)), {3.5, 4.5, 5.5, 7.5, 8.5, 9.5, 11.5, 12.5, 13.5});
+}
+
+TEST_CASE("max pooling forward and backward match seed 002 Problem 4", "[pool][seed]") {
+  Tensor x = one_to(16, {1, 1, 4, 4}).requires_grad_();
+  Tensor y = max_pool2d(x, {2, 2}, Size2{2, 2});
+  check_values(y, {6, 8, 14, 16});
+  y.backward(tensor({6, 8, 14, 16}, {1, 1, 2, 2}));
+  check_values(x.grad(), {0, 0, 0, 0, 0, 6, 0, 8, 0, 0, 0, 0, 0, 14, 0, 16});
+
+  Tensor xm = two_channels();
+  Tensor ym = max_pool2d(xm, 2);
+  check_values(ym, {6, 8, 14, 16, 22, 24, 30, 32});
+  ym.backward(tensor({3, 4, 7, 8, 11, 12, 15, 16}, {1, 2, 2, 2}));
+  check_values(xm.grad(), {0, 0, 0, 0, 0, 3,  0, 4,  0, 0, 0, 0, 0, 7,  0, 8,  //
+                           0, 0, 0, 0, 0, 11, 0, 12, 0, 0, 0, 0, 0, 15, 0, 16});
+}
+
+TEST_CASE("average pooling forward and backward match seed 002 Problem 5", "[pool][seed]") {
+  Tensor x = one_to(16, {1, 1, 4, 4}).requires_grad_();
+  Tensor y = avg_pool2d(x, 2);
+  check_values(y, {3.5, 5.5, 11.5, 13.5});
+  y.backward(tensor({6, 8, 14, 16}, {1, 1, 2, 2}));
+  check_values(x.grad(), {1.5, 1.5, 2, 2, 1.5, 1.5, 2, 2, 3.5, 3.5, 4, 4, 3.5, 3.5, 4, 4});
+
+  Tensor xm = two_channels();
+  Tensor ym = avg_pool2d(xm, 2);
+  check_values(ym, {3.5, 5.5, 11.5, 13.5, 19.5, 21.5, 27.5, 29.5});
+  ym.backward(tensor({3, 4, 7, 8, 11, 12, 15, 16}, {1, 2, 2, 2}));
+  check_values(xm.grad(), {0.75, 0.75, 1, 1, 0.75, 0.75, 1, 1, 1.75, 1.75, 2, 2, 1.75, 1.75, 2, 2,  //
+                           2.75, 2.75, 3, 3, 2.75, 2.75, 3, 3, 3.75, 3.75, 4, 4, 3.75, 3.75, 4, 4});
+}
+
+TEST_CASE("overlapping windows add their gradients up", "[pool]") {
+  // 3x3 input, 2x2 windows, stride 1: the centre belongs to all four windows.
+  Tensor x = tensor({0, 0, 0, 0, 9, 0, 0, 0, 0}, {1, 1, 3, 3}).requires_grad_();
+  max_pool2d(x, 2, Size2(1)).backward(ones({1, 1, 2, 2}));
+  check_values(x.grad(), {0, 0, 0, 0, 4, 0, 0, 0, 0});
+  Tensor z = one_to(9, {1, 1, 3, 3}).requires_grad_();
+  avg_pool2d(z, 2, Size2(1)).backward(ones({1, 1, 2, 2}));
+  check_values(z.grad(), {0.25, 0.5, 0.25, 0.5, 1, 0.5, 0.25, 0.5, 0.25});
+}
+
+TEST_CASE("pooling with padding: -inf for max, zeros counted for avg", "[pool]") {
+  const Tensor x = tensor({-1, -2, -3, -4}, {1, 2, 2});  // [C,H,W] works too
+  // 2x2 windows, stride 2, padding 1 on a 2x2 plane: each window holds one real pixel.
+  check_values(max_pool2d(x, 2, std::nullopt, 1), {-1, -2, -3, -4});
+  check_values(avg_pool2d(x, 2, std::nullopt, 1), {-0.25, -0.5, -0.75, -1});
+  CHECK(max_pool2d(ones({3, 2, 5, 7}), {3, 2}, Size2{2, 1}, {1, 0}).shape() == Shape{3, 2, 3, 6});
+}
+
+TEST_CASE("pooling on one thread and on two gives the same values", "[pool]") {
+  manual_seed(20);
+  const int before = get_num_threads();
+  const Tensor x0 = randn({8, 16, 12, 12}, kFloat64), gy = randn({8, 16, 11, 11}, kFloat64);
+  auto run = [&](int threads) {
+    set_num_threads(threads);
+    Tensor x = x0.clone().requires_grad_();
+    Tensor y = max_pool2d(x, 2, Size2(1)) + avg_pool2d(x, 2, Size2(1));
+    y.backward(gy);
+    return std::vector<Tensor>{y, x.grad()};
+  };
+  const auto serial = run(1);
+  const auto parallel = run(2);
+  set_num_threads(before);
+  check_values(parallel[0], serial[0].to_vector<double>());
+  check_values(parallel[1], serial[1].to_vector<double>());
+}
+
+TEST_CASE("gradcheck: pooling with overlapping windows and padding", "[pool][gradcheck]") {
+  manual_seed(21);
+  // Random normal inputs have no ties, so max pooling is differentiable at them.
+  check_gradcheck([](const Inputs& v) { return max_pool2d(v[0], 2); }, {leaf({2, 3, 4, 6})});
+  check_gradcheck([](const Inputs& v) { return max_pool2d(v[0], 3, Size2(1), 1); }, {leaf({2, 2, 5, 4})});
+  check_gradcheck([](const Inputs& v) { return max_pool2d(v[0], {2, 3}, Size2{1, 2}, {1, 1}); }, {leaf({1, 2, 5, 6})});
+  check_gradcheck([](const Inputs& v) { return avg_pool2d(v[0], 2); }, {leaf({2, 3, 4, 6})});
+  check_gradcheck([](const Inputs& v) { return avg_pool2d(v[0], 3, Size2(1), 1); }, {leaf({2, 2, 5, 4})});
+  check_gradcheck([](const Inputs& v) { return avg_pool2d(v[0], {3, 2}, Size2{2, 1}, {1, 0}); }, {leaf({1, 2, 6, 5})});
+}
+
+TEST_CASE("pooling errors name the op and the shapes", "[pool][errors]") {
+  const Tensor x = ones({1, 1, 2, 2});
+  CHECK_THROWS_AS(max_pool2d(x, 3), std::invalid_argument);
+  CHECK_THROWS_WITH(max_pool2d(x, 3), Contains("max_pool2d: kernel 3x3 is larger than the padded input 2x2") &&
+                                          Contains("[1,1,2,2]"));
+  CHECK_THROWS_WITH(avg_pool2d(x, {0, 2}), Contains("avg_pool2d: kernel must be positive, got (0, 2)"));
+  CHECK_THROWS_WITH(max_pool2d(x, 2, Size2{2, 0}), Contains("max_pool2d: stride must be positive, got (2, 0)"));
+  CHECK_THROWS_WITH(max_pool2d(x, 2, std::nullopt, -1), Contains("padding must be non-negative"));
+  CHECK_THROWS_WITH(max_pool2d(ones({1, 1, 8, 8}), 3, std::nullopt, 2),
+                    Contains("max_pool2d: padding (2, 2) must be at most half the kernel (3, 3)"));
+  CHECK_THROWS_WITH(max_pool2d(ones({4, 4}), 2), Contains("max_pool2d: expects input [N,C,H,W] or [C,H,W], got [4,4]"));
+  CHECK_THROWS_WITH(avg_pool2d(tensor_i64({1, 2, 3, 4}, {1, 1, 2, 2}), 2), Contains("avg_pool2d") && Contains("int64"));
+}
+
+TEST_CASE("pad2d pads {left, right, top, bottom} and crops with negative pads", "[pool]") {
+  Tensor x = tensor({1, 2, 3, 4, 5, 6}, {1, 2, 3}).requires_grad_();
+  Tensor y = pad2d(x, {1, 0, 2, 1}, -1.0);
+  REQUIRE(y.shape() == Shape{1, 5, 4});
+  check_values(y, {-1, -1, -1, -1,  //
+                   -1, -1, -1, -1,  //
+                   -1, 1,  2,  3,   //
+                   -1, 4,  5,  6,   //
+                   -1, -1, -1, -1});
+  y.backward(reshape(arange(20, kFloat64), {1, 5, 4}));
+  check_values(x.grad(), {9, 10, 11, 13, 14, 15});
+  check_values(pad2d(tensor({1, 2, 3, 4, 5, 6}, {2, 3}), {-1, 0, 0, -1}), {2, 3});
+  CHECK(pad2d(tensor_i64({1, 2, 3, 4}, {2, 2}), {1, 1, 0, 0}).to_vector<std::int64_t>() ==
+        std::vector<std::int64_t>{0, 1, 2, 0, 0, 3, 4, 0});
+}
+
+TEST_CASE("gradcheck: pad2d", "[pool][gradcheck]") {
+  manual_seed(22);
+  check_gradcheck([](const Inputs& v) { return pad2d(v[0], {1, 2, 0, 3}, 0.5); }, {leaf({2, 3, 4, 3})});
+  check_gradcheck([](const Inputs& v) { return pad2d(v[0], {-1, 1, 2, -2}); }, {leaf({2, 5, 4})});
+}
+
+TEST_CASE("pad2d errors", "[pool][errors]") {
+  CHECK_THROWS_WITH(pad2d(ones({4}), {1, 1, 1, 1}), Contains("pad2d: expects a tensor with at least 2 dimensions, got [4]"));
+  CHECK_THROWS_WITH(pad2d(ones({2, 2}), {-3, 0, 0, 0}),
+                    Contains("pad2d") && Contains("{-3,0,0,0}") && Contains("[2,2]") && Contains("negative size"));
+}
