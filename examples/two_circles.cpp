@@ -84,6 +84,7 @@ int main(int argc, char** argv) try {
   run.y_test = data.y_test;
   run.options = opt;
   run.progress = false;
+  run.validation_interval = 500;
   run.on_epoch = [](const nn::EpochReport& e) {
     if (e.epoch % 500 == 0) std::printf("Step: %lld, \tLoss = %.2f\n", static_cast<long long>(e.epoch), e.train_loss);
   };

@@ -108,7 +108,9 @@ FitHistory fit(Module& model, const LossFunction& loss, optim::Optimizer& optimi
       report.train_loss = loss_sum / static_cast<double>(report.samples);
       report.train_accuracy = metric_sum / static_cast<double>(report.samples);
     }
-    if (x_val.defined() && y_val.defined()) {
+    const bool validate = (epoch - options.first_epoch + 1) % std::max<std::int64_t>(1, options.validation_interval) == 0 ||
+                          epoch + 1 == last_epoch;
+    if (validate && x_val.defined() && y_val.defined()) {
       const Evaluation v = evaluate(model, loss, options.metric, x_val, y_val, options.eval_batch_size);
       report.val_loss = v.loss;
       if (options.metric) report.val_accuracy = v.accuracy;

@@ -29,6 +29,7 @@ TrainingResult run_training(TrainingRun& run) {
   fit.metric = run.metric;
   fit.sample_order = run.sample_order;
   fit.after_backward = run.after_backward;
+  fit.validation_interval = run.validation_interval;
 
   const std::int64_t n_train = run.sample_order ? static_cast<std::int64_t>(run.sample_order(0).size())
                                                 : run.x_train.size(0);
@@ -37,6 +38,7 @@ TrainingResult run_training(TrainingRun& run) {
   if (run.main_rank && run.progress) progress = std::make_unique<Progress>(static_cast<int>(opt.epochs), batches);
   std::vector<BatchRecord> records;
   fit.on_batch = [&](const nn::BatchReport& b) {
+    if (run.after_step) run.after_step();
     if (b.batch == 0 && progress) progress->start_epoch(static_cast<int>(b.epoch + 1));
     if (progress) progress->batch(b.batch_size, b.loss, b.accuracy);
     records.push_back({b.epoch + 1, b.batch + 1, b.loss, b.accuracy});

@@ -43,6 +43,10 @@ struct TrainingRun {
   std::function<void(const nn::EpochReport&)> on_epoch;
   /// Show a progress display (off for full-batch runs with thousands of "epochs").
   bool progress = true;
+  /// Called after every optimizer step (e.g. a per-batch learning-rate schedule).
+  std::function<void()> after_step;
+  /// Evaluate on the test set every this many epochs (and after the last).
+  std::int64_t validation_interval = 1;
 };
 
 struct TrainingResult {

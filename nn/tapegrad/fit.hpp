@@ -88,6 +88,9 @@ struct FitOptions {
   std::function<void(const EpochReport&)> on_epoch;
   /// Batch size of the validation pass (memory only; results do not depend on it).
   std::int64_t eval_batch_size = 1000;
+  /// Validate every this many epochs (and always after the last one); full-batch
+  /// runs with thousands of one-step epochs set it higher.
+  std::int64_t validation_interval = 1;
 };
 
 /// Trains `model` on (x, y) and validates on (x_val, y_val) when given.
