@@ -4,6 +4,7 @@
 #pragma once
 
 #include <tapegrad/conv_layers.hpp>
+#include <tapegrad/fit.hpp>
 #include <tapegrad/init.hpp>
 #include <tapegrad/layers.hpp>
 #include <tapegrad/loss.hpp>
