@@ -1,5 +1,9 @@
 // The tape: recording nodes, and the engine that runs them backward.
+#include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <unordered_map>
 #include <cmath>
 #include <stdexcept>
 #include <unordered_set>
@@ -15,6 +19,13 @@ namespace tg {
 namespace {
 thread_local bool grad_enabled = true;
 thread_local bool anomaly_enabled = false;
+
+// Profiler state (autograd::Profiler): per-op totals and the forward interval start.
+struct ProfileState {
+  std::unordered_map<std::string, autograd::Profiler::Entry> entries;
+  std::chrono::steady_clock::time_point last;
+};
+thread_local ProfileState* profiling = nullptr;
 std::atomic<std::int64_t> live_node_count{0};
 
 // Destroying the last handle of a long graph would otherwise recurse once per
@@ -101,6 +112,46 @@ std::string input_shapes(const std::vector<Edge>& inputs) {
 
 }  // namespace
 
+Profiler::Profiler() {
+  if (profiling) throw std::logic_error("autograd::Profiler: one profiler at a time per thread");
+  profiling = new ProfileState();
+  profiling->last = std::chrono::steady_clock::now();
+}
+Profiler::~Profiler() {
+  delete profiling;
+  profiling = nullptr;
+}
+void Profiler::mark() { profiling->last = std::chrono::steady_clock::now(); }
+
+std::vector<Profiler::Entry> Profiler::entries() const {
+  std::vector<Entry> out;
+  for (const auto& [name, e] : profiling->entries) out.push_back(e);
+  std::sort(out.begin(), out.end(), [](const Entry& a, const Entry& b) {
+    return a.forward_seconds + a.backward_seconds > b.forward_seconds + b.backward_seconds;
+  });
+  return out;
+}
+
+std::string Profiler::table() const {
+  const std::vector<Entry> es = entries();
+  double total = 0;
+  for (const Entry& e : es) total += e.forward_seconds + e.backward_seconds;
+  std::string out;
+  char line[160];
+  std::snprintf(line, sizeof line, "%-16s %8s %11s %11s %11s %7s\n", "op", "calls", "forward ms", "backward ms",
+                "total ms", "share");
+  out += line;
+  for (const Entry& e : es) {
+    const double t = e.forward_seconds + e.backward_seconds;
+    std::snprintf(line, sizeof line, "%-16s %8lld %11.3f %11.3f %11.3f %6.1f%%\n", e.op.c_str(),
+                  static_cast<long long>(e.forward_calls), 1e3 * e.forward_seconds, 1e3 * e.backward_seconds, 1e3 * t,
+                  total > 0 ? 100 * t / total : 0.0);
+    out += line;
+  }
+  std::snprintf(line, sizeof line, "%-16s %8s %11s %11s %11.3f\n", "total", "", "", "", 1e3 * total);
+  return out + line;
+}
+
 // ---------------------------------------------------------------------------
 // Engine
 // ---------------------------------------------------------------------------
@@ -130,6 +181,14 @@ class Engine {
       if (const char* bad = first_non_finite(output))
         throw AnomalyError("anomaly detected: forward of op '" + name + "' produced " + bad +
                            " in its output " + describe(output) + " (inputs: " + input_shapes(edges) + ")");
+    if (profiling) {
+      const auto now = std::chrono::steady_clock::now();
+      auto& e = profiling->entries[name];
+      e.op = name;
+      e.forward_calls++;
+      e.forward_seconds += std::chrono::duration<double>(now - profiling->last).count();
+      profiling->last = now;
+    }
     auto node = std::make_shared<Node>(std::move(name), std::move(edges), std::move(fn));
     node->output_shape_ = output.shape();
     node->output_dtype_ = output.dtype();
@@ -162,6 +221,7 @@ class Engine {
     try {
       NoGradGuard no_grad;
       for (auto& node : order) run_node(*node, retain_graph);
+      if (profiling) profiling->last = std::chrono::steady_clock::now();
     } catch (...) {
       for (auto& node : order) node->pending_grad_ = Tensor();
       throw;
@@ -200,7 +260,14 @@ class Engine {
     node.pending_grad_ = Tensor();
     if (auto out = node.retained_output_.lock()) detail::accumulate_into(out->grad, gy);
 
+    const auto start = profiling ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
     Grads gx = node.backward_(gy);
+    if (profiling) {
+      auto& e = profiling->entries[node.name_];
+      e.op = node.name_;
+      e.backward_calls++;
+      e.backward_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    }
     if (gx.size() != node.inputs_.size())
       throw std::logic_error("backward of '" + node.name_ + "' returned " + std::to_string(gx.size()) +
                              " gradients for " + std::to_string(node.inputs_.size()) + " inputs");

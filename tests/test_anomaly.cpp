@@ -32,3 +32,26 @@ TEST_CASE("anomaly mode is off by default and scoped by the guard", "[anomaly]")
   }
   CHECK_FALSE(autograd::DetectAnomalyGuard::is_enabled());
 }
+
+TEST_CASE("the profiler counts each op's forward and backward calls", "[profiler]") {
+  Tensor w = randn({8, 4}).requires_grad_();
+  Tensor x = randn({16, 8});
+  autograd::Profiler prof;
+  for (int i = 0; i < 3; ++i) {
+    prof.mark();
+    Tensor loss = mean(relu(matmul(x, w)));
+    loss.backward();
+  }
+  bool saw_matmul = false;
+  for (const auto& e : prof.entries()) {
+    if (e.op == "matmul") {
+      saw_matmul = true;
+      CHECK(e.forward_calls == 3);
+      CHECK(e.backward_calls == 3);
+      CHECK(e.backward_seconds > 0);
+    }
+  }
+  CHECK(saw_matmul);
+  CHECK_THAT(prof.table(), Catch::Contains("relu") && Catch::Contains("total"));
+  CHECK_THROWS_WITH(autograd::Profiler(), Catch::Contains("one profiler"));
+}

@@ -137,6 +137,36 @@ class DetectAnomalyGuard {
   bool prev_;
 };
 
+/// Per-op time of a piece of training, for finding the next bottleneck.
+///
+///   tg::autograd::Profiler prof;
+///   ... forward, backward ...
+///   std::cout << prof.table();
+///
+/// Backward time is measured around each node's rule. Forward time is the time
+/// from the previous recorded op (or mark()) to this op's record, so it covers
+/// the op's kernel and any untaped work just before it: call mark() after work
+/// that is not part of the forward (an optimizer step, data loading).
+/// Thread-local; one Profiler at a time per thread.
+class Profiler {
+ public:
+  struct Entry {
+    std::string op;
+    std::int64_t forward_calls = 0, backward_calls = 0;
+    double forward_seconds = 0, backward_seconds = 0;
+  };
+  Profiler();
+  ~Profiler();
+  Profiler(const Profiler&) = delete;
+  Profiler& operator=(const Profiler&) = delete;
+  /// Starts the next forward interval now.
+  void mark();
+  /// Ops sorted by total time, most expensive first.
+  std::vector<Entry> entries() const;
+  /// A text table of entries(): op, calls, forward ms, backward ms, share of the total.
+  std::string table() const;
+};
+
 // ---------------------------------------------------------------------------
 // Custom ops without editing tapegrad — the libtorch-style Function API.
 //
