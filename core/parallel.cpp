@@ -37,79 +37,86 @@ class ThreadPool {
     for (auto& t : workers_) t.join();
   }
 
-  // Runs task(0..chunks-1) on the workers and the calling thread.
-  // A job is published only while no worker is inside take_chunks(), and run()
-  // returns only when none is, so a worker never sees a half-published job.
+  // Runs task(0..chunks-1) on the workers and the calling thread. Each job is a
+  // separate ref-counted object: a worker that wakes late (the machine is busy)
+  // finds its job's chunks all taken and leaves, and never holds up the next
+  // job. The caller takes chunks too, so a late worker costs no waiting.
   void run(int chunks, const std::function<void(int)>& task) {
-    std::lock_guard<std::mutex> serial(run_mutex_);  // one job at a time
+    auto job = std::make_shared<Job>();
+    job->task = &task;
+    job->chunks = chunks;
     {
-      std::unique_lock<std::mutex> lock(mutex_);
-      idle_.wait(lock, [&] { return busy_ == 0; });
-      task_ = &task;
-      chunks_ = chunks;
-      next_.store(0);
-      done_ = 0;
-      error_ = nullptr;
+      std::lock_guard<std::mutex> lock(mutex_);
+      current_ = job;
       ++generation_;
     }
     wake_.notify_all();
-    take_chunks();
-    std::unique_lock<std::mutex> lock(mutex_);
-    idle_.wait(lock, [&] { return done_ == chunks_ && busy_ == 0; });
-    if (error_) std::rethrow_exception(error_);
+    take_chunks(*job);
+    // Spin briefly (chunks are usually done at about the same time), then sleep.
+    for (int spin = 0; spin < 2000 && job->done.load(std::memory_order_acquire) < chunks; ++spin)
+      std::this_thread::yield();
+    {
+      std::unique_lock<std::mutex> lock(job->mutex);
+      job->finished.wait(lock, [&] { return job->done.load(std::memory_order_acquire) == chunks; });
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (current_ == job) current_.reset();
+    }
+    if (job->error) std::rethrow_exception(job->error);
   }
 
  private:
+  struct Job {
+    const std::function<void(int)>* task = nullptr;  // valid until done == chunks
+    int chunks = 0;
+    std::atomic<int> next{0};
+    std::atomic<int> done{0};
+    std::mutex mutex;
+    std::condition_variable finished;
+    std::exception_ptr error;
+  };
+
   void work() {
     std::uint64_t seen = 0;
     for (;;) {
+      std::shared_ptr<Job> job;
       {
         std::unique_lock<std::mutex> lock(mutex_);
         wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
         if (stop_) return;
         seen = generation_;
-        ++busy_;
+        job = current_;
       }
-      take_chunks();
-      {
-        std::lock_guard<std::mutex> lock(mutex_);
-        --busy_;
-      }
-      idle_.notify_all();
+      if (job) take_chunks(*job);
     }
   }
 
-  void take_chunks() {
+  static void take_chunks(Job& job) {
     for (;;) {
-      const int i = next_.fetch_add(1);
-      if (i >= chunks_) return;
+      const int i = job.next.fetch_add(1);
+      if (i >= job.chunks) return;
       inside_region = true;
       try {
-        (*task_)(i);
+        (*job.task)(i);
       } catch (...) {
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (!error_) error_ = std::current_exception();
+        std::lock_guard<std::mutex> lock(job.mutex);
+        if (!job.error) job.error = std::current_exception();
       }
       inside_region = false;
-      {
-        std::lock_guard<std::mutex> lock(mutex_);
-        ++done_;
+      if (job.done.fetch_add(1, std::memory_order_acq_rel) + 1 == job.chunks) {
+        std::lock_guard<std::mutex> lock(job.mutex);
+        job.finished.notify_all();
       }
-      idle_.notify_all();
     }
   }
 
   std::vector<std::thread> workers_;
-  std::mutex run_mutex_, mutex_;
-  std::condition_variable wake_, idle_;
-  const std::function<void(int)>* task_ = nullptr;
-  int chunks_ = 0;
-  int done_ = 0;
-  int busy_ = 0;
-  std::atomic<int> next_{0};
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::shared_ptr<Job> current_;
   std::uint64_t generation_ = 0;
   bool stop_ = false;
-  std::exception_ptr error_;
 };
 
 int default_threads() {

@@ -19,9 +19,12 @@ if [ "${TAPEGRAD_SANITIZERS:-1}" != 0 ]; then
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" \
         -DTAPEGRAD_SANITIZE=ON -DTAPEGRAD_BUILD_TESTS=ON -DTAPEGRAD_BUILD_EXAMPLES=ON >/dev/null
   cmake --build build-asan -j"$jobs"
+  # detect_stack_use_after_return is left off: with GCC 12 it crashes inside
+  # large Catch2 test frames (a fake-stack fault at a null-page address, not a
+  # finding in our code).
   # MPI and the consumer builds run foreign code (OpenMPI, a nested CMake build): not sanitized here.
   (cd build-asan &&
-   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1 \
+   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
    ctest --output-on-failure -j"$jobs" -E "^(consumer_|distributed_)")
   echo "== sanitizer stage finished in $(( $(date +%s) - start )) s"

@@ -1,0 +1,225 @@
+// tapegrad side of the side-by-side benchmark (bench/compare.py runs it).
+//
+//   tg_bench WORKLOAD [--threads N] [--data-dir DIR]
+//
+// Runs one workload once (after warm-up) and prints one JSON line,
+//   {"workload": ..., "value": ..., "unit": ..., "peak_rss_mb": ...}
+// with the same workloads, sizes and units as bench/torch_bench.py. The
+// "profile_lenet" workload prints the per-op profile of LeNet-5 training steps.
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <cblas.h>  // OpenBLAS called directly, the reference for tg::matmul
+
+#include <tapegrad/tapegrad.hpp>
+
+using namespace tg;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+double time_steps(const std::function<void()>& step, int warmup, int steps) {
+  for (int i = 0; i < warmup; ++i) step();
+  const auto start = Clock::now();
+  for (int i = 0; i < steps; ++i) step();
+  return seconds_since(start);
+}
+
+std::shared_ptr<nn::Sequential> lenet5() {
+  using namespace tg::nn;
+  return std::make_shared<Sequential>(
+      std::make_shared<Conv2d>(1, 6, 5), std::make_shared<ReLU>(), std::make_shared<MaxPool2d>(2),
+      std::make_shared<Conv2d>(6, 16, 5), std::make_shared<ReLU>(), std::make_shared<MaxPool2d>(2),
+      std::make_shared<Flatten>(), std::make_shared<Linear>(256, 120), std::make_shared<ReLU>(),
+      std::make_shared<Linear>(120, 84), std::make_shared<ReLU>(), std::make_shared<Linear>(84, 10));
+}
+
+std::shared_ptr<nn::Sequential> seed_cnn() {
+  using namespace tg::nn;
+  return std::make_shared<Sequential>(
+      std::make_shared<Conv2d>(1, 2, 3, 1, 1), std::make_shared<ReLU>(), std::make_shared<MaxPool2d>(2),
+      std::make_shared<Conv2d>(2, 4, 3, 1, 1), std::make_shared<ReLU>(), std::make_shared<MaxPool2d>(2),
+      std::make_shared<Flatten>(), std::make_shared<Linear>(196, 8), std::make_shared<ReLU>(),
+      std::make_shared<Linear>(8, 1), std::make_shared<Sigmoid>());
+}
+
+using Loss = std::function<Tensor(const Tensor&, const Tensor&)>;
+
+std::function<void()> classifier_step(nn::Module& model, optim::Optimizer& opt, const Tensor& x, const Tensor& y,
+                                      Loss loss) {
+  return [&model, &opt, x, y, loss] {
+    opt.zero_grad();
+    loss(model(x), y).backward();
+    opt.step();
+  };
+}
+
+Tensor cross_entropy(const Tensor& out, const Tensor& y) { return nn::functional::cross_entropy(out, y); }
+Tensor bce(const Tensor& out, const Tensor& y) { return nn::functional::binary_cross_entropy(out, y); }
+
+std::pair<double, const char*> lenet_step(std::int64_t batch, int steps) {
+  manual_seed(0);
+  auto model = lenet5();
+  optim::SGD opt(model->parameters(), optim::SGDOptions(0.05).momentum(0.9));
+  Tensor x = rand({batch, 1, 28, 28});
+  Tensor y = randint(0, 10, {batch});
+  const double s = time_steps(classifier_step(*model, opt, x, y, cross_entropy), 20, steps);
+  return {static_cast<double>(batch) * steps / s, "images/s"};
+}
+
+std::pair<double, const char*> seedcnn_step(int steps) {
+  manual_seed(0);
+  auto model = seed_cnn();
+  optim::SGD opt(model->parameters(), optim::SGDOptions(0.01));
+  Tensor x = rand({32, 1, 28, 28});
+  Tensor y = randint(0, 2, {32, 1}).to(kFloat32);
+  const double s = time_steps(classifier_step(*model, opt, x, y, bce), 20, steps);
+  return {1000 * s / steps, "ms/step"};
+}
+
+std::pair<double, const char*> mlp_5000() {
+  manual_seed(0);
+  std::vector<double> xs, ys;
+  for (int i = 0; i < 140; ++i) {  // 140 training points of the two circles
+    const double r = i % 2 ? 1.1 : 3.0, phi = 2 * M_PI * (i / 2) / 69.0;
+    xs.insert(xs.end(), {r * std::sin(phi), r * std::cos(phi)});
+    ys.push_back(i % 2);
+  }
+  Tensor x = tensor(xs, {140, 2}), y = tensor(ys, {140, 1});
+  auto model = std::make_shared<nn::Sequential>(std::make_shared<nn::Linear>(2, 16), std::make_shared<nn::ReLU>(),
+                                                std::make_shared<nn::Linear>(16, 1), std::make_shared<nn::Sigmoid>());
+  optim::SGD opt(model->parameters(), optim::SGDOptions(0.1).weight_decay(1e-4));
+  return {time_steps(classifier_step(*model, opt, x, y, bce), 0, 5000), "s"};
+}
+
+int gemm_reps(std::int64_t n) { return std::max<int>(3, static_cast<int>(2e10 / (2.0 * n * n * n))); }
+
+std::pair<double, const char*> sgemm_tapegrad(std::int64_t n) {
+  Tensor a = rand({n, n}), b = rand({n, n});
+  const int reps = gemm_reps(n);
+  const double s = time_steps([&] { matmul(a, b); }, 3, reps);
+  return {2.0 * n * n * n * reps / s / 1e9, "GFLOP/s"};
+}
+
+std::pair<double, const char*> sgemm_openblas(std::int64_t n) {
+  Tensor a = rand({n, n}), b = rand({n, n}), c = empty({n, n});
+  const int reps = gemm_reps(n);
+  const int ni = static_cast<int>(n);
+  const double s = time_steps(
+      [&] {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, ni, ni, ni, 1.0f, a.data<float>(), ni, b.data<float>(),
+                    ni, 0.0f, c.data<float>(), ni);
+      },
+      3, reps);
+  return {2.0 * n * n * n * reps / s / 1e9, "GFLOP/s"};
+}
+
+std::pair<double, const char*> conv_fwd_bwd(int reps) {
+  manual_seed(0);
+  Tensor x = rand({64, 16, 28, 28}).requires_grad_();
+  Tensor w = rand({32, 16, 3, 3}).requires_grad_();
+  Tensor b = rand({32}).requires_grad_();
+  const double s = time_steps(
+      [&] {
+        x.zero_grad();
+        w.zero_grad();
+        b.zero_grad();
+        Tensor y = conv2d(x, w, b, 1, 1);
+        y.backward(ones_like(y));
+      },
+      5, reps);
+  return {1000 * s / reps, "ms"};
+}
+
+std::pair<double, const char*> lenet_epoch(const std::string& data_dir, std::int64_t batch) {
+  data::Dataset train = data::load_mnist(data_dir, data::Split::Train);
+  manual_seed(0);
+  auto model = lenet5();
+  optim::SGD opt(model->parameters(), optim::SGDOptions(0.05).momentum(0.9));
+  const auto start = Clock::now();
+  data::BatchLoader loader(train, {batch, true, 0, true});
+  for (const data::Batch& b : loader.epoch(0)) classifier_step(*model, opt, b.inputs, b.targets, cross_entropy)();
+  return {seconds_since(start), "s"};
+}
+
+void profile_lenet(std::int64_t batch, int steps) {
+  manual_seed(0);
+  auto model = lenet5();
+  optim::SGD opt(model->parameters(), optim::SGDOptions(0.05).momentum(0.9));
+  Tensor x = rand({batch, 1, 28, 28});
+  Tensor y = randint(0, 10, {batch});
+  auto step = classifier_step(*model, opt, x, y, cross_entropy);
+  for (int i = 0; i < 20; ++i) step();
+  autograd::Profiler prof;
+  double optimizer_seconds = 0;
+  for (int i = 0; i < steps; ++i) {
+    opt.zero_grad();
+    prof.mark();
+    cross_entropy((*model)(x), y).backward();
+    const auto t = Clock::now();
+    opt.step();
+    optimizer_seconds += seconds_since(t);
+  }
+  std::printf("Per-op profile of %d LeNet-5 training steps, batch %lld (%d threads):\n%s", steps,
+              static_cast<long long>(batch), get_num_threads(), prof.table().c_str());
+  std::printf("optimizer step (SGD, momentum): %.3f ms in total\n", 1e3 * optimizer_seconds);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: tg_bench WORKLOAD [--threads N] [--data-dir DIR]\n");
+    return 2;
+  }
+  const std::string w = argv[1];
+  int threads = 2;
+  std::string data_dir;
+  for (int i = 2; i + 1 < argc; i += 2) {
+    if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--data-dir")) data_dir = argv[i + 1];
+  }
+  set_num_threads(threads);
+  std::pair<double, const char*> r;
+  try {
+    if (w.rfind("lenet_step_b", 0) == 0) {
+      r = lenet_step(std::atoll(w.c_str() + 12), 200);
+    } else if (w == "seedcnn_step_b32") {
+      r = seedcnn_step(300);
+    } else if (w == "mlp_5000") {
+      r = mlp_5000();
+    } else if (w.rfind("sgemm_", 0) == 0) {
+      r = sgemm_tapegrad(std::atoll(w.c_str() + 6));
+    } else if (w.rfind("openblas_sgemm_", 0) == 0) {
+      r = sgemm_openblas(std::atoll(w.c_str() + 15));
+    } else if (w == "conv_fwd_bwd") {
+      r = conv_fwd_bwd(30);
+    } else if (w == "lenet_epoch") {
+      r = lenet_epoch(data_dir, 64);
+    } else if (w == "profile_lenet") {
+      profile_lenet(64, 50);
+      return 0;
+    } else {
+      std::fprintf(stderr, "tg_bench: unknown workload %s\n", w.c_str());
+      return 2;
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "tg_bench %s: %s\n", w.c_str(), e.what());
+    return 1;
+  }
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  std::printf("{\"workload\": \"%s\", \"value\": %.6g, \"unit\": \"%s\", \"peak_rss_mb\": %.1f, \"threads\": %d}\n",
+              w.c_str(), r.first, r.second, ru.ru_maxrss / 1024.0, threads);
+  return 0;
+}
