@@ -149,11 +149,11 @@ template <class T> void im2col(const T* image, const ConvGeometry& g, T* col) {
         if (contiguous) {
           // One copy for all valid rows, then zero the padding columns it read wrongly.
           const std::int64_t shift = (kh * g.dilation_h - g.pad_top) * g.in_w + cols.offset;
-          const std::int64_t begin = std::max(rows.lo * OW, -shift);
-          const std::int64_t end = std::max(begin, std::min(rows.hi * OW, g.in_plane() - shift));
+          const std::int64_t begin = std::clamp(-shift, rows.lo * OW, rows.hi * OW);
+          const std::int64_t end = std::clamp(g.in_plane() - shift, begin, rows.hi * OW);
           std::fill(row + rows.lo * OW, row + begin, T(0));
           std::fill(row + end, row + rows.hi * OW, T(0));
-          std::copy(plane + begin + shift, plane + end + shift, row + begin);
+          std::copy(plane + (begin + shift), plane + (end + shift), row + begin);
           zero_padding_columns(row, rows, cols, OW);
           continue;
         }
@@ -161,7 +161,10 @@ template <class T> void im2col(const T* image, const ConvGeometry& g, T* col) {
           T* out = row + oh * OW;
           const T* in = plane + (oh * g.stride_h + rows.offset) * g.in_w;  // column ow reads in[ow*sw + offset]
           std::fill(out, out + cols.lo, T(0));
-          for (std::int64_t ow = cols.lo; ow < cols.hi; ++ow) out[ow] = in[ow * g.stride_w + cols.offset];
+          if (g.stride_w == 1)  // a plain copy of the run (memcpy)
+            std::copy(in + (cols.lo + cols.offset), in + (cols.hi + cols.offset), out + cols.lo);
+          else
+            for (std::int64_t ow = cols.lo; ow < cols.hi; ++ow) out[ow] = in[ow * g.stride_w + cols.offset];
           std::fill(out + cols.hi, out + OW, T(0));
         }
       }
@@ -183,15 +186,18 @@ template <class T> void col2im(T* col, const ConvGeometry& g, T* image) {
           // (the zeroed entries land on neighbouring pixels and add nothing).
           zero_padding_columns(row, rows, cols, OW);
           const std::int64_t shift = (kh * g.dilation_h - g.pad_top) * g.in_w + cols.offset;
-          const std::int64_t begin = std::max(rows.lo * OW, -shift);
-          const std::int64_t end = std::min(rows.hi * OW, g.in_plane() - shift);
+          const std::int64_t begin = std::clamp(-shift, rows.lo * OW, rows.hi * OW);
+          const std::int64_t end = std::clamp(g.in_plane() - shift, begin, rows.hi * OW);
           for (std::int64_t p = begin; p < end; ++p) plane[p + shift] += row[p];
           continue;
         }
         for (std::int64_t oh = rows.lo; oh < rows.hi; ++oh) {
           const T* src = row + oh * OW;
           T* dst = plane + (oh * g.stride_h + rows.offset) * g.in_w;
-          for (std::int64_t ow = cols.lo; ow < cols.hi; ++ow) dst[ow * g.stride_w + cols.offset] += src[ow];
+          if (g.stride_w == 1)  // unit stride: the compiler vectorises this one
+            for (std::int64_t ow = cols.lo; ow < cols.hi; ++ow) dst[ow + cols.offset] += src[ow];
+          else
+            for (std::int64_t ow = cols.lo; ow < cols.hi; ++ow) dst[ow * g.stride_w + cols.offset] += src[ow];
         }
       }
   }
