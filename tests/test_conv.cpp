@@ -107,6 +107,7 @@ TEST_CASE("\"same\" padding puts the odd pixel at the bottom/right (TensorFlow)"
   CHECK(Padding("valid").resolve(6, 6, 3, 3, 1, 1) == std::array<std::int64_t, 4>{0, 0, 0, 0});
   CHECK(Padding(1, 2).str() == "(1, 2)");
   CHECK(same.str() == "'same'");
+  CHECK_THROWS_WITH(same.resolve(6, 6, 3, 3, 0, 1), Contains("Padding 'same'") && Contains("stride (0, 0)"));
 }
 
 TEST_CASE("conv2d forward and backward match seed 002 Problem 2", "[conv][seed]") {
