@@ -8,7 +8,6 @@
 //   gb   = sum over n, i, j of gy
 // conv1d is conv2d on [N,C,1,W] through reshape, so its gradients come for free.
 #include <algorithm>
-#include <cstring>
 #include <string>
 
 #include "core/dispatch.hpp"
@@ -158,6 +157,9 @@ Padding::Padding(const std::string& mode) {
 std::array<std::int64_t, 4> Padding::resolve(std::int64_t in_h, std::int64_t in_w, std::int64_t k_h,
                                              std::int64_t k_w, Size2 stride, Size2 dilation) const {
   if (!same_) return {h_, h_, w_, w_};
+  if (stride.h <= 0 || stride.w <= 0 || dilation.h <= 0 || dilation.w <= 0 || k_h <= 0 || k_w <= 0)
+    fail("Padding 'same': needs a positive kernel, stride and dilation; got kernel ", detail::extent_str(k_h, k_w),
+         ", stride ", detail::pair_str(stride.h, stride.w), ", dilation ", detail::pair_str(dilation.h, dilation.w));
   const auto [top, bottom] = same_padding(in_h, k_h, stride.h, dilation.h);
   const auto [left, right] = same_padding(in_w, k_w, stride.w, dilation.w);
   return {top, bottom, left, right};

@@ -107,6 +107,7 @@ TEST_CASE("\"same\" padding puts the odd pixel at the bottom/right (TensorFlow)"
   CHECK(Padding("valid").resolve(6, 6, 3, 3, 1, 1) == std::array<std::int64_t, 4>{0, 0, 0, 0});
   CHECK(Padding(1, 2).str() == "(1, 2)");
   CHECK(same.str() == "'same'");
+  CHECK_THROWS_WITH(same.resolve(6, 6, 3, 3, 0, 1), Contains("Padding 'same'") && Contains("stride (0, 0)"));
 }
 
 TEST_CASE("conv2d forward and backward match seed 002 Problem 2", "[conv][seed]") {
@@ -155,7 +156,9 @@ TEST_CASE("conv2d equals the direct definition for strides, paddings and dilatio
       {{2, 3, 7, 6}, {4, 3, 3, 2}, {2, 1}, {1, 0}, 1}, {{1, 2, 8, 9}, {3, 2, 3, 3}, 2, "same", 1},
       {{1, 2, 8, 9}, {3, 2, 2, 4}, 1, "same", 1},    {{2, 2, 9, 9}, {2, 2, 3, 3}, 1, 2, 2},
       {{3, 4, 5, 5}, {6, 4, 1, 1}, 1, 0, 1},         {{1, 3, 6, 6}, {2, 3, 1, 1}, 2, 1, 1},
-      {{1, 1, 4, 4}, {1, 1, 4, 4}, 3, 0, 1}};
+      {{1, 1, 4, 4}, {1, 1, 4, 4}, 3, 0, 1},         {{1, 2, 2, 3}, {2, 2, 5, 5}, 1, "same", 1},
+      {{2, 1, 1, 3}, {1, 1, 5, 5}, 1, "same", 1},    {{1, 1, 2, 2}, {1, 1, 3, 3}, 1, 3, 1},
+      {{1, 2, 6, 6}, {2, 2, 3, 3}, 1, "same", 3},    {{1, 1, 5, 7}, {1, 1, 3, 3}, {1, 3}, "same", 1}};
   for (const Case& c : cases) {
     INFO("x " << c.x.str() << " w " << c.w.str() << " padding " << c.padding.str());
     const Tensor x = randn(c.x, kFloat64), w = randn(c.w, kFloat64), b = randn({c.w[0]}, kFloat64);
@@ -182,6 +185,10 @@ TEST_CASE("gradcheck: conv2d", "[conv][gradcheck]") {
   }
   SECTION("'same' with an even kernel, stride (1, 2)") {
     check_gradcheck(conv({1, 2}, "same", 1), {leaf({1, 2, 5, 6}), leaf({2, 2, 2, 4}), leaf({2})});
+  }
+  SECTION("kernel larger than the input, padding bigger than half the kernel") {
+    check_gradcheck(conv(1, "same", 1), {leaf({1, 2, 2, 3}), leaf({2, 2, 5, 5}), leaf({2})});
+    check_gradcheck(conv(1, 3, 1), {leaf({1, 1, 2, 2}), leaf({1, 1, 3, 3})});
   }
   SECTION("dilation 2") { check_gradcheck(conv(1, 2, 2), {leaf({2, 2, 5, 5}), leaf({2, 2, 3, 3}), leaf({2})}); }
   SECTION("1x1 kernel (no im2col)") { check_gradcheck(conv(1, 0, 1), {leaf({3, 4, 3, 3}), leaf({2, 4, 1, 1})}); }

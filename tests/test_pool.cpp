@@ -2,6 +2,8 @@
 // 004), gradient routing, numerical gradient checks and shape errors.
 #include <catch2/catch.hpp>
 
+#include <cmath>
+#include <limits>
 #include <vector>
 
 #include <tapegrad/tapegrad.hpp>
@@ -48,6 +50,21 @@ TEST_CASE("max pool ties go to the first maximum, as np.argmax", "[pool]") {
   Tensor x = tensor({7, 7, 7, 7}, {1, 1, 2, 2}).requires_grad_();
   max_pool2d(x, 2).backward(ones({1, 1, 1, 1}));
   check_values(x.grad(), {1, 0, 0, 0});
+}
+
+TEST_CASE("max pool propagates NaN and handles all -inf windows", "[pool]") {
+  const double nan = std::numeric_limits<double>::quiet_NaN(), inf = std::numeric_limits<double>::infinity();
+  Tensor x = tensor({1, nan, 5, 2, 9, 3, nan, 4, -inf, -inf, 0, 0, -inf, -inf, 0, 0}, {1, 1, 4, 4}, kFloat64)
+                 .requires_grad_();
+  Tensor y = max_pool2d(x, 2);
+  const auto v = y.to_vector<double>();
+  CHECK(std::isnan(v[0]));  // the NaN beats the 9 next to it
+  CHECK(std::isnan(v[1]));
+  CHECK(v[2] == -inf);
+  CHECK(v[3] == 0);
+  y.backward(tensor({1, 2, 3, 4}, {1, 1, 2, 2}, kFloat64));
+  // Each gradient goes to the first NaN / the first -inf / the first 0 of its window.
+  check_values(x.grad(), {0, 1, 0, 0, 0, 0, 2, 0, 3, 0, 4, 0, 0, 0, 0, 0});
 }
 
 TEST_CASE("pooling with stride 1 matches seed 004", "[pool][seed]") {

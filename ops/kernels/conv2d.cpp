@@ -1,8 +1,8 @@
 // conv2d kernels: im2col with raw loops, one OpenBLAS gemm per image.
 //
 // Why raw loops: im2col through xtensor views (one view per patch) measured
-// 16-28 ms for 64x16x28x28 with a 3x3 kernel, the loops below 0.5 ms
-// (/work/shared/notes/stack-facts.md). Padding is handled inline (rows that fall
+// 16-28 ms for 64x16x28x28 with a 3x3 kernel (/work/shared/notes/stack-facts.md),
+// the loops below ~1 ms for the whole batch. Padding is handled inline (rows that fall
 // outside the image are zero-filled, in-image runs are copied), so no padded
 // copy of the input is ever made; stride-1 runs are a memcpy.
 //
@@ -13,8 +13,9 @@
 //   gcol  [K, P]         = Wᵀ · gy_n;  gx_n = col2im(gcol)
 //   gb    [F]           += row sums of gy_n
 // The column matrix is recomputed in backward rather than kept from forward: it
-// is K = 9*C times the size of the input (29 MB for the benchmark layer), and
-// rebuilding it costs about as much as reading that much memory back.
+// is KH*KW = 9 times the size of the input (29 MB for the benchmark layer), and
+// rebuilding it image by image into a cache-resident buffer (~1 ms for the
+// batch) is cheaper than writing 29 MB out in forward and reading it back.
 //
 // Threads: the images are split into one contiguous slice per thread, each with
 // its own scratch buffers and gWᵀ/gb partial sums (added in slice order, so the
@@ -26,7 +27,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstring>
 #include <vector>
 
 #include "core/parallel.hpp"
@@ -82,8 +82,8 @@ template <class T> void zero_padding_columns(T* row, const Range& rows, const Ra
 }
 
 // Sum of n values. Sixteen independent partial sums let the compiler vectorise
-// the loop (a single running sum is one dependent add per element: it made the
-// bias gradient ~6% of the benchmark's backward).
+// the loop (a single running sum is one dependent add per element: perf showed
+// the bias gradient at ~5% of the benchmark's forward+backward).
 template <class T> T row_sum(const T* v, std::int64_t n) {
   constexpr int kLanes = 16;
   T lanes[kLanes] = {};
@@ -149,11 +149,11 @@ template <class T> void im2col(const T* image, const ConvGeometry& g, T* col) {
         if (contiguous) {
           // One copy for all valid rows, then zero the padding columns it read wrongly.
           const std::int64_t shift = (kh * g.dilation_h - g.pad_top) * g.in_w + cols.offset;
-          const std::int64_t begin = std::max(rows.lo * OW, -shift);
-          const std::int64_t end = std::max(begin, std::min(rows.hi * OW, g.in_plane() - shift));
+          const std::int64_t begin = std::clamp(-shift, rows.lo * OW, rows.hi * OW);
+          const std::int64_t end = std::clamp(g.in_plane() - shift, begin, rows.hi * OW);
           std::fill(row + rows.lo * OW, row + begin, T(0));
           std::fill(row + end, row + rows.hi * OW, T(0));
-          std::copy(plane + begin + shift, plane + end + shift, row + begin);
+          std::copy(plane + (begin + shift), plane + (end + shift), row + begin);
           zero_padding_columns(row, rows, cols, OW);
           continue;
         }
@@ -161,7 +161,10 @@ template <class T> void im2col(const T* image, const ConvGeometry& g, T* col) {
           T* out = row + oh * OW;
           const T* in = plane + (oh * g.stride_h + rows.offset) * g.in_w;  // column ow reads in[ow*sw + offset]
           std::fill(out, out + cols.lo, T(0));
-          for (std::int64_t ow = cols.lo; ow < cols.hi; ++ow) out[ow] = in[ow * g.stride_w + cols.offset];
+          if (g.stride_w == 1)  // a plain copy of the run (memcpy)
+            std::copy(in + (cols.lo + cols.offset), in + (cols.hi + cols.offset), out + cols.lo);
+          else
+            for (std::int64_t ow = cols.lo; ow < cols.hi; ++ow) out[ow] = in[ow * g.stride_w + cols.offset];
           std::fill(out + cols.hi, out + OW, T(0));
         }
       }
@@ -183,15 +186,18 @@ template <class T> void col2im(T* col, const ConvGeometry& g, T* image) {
           // (the zeroed entries land on neighbouring pixels and add nothing).
           zero_padding_columns(row, rows, cols, OW);
           const std::int64_t shift = (kh * g.dilation_h - g.pad_top) * g.in_w + cols.offset;
-          const std::int64_t begin = std::max(rows.lo * OW, -shift);
-          const std::int64_t end = std::min(rows.hi * OW, g.in_plane() - shift);
+          const std::int64_t begin = std::clamp(-shift, rows.lo * OW, rows.hi * OW);
+          const std::int64_t end = std::clamp(g.in_plane() - shift, begin, rows.hi * OW);
           for (std::int64_t p = begin; p < end; ++p) plane[p + shift] += row[p];
           continue;
         }
         for (std::int64_t oh = rows.lo; oh < rows.hi; ++oh) {
           const T* src = row + oh * OW;
           T* dst = plane + (oh * g.stride_h + rows.offset) * g.in_w;
-          for (std::int64_t ow = cols.lo; ow < cols.hi; ++ow) dst[ow * g.stride_w + cols.offset] += src[ow];
+          if (g.stride_w == 1)  // unit stride: the compiler vectorises this one
+            for (std::int64_t ow = cols.lo; ow < cols.hi; ++ow) dst[ow + cols.offset] += src[ow];
+          else
+            for (std::int64_t ow = cols.lo; ow < cols.hi; ++ow) dst[ow * g.stride_w + cols.offset] += src[ow];
         }
       }
   }

@@ -1,26 +1,47 @@
 // Pooling kernels: raw loops, parallel over the planes.
 //
 // Why raw loops: a 2x2 max pool measured 2.25 ms through xtensor views and
-// 0.11 ms as a loop (/work/shared/notes/stack-facts.md). Each window is clipped
-// to the plane once, so the inner loops carry no padding tests.
+// 0.11 ms as a loop (/work/shared/notes/stack-facts.md). Window rows and
+// columns are clipped to the plane up front, so the inner loops carry no
+// padding tests.
 #include "ops/kernels/pool2d.hpp"
 
 #include <algorithm>
-#include <cmath>
+#include <limits>
+#include <vector>
 
 #include "core/parallel.hpp"
 
 namespace tg::detail {
 namespace {
 
-// The part of one window that lies inside the plane: rows [h0, h1), columns [w0, w1).
-struct Clipped {
-  std::int64_t h0, h1, w0, w1;
+// ceil(a / b) for b > 0 and any a.
+std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
+
+// For window column e: the output columns [lo, hi) whose input column
+// ow*stride_w + offset lies inside the plane.
+struct Columns {
+  std::int64_t offset, lo, hi;
 };
-Clipped clip(const PoolGeometry& g, std::int64_t oh, std::int64_t ow) {
-  const std::int64_t h = oh * g.stride_h - g.pad_top, w = ow * g.stride_w - g.pad_left;
-  return {std::max<std::int64_t>(h, 0), std::min(h + g.kernel_h, g.in_h), std::max<std::int64_t>(w, 0),
-          std::min(w + g.kernel_w, g.in_w)};
+std::vector<Columns> window_columns(const PoolGeometry& g) {
+  std::vector<Columns> cols;
+  for (std::int64_t e = 0; e < g.kernel_w; ++e) {
+    const std::int64_t offset = e - g.pad_left;
+    const std::int64_t lo = std::clamp<std::int64_t>(ceil_div(-offset, g.stride_w), 0, g.out_w);
+    const std::int64_t hi = std::clamp<std::int64_t>(ceil_div(g.in_w - offset, g.stride_w), lo, g.out_w);
+    cols.push_back({offset, lo, hi});
+  }
+  return cols;
+}
+
+// For output row oh: the window rows [a0, a1) that lie inside the plane, and
+// the input row of window row 0 (h0 + a is the input row of window row a).
+struct Rows {
+  std::int64_t h0, a0, a1;
+};
+Rows window_rows(const PoolGeometry& g, std::int64_t oh) {
+  const std::int64_t h0 = oh * g.stride_h - g.pad_top;
+  return {h0, std::max<std::int64_t>(0, -h0), std::min(g.kernel_h, g.in_h - h0)};
 }
 
 // Runs fn(plane) for every plane, in parallel chunks of at least ~32K reads.
@@ -34,29 +55,60 @@ template <class Fn> void for_each_plane(const PoolGeometry& g, const Fn& fn) {
 
 }  // namespace
 
+// Max pooling runs window by window with branch-free selects; average pooling
+// runs one window offset (a, e) at a time across a whole output row, so its
+// inner loop is a long vectorisable add. bench/bench_pool, 2x2 on
+// 64x32x28x28, 1 thread, forward+backward: max 8.4 -> 4.2 ms, avg 9.6 -> 3.6 ms
+// against the first version (one window at a time, an if per element);
+// PyTorch 1.13 measured 8.2 and 6.3 ms on the same machine. What is left in max
+// pooling is the dependent compare-select chain inside each window.
+
 template <class T> void max_pool2d_forward(const T* x, const PoolGeometry& g, T* y, std::int64_t* argmax) {
   for_each_plane(g, [&](std::int64_t p) {
     const T* in = x + p * g.in_plane();
     T* out = y + p * g.out_plane();
-    std::int64_t* arg = argmax + p * g.out_plane();
-    for (std::int64_t oh = 0; oh < g.out_h; ++oh)
+    std::int64_t* out_at = argmax + p * g.out_plane();
+    for (std::int64_t oh = 0; oh < g.out_h; ++oh) {
+      const Rows r = window_rows(g, oh);
+      int nan = 0;
       for (std::int64_t ow = 0; ow < g.out_w; ++ow) {
-        const Clipped c = clip(g, oh, ow);
-        // Padding never wins: the checks guarantee every window holds a real pixel.
-        std::int64_t best_at = c.h0 * g.in_w + c.w0;
-        T best = in[best_at];
-        for (std::int64_t ih = c.h0; ih < c.h1; ++ih)
-          for (std::int64_t iw = c.w0; iw < c.w1; ++iw) {
-            const T v = in[ih * g.in_w + iw];
-            // Strictly greater keeps the first maximum; a NaN wins once and stays.
-            if (v > best || (std::isnan(v) && !std::isnan(best))) {
-              best = v;
-              best_at = ih * g.in_w + iw;
-            }
+        const std::int64_t w0 = std::max<std::int64_t>(ow * g.stride_w - g.pad_left, 0);
+        const std::int64_t w1 = std::min(ow * g.stride_w - g.pad_left + g.kernel_w, g.in_w);
+        // Start from -inf at the window's first in-plane pixel, so an all -inf
+        // window still reports a real index.
+        T best = -std::numeric_limits<T>::infinity();
+        std::int64_t best_at = (r.h0 + r.a0) * g.in_w + w0;
+        for (std::int64_t a = r.a0; a < r.a1; ++a)
+          for (std::int64_t iw = w0; iw < w1; ++iw) {
+            const std::int64_t i = (r.h0 + a) * g.in_w + iw;
+            const T v = in[i];
+            // Strictly greater keeps the first maximum. Selects, not an if: the
+            // compiler makes them branch-free (a branch mispredicts on random data).
+            const bool take = v > best;
+            best = take ? v : best;
+            best_at = take ? i : best_at;
+            nan |= static_cast<int>(v != v);  // an int: no branch for the rare NaN either
           }
         out[oh * g.out_w + ow] = best;
-        arg[oh * g.out_w + ow] = best_at;
+        out_at[oh * g.out_w + ow] = best_at;
       }
+      if (!nan) continue;
+      // A NaN in this row's windows: the first NaN of a window wins and stays
+      // (NaN propagates, as in PyTorch). Rare, so handled apart.
+      for (std::int64_t ow = 0; ow < g.out_w; ++ow) {
+        const std::int64_t w0 = std::max<std::int64_t>(ow * g.stride_w - g.pad_left, 0);
+        const std::int64_t w1 = std::min(ow * g.stride_w - g.pad_left + g.kernel_w, g.in_w);
+        T& best = out[oh * g.out_w + ow];
+        for (std::int64_t a = r.a0; a < r.a1; ++a)
+          for (std::int64_t iw = w0; iw < w1; ++iw) {
+            const std::int64_t i = (r.h0 + a) * g.in_w + iw;
+            if (in[i] != in[i] && best == best) {
+              best = in[i];
+              out_at[oh * g.out_w + ow] = i;
+            }
+          }
+      }
+    }
   });
 }
 
@@ -72,33 +124,38 @@ template <class T> void max_pool2d_backward(const T* gy, const std::int64_t* arg
 
 template <class T> void avg_pool2d_forward(const T* x, const PoolGeometry& g, T* y) {
   const T scale = T(1) / static_cast<T>(g.kernel_h * g.kernel_w);
+  const std::vector<Columns> cols = window_columns(g);
   for_each_plane(g, [&](std::int64_t p) {
     const T* in = x + p * g.in_plane();
-    T* out = y + p * g.out_plane();
-    for (std::int64_t oh = 0; oh < g.out_h; ++oh)
-      for (std::int64_t ow = 0; ow < g.out_w; ++ow) {
-        const Clipped c = clip(g, oh, ow);
-        T s = 0;
-        for (std::int64_t ih = c.h0; ih < c.h1; ++ih)
-          for (std::int64_t iw = c.w0; iw < c.w1; ++iw) s += in[ih * g.in_w + iw];
-        out[oh * g.out_w + ow] = s * scale;
+    for (std::int64_t oh = 0; oh < g.out_h; ++oh) {
+      T* out = y + p * g.out_plane() + oh * g.out_w;
+      std::fill(out, out + g.out_w, T(0));
+      const Rows r = window_rows(g, oh);
+      for (std::int64_t a = r.a0; a < r.a1; ++a) {
+        const T* in_row = in + (r.h0 + a) * g.in_w;
+        for (const Columns& c : cols)
+          for (std::int64_t ow = c.lo; ow < c.hi; ++ow) out[ow] += in_row[ow * g.stride_w + c.offset];
       }
+      for (std::int64_t ow = 0; ow < g.out_w; ++ow) out[ow] *= scale;
+    }
   });
 }
 
 template <class T> void avg_pool2d_backward(const T* gy, const PoolGeometry& g, T* gx) {
   const T scale = T(1) / static_cast<T>(g.kernel_h * g.kernel_w);
+  const std::vector<Columns> cols = window_columns(g);
   for_each_plane(g, [&](std::int64_t p) {
     T* gin = gx + p * g.in_plane();
     std::fill(gin, gin + g.in_plane(), T(0));
-    const T* gout = gy + p * g.out_plane();
-    for (std::int64_t oh = 0; oh < g.out_h; ++oh)
-      for (std::int64_t ow = 0; ow < g.out_w; ++ow) {
-        const Clipped c = clip(g, oh, ow);
-        const T share = gout[oh * g.out_w + ow] * scale;
-        for (std::int64_t ih = c.h0; ih < c.h1; ++ih)
-          for (std::int64_t iw = c.w0; iw < c.w1; ++iw) gin[ih * g.in_w + iw] += share;
+    for (std::int64_t oh = 0; oh < g.out_h; ++oh) {
+      const T* gout = gy + p * g.out_plane() + oh * g.out_w;
+      const Rows r = window_rows(g, oh);
+      for (std::int64_t a = r.a0; a < r.a1; ++a) {
+        T* gin_row = gin + (r.h0 + a) * g.in_w;
+        for (const Columns& c : cols)
+          for (std::int64_t ow = c.lo; ow < c.hi; ++ow) gin_row[ow * g.stride_w + c.offset] += gout[ow] * scale;
       }
+    }
   });
 }
 
