@@ -106,6 +106,10 @@ TEST_CASE("\"same\" padding puts the odd pixel at the bottom/right (TensorFlow)"
   CHECK(y.to_vector<double>()[8] == 126);
   CHECK(Padding("valid").resolve(6, 6, 3, 3, 1, 1) == std::array<std::int64_t, 4>{0, 0, 0, 0});
   CHECK(Padding(1, 2).str() == "(1, 2)");
+  const char* mode = "same";  // a run-time string works as well as a literal
+  CHECK(conv2d(reshape(x, {1, 1, 6, 6}), k, Tensor(), 2, mode).shape() == Shape{1, 1, 3, 3});
+  CHECK(conv2d(reshape(x, {1, 1, 6, 6}), k, Tensor(), 1, std::string("valid")).shape() == Shape{1, 1, 4, 4});
+  CHECK(conv2d(reshape(x, {1, 1, 6, 6}), k, Tensor(), 1, 0).shape() == Shape{1, 1, 4, 4});
   CHECK(same.str() == "'same'");
   CHECK_THROWS_WITH(same.resolve(6, 6, 3, 3, 0, 1), Contains("Padding 'same'") && Contains("stride (0, 0)"));
 }

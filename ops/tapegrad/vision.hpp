@@ -10,10 +10,10 @@
 #pragma once
 
 #include <array>
-#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <type_traits>
 
 #include <tapegrad/tensor.hpp>
 
@@ -34,9 +34,10 @@ class Padding {
   Padding(std::int64_t p) : h_(p), w_(p) {}  // NOLINT
   Padding(std::int64_t ph, std::int64_t pw) : h_(ph), w_(pw) {}
   Padding(Size2 p) : h_(p.h), w_(p.w) {}  // NOLINT
-  /// "same" or "valid"; anything else throws. (A string literal binds to the array
-  /// reference, so a literal 0 still means zero padding, not a null string.)
-  template <std::size_t N> Padding(const char (&mode)[N]) : Padding(std::string(mode)) {}  // NOLINT
+  /// "same" or "valid"; anything else throws. (A template, so that a literal 0
+  /// means zero padding and is not taken for a null string.)
+  template <class Char, std::enable_if_t<std::is_same_v<Char, char>, int> = 0>
+  Padding(const Char* mode) : Padding(std::string(mode ? mode : "")) {}  // NOLINT
   Padding(const std::string& mode);  // NOLINT
 
   bool is_same() const { return same_; }
