@@ -62,6 +62,7 @@ Tensor randint(std::int64_t low, std::int64_t high, const Shape& shape) {
 }
 
 std::vector<std::int64_t> randperm(std::int64_t n) {
+  if (n < 0) detail::fail("randperm: n must be >= 0, got ", n);
   std::vector<std::int64_t> idx(static_cast<std::size_t>(n));
   std::iota(idx.begin(), idx.end(), std::int64_t{0});
   std::lock_guard<std::mutex> lock(detail::generator_mutex());

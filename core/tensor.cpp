@@ -1,7 +1,9 @@
 // Tensor handle, Shape, and the non-random factories.
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstring>
+#include <limits>
 
 #include "core/dispatch.hpp"
 #include "core/engine.hpp"
@@ -35,7 +37,13 @@ std::int64_t Shape::at(int i) const {
 
 std::int64_t Shape::numel() const {
   std::int64_t n = 1;
-  for (int i = 0; i < ndim_; ++i) n *= dims_[i];
+  bool overflow = false;
+  for (int i = 0; i < ndim_; ++i) {
+    if (dims_[i] == 0) return 0;
+    overflow |= __builtin_mul_overflow(n, dims_[i], &n);
+  }
+  // A wrapped-around count would make a tensor whose storage is smaller than its shape.
+  if (overflow) fail("Shape: ", str(), " has more than 2^63 - 1 elements");
   return n;
 }
 
@@ -99,8 +107,12 @@ void check_floating(const Tensor& t, const char* op) {
 }
 
 Tensor make_tensor(const Shape& shape, Dtype dtype) {
+  const std::int64_t n = shape.numel();
+  // Bounded so that the byte count (and the allocator's rounding of it) cannot wrap around.
+  if (n > std::numeric_limits<std::ptrdiff_t>::max() / static_cast<std::int64_t>(element_size(dtype)))
+    fail("cannot create a tensor of shape ", shape.str(), " ", dtype_name(dtype), ": its size in bytes overflows");
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage = allocate_storage(static_cast<std::size_t>(shape.numel()) * element_size(dtype));
+  impl->storage = allocate_storage(static_cast<std::size_t>(n) * element_size(dtype));
   impl->shape = shape;
   impl->dtype = dtype;
   return Tensor(std::move(impl));

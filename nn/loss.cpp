@@ -122,6 +122,17 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, Reduction redu
   if (logits.dim() != 2) fail("cross_entropy: logits must be [N, C], got ", describe(logits));
   if (targets.dtype() != kInt64 || targets.dim() != 1)
     fail("cross_entropy: targets must be a 1-D int64 tensor of class indices, got ", describe(targets));
+  // nll_loss checks these too; checked here first so that the message names the
+  // function the user called, not the one it is built from.
+  const std::int64_t n = logits.size(0), classes = logits.size(1);
+  if (targets.size(0) != n)
+    fail("cross_entropy: ", n, " rows of logits ", logits.shape().str(), " but ", targets.size(0), " targets ",
+         targets.shape().str());
+  if (n == 0 && reduction == Reduction::Mean) fail("cross_entropy: mean over an empty batch ", describe(logits));
+  const std::int64_t* t = targets.data<std::int64_t>();
+  for (std::int64_t i = 0; i < n; ++i)
+    if (t[i] < 0 || t[i] >= classes)
+      fail("cross_entropy: target ", t[i], " at position ", i, " is out of range for ", classes, " classes");
   return nll_loss(log_softmax(logits, 1), targets, reduction);
 }
 

@@ -119,12 +119,15 @@ Tensor mean(const Tensor& x, const std::vector<int>& axes, bool keepdim) {
   return sum(x, axes, keepdim) * (1.0 / static_cast<double>(count));
 }
 
-MaxResult max(const Tensor& x, int axis, bool keepdim) {
-  detail::check_floating(x, "max");
-  const int ax = normalize_axis(axis, x.dim(), "max");
+namespace {
+
+// max and argmax; `op` names the one the user called in error messages.
+MaxResult max_along(const Tensor& x, int axis, bool keepdim, const char* op) {
+  detail::check_floating(x, op);
+  const int ax = normalize_axis(axis, x.dim(), op);
   const Shape& s = x.shape();
   const std::int64_t n = x.dim() == 0 ? 1 : s[ax];
-  if (n == 0) detail::fail("max: cannot take the maximum over an empty axis of ", describe(x));
+  if (n == 0) detail::fail(op, ": cannot take the maximum over an empty axis of ", describe(x));
   std::int64_t outer = 1, inner = 1;
   for (int i = 0; i < ax; ++i) outer *= s[i];
   for (int i = ax + 1; i < x.dim(); ++i) inner *= s[i];
@@ -171,6 +174,10 @@ MaxResult max(const Tensor& x, int axis, bool keepdim) {
   return {values, indices};
 }
 
+}  // namespace
+
+MaxResult max(const Tensor& x, int axis, bool keepdim) { return max_along(x, axis, keepdim, "max"); }
+
 Tensor max(const Tensor& x) {
   detail::check_floating(x, "max");
   if (x.numel() == 0) detail::fail("max: the tensor ", describe(x), " is empty");
@@ -179,7 +186,7 @@ Tensor max(const Tensor& x) {
 
 Tensor argmax(const Tensor& x, int axis) {
   NoGradGuard no_grad;
-  return max(x, axis).indices;
+  return max_along(x, axis, false, "argmax").indices;
 }
 
 Tensor sum_to(const Tensor& x, const Shape& shape) {

@@ -88,6 +88,8 @@ Tensor pow(const Tensor& x, double p) {
 }
 
 Tensor clamp(const Tensor& x, double lo, double hi) {
+  // A NaN bound would silently turn every element into NaN (as PyTorch does): refuse it.
+  if (std::isnan(lo) || std::isnan(hi)) detail::fail("clamp: bounds must not be NaN, got [", lo, ", ", hi, "]");
   if (lo > hi) detail::fail("clamp: lower bound ", lo, " is above upper bound ", hi);
   Tensor y = map(x, "clamp", [lo, hi](const auto& v, auto t) {
     using T = decltype(t);

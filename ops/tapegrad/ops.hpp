@@ -56,7 +56,7 @@ Tensor log(const Tensor& x);
 Tensor sqrt(const Tensor& x);
 Tensor abs(const Tensor& x);
 Tensor pow(const Tensor& x, double exponent);
-/// Limits values to [lo, hi]; the gradient is 1 inside, 0 where clamped.
+/// Limits values to [lo, hi]; the gradient is 1 inside, 0 where clamped. NaN bounds are refused.
 Tensor clamp(const Tensor& x, double lo = -std::numeric_limits<double>::infinity(),
              double hi = std::numeric_limits<double>::infinity());
 

@@ -1,0 +1,592 @@
+// The bad-input table: every way of holding tapegrad wrong that we know of, the
+// exception it must raise and the fragments its message must contain (the op or
+// module, the shapes, the offending value). One DYNAMIC_SECTION per row, so a
+// failure names the row. A crash in any row kills the test program: that is a
+// failure too.
+//
+// README "Errors you may see" quotes messages from this table; the last test
+// case checks every quote against the library's real output, and
+//   tapegrad_tests "[.print_bad_inputs]"
+// prints every row's message for updating that section.
+#include <catch2/catch.hpp>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <tapegrad/tapegrad.hpp>
+
+using namespace tg;
+using Catch::Contains;
+namespace fs = std::filesystem;
+namespace F = tg::nn::functional;
+
+namespace {
+
+// ---- what a row expects ------------------------------------------------------------
+
+struct ExpectedType {
+  const char* name;
+  bool (*matches)(const std::exception&);
+};
+template <class E> ExpectedType expect(const char* name) {
+  return {name, [](const std::exception& e) { return dynamic_cast<const E*>(&e) != nullptr; }};
+}
+const ExpectedType kInvalidArgument = expect<std::invalid_argument>("std::invalid_argument");
+const ExpectedType kRuntimeError = expect<std::runtime_error>("std::runtime_error");
+const ExpectedType kAnomalyError = expect<autograd::AnomalyError>("tg::autograd::AnomalyError");
+
+struct BadInput {
+  std::string name;
+  std::function<void()> call;
+  ExpectedType expected;
+  std::vector<std::string> fragments;
+};
+
+// ---- files the checkpoint and IDX rows read -----------------------------------------
+
+using Bytes = std::string;
+
+Bytes read_bytes(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return Bytes(std::istreambuf_iterator<char>(in), {});
+}
+void write_bytes(const fs::path& path, const Bytes& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+// Linear(3->4) - ReLU - Linear(4->2): parameters 0.weight [3,4], 0.bias [4], 2.weight [4,2], 2.bias [2].
+std::shared_ptr<nn::Sequential> mlp(std::int64_t hidden = 4, bool last_bias = true) {
+  return std::make_shared<nn::Sequential>(std::make_shared<nn::Linear>(3, hidden), std::make_shared<nn::ReLU>(),
+                                          std::make_shared<nn::Linear>(hidden, 2, last_bias));
+}
+
+// A big-endian IDX header (magic 0x00000803 for 3-D unsigned bytes) and its data.
+Bytes idx_file(const std::vector<std::uint32_t>& dims, std::size_t data_bytes, unsigned char first_byte = 0) {
+  Bytes b = {static_cast<char>(first_byte), 0, 0x08, static_cast<char>(dims.size())};
+  for (std::uint32_t d : dims)
+    for (int shift = 24; shift >= 0; shift -= 8) b.push_back(static_cast<char>((d >> shift) & 0xFF));
+  return b + Bytes(data_bytes, '\x7f');
+}
+
+// A directory of broken files, made once for the whole test program.
+struct BrokenFiles {
+  fs::path dir;
+  BrokenFiles() {
+    dir = fs::temp_directory_path() / ("tapegrad_bad_inputs_" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    manual_seed(3);
+    auto model = mlp();
+    save(*model, file("mlp.tgc"));
+    optim::SGD sgd(model->parameters(), optim::SGDOptions(0.1));
+    save(sgd, file("sgd.tgc"));
+
+    const Bytes good = read_bytes(file("mlp.tgc"));
+    write_bytes(file("truncated.tgc"), good.substr(0, good.size() - 10));
+    Bytes corrupt = good;
+    corrupt[good.size() - 3] ^= 0x40;  // one bit of the last tensor's data
+    write_bytes(file("corrupt.tgc"), corrupt);
+    Bytes newer = good;
+    newer[8] = 2;  // u32 format version at offset 8
+    write_bytes(file("newer.tgc"), newer);
+    write_bytes(file("notes.tgc"), "NOT A CHECKPOINT, just some text that is long enough for a header");
+
+    write_bytes(file("train-images-truncated"), idx_file({10, 28, 28}, 1000));
+    write_bytes(file("train-images-badmagic"), idx_file({1, 2, 2}, 4, 0x1f ^ 0x01));
+    write_bytes(file("train-images-short-header"), Bytes("\0\0\x08", 3));
+  }
+  BrokenFiles(const BrokenFiles&) = delete;  // a copy's destructor would remove the files
+  BrokenFiles& operator=(const BrokenFiles&) = delete;
+  ~BrokenFiles() {
+    std::error_code ignored;
+    fs::remove_all(dir, ignored);
+  }
+  std::string file(const std::string& name) const { return (dir / name).string(); }
+};
+const BrokenFiles& files() {
+  static BrokenFiles f;
+  return f;
+}
+
+// The path of one of the broken files.
+std::string broken(const std::string& name) { return files().file(name); }
+
+// Messages with the temporary directory removed, as the README quotes them.
+std::string normalised(std::string message) {
+  const std::string prefix = files().dir.string() + "/";
+  for (std::size_t at; (at = message.find(prefix)) != std::string::npos;) message.erase(at, prefix.size());
+  return message;
+}
+
+// A scalar loss through a recorded graph, for the backward rows.
+Tensor some_loss() {
+  Tensor w = ones({2, 2}).requires_grad_();
+  return sum(w * w);
+}
+
+// ---- the table ----------------------------------------------------------------------------
+
+std::vector<BadInput> bad_inputs() {
+  files();  // made before any row runs
+  const Tensor m23 = ones({2, 3}), v4 = ones({4});
+  const Tensor labels = tensor_i64({1, 2}, {2});
+  const Tensor image = ones({1, 3, 8, 8});
+  const Tensor log_probs = log_softmax(ones({2, 3}));
+  const Tensor empty_rows = zeros({0, 3});
+  const Tensor no_targets = tensor_i64({}, {0});
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const ExpectedType IA = kInvalidArgument;
+
+  return {
+      // ---- element-wise binary ops: shapes that do not broadcast
+      {"add: shapes do not broadcast", [=] { add(m23, v4); }, IA, {"add", "[2,3]", "[4]"}},
+      {"sub: shapes do not broadcast", [=] { sub(m23, v4); }, IA, {"sub", "[2,3]", "[4]"}},
+      {"mul: shapes do not broadcast", [=] { mul(m23, v4); }, IA, {"mul", "[2,3]", "[4]"}},
+      {"div: shapes do not broadcast", [=] { div(m23, v4); }, IA, {"div", "[2,3]", "[4]"}},
+      {"add: 3-D against 2-D, inner extents differ", [] { ones({2, 3, 4}) + ones({3, 5}); }, IA,
+       {"add", "[2,3,4]", "[3,5]"}},
+      {"add: an undefined tensor", [=] { add(Tensor(), m23); }, IA, {"add", "undefined"}},
+      {"relu: an undefined tensor", [] { relu(Tensor()); }, IA, {"relu", "undefined"}},
+      {"eq: shapes do not broadcast", [] { eq(ones({2}), ones({3})); }, IA, {"eq", "[2]", "[3]"}},
+
+      // ---- matmul
+      {"matmul: inner dimensions differ", [] { matmul(ones({3, 4}), ones({5, 2})); }, IA,
+       {"matmul", "[3,4]", "[5,2]", "4 != 5"}},
+      {"matmul: batched, inner dimensions differ", [] { matmul(ones({2, 3, 4}), ones({2, 5, 6})); }, IA,
+       {"matmul", "[2,3,4]", "[2,5,6]"}},
+      {"matmul: batched, batch sizes differ", [] { matmul(ones({2, 3, 4}), ones({3, 4, 5})); }, IA,
+       {"matmul", "[2,3,4]", "[3,4,5]", "batch"}},
+      {"matmul: batched times 2-D, inner dimensions differ", [] { matmul(ones({2, 3, 4}), ones({5, 6})); }, IA,
+       {"matmul", "[2,3,4]", "[5,6]"}},
+      {"matmul: a 1-D operand", [] { matmul(ones({4}), ones({4, 2})); }, IA, {"matmul", "[4]", "[4,2]"}},
+      {"matmul: int64 operands", [=] { matmul(tensor_i64({1, 2, 3, 4}, {2, 2}), tensor_i64({1, 2, 3, 4}, {2, 2})); },
+       IA, {"matmul", "int64"}},
+
+      // ---- conv2d / conv1d
+      {"conv2d: input channels differ from the weight's",
+       [=] { conv2d(image, ones({4, 2, 3, 3})); }, IA, {"conv2d", "[1,3,8,8]", "[4,2,3,3]", "channels"}},
+      {"conv2d: kernel larger than the padded input",
+       [] { conv2d(ones({1, 1, 4, 4}), ones({1, 1, 7, 7}), Tensor(), 1, 1); }, IA,
+       {"conv2d", "[1,1,4,4]", "[1,1,7,7]"}},
+      {"conv2d: stride 0", [=] { conv2d(image, ones({2, 3, 3, 3}), Tensor(), 0); }, IA, {"conv2d", "stride"}},
+      {"conv2d: negative stride", [=] { conv2d(image, ones({2, 3, 3, 3}), Tensor(), Size2(1, -2)); }, IA,
+       {"conv2d", "stride", "-2"}},
+      {"conv2d: dilation 0", [=] { conv2d(image, ones({2, 3, 3, 3}), Tensor(), 1, 0, 0); }, IA,
+       {"conv2d", "dilation"}},
+      {"conv2d: dilated kernel larger than the input",
+       [=] { conv2d(image, ones({2, 3, 3, 3}), Tensor(), 1, 0, 4); }, IA, {"conv2d", "[1,3,8,8]", "[2,3,3,3]"}},
+      {"conv2d: 3-D input", [] { conv2d(ones({3, 8, 8}), ones({2, 3, 3, 3})); }, IA, {"conv2d", "[3,8,8]"}},
+      {"conv2d: 3-D weight", [=] { conv2d(image, ones({2, 3, 3})); }, IA, {"conv2d", "[2,3,3]"}},
+      {"conv2d: bias of the wrong length", [=] { conv2d(image, ones({2, 3, 3, 3}), ones({3})); }, IA,
+       {"conv2d", "bias", "[3]"}},
+      {"conv2d: unknown padding mode", [=] { conv2d(image, ones({2, 3, 3, 3}), Tensor(), 1, "full"); }, IA,
+       {"full", "same", "valid"}},
+      {"conv2d: int64 input", [] { conv2d(tensor_i64(std::vector<std::int64_t>(16, 1), {1, 1, 4, 4}), ones({1, 1, 2, 2})); },
+       IA, {"conv2d", "int64"}},
+      {"conv1d: input channels differ from the weight's", [] { conv1d(ones({1, 3, 10}), ones({2, 2, 3})); }, IA,
+       {"conv1d", "[1,3,10]", "[2,2,3]"}},
+      {"conv1d: kernel larger than the input", [] { conv1d(ones({1, 1, 4}), ones({1, 1, 6})); }, IA,
+       {"conv1d", "[1,1,4]", "[1,1,6]"}},
+      {"conv1d: 4-D input", [] { conv1d(ones({1, 3, 4, 4}), ones({2, 3, 3})); }, IA, {"conv1d", "[1,3,4,4]"}},
+      {"conv1d: stride 0", [] { conv1d(ones({1, 3, 10}), ones({2, 3, 3}), Tensor(), 0); }, IA, {"conv1d", "stride"}},
+      {"conv2d: negative padding", [=] { conv2d(image, ones({2, 3, 3, 3}), Tensor(), 1, -1); }, IA,
+       {"conv2d", "padding", "-1"}},
+
+      // ---- pooling and padding
+      {"max_pool2d: kernel larger than the input", [] { max_pool2d(ones({1, 1, 4, 4}), 5); }, IA,
+       {"max_pool2d", "[1,1,4,4]", "5"}},
+      {"max_pool2d: stride 0", [] { max_pool2d(ones({1, 1, 4, 4}), 2, Size2(0)); }, IA, {"max_pool2d", "stride"}},
+      {"max_pool2d: padding more than half the kernel", [] { max_pool2d(ones({1, 1, 4, 4}), 2, std::nullopt, 2); },
+       IA, {"max_pool2d", "padding"}},
+      {"max_pool2d: 2-D input", [] { max_pool2d(ones({4, 4}), 2); }, IA, {"max_pool2d", "[4,4]"}},
+      {"max_pool2d: kernel 0", [] { max_pool2d(ones({1, 1, 4, 4}), 0); }, IA, {"max_pool2d", "kernel", "(0, 0)"}},
+      {"avg_pool2d: kernel larger than the input", [] { avg_pool2d(ones({1, 1, 3, 6}), Size2(4, 2)); }, IA,
+       {"avg_pool2d", "[1,1,3,6]", "4"}},
+      {"avg_pool2d: negative stride", [] { avg_pool2d(ones({1, 1, 4, 4}), 2, Size2(-1)); }, IA,
+       {"avg_pool2d", "stride", "-1"}},
+      {"pad2d: 1-D input", [] { pad2d(ones({4}), {1, 1, 1, 1}); }, IA, {"pad2d", "[4]"}},
+      {"pad2d: cropping more than the input has", [] { pad2d(ones({1, 3, 4}), {-3, -2, 0, 0}); }, IA,
+       {"pad2d", "[1,3,4]", "-3"}},
+
+      // ---- shape ops
+      {"reshape: wrong number of elements", [=] { reshape(m23, {4, 2}); }, IA, {"reshape", "[2,3]", "[4,2]"}},
+      {"reshape: two inferred extents", [=] { reshape(m23, {-1, -1}); }, IA, {"reshape", "only one"}},
+      {"reshape: inferred extent does not divide", [=] { reshape(m23, {4, -1}); }, IA, {"reshape", "[2,3]", "4"}},
+      {"flatten: start_dim out of range", [=] { flatten(m23, 2); }, IA, {"flatten", "2", "2 dimensions"}},
+      {"flatten: start_dim after end_dim", [] { flatten(ones({2, 3, 4}), 2, 1); }, IA, {"flatten", "2", "1"}},
+      {"permute: an axis twice", [=] { permute(m23, {0, 0}); }, IA, {"permute", "[2,3]"}},
+      {"permute: wrong number of axes", [=] { permute(m23, {1, 0, 2}); }, IA, {"permute", "[2,3]"}},
+      {"transpose: axis out of range", [=] { transpose(m23, 0, 5); }, IA, {"transpose", "axis 5", "2 dimensions"}},
+      {"sum: axis out of range", [=] { sum(m23, {2}); }, IA, {"sum", "axis 2"}},
+      {"softmax: axis out of range", [=] { softmax(m23, 3); }, IA, {"softmax", "axis 3"}},
+      {"broadcast_to: incompatible shape", [] { broadcast_to(ones({3}), {2, 4}); }, IA,
+       {"broadcast_to", "[3]", "[2,4]"}},
+      {"narrow: rows past the end", [] { narrow(ones({4, 2}), 3, 2); }, IA, {"narrow", "[4,2]"}},
+      {"index_select: index out of range", [] { index_select(ones({4, 2}), tensor_i64({0, 4}, {2})); }, IA,
+       {"index_select", "4", "[4,2]"}},
+      {"tensor: values do not fill the shape", [] { tensor({1, 2, 3}, {2, 2}); }, IA, {"tensor", "3 values", "[2,2]"}},
+      {"reshape: extents whose product overflows", [] { reshape(zeros({0, 3}), {std::int64_t{1} << 62, 4}); }, IA,
+       {"Shape", "[4611686018427387904,4]", "2^63 - 1 elements"}},
+      {"zeros: more elements than 64 bits count", [] { zeros({std::int64_t{1} << 40, std::int64_t{1} << 40}); }, IA,
+       {"Shape", "[1099511627776,1099511627776]", "2^63 - 1 elements"}},
+      {"zeros: a negative extent", [] { zeros({2, -1}); }, IA, {"Shape", "negative extent -1"}},
+      {"zeros: more than 8 dimensions", [] { zeros({1, 1, 1, 1, 1, 1, 1, 1, 1}); }, IA, {"Shape", "8 dimensions"}},
+      {"index_select: negative index", [] { index_select(ones({4, 2}), tensor_i64({-1}, {1})); }, IA,
+       {"index_select", "-1", "[4,2]"}},
+      {"index_select: float indices", [] { index_select(ones({4, 2}), tensor({1})); }, IA,
+       {"index_select", "int64", "float32"}},
+      {"narrow: negative start", [] { narrow(ones({4, 2}), -1, 2); }, IA, {"narrow", "-1", "[4,2]"}},
+      {"max: axis out of range", [=] { max(m23, 2); }, IA, {"max", "axis 2", "2 dimensions"}},
+      {"log_softmax: axis out of range", [=] { log_softmax(m23, -3); }, IA, {"log_softmax", "axis -3"}},
+      {"copy_: shapes differ", [] { ones({2}).copy_(ones({3})); }, IA, {"copy_", "[3]", "[2]"}},
+      {"set_grad: gradient of the wrong shape", [] { ones({2}).requires_grad_().set_grad(ones({3})); }, IA,
+       {"set_grad", "[3]", "[2]"}},
+      {"clamp: lower bound above upper bound", [] { clamp(ones({2}), 1, 0); }, IA, {"clamp", "lower bound 1", "0"}},
+      {"randint: empty range", [] { randint(5, 2, {3}); }, IA, {"randint", "5", "2"}},
+      {"randperm: negative n", [] { randperm(-3); }, IA, {"randperm", "-3"}},
+
+      // ---- empty tensors
+      {"mean of an empty tensor", [] { mean(ones({0})); }, IA, {"mean", "empty", "[0]"}},
+      {"mean over an empty axis", [=] { mean(empty_rows, {0}); }, IA, {"mean", "empty", "[0,3]"}},
+      {"max of an empty tensor", [] { max(ones({0})); }, IA, {"max", "empty", "[0]"}},
+      {"max along an empty axis", [=] { max(empty_rows, 0); }, IA, {"max", "empty", "[0,3]"}},
+      {"argmax along an empty axis", [=] { argmax(empty_rows, 0); }, IA, {"argmax", "empty", "[0,3]"}},
+      {"nll_loss on an empty batch", [=] { nll_loss(empty_rows, no_targets); }, IA, {"nll_loss", "empty", "[0,3]"}},
+      {"cross_entropy on an empty batch", [=] { F::cross_entropy(empty_rows, no_targets); }, IA,
+       {"cross_entropy", "empty", "[0,3]"}},
+      {"mse_loss mean of empty tensors", [] { F::mse_loss(ones({0}), ones({0})); }, IA, {"mse_loss", "empty"}},
+      {"binary_cross_entropy mean of empty tensors", [] { F::binary_cross_entropy(ones({0, 1}), ones({0, 1})); },
+       IA, {"binary_cross_entropy", "empty", "[0,1]"}},
+
+      // ---- int64 where floats are needed
+      {"exp of int64", [=] { exp(labels); }, IA, {"exp", "int64"}},
+      {"relu of int64", [=] { relu(labels); }, IA, {"relu", "int64"}},
+      {"add of int64 and float32", [=] { labels + ones({2}); }, IA, {"add", "int64"}},
+      {"mean of int64", [=] { mean(labels); }, IA, {"mean", "int64"}},
+      {"requires_grad_ on int64", [] { tensor_i64({1, 2}, {2}).requires_grad_(); }, IA,
+       {"requires_grad_", "int64", "[2]"}},
+      {"requires_grad_ on a non-leaf", [] { (ones({2}).requires_grad_() * 2.0).requires_grad_(); }, IA,
+       {"requires_grad_", "leaf", "mul"}},
+      {"data<double>() of a float32 tensor", [] { ones({2}).data<double>(); }, IA, {"float32", "float64"}},
+      {"item() of a 2-element tensor", [] { ones({2}).item(); }, IA, {"item", "2 elements"}},
+
+      // ---- backward
+      {"backward on a non-scalar without a gradient", [] { (ones({2, 2}).requires_grad_() * 2.0).backward(); }, IA,
+       {"backward", "one-element", "[2,2]"}},
+      {"backward with a gradient of the wrong shape",
+       [] { (ones({2, 2}).requires_grad_() * 2.0).backward(ones({3})); }, IA, {"backward", "[3]", "[2,2]"}},
+      {"backward on a tensor that does not require grad", [] { sum(ones({2})).backward(); }, IA,
+       {"backward", "does not require grad"}},
+      {"backward twice without retain_graph",
+       [] {
+         Tensor loss = some_loss();
+         loss.backward();
+         loss.backward();
+       },
+       kRuntimeError, {"backward", "second time", "retain_graph"}},
+      {"in-place change of a tensor that requires grad", [] { ones({2}).requires_grad_().fill_(0); }, IA,
+       {"fill_", "NoGradGuard"}},
+
+      // ---- losses: targets out of range or mismatched
+      {"nll_loss: class index >= number of classes", [=] { nll_loss(log_probs, tensor_i64({0, 3}, {2})); }, IA,
+       {"nll_loss", "target 3", "position 1", "3 classes"}},
+      {"nll_loss: negative class index", [=] { nll_loss(log_probs, tensor_i64({-1, 0}, {2})); }, IA,
+       {"nll_loss", "target -1", "position 0"}},
+      {"nll_loss: float targets", [=] { nll_loss(log_probs, tensor({0, 1})); }, IA, {"nll_loss", "int64", "float32"}},
+      {"nll_loss: one target for two rows", [=] { nll_loss(log_probs, tensor_i64({0}, {1})); }, IA,
+       {"nll_loss", "[2,3]", "[1]"}},
+      {"cross_entropy: class index >= number of classes",
+       [] { F::cross_entropy(ones({2, 3}), tensor_i64({0, 7}, {2})); }, IA,
+       {"cross_entropy", "target 7", "position 1", "3 classes"}},
+      {"cross_entropy: negative class index", [] { F::cross_entropy(ones({2, 3}), tensor_i64({-2, 0}, {2})); }, IA,
+       {"cross_entropy", "target -2", "position 0"}},
+      {"cross_entropy: one target for two rows", [] { F::cross_entropy(ones({2, 3}), tensor_i64({0}, {1})); }, IA,
+       {"cross_entropy", "[2,3]", "[1]"}},
+      {"cross_entropy: 1-D logits", [] { F::cross_entropy(ones({3}), tensor_i64({0}, {1})); }, IA,
+       {"cross_entropy", "[3]"}},
+      {"binary_cross_entropy: target above 1",
+       [] { F::binary_cross_entropy(full({2, 1}, 0.5), tensor({0, 1.5}, {2, 1})); }, IA,
+       {"binary_cross_entropy", "targets must be in [0, 1]", "1.5", "position 1"}},
+      {"binary_cross_entropy: negative target",
+       [] { F::binary_cross_entropy(full({2, 1}, 0.5), tensor({-0.25, 1}, {2, 1})); }, IA,
+       {"binary_cross_entropy", "-0.25", "position 0"}},
+      {"binary_cross_entropy: probabilities outside [0, 1] (logits passed)",
+       [] { F::binary_cross_entropy(tensor({0.5, 3}, {2, 1}), tensor({0, 1}, {2, 1})); }, IA,
+       {"binary_cross_entropy", "probabilities", "sigmoid", "3"}},
+      {"binary_cross_entropy: shapes differ", [] { F::binary_cross_entropy(full({4, 1}, 0.5), ones({4})); }, IA,
+       {"binary_cross_entropy", "[4,1]", "[4]"}},
+      {"hinge_loss: target 0 instead of -1", [] { F::hinge_loss(ones({3, 1}), tensor({1, 0, -1}, {3, 1})); }, IA,
+       {"hinge_loss", "-1 or +1", "found 0", "position 1"}},
+      {"mse_loss: shapes differ", [] { F::mse_loss(ones({4, 1}), ones({4})); }, IA, {"mse_loss", "[4,1]", "[4]"}},
+
+      // ---- NaN where an op refuses it
+      {"binary_cross_entropy: NaN target",
+       [=] { F::binary_cross_entropy(full({2, 1}, 0.5), tensor({1, nan}, {2, 1})); }, IA,
+       {"binary_cross_entropy", "targets", "nan", "position 1"}},
+      {"binary_cross_entropy: NaN probability",
+       [=] { F::binary_cross_entropy(tensor({nan, 0.5}, {2, 1}), ones({2, 1})); }, IA,
+       {"binary_cross_entropy", "probabilities", "nan", "position 0"}},
+      {"hinge_loss: NaN target", [=] { F::hinge_loss(ones({2, 1}), tensor({1, nan}, {2, 1})); }, IA,
+       {"hinge_loss", "nan", "position 1"}},
+      {"SGD: NaN learning rate",
+       [=] { optim::SGD(std::vector<Tensor>{ones({2}).requires_grad_()}, optim::SGDOptions(nan)); }, IA,
+       {"SGD", "learning rate", "nan"}},
+      {"arange: NaN step", [=] { arange(0.0, 1.0, nan); }, IA, {"arange", "step", "nan"}},
+      {"clamp: NaN bound", [=] { clamp(ones({2}), nan, 1); }, IA, {"clamp", "NaN", "nan"}},
+      {"Adam: NaN learning rate",
+       [=] { optim::Adam(std::vector<Tensor>{ones({2}).requires_grad_()}, optim::AdamOptions(nan)); }, IA,
+       {"Adam", "learning rate", "nan"}},
+      {"SGD: NaN momentum",
+       [=] { optim::SGD(std::vector<Tensor>{ones({2}).requires_grad_()}, optim::SGDOptions(0.1).momentum(nan)); }, IA,
+       {"SGD", "momentum", "nan"}},
+      {"anomaly mode: an op produces NaN",
+       [] {
+         autograd::DetectAnomalyGuard anomaly;
+         Tensor x = tensor({1, -1}).requires_grad_();
+         sqrt(x);
+       },
+       kAnomalyError, {"anomaly detected", "sqrt", "NaN", "[2]"}},
+
+      // ---- optimizers
+      {"SGD with no parameters", [] { optim::SGD(std::vector<Tensor>{}, optim::SGDOptions(0.1)); }, IA,
+       {"SGD", "no parameters"}},
+      {"Adam with no parameters", [] { optim::Adam(std::vector<Tensor>{}, optim::AdamOptions(0.1)); }, IA,
+       {"Adam", "no parameters"}},
+      {"SGD given an int64 parameter", [] { optim::SGD({tensor_i64({1}, {1})}, optim::SGDOptions(0.1)); }, IA,
+       {"SGD", "parameter 0", "int64"}},
+      {"Adam with beta1 = 1", [] { optim::Adam({ones({1}).requires_grad_()}, optim::AdamOptions(0.1).betas(1.0, 0.9)); },
+       IA, {"Adam", "betas"}},
+      {"SGD: the same parameter twice",
+       [] {
+         Tensor w = ones({2}).requires_grad_();
+         optim::SGD({w, w}, optim::SGDOptions(0.1));
+       },
+       IA, {"SGD", "parameter 1", "more than once"}},
+      {"StepLR: step_size 0",
+       [] {
+         optim::SGD sgd({ones({1}).requires_grad_()}, optim::SGDOptions(0.1));
+         optim::StepLR(sgd, 0);
+       },
+       IA, {"StepLR", "step_size", "0"}},
+      {"clip_grad_norm: negative max_norm", [] { optim::clip_grad_norm({ones({1}).requires_grad_()}, -1.0); }, IA,
+       {"clip_grad_norm", "max_norm", "-1"}},
+
+      // ---- checkpoints
+      {"load: the model lacks a tensor the file has",
+       [=] { load(*mlp(4, /*last_bias=*/false), broken("mlp.tgc")); }, IA,
+       {"load", "mlp.tgc", "'2.bias'", "does not have"}},
+      {"load: the file lacks a tensor the model needs",
+       [=] {
+         auto deeper = mlp();
+         deeper->add(std::make_shared<nn::ReLU>()).add(std::make_shared<nn::Linear>(2, 1));
+         load(*deeper, broken("mlp.tgc"));
+       },
+       IA, {"load", "mlp.tgc", "'4.weight'", "needs"}},
+      {"load: a tensor's shape differs", [=] { load(*mlp(5), broken("mlp.tgc")); }, IA,
+       {"load", "'0.weight'", "[3,4]", "[3,5]"}},
+      {"load: a tensor's dtype differs", [=] { load(mlp()->to(kFloat64), broken("mlp.tgc")); }, IA,
+       {"load", "'0.weight'", "float32", "float64"}},
+      {"load: truncated file", [=] { load(*mlp(), broken("truncated.tgc")); }, IA, {"load", "truncated.tgc", "is truncated", "announces"}},
+      {"load: corrupt file", [=] { load(*mlp(), broken("corrupt.tgc")); }, IA, {"load", "corrupt.tgc", "checksum"}},
+      {"load: file from a newer format version", [=] { load(*mlp(), broken("newer.tgc")); }, IA,
+       {"load", "newer.tgc", "version 2", "newer"}},
+      {"load: not a checkpoint (wrong magic)", [=] { load(*mlp(), broken("notes.tgc")); }, IA,
+       {"load", "notes.tgc", "magic"}},
+      {"load: missing file", [=] { load(*mlp(), broken("absent.tgc")); }, IA, {"load", "absent.tgc", "cannot open"}},
+      {"load: optimizer state into a model", [=] { load(*mlp(), broken("sgd.tgc")); }, IA,
+       {"load", "sgd.tgc", "SGD optimizer state"}},
+      {"load: a model's file into an optimizer",
+       [=] {
+         auto model = mlp();
+         optim::Adam adam(model->parameters(), optim::AdamOptions(0.1));
+         load(adam, broken("mlp.tgc"));
+       },
+       IA, {"load", "mlp.tgc", "module", "Adam"}},
+      {"save: into a directory that does not exist", [=] { save(*mlp(), broken("no/such/dir/m.tgc")); }, kRuntimeError,
+       {"save", "no/such/dir/m.tgc", "No such file"}},
+
+      // ---- IDX files and data loading
+      {"read_idx: truncated data", [=] { data::read_idx(broken("train-images-truncated")); }, IA,
+       {"train-images-truncated", "truncated", "7840", "1000"}},
+      {"read_idx: wrong magic", [=] { data::read_idx(broken("train-images-badmagic")); }, IA,
+       {"train-images-badmagic", "magic"}},
+      {"read_idx: header cut short", [=] { data::read_idx(broken("train-images-short-header")); }, IA,
+       {"train-images-short-header", "header"}},
+      {"read_idx: missing file", [=] { data::read_idx(broken("t10k-images-idx3-ubyte")); }, IA,
+       {"t10k-images-idx3-ubyte", "no such file"}},
+      {"load_mnist: missing directory", [=] { data::load_mnist(broken("mnist"), data::Split::Train); }, IA,
+       {"MNIST", "mnist", "train-images-idx3-ubyte"}},
+      {"--data-dir without a value",
+       [] {
+         const char* argv[] = {"lenet5", "--data-dir"};
+         data::data_dir_flag(2, argv);
+       },
+       IA, {"--data-dir", "needs a directory"}},
+      {"relabel: a label that is not one of the classes", [] { data::relabel(tensor_i64({0, 5}, {2}), {0, 1}); }, IA,
+       {"relabel", "label 5", "index 1", "{0, 1}"}},
+      {"take: negative count",
+       [] { data::take(data::Dataset{ones({2, 1}), tensor_i64({0, 1}, {2})}, -1); }, IA, {"take", "-1"}},
+      {"labels_to_signs: float labels", [] { data::labels_to_signs(ones({2})); }, IA,
+       {"labels_to_signs", "int64", "[2] float32"}},
+      {"BatchLoader: batch size 0",
+       [] {
+         data::BatchOptions options;
+         options.batch_size = 0;
+         data::BatchLoader(ones({4, 2}), tensor_i64({0, 1, 0, 1}, {4}), options);
+       },
+       IA, {"BatchLoader", "batch_size", "0"}},
+      {"BatchLoader: inputs and targets of different lengths",
+       [] { data::BatchLoader(ones({4, 2}), tensor_i64({0, 1, 0}, {3})); }, IA, {"BatchLoader", "[4,2]", "[3]"}},
+
+      // ---- modules called with the wrong input
+      {"Linear: wrong number of features", [] { nn::Linear(4, 2)(ones({5, 3})); }, IA,
+       {"Linear(4->2)", "3 features", "expected 4", "[5,3]"}},
+      {"Conv2d: wrong number of channels", [] { nn::Conv2d(3, 6, 3)(ones({1, 1, 8, 8})); }, IA,
+       {"Conv2d(3->6, 3x3)", "1 channels", "expected 3", "[1,1,8,8]"}},
+      {"Conv2d: a 3-D input (missing batch dimension)", [] { nn::Conv2d(1, 6, 3)(ones({1, 28, 28})); }, IA,
+       {"Conv2d(1->6, 3x3)", "[N, C, H, W]", "[1,28,28]"}},
+      {"Conv1d: wrong number of channels", [] { nn::Conv1d(3, 6, 5)(ones({1, 2, 20})); }, IA,
+       {"Conv1d(3->6, 5)", "2 channels", "expected 3"}},
+      {"Sequential: a Linear deep inside gets the wrong width",
+       [] {
+         nn::Sequential net(std::make_shared<nn::Flatten>(), std::make_shared<nn::Linear>(784, 32),
+                            std::make_shared<nn::ReLU>(), std::make_shared<nn::Linear>(16, 10));
+         net(ones({2, 1, 28, 28}));
+       },
+       IA, {"Sequential[3] Linear(16->10)", "32 features", "expected 16"}},
+      {"Sequential: an image too small for the pooling",
+       [] {
+         nn::Sequential net(std::make_shared<nn::Conv2d>(1, 4, 5), std::make_shared<nn::MaxPool2d>(2),
+                            std::make_shared<nn::Conv2d>(4, 8, 5), std::make_shared<nn::MaxPool2d>(2));
+         net(ones({1, 1, 14, 14}));
+       },
+       IA, {"Sequential[3] MaxPool2d", "max_pool2d", "[1,8,1,1]"}},
+      {"Sequential inside Sequential: the path names both",
+       [] {
+         auto features = std::make_shared<nn::Sequential>(std::make_shared<nn::Conv2d>(1, 4, 3),
+                                                          std::make_shared<nn::ReLU>());
+         nn::Sequential net(features, std::make_shared<nn::Flatten>(), std::make_shared<nn::Linear>(10, 2));
+         net(ones({1, 3, 8, 8}));
+       },
+       IA, {"Sequential[0][0] Conv2d(1->4, 3x3)", "3 channels", "expected 1"}},
+      {"Linear: zero features", [] { nn::Linear(0, 2); }, IA, {"Linear", "positive", "0"}},
+      {"Conv2d: kernel 0", [] { nn::Conv2d(3, 6, 0); }, IA, {"Conv2d", "kernel", "positive", "0"}},
+      {"summary: an input shape the model refuses", [] {
+         nn::Conv2d conv(3, 6, 3);
+         nn::summary(conv, {1, 1, 8, 8});
+       }, IA,
+       {"Conv2d(3->6, 3x3)", "1 channels", "expected 3"}},
+      {"Sequential: index out of range", [] { nn::Sequential()[3]; }, IA, {"Sequential[3]", "out of range", "0 modules"}},
+      {"Module::to(int64)", [] { nn::Linear(2, 2).to(kInt64); }, IA, {"Linear.to", "int64"}},
+      {"Dropout: p outside [0, 1]", [] { nn::Dropout(1.5); }, IA, {"Dropout", "1.5"}},
+      {"Dropout: NaN p", [=] { nn::Dropout{nan}; }, IA, {"Dropout", "nan"}},
+  };
+}
+
+// What one call did.
+struct Outcome {
+  enum Kind { Returned, Threw, ThrewNonStd } kind = Returned;
+  bool type_ok = false;
+  std::string message;
+  std::string type_name;
+};
+Outcome run(const BadInput& row) {
+  Outcome o;
+  try {
+    row.call();
+  } catch (const std::exception& e) {
+    o.kind = Outcome::Threw;
+    o.type_ok = row.expected.matches(e);
+    o.message = e.what();
+  } catch (...) {
+    o.kind = Outcome::ThrewNonStd;
+  }
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("bad-input rows have unique names and something to check", "[errors][bad_inputs]") {
+  std::set<std::string> names;
+  for (const BadInput& row : bad_inputs()) {
+    INFO(row.name);
+    CHECK(names.insert(row.name).second);  // a repeated name would hide a section
+    CHECK(!row.fragments.empty());
+  }
+  CHECK(names.size() >= 100);
+}
+
+TEST_CASE("bad inputs: each raises its exception type with a message naming the op and the shapes",
+          "[errors][bad_inputs]") {
+  for (const BadInput& row : bad_inputs()) {
+    DYNAMIC_SECTION(row.name) {
+      const Outcome o = run(row);
+      INFO("message: " << o.message);
+      REQUIRE(o.kind == Outcome::Threw);
+      CHECK(o.type_ok);
+      for (const std::string& fragment : row.fragments) CHECK_THAT(o.message, Contains(fragment));
+    }
+  }
+}
+
+TEST_CASE("bad inputs leave no recorded nodes behind", "[errors][bad_inputs]") {
+  const std::vector<BadInput> rows = bad_inputs();
+  const std::int64_t before = autograd::live_nodes();
+  for (const BadInput& row : rows) run(row);
+  CHECK(autograd::live_nodes() == before);
+}
+
+// Prints every row's message (hidden: run with "[.print_bad_inputs]").
+TEST_CASE("print the bad-input messages", "[.print_bad_inputs]") {
+  for (const BadInput& row : bad_inputs()) {
+    const Outcome o = run(row);
+    std::cout << "| " << row.name << " | `" << row.expected.name << "` | `" << normalised(o.message) << "` |\n";
+  }
+}
+
+// README "Errors you may see": the third column of every table row quotes a real message.
+TEST_CASE("README's 'Errors you may see' quotes the library's real messages", "[errors][bad_inputs][readme]") {
+  const fs::path readme = fs::path(__FILE__).parent_path().parent_path() / "README.md";
+  REQUIRE(fs::exists(readme));
+  std::set<std::string> real;
+  for (const BadInput& row : bad_inputs()) real.insert(normalised(run(row).message));
+
+  std::ifstream in(readme);
+  bool inside = false;
+  int quoted = 0;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("## ", 0) == 0) inside = line == "## Errors you may see";
+    if (!inside || line.rfind("| ", 0) != 0 || line.rfind("| situation", 0) == 0) continue;
+    // | situation | `type` | `message` | what to do |
+    std::vector<std::string> cells;
+    std::stringstream ss(line.substr(1));
+    for (std::string cell; std::getline(ss, cell, '|');) cells.push_back(cell);
+    REQUIRE(cells.size() >= 4);
+    std::string quote = cells[2];
+    const std::size_t open = quote.find('`'), close = quote.rfind('`');
+    REQUIRE(open != close);
+    quote = quote.substr(open + 1, close - open - 1);
+    INFO(quote);
+    // A quote ending in " …" is the start of a longer (multi-line) message.
+    const std::string ellipsis = " …";
+    if (quote.size() > ellipsis.size() && quote.compare(quote.size() - ellipsis.size(), ellipsis.size(), ellipsis) == 0) {
+      const std::string start = quote.substr(0, quote.size() - ellipsis.size());
+      bool found = false;
+      for (const std::string& m : real) found |= m.rfind(start, 0) == 0;
+      CHECK(found);
+    } else {
+      CHECK(real.count(quote) == 1);
+    }
+    ++quoted;
+  }
+  CHECK(quoted >= 10);
+}
