@@ -5,8 +5,11 @@
 //
 // Saving writes a temporary file in the same directory, flushes and fsyncs it,
 // then renames it over `path` (and fsyncs the directory): a crash during a save
-// leaves the previous checkpoint intact. Loading checks the whole file and that
-// every tensor fits before anything in the model or optimizer changes.
+// leaves the previous checkpoint intact. A process killed mid-save may leave its
+// temporary file, `<path>.tmp.XXXXXX`, behind: it is never read, and later saves
+// (which pick a new unique name) do not depend on it. Loading checks the whole
+// file and that every tensor fits before anything in the model or optimizer
+// changes.
 //
 // File format, version 1. All integers little-endian.
 //
