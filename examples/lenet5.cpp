@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "common/flags.hpp"
+#include "common/lenet5_model.hpp"
 #include "common/run_training.hpp"
 #include <tapegrad/data.hpp>
 #include <tapegrad/nn.hpp>
@@ -21,15 +22,6 @@ using namespace tg;
 namespace ex = tg::examples;
 
 namespace {
-
-std::shared_ptr<nn::Sequential> lenet5() {
-  using namespace tg::nn;
-  return std::make_shared<Sequential>(
-      std::make_shared<Conv2d>(1, 6, 5), std::make_shared<ReLU>(), std::make_shared<MaxPool2d>(2),
-      std::make_shared<Conv2d>(6, 16, 5), std::make_shared<ReLU>(), std::make_shared<MaxPool2d>(2),
-      std::make_shared<Flatten>(), std::make_shared<Linear>(256, 120), std::make_shared<ReLU>(),
-      std::make_shared<Linear>(120, 84), std::make_shared<ReLU>(), std::make_shared<Linear>(84, 10));
-}
 
 int run(int argc, char** argv) {
   ex::FlagParser flags("lenet5", "Trains LeNet-5 on MNIST (or Fashion-MNIST) and reports test accuracy.");
@@ -85,7 +77,7 @@ int run(int argc, char** argv) {
   if (flags.get_int("limit") > 0) train = data::take(train, flags.get_int("limit"));
 
   manual_seed(static_cast<std::uint64_t>(opt.seed));
-  auto model = lenet5();
+  auto model = ex::lenet5();
   optim::SGD sgd(model->parameters(),
                  optim::SGDOptions(opt.lr).momentum(opt.momentum).weight_decay(opt.weight_decay));
   if (rank == 0) {

@@ -30,7 +30,6 @@ Tensor reshape(const Tensor& x, const std::vector<std::int64_t>& dims) {
   };
   Shape target;
   int infer = -1;
-  std::int64_t known = 1;
   for (std::size_t i = 0; i < dims.size(); ++i) {
     if (dims[i] == -1) {
       if (infer >= 0) detail::fail("reshape: only one dimension can be -1, got ", request());
@@ -40,10 +39,12 @@ Tensor reshape(const Tensor& x, const std::vector<std::int64_t>& dims) {
       detail::fail("reshape: invalid extent ", dims[i], " for ", describe(x));
     } else {
       target.push_back(dims[i]);
-      known *= dims[i];
     }
   }
   if (infer >= 0) {
+    // The product of the given extents (the inferred one is 1 for now); Shape::numel
+    // refuses a product that overflows.
+    const std::int64_t known = target.numel();
     if (known == 0 || x.numel() % known != 0)
       detail::fail("reshape: cannot reshape ", describe(x), " (", x.numel(), " elements) into ", request());
     target[infer] = x.numel() / known;
