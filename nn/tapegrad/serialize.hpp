@@ -25,7 +25,7 @@
 //       u16 name length (1..4096), then the name in UTF-8 ("features.0.weight", "exp_avg.3")
 //       u8  dtype: 0 float32, 1 float64, 2 int64
 //       u8  number of dimensions (0..8)
-//       i64 extent of each dimension (>= 0)
+//       i64 extent of each dimension (>= 0; the non-zero extents multiply to at most 2^63-1)
 //       the elements, row-major, little-endian (numel * 4 or 8 bytes)
 //
 // A module's file holds named_parameters() then named_buffers(). An
