@@ -1,6 +1,7 @@
 // Writes the seed corpora of the fuzz targets from valid files made with the
-// library itself (plus a few near-misses), each input prefixed with its mode
-// byte (fuzz_common.hpp):
+// library itself (plus near-misses that reach each refusal of the loaders;
+// some are written with the private checkpoint writer, since save() cannot
+// produce them), each input prefixed with its mode byte (fuzz_common.hpp):
 //   make_fuzz_seeds OUT_DIR   ->  OUT_DIR/idx/*, OUT_DIR/checkpoint/*
 // scripts/fuzz.sh runs it at fuzzing time, so no binary corpus is committed.
 #include <cstdio>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "fuzz_common.hpp"
+#include "nn/checkpoint_format.hpp"
 
 namespace {
 
@@ -77,6 +79,15 @@ template <class Object> Bytes saved(const Object& object) {
   return bytes;
 }
 
+// A checkpoint file of any kind and tensors, as bytes.
+Bytes written(const std::string& kind, const tg::detail::NamedTensorList& tensors) {
+  const std::string path = fuzz::scratch_path("tapegrad_fuzz_seed");
+  tg::detail::write_checkpoint(path, kind, tensors);
+  Bytes bytes = read_file(path);
+  std::remove(path.c_str());
+  return bytes;
+}
+
 void checkpoint_seeds(const fs::path& dir) {
   using namespace fuzz;
   const auto model = make_model();
@@ -93,6 +104,22 @@ void checkpoint_seeds(const fs::path& dir) {
   tg::optim::Adam adam(adam_model->parameters());
   train_step(*adam_model, adam);
   files.emplace_back("adam", saved(adam));
+  const auto float64_model = make_model();
+  float64_model->to(tg::kFloat64);
+  const auto float64_sgd = make_optimizer(*float64_model);
+  train_step(*float64_model, *float64_sgd);
+  files.emplace_back("sgd_float64", saved(*float64_sgd));
+  // Near-misses save() cannot write: a tensor the model lacks, optimizer states
+  // missing a count or a step, and an index too long to be one.
+  tg::detail::NamedTensorList extra(model->named_parameters());
+  extra.emplace_back("3.weight", tg::zeros({2, 1}));
+  files.emplace_back("module_extra", written("module", extra));
+  const tg::Tensor lr = tg::scalar_tensor(0.1, tg::kFloat64), count = tg::tensor_i64({4}, tg::Shape{});
+  const tg::Tensor buffer = tg::zeros({4, 3}), step = tg::tensor_i64({1}, tg::Shape{});
+  files.emplace_back("sgd_no_count", written("optimizer:SGD", {{"lr", lr}}));
+  files.emplace_back("sgd_no_step", written("optimizer:SGD", {{"lr", lr}, {"num_params", count}, {"momentum_buffer.0", buffer}}));
+  files.emplace_back("sgd_long_index",
+                     written("optimizer:SGD", {{"lr", lr}, {"num_params", count}, {"step.0000000000", step}}));
   for (const auto& [name, file] : files) {
     write_seed(dir, name + ".raw", kCheckpointRaw, file);
     write_seed(dir, name + ".fix", kCheckpointFixHeader, file);
