@@ -11,10 +11,10 @@
 #include "fuzz_common.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  static const fuzz::ScratchFile file("tapegrad_fuzz_checkpoint");
+  static const std::string path = fuzz::scratch_path("tapegrad_fuzz_checkpoint");
   static const auto model = fuzz::make_model();
   static const auto optimizer = fuzz::make_optimizer(*model);
-  fuzz::write_file(file.path(), fuzz::checkpoint_file_from_input(data, size));
+  const fuzz::InputFile file(path, fuzz::checkpoint_file_from_input(data, size));
 
   bool loaded = false;
   try {

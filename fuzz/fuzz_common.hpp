@@ -117,24 +117,26 @@ inline std::string scratch_path(const std::string& stem) {
   return (dir / (stem + "." + std::to_string(::getpid()))).string();
 }
 
-/// A scratch file, removed when the process exits normally.
-class ScratchFile {
- public:
-  explicit ScratchFile(const std::string& stem) : path_(scratch_path(stem)) {}
-  ~ScratchFile() { std::remove(path_.c_str()); }
-  ScratchFile(const ScratchFile&) = delete;
-  ScratchFile& operator=(const ScratchFile&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
 inline void write_file(const std::string& path, const Bytes& bytes) {
   std::FILE* f = std::fopen(path.c_str(), "wb");
   if (!f) std::abort();
   if (!bytes.empty() && std::fwrite(bytes.data(), 1, bytes.size(), f) != bytes.size()) std::abort();
   if (std::fclose(f) != 0) std::abort();
 }
+
+/// The file one fuzz input is read from: written on construction, removed on
+/// destruction, so that no file outlives its input (libFuzzer may end with _Exit,
+/// and crash minimisation runs many processes: exit handlers would leave files behind).
+class InputFile {
+ public:
+  InputFile(const std::string& path, const Bytes& bytes) : path_(path) { write_file(path_, bytes); }
+  ~InputFile() { std::remove(path_.c_str()); }
+  InputFile(const InputFile&) = delete;
+  InputFile& operator=(const InputFile&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
 
 }  // namespace fuzz

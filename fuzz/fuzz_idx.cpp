@@ -18,8 +18,8 @@
 #include "fuzz_common.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  static const fuzz::ScratchFile file("tapegrad_fuzz_idx");
-  fuzz::write_file(file.path(), fuzz::idx_file_from_input(data, size));
+  static const std::string path = fuzz::scratch_path("tapegrad_fuzz_idx");
+  const fuzz::InputFile file(path, fuzz::idx_file_from_input(data, size));
   try {
     const tg::data::IdxArray array = tg::data::read_idx(file.path());
     // Accepted: the data must be exactly what the header describes.
