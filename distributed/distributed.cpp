@@ -68,7 +68,12 @@ void require_mpi(const char* what) {
                            ": MPI is not initialised (create a tg::distributed::Environment first)");
 }
 
+AllReduceStats stats;
+
 }  // namespace
+
+AllReduceStats all_reduce_stats() { return stats; }
+void reset_all_reduce_stats() { stats = AllReduceStats{}; }
 
 Environment::Environment(int& argc, char**& argv) {
   if (initialized()) return;
@@ -120,6 +125,16 @@ void broadcast_parameters(const std::vector<Tensor>& params, int root) {
 
 void all_reduce_gradients(const std::vector<Tensor>& params, AllReduce mode) {
   require_mpi("all_reduce_gradients");
+  const auto start = std::chrono::steady_clock::now();
+  struct Account {  // books the call on every return path
+    std::chrono::steady_clock::time_point start;
+    std::int64_t bytes = 0;
+    ~Account() {
+      stats.calls++;
+      stats.bytes += bytes;
+      stats.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    }
+  } account{start};
   const int world = world_size();
   NoGradGuard no_grad;
   // Every rank must reduce the same tensors: a missing gradient becomes zeros.
@@ -131,6 +146,7 @@ void all_reduce_gradients(const std::vector<Tensor>& params, AllReduce mode) {
       Tensor(p).set_grad(g);
     }
     grads.push_back(g);
+    account.bytes += static_cast<std::int64_t>(g.numel() * element_size(g.dtype()));
   }
   const bool same_dtype =
       std::all_of(grads.begin(), grads.end(), [&](const Tensor& g) { return g.dtype() == grads.front().dtype(); });

@@ -56,6 +56,15 @@ enum class AllReduce {
 /// without a gradient on this rank contributes zeros.
 void all_reduce_gradients(const std::vector<Tensor>& params, AllReduce mode = AllReduce::Fused);
 
+/// Time spent in all_reduce_gradients by this rank since start (or reset_stats()).
+struct AllReduceStats {
+  std::int64_t calls = 0;
+  std::int64_t bytes = 0;  ///< gradient bytes sent per call, summed over calls
+  double seconds = 0;      ///< including waiting for the slowest rank
+};
+AllReduceStats all_reduce_stats();
+void reset_all_reduce_stats();
+
 /// Sum of a value over all ranks (for metrics such as correct-prediction counts).
 double all_reduce_sum(double value);
 
