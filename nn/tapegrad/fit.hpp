@@ -83,6 +83,8 @@ struct FitOptions {
   std::function<std::vector<std::int64_t>(std::int64_t epoch)> sample_order;
   /// Runs between backward() and the optimizer step (all-reduce, clipping, ...).
   std::function<void()> after_backward;
+  /// Called with the 0-based epoch number before its first batch.
+  std::function<void(std::int64_t epoch)> on_epoch_begin;
   std::function<void(const BatchReport&)> on_batch;
   /// Default: prints "epoch e/E: loss ... accuracy ... [val ...] (s)" to stdout.
   std::function<void(const EpochReport&)> on_epoch;
