@@ -112,6 +112,8 @@ std::pair<double, const char*> sgemm_tapegrad(std::int64_t n) {
 }
 
 std::pair<double, const char*> sgemm_openblas(std::int64_t n) {
+  // OpenBLAS with its own threads (tapegrad keeps it at one and splits gemms itself).
+  openblas_set_num_threads(get_num_threads());
   Tensor a = rand({n, n}), b = rand({n, n}), c = empty({n, n});
   const int reps = gemm_reps(n);
   const int ni = static_cast<int>(n);

@@ -123,7 +123,6 @@ template <class Body> void for_each_slice(std::int64_t batch, std::int64_t chunk
     body(0, 0, batch);
     return;
   }
-  SingleThreadedBlas one_blas_thread;
   parallel_for(chunks, 1, [&](std::int64_t first, std::int64_t last) {
     for (std::int64_t c = first; c < last; ++c) body(c, batch * c / chunks, batch * (c + 1) / chunks);
   });
