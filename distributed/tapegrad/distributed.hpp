@@ -72,13 +72,15 @@ enum class AllReduce {
 /// without a gradient on this rank contributes zeros.
 void all_reduce_gradients(const std::vector<Tensor>& params, AllReduce mode = AllReduce::Fused);
 
-/// Time spent in all_reduce_gradients by this rank since start (or reset_stats()).
+/// What all_reduce_gradients cost this rank since the start (or the last reset).
 struct AllReduceStats {
-  std::int64_t calls = 0;
+  std::int64_t calls = 0;  ///< all_reduce_gradients calls
   std::int64_t bytes = 0;  ///< gradient bytes sent per call, summed over calls
-  double seconds = 0;      ///< including waiting for the slowest rank
+  double seconds = 0;      ///< wall time in the calls, including waiting for the slowest rank
 };
+/// This rank's all-reduce totals so far.
 AllReduceStats all_reduce_stats();
+/// Sets the totals of all_reduce_stats() back to zero.
 void reset_all_reduce_stats();
 
 /// Sum of a value over all ranks (for metrics such as correct-prediction counts).
