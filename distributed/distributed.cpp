@@ -76,7 +76,8 @@ AllReduceStats all_reduce_stats() { return stats; }
 void reset_all_reduce_stats() { stats = AllReduceStats{}; }
 
 Environment::Environment(int& argc, char**& argv) {
-  if (initialized()) return;
+  if (initialized()) return;  // someone else owns MPI: leave init and finalize to them
+  owns_ = true;
   int provided = 0;
   MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
   // Errors come back as codes, so we can say what failed before aborting.
@@ -84,7 +85,7 @@ Environment::Environment(int& argc, char**& argv) {
 }
 
 Environment::~Environment() {
-  if (initialized()) MPI_Finalize();
+  if (owns_ && initialized()) MPI_Finalize();
 }
 
 int rank() {
@@ -102,7 +103,12 @@ int world_size() {
 }
 
 double timeout_seconds() { return timeout; }
-void set_timeout_seconds(double seconds) { timeout = seconds; }
+void set_timeout_seconds(double seconds) {
+  if (!(seconds > 0))
+    throw std::invalid_argument("tg::distributed::set_timeout_seconds: the timeout must be positive, got " +
+                                std::to_string(seconds));
+  timeout = seconds;
+}
 
 void abort(const std::string& message, int code) {
   std::fprintf(stderr, "tapegrad rank %d: %s\n", rank(), message.c_str());

@@ -40,6 +40,9 @@ class Environment {
   ~Environment();
   Environment(const Environment&) = delete;
   Environment& operator=(const Environment&) = delete;
+
+ private:
+  bool owns_ = false;  // false when MPI was already initialised by someone else
 };
 
 /// This process's rank and the number of ranks (0 and 1 before MPI is initialised).
@@ -49,7 +52,8 @@ int world_size();
 ///@}
 
 /// Seconds a collective may take before the job is aborted (read and set;
-/// the initial value comes from TAPEGRAD_MPI_TIMEOUT, else 300).
+/// the initial value comes from TAPEGRAD_MPI_TIMEOUT, else 300). Setting a
+/// value that is not positive throws std::invalid_argument.
 ///@{
 double timeout_seconds();
 void set_timeout_seconds(double seconds);
