@@ -65,8 +65,10 @@ void save(const optim::Optimizer& optimizer, const std::string& path);
 /// the same shapes. On any refusal the optimizer is left unchanged.
 void load(optim::Optimizer& optimizer, const std::string& path);
 
-/// Conveniences for the shared_ptrs modules usually live in.
+/// Conveniences for the shared_ptrs modules usually live in: save / load `*object`.
+///@{
 template <class T> void save(const std::shared_ptr<T>& object, const std::string& path) { save(*object, path); }
 template <class T> void load(const std::shared_ptr<T>& object, const std::string& path) { load(*object, path); }
+///@}
 
 }  // namespace tg
