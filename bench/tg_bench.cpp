@@ -112,6 +112,8 @@ std::pair<double, const char*> sgemm_tapegrad(std::int64_t n) {
 }
 
 std::pair<double, const char*> sgemm_openblas(std::int64_t n) {
+  // OpenBLAS with its own threads (tapegrad keeps it at one and splits gemms itself).
+  openblas_set_num_threads(get_num_threads());
   Tensor a = rand({n, n}), b = rand({n, n}), c = empty({n, n});
   const int reps = gemm_reps(n);
   const int ni = static_cast<int>(n);
@@ -152,26 +154,28 @@ std::pair<double, const char*> lenet_epoch(const std::string& data_dir, std::int
   return {seconds_since(start), "s"};
 }
 
-void profile_lenet(std::int64_t batch, int steps) {
+void profile(const std::string& which, std::int64_t batch, int steps) {
   manual_seed(0);
-  auto model = lenet5();
+  const bool lenet = which == "lenet";
+  auto model = lenet ? lenet5() : seed_cnn();
+  Loss loss = lenet ? Loss(cross_entropy) : Loss(bce);
   optim::SGD opt(model->parameters(), optim::SGDOptions(0.05).momentum(0.9));
   Tensor x = rand({batch, 1, 28, 28});
-  Tensor y = randint(0, 10, {batch});
-  auto step = classifier_step(*model, opt, x, y, cross_entropy);
+  Tensor y = lenet ? randint(0, 10, {batch}) : randint(0, 2, {batch, 1}).to(kFloat32);
+  auto step = classifier_step(*model, opt, x, y, loss);
   for (int i = 0; i < 20; ++i) step();
   autograd::Profiler prof;
   double optimizer_seconds = 0;
   for (int i = 0; i < steps; ++i) {
     opt.zero_grad();
     prof.mark();
-    cross_entropy((*model)(x), y).backward();
+    loss((*model)(x), y).backward();
     const auto t = Clock::now();
     opt.step();
     optimizer_seconds += seconds_since(t);
   }
-  std::printf("Per-op profile of %d LeNet-5 training steps, batch %lld (%d threads):\n%s", steps,
-              static_cast<long long>(batch), get_num_threads(), prof.table().c_str());
+  std::printf("Per-op profile of %d %s training steps, batch %lld (%d threads):\n%s", steps,
+              lenet ? "LeNet-5" : "seed CNN", static_cast<long long>(batch), get_num_threads(), prof.table().c_str());
   std::printf("optimizer step (SGD, momentum): %.3f ms in total\n", 1e3 * optimizer_seconds);
 }
 
@@ -207,7 +211,10 @@ int main(int argc, char** argv) {
     } else if (w == "lenet_epoch") {
       r = lenet_epoch(data_dir, 64);
     } else if (w == "profile_lenet") {
-      profile_lenet(64, 50);
+      profile("lenet", 64, 50);
+      return 0;
+    } else if (w == "profile_seedcnn") {
+      profile("seedcnn", 32, 100);
       return 0;
     } else {
       std::fprintf(stderr, "tg_bench: unknown workload %s\n", w.c_str());

@@ -14,8 +14,12 @@
 #include "core/parallel.hpp"
 #include <tapegrad/parallel.hpp>
 
+// OpenBLAS always runs single-threaded: tapegrad's pool owns the cores and splits
+// large gemms itself (ops/blas.cpp). Its own threads would otherwise spin-wait
+// (sched_yield) after every threaded call and steal the cores from our pool:
+// perf showed ~45 % of a small-MLP training run in the scheduler that way.
 // <cblas.h> cannot be included next to xtensor-blas headers (enum clash), so the
-// OpenBLAS thread functions are declared here by hand.
+// OpenBLAS thread function is declared here by hand.
 extern "C" void openblas_set_num_threads(int num_threads);
 
 namespace tg {
@@ -138,7 +142,7 @@ State& state() {
     auto* st = new State();  // leaked: worker threads must outlive static destructors
     st->threads = default_threads();
     st->pool = std::make_unique<ThreadPool>(st->threads);
-    openblas_set_num_threads(st->threads);
+    openblas_set_num_threads(1);
     return st;
   }();
   return *s;
@@ -153,7 +157,6 @@ void set_num_threads(int n) {
   if (n == s.threads) return;
   s.pool = std::make_unique<ThreadPool>(n);
   s.threads = n;
-  openblas_set_num_threads(n);
 }
 
 int get_num_threads() { return state().threads; }
@@ -175,13 +178,6 @@ void parallel_for(std::int64_t n, std::int64_t grain, const std::function<void(s
     const std::int64_t begin = n * c / chunks, end = n * (c + 1) / chunks;
     if (begin < end) fn(begin, end);
   });
-}
-
-SingleThreadedBlas::SingleThreadedBlas() {
-  if (state().threads > 1) openblas_set_num_threads(1);
-}
-SingleThreadedBlas::~SingleThreadedBlas() {
-  if (state().threads > 1) openblas_set_num_threads(state().threads);
 }
 
 }  // namespace detail

@@ -15,14 +15,4 @@ void parallel_for(std::int64_t n, std::int64_t grain, const std::function<void(s
 /// True while the current thread runs a chunk of parallel_for.
 bool in_parallel_region();
 
-/// Runs `fn` with OpenBLAS limited to one thread (for gemm calls made inside
-/// our own parallel loops), restoring the configured count afterwards.
-class SingleThreadedBlas {
- public:
-  SingleThreadedBlas();
-  ~SingleThreadedBlas();
-  SingleThreadedBlas(const SingleThreadedBlas&) = delete;
-  SingleThreadedBlas& operator=(const SingleThreadedBlas&) = delete;
-};
-
 }  // namespace tg::detail

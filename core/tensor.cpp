@@ -239,6 +239,7 @@ Tensor& Tensor::requires_grad_(bool on) {
 
 Tensor Tensor::grad() const { return impl_of(*this, "Tensor::grad").grad; }
 void Tensor::set_grad(const Tensor& g) {
+  impl_of(*this, "Tensor::set_grad");
   if (g.defined() && g.shape() != shape())
     fail("Tensor::set_grad: gradient shape ", g.shape().str(), " differs from tensor shape ", shape().str());
   impl_->grad = g;

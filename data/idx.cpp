@@ -180,18 +180,19 @@ IdxArray read_idx(const std::string& path) {
     out.dims.push_back(big_endian_u32(extents + 4 * i));
     any_zero = any_zero || out.dims.back() == 0;
   }
+  // The limit applies to the extents other than zero too: [0, 2^32-1, 2^32-1]
+  // holds no data, but as a tensor shape its extents overflow int64 (in
+  // Shape::numel and strides), so it is refused like any corrupt header.
   std::uint64_t expected = 1;
-  if (any_zero) {
-    expected = 0;
-  } else {
-    for (const std::int64_t d : out.dims) {
-      const auto extent = static_cast<std::uint64_t>(d);
-      if (expected > kMaxIdxBytes / extent)  // also guards the multiplication against overflow
-        fail(path, ": the header's dimensions ", Shape(out.dims).str(), " describe more than ", kMaxIdxBytes,
-             " bytes of data (kMaxIdxBytes); the header is corrupt");
-      expected *= extent;
-    }
+  for (const std::int64_t d : out.dims) {
+    if (d == 0) continue;
+    const auto extent = static_cast<std::uint64_t>(d);
+    if (expected > kMaxIdxBytes / extent)  // also guards the multiplication against overflow
+      fail(path, ": the header's dimensions ", Shape(out.dims).str(), " describe more than ", kMaxIdxBytes,
+           " bytes of data", any_zero ? " (leaving out the zero extents)" : "", " (kMaxIdxBytes); the header is corrupt");
+    expected *= extent;
   }
+  if (any_zero) expected = 0;
   const std::uint64_t header_bytes = 4 + 4 * static_cast<std::uint64_t>(ndims);
 
   // ---- check the promise against the file before allocating ----------------

@@ -68,10 +68,16 @@ void require_mpi(const char* what) {
                            ": MPI is not initialised (create a tg::distributed::Environment first)");
 }
 
+AllReduceStats stats;
+
 }  // namespace
 
+AllReduceStats all_reduce_stats() { return stats; }
+void reset_all_reduce_stats() { stats = AllReduceStats{}; }
+
 Environment::Environment(int& argc, char**& argv) {
-  if (initialized()) return;
+  if (initialized()) return;  // someone else owns MPI: leave init and finalize to them
+  owns_ = true;
   int provided = 0;
   MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
   // Errors come back as codes, so we can say what failed before aborting.
@@ -79,7 +85,7 @@ Environment::Environment(int& argc, char**& argv) {
 }
 
 Environment::~Environment() {
-  if (initialized()) MPI_Finalize();
+  if (owns_ && initialized()) MPI_Finalize();
 }
 
 int rank() {
@@ -97,7 +103,12 @@ int world_size() {
 }
 
 double timeout_seconds() { return timeout; }
-void set_timeout_seconds(double seconds) { timeout = seconds; }
+void set_timeout_seconds(double seconds) {
+  if (!(seconds > 0))
+    throw std::invalid_argument("tg::distributed::set_timeout_seconds: the timeout must be positive, got " +
+                                std::to_string(seconds));
+  timeout = seconds;
+}
 
 void abort(const std::string& message, int code) {
   std::fprintf(stderr, "tapegrad rank %d: %s\n", rank(), message.c_str());
@@ -120,6 +131,16 @@ void broadcast_parameters(const std::vector<Tensor>& params, int root) {
 
 void all_reduce_gradients(const std::vector<Tensor>& params, AllReduce mode) {
   require_mpi("all_reduce_gradients");
+  const auto start = std::chrono::steady_clock::now();
+  struct Account {  // books the call on every return path
+    std::chrono::steady_clock::time_point start;
+    std::int64_t bytes = 0;
+    ~Account() {
+      stats.calls++;
+      stats.bytes += bytes;
+      stats.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    }
+  } account{start};
   const int world = world_size();
   NoGradGuard no_grad;
   // Every rank must reduce the same tensors: a missing gradient becomes zeros.
@@ -131,6 +152,7 @@ void all_reduce_gradients(const std::vector<Tensor>& params, AllReduce mode) {
       Tensor(p).set_grad(g);
     }
     grads.push_back(g);
+    account.bytes += static_cast<std::int64_t>(g.numel() * element_size(g.dtype()));
   }
   const bool same_dtype =
       std::all_of(grads.begin(), grads.end(), [&](const Tensor& g) { return g.dtype() == grads.front().dtype(); });

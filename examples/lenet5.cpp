@@ -124,6 +124,14 @@ int run(int argc, char** argv) {
   }
 #endif
   ex::run_training(tr);
+#ifdef TAPEGRAD_HAVE_DISTRIBUTED
+  if (mpi && rank == 0) {
+    const distributed::AllReduceStats s = distributed::all_reduce_stats();
+    if (s.calls > 0)
+      std::printf("all-reduce: %lld steps, %.3f ms and %.1f KB of gradients per step (%d ranks)\n",
+                  static_cast<long long>(s.calls), 1e3 * s.seconds / s.calls, s.bytes / 1024.0 / s.calls, world);
+  }
+#endif
   return 0;
 }
 

@@ -264,6 +264,18 @@ CheckpointContents read_checkpoint(const std::string& path) {
     if (numel > r.remaining() / element_size(dtype))
       fail("load: '", path, "' is malformed: tensor '", name, "' of shape ", shape.str(), " needs more bytes than the ",
            r.remaining(), " that remain");
+    // A zero extent empties the tensor whatever the others are, but the shape must
+    // still be one a tensor can have: its other extents must multiply to at most
+    // 2^63-1, or Shape::numel and strides overflow ([2^40, 2^40, 0]).
+    std::uint64_t nonzero_product = 1;
+    for (const std::int64_t extent : shape) {
+      if (extent == 0) continue;
+      const auto e = static_cast<std::uint64_t>(extent);
+      if (nonzero_product > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) / e)
+        fail("load: '", path, "' is malformed: tensor '", name, "' has shape ", shape.str(),
+             ", whose extents multiply beyond 2^63-1");
+      nonzero_product *= e;
+    }
     const std::size_t bytes = static_cast<std::size_t>(numel) * element_size(dtype);
     const char* src = r.take(bytes, "tensor data");
     Tensor t = make_tensor(shape, dtype);

@@ -73,6 +73,7 @@ FitHistory fit(Module& model, const LossFunction& loss, optim::Optimizer& optimi
   FitHistory history;
   for (std::int64_t epoch = options.first_epoch; epoch < last_epoch; ++epoch) {
     model.train();
+    if (options.on_epoch_begin) options.on_epoch_begin(epoch);
     const auto start = std::chrono::steady_clock::now();
     std::vector<std::int64_t> order =
         options.sample_order ? options.sample_order(epoch) : loader.order(epoch);

@@ -19,7 +19,9 @@ namespace tg {
 
 Tensor pad2d(const Tensor& x, std::array<std::int64_t, 4> pads, double value) {
   detail::check_defined(x, "pad2d");
-  const auto [left, right, top, bottom] = pads;
+  // Plain variables, not a structured binding: C++17 does not let lambdas capture
+  // structured bindings (GCC allows it, clang 14 refuses).
+  const std::int64_t left = pads[0], right = pads[1], top = pads[2], bottom = pads[3];
   auto pads_str = [&] { return detail::cat("{", left, ",", right, ",", top, ",", bottom, "}"); };
   if (x.dim() < 2) detail::fail("pad2d: expects a tensor with at least 2 dimensions, got ", x.shape().str());
   const std::int64_t H = x.size(-2), W = x.size(-1);

@@ -12,6 +12,7 @@ packages=(
   libopenblas-dev catch2 zlib1g-dev libstb-dev
   libopenmpi-dev openmpi-bin
   gnuplot-nox  # PNG charts of the example trainers (optional at run time)
+  clang libclang-rt-14-dev  # libFuzzer for scripts/fuzz.sh
   "$@"
 )
 

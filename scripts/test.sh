@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The README's test command: installs what is missing, builds, runs every test;
 # then builds the suite again with AddressSanitizer + UndefinedBehaviorSanitizer
-# (LeakSanitizer included) and runs it there too. Any finding fails.
+# (LeakSanitizer included) and runs it there too, and fuzzes the file readers
+# briefly with libFuzzer. Any finding fails.
 #
 #   TAPEGRAD_SANITIZERS=0 scripts/test.sh   # skip the sanitizer stage (local iterations)
+#   TAPEGRAD_FUZZ_SECONDS=0 scripts/test.sh  # skip the short fuzzing pass (default 20 s per reader)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
@@ -28,5 +30,10 @@ if [ "${TAPEGRAD_SANITIZERS:-1}" != 0 ]; then
    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
    ctest --output-on-failure -j"$jobs" -E "^(consumer_|distributed_)")
   echo "== sanitizer stage finished in $(( $(date +%s) - start )) s"
+fi
+# A short fuzzing pass over the file readers (scripts/fuzz.sh; longer runs by hand).
+if [ "${TAPEGRAD_FUZZ_SECONDS:-20}" != 0 ]; then
+  scripts/fuzz.sh "${TAPEGRAD_FUZZ_SECONDS:-20}"
+  echo "== fuzzing stage finished in $(( $(date +%s) - start )) s"
 fi
 echo "== build + tests finished in $(( $(date +%s) - start )) s"

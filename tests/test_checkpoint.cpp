@@ -255,6 +255,52 @@ TEST_CASE("sizes in the file are checked before anything is allocated", "[checkp
   CHECK_THROWS_WITH(load(relu_module, path), Contains("invalid format version 0"));
 }
 
+// Found by fuzz/fuzz_checkpoint (scripts/fuzz.sh): a zero extent made the size
+// check pass whatever the other extents were, and building the tensor then
+// overflowed int64 (signed overflow in Shape::numel: 253403070464 * 16607023625928707).
+TEST_CASE("a zero extent does not excuse extents that overflow (fuzzer finding)", "[checkpoint][fuzz]") {
+  TempDir dir;
+  const std::string path = dir.file("fuzz.tgc");
+  // The fuzzer's input, as the file it wrote: kind "", 59 tensors, the first named "\0\0\0",
+  // float32, shape [0x3b00000000, 0x003b000000000003, 0], and the file ends there.
+  const char file[] =
+      "\x54\x41\x50\x45\x47\x52\x41\x44\x01\x00\x00\x00\x00\x00\x00\x00\x25\x00\x00\x00\x00\x00\x00\x00\xee\x0e\x1f"
+      "\xe2\x00\x00\x00\x00\x00\x00\x3b\x00\x00\x00\x03\x00\x00\x00\x00\x00\x03\x00\x00\x00\x00\x3b\x00\x00\x00\x03"
+      "\x00\x00\x00\x00\x00\x3b\x00\x00\x00\x00\x00\x00\x00\x00\x00";
+  write_bytes(path, Bytes(file, sizeof file - 1));
+  Linear model(2, 1);
+  // Refused at that tensor (before, this file failed later, at "tensor name length"). The
+  // message stops inside the name: what() is a C string, and the name is NUL bytes.
+  CHECK_THROWS_AS(load(model, path), std::invalid_argument);
+  CHECK_THROWS_WITH(load(model, path), Catch::Equals("load: '" + path + "' is malformed: tensor '"));
+  SGD sgd(model.parameters(), SGDOptions(0.1).momentum(0.9));
+  CHECK_THROWS_WITH(load(sgd, path), Catch::Equals("load: '" + path + "' is malformed: tensor '"));
+
+  // The same shape in a well-formed file, named: the whole message.
+  auto module_file = [](std::vector<std::int64_t> shape) {
+    Bytes payload;
+    put<std::uint16_t>(payload, 6);
+    payload += "module";
+    put<std::uint32_t>(payload, 1);
+    put<std::uint16_t>(payload, 6);
+    payload += "weight";
+    put<std::uint8_t>(payload, 0);
+    put<std::uint8_t>(payload, static_cast<std::uint8_t>(shape.size()));
+    for (std::int64_t extent : shape) put<std::int64_t>(payload, extent);
+    return with_header(payload);
+  };
+  write_bytes(path, module_file({std::int64_t{0x3b00000000}, std::int64_t{0x003b000000000003}, 0}));
+  CHECK_THROWS_WITH(load(model, path), Contains("fuzz.tgc' is malformed: tensor 'weight' has shape "
+                                                "[253403070464,16607023625928707,0], whose extents multiply "
+                                                "beyond 2^63-1"));
+  // The zero first: refused the same way (here Shape::strides would overflow).
+  write_bytes(path, module_file({0, std::int64_t{1} << 32, std::int64_t{1} << 31}));
+  CHECK_THROWS_WITH(load(model, path), Contains("[0,4294967296,2147483648]") && Contains("multiply beyond 2^63-1"));
+  // Empty tensors of a sane shape are read: the refusal is then the model's shape, not the file.
+  write_bytes(path, module_file({0, std::int64_t{1} << 32, (std::int64_t{1} << 31) - 1}));
+  CHECK_THROWS_WITH(load(model, path), Contains("has shape [0,4294967296,2147483647], but the model's has shape [2,1]"));
+}
+
 TEST_CASE("loading into the wrong model names the tensor", "[checkpoint]") {
   TempDir dir;
   const std::string path = dir.file("m.tgc");

@@ -237,6 +237,32 @@ TEST_CASE("read_idx refuses broken files, naming the file and the problem", "[da
   }
 }
 
+// Found by fuzz/fuzz_idx (scripts/fuzz.sh): a zero extent used to skip the size
+// limit, so read_idx accepted [4244635644,4294967068,0]; load_idx_images then
+// built a tensor whose extents overflow int64 (signed overflow in Shape::numel).
+TEST_CASE("read_idx refuses huge extents next to a zero extent (fuzzer finding)", "[data][fuzz]") {
+  TempDir dir;
+  const std::string path = dir.file("zero-and-huge");
+  // The fuzzer's input, as the file it wrote: magic 0x00000803, dims [0xFCFFFFFC, 0xFFFFFF1C, 0], no data.
+  write_file(path, {0x00, 0x00, 0x08, 0x03, 0xfc, 0xff, 0xff, 0xfc, 0xff, 0xff, 0xff, 0x1c, 0x00, 0x00, 0x00, 0x00});
+  const std::string what = path + ": the header's dimensions [4244635644,4294967068,0] describe more than " +
+                           "2147483648 bytes of data (leaving out the zero extents)";
+  CHECK_THROWS_AS(data::read_idx(path), std::invalid_argument);
+  CHECK_THROWS_WITH(data::read_idx(path), Contains(what));
+  CHECK_THROWS_WITH(data::load_idx_images(path), Contains(what));
+  // The zero may come first; gzip changes nothing.
+  write_file(path, gzip(idx_file({0, 0xFFFFFFFFu, 0xFFFFFFFFu}, {})));
+  CHECK_THROWS_WITH(data::read_idx(path), Contains("[0,4294967295,4294967295] describe more than"));
+  // Empty files of a sane shape still load, as zero images.
+  write_file(path, idx_file({0, 28, 28}, {}));
+  const Tensor none = data::load_idx_images(path);
+  CHECK(none.shape() == Shape{0, 1, 28, 28});
+  write_file(path, idx_file({0, 1u << 16, 1u << 15}, {}));  // 2^31 bytes per image: at the limit
+  CHECK(data::read_idx(path).dims == std::vector<std::int64_t>{0, 1 << 16, 1 << 15});
+  write_file(path, idx_file({0, 1u << 16, (1u << 15) + 1}, {}));  // one past it
+  CHECK_THROWS_WITH(data::read_idx(path), Contains("leaving out the zero extents"));
+}
+
 TEST_CASE("IDX images become float32 [N,1,H,W] = byte / 255 and labels int64 [N]", "[data]") {
   TempDir dir;
   const Bytes pixels = {0, 255, 1, 128, 51, 102, 153, 204, 17, 34, 68, 254};

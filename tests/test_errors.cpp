@@ -55,3 +55,7 @@ TEST_CASE("accessing data with the wrong type is refused", "[errors]") {
   CHECK_THROWS_WITH(ones({2}).item(), Contains("item") && Contains("2 elements"));
   CHECK_THROWS_WITH(Tensor().shape(), Contains("undefined"));
 }
+
+TEST_CASE("set_grad on an undefined tensor throws instead of crashing", "[errors]") {
+  CHECK_THROWS_WITH(Tensor().set_grad(ones({1})), Contains("set_grad") && Contains("undefined"));
+}

@@ -40,9 +40,12 @@
 namespace tg {
 
 /// Grad mode: when off, ops record nothing (inference, optimizer updates).
+/// The switch is per thread and on by default; prefer NoGradGuard to set_enabled.
 class GradMode {
  public:
+  /// True when ops in this thread record themselves on the tape.
   static bool is_enabled();
+  /// Turns recording on or off for this thread until changed again.
   static void set_enabled(bool on);
 };
 
@@ -58,8 +61,12 @@ class NoGradGuard {
   bool prev_;
 };
 
+/// @namespace tg::autograd
+/// The tape: recording ops (needs_grad, record), running backward, custom ops
+/// (Function, Context), anomaly detection and the per-op Profiler.
 namespace autograd {
 
+/// One gradient per op input, in input order; an undefined Tensor means "none".
 using Grads = std::vector<Tensor>;
 /// Maps the gradient of an op's output to the gradients of its inputs.
 using BackwardFn = std::function<Grads(const Tensor& grad_output)>;
@@ -69,20 +76,24 @@ struct Node;
 /// Where the gradient of one input goes: to the node that produced it, or
 /// into a leaf's .grad(), or nowhere (input does not require grad).
 struct Edge {
-  std::shared_ptr<Node> node;
-  std::shared_ptr<detail::TensorImpl> leaf;
-  Shape shape;  // the input's shape, checked against the gradient its rule returns
-  Dtype dtype = kFloat32;
+  std::shared_ptr<Node> node;                ///< the op that produced the input, or null
+  std::shared_ptr<detail::TensorImpl> leaf;  ///< the leaf whose .grad() receives it, or null
+  Shape shape;             ///< the input's shape, checked against the gradient its rule returns
+  Dtype dtype = kFloat32;  ///< the input's dtype; a float gradient of the other dtype is converted
 };
 
 /// One recorded op on the tape.
 struct Node {
+  /// Made by autograd::record; counts towards live_nodes() until destroyed.
   Node(std::string name, std::vector<Edge> inputs, BackwardFn backward);
+  /// Frees long chains of upstream nodes iteratively, so deep graphs cannot overflow the stack.
   ~Node();
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
 
+  /// The op's name as recorded ("matmul", "relu", a Function's name), used in errors.
   const std::string& name() const { return name_; }
+  /// One Edge per input of the op, in the order given to record().
   const std::vector<Edge>& inputs() const { return inputs_; }
   /// True once a backward pass without retain_graph has run through it.
   bool released() const { return released_; }
@@ -104,33 +115,45 @@ struct Node {
 template <class... Ts> bool needs_grad(const Ts&... ts) {
   return GradMode::is_enabled() && (ts.requires_grad() || ...);
 }
+/// needs_grad for a run-time list of tensors.
 bool needs_grad_list(const std::vector<Tensor>& ts);
 
 /// Records `output` as produced by op `name` from `inputs`. `output` must be a
 /// fresh tensor (no grad_fn); it becomes a non-leaf that requires grad.
+/// `backward` must return exactly one gradient per input, each of that input's
+/// shape (checked when it runs; std::logic_error otherwise). Throws
+/// std::invalid_argument for an undefined output and std::logic_error for one
+/// that already has a grad_fn or requires grad; AnomalyError under
+/// DetectAnomalyGuard when the output holds NaN or Inf.
 void record(std::string name, const std::vector<Tensor>& inputs, Tensor& output, BackwardFn backward);
 
 /// Runs backward from `root` with seed gradient `grad` (see Tensor::backward).
+/// Throws std::invalid_argument when `root` does not require grad or `grad`'s
+/// shape differs from it; std::runtime_error when the walk reaches a node
+/// released by an earlier backward without retain_graph.
 void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph);
 
 /// Number of Nodes alive in this process — tests use it to prove graphs are freed.
 std::int64_t live_nodes();
 
-/// Anomaly detection (off by default; costs one scan of every recorded output
-/// and gradient). While a DetectAnomalyGuard lives in this thread, the first op
-/// whose forward output or backward gradient holds NaN or Inf throws
-/// AnomalyError naming the op, its input shapes, and whether it was the forward
-/// or the backward.
+/// Thrown under DetectAnomalyGuard by the first op whose forward output or
+/// backward gradient holds NaN or Inf. The message names the op, its input
+/// shapes, and whether it was the forward or the backward.
 class AnomalyError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
+
+/// RAII: anomaly detection on in this thread for its lifetime (off by default;
+/// costs one scan of every recorded output and every gradient). See AnomalyError.
 class DetectAnomalyGuard {
  public:
+  /// Turns detection on; the previous state comes back on destruction (guards nest).
   DetectAnomalyGuard();
   ~DetectAnomalyGuard();
   DetectAnomalyGuard(const DetectAnomalyGuard&) = delete;
   DetectAnomalyGuard& operator=(const DetectAnomalyGuard&) = delete;
+  /// True while a guard lives in this thread.
   static bool is_enabled();
 
  private:
@@ -139,10 +162,11 @@ class DetectAnomalyGuard {
 
 /// Per-op time of a piece of training, for finding the next bottleneck.
 ///
+/// @code
 ///   tg::autograd::Profiler prof;
 ///   ... forward, backward ...
 ///   std::cout << prof.table();
-///
+/// @endcode
 /// Backward time is measured around each node's rule. Forward time is the time
 /// from the previous recorded op (or mark()) to this op's record, so it covers
 /// the op's kernel and any untaped work just before it: call mark() after work
@@ -150,12 +174,21 @@ class DetectAnomalyGuard {
 /// Thread-local; one Profiler at a time per thread.
 class Profiler {
  public:
+  /// Totals of one op name since the profiler started.
   struct Entry {
-    std::string op;
+    std::string op;  ///< the op's recorded name
+    /// Times the op was recorded (forward) and times its backward rule ran.
+    ///@{
     std::int64_t forward_calls = 0, backward_calls = 0;
+    ///@}
+    /// Seconds: summed forward intervals (see Profiler) and time inside the backward rule.
+    ///@{
     double forward_seconds = 0, backward_seconds = 0;
+    ///@}
   };
+  /// Starts profiling this thread; throws std::logic_error if a Profiler already runs in it.
   Profiler();
+  /// Stops profiling and drops the collected entries.
   ~Profiler();
   Profiler(const Profiler&) = delete;
   Profiler& operator=(const Profiler&) = delete;
@@ -167,30 +200,13 @@ class Profiler {
   std::string table() const;
 };
 
-// ---------------------------------------------------------------------------
-// Custom ops without editing tapegrad — the libtorch-style Function API.
-//
-//   struct Swish : tg::autograd::Function<Swish> {
-//     static constexpr const char* name = "swish";
-//     static Tensor forward(Context& ctx, const Tensor& x) {
-//       Tensor s = sigmoid(x);
-//       ctx.save_for_backward({x, s});
-//       return x * s;
-//     }
-//     static Grads backward(Context& ctx, const Tensor& gy) {
-//       const Tensor& x = ctx.saved()[0]; const Tensor& s = ctx.saved()[1];
-//       return {gy * (s + x * s * (1.0 - s))};
-//     }
-//   };
-//   Tensor y = Swish::apply(x);
-//
-// forward runs with grad mode off; backward gets one gradient per Tensor
-// argument of forward, in order (non-Tensor arguments are passed through).
-// ---------------------------------------------------------------------------
+/// What a custom Function's forward hands to its backward: saved tensors and
+/// plain values. One Context per call of Function::apply.
 class Context {
  public:
   /// Keeps tensors for backward (stored detached, so saving the output is safe).
   void save_for_backward(const std::vector<Tensor>& tensors);
+  /// The tensors of the last save_for_backward, in the order given.
   const std::vector<Tensor>& saved() const { return saved_; }
   /// Non-tensor values backward needs (sizes, flags, constants).
   std::vector<double> values;
@@ -204,9 +220,33 @@ inline void collect(std::vector<Tensor>& out, const Tensor& t) { out.push_back(t
 template <class T> void collect(std::vector<Tensor>&, const T&) {}
 }  // namespace detail_function
 
+/// Base of a custom op, defined without editing tapegrad (libtorch's Function API).
+/// Derived provides `static Tensor forward(Context&, args...)`, `static Grads
+/// backward(Context&, const Tensor& grad_output)` and, optionally, its own `name`:
+/// @code
+///   struct Swish : tg::autograd::Function<Swish> {
+///     static constexpr const char* name = "swish";
+///     static Tensor forward(Context& ctx, const Tensor& x) {
+///       Tensor s = sigmoid(x);
+///       ctx.save_for_backward({x, s});
+///       return x * s;
+///     }
+///     static Grads backward(Context& ctx, const Tensor& gy) {
+///       const Tensor& x = ctx.saved()[0]; const Tensor& s = ctx.saved()[1];
+///       return {gy * (s + x * s * (1.0 - s))};
+///     }
+///   };
+///   Tensor y = Swish::apply(x);
+/// @endcode
+/// forward runs with grad mode off; backward must return one gradient per Tensor
+/// argument of forward, in order (non-Tensor arguments are passed through).
 template <class Derived> struct Function {
+  /// The op's name on the tape and in errors; Derived hides it with its own.
   static constexpr const char* name = "custom_function";
 
+  /// Runs Derived::forward with grad mode off and, when grad mode is on and a
+  /// Tensor argument requires grad, records Derived::backward for the result.
+  /// Returns forward's result (detached first if forward returned an input as-is).
   template <class... Args> static Tensor apply(const Args&... args) {
     std::vector<Tensor> inputs;
     (detail_function::collect(inputs, args), ...);

@@ -23,10 +23,11 @@
 
 namespace tg {
 
+/// Tolerances and switches of gradcheck (PyTorch's defaults).
 struct GradcheckOptions {
-  double eps = 1e-6;
-  double atol = 1e-5;
-  double rtol = 1e-3;
+  double eps = 1e-6;   ///< finite-difference step: (f(x + eps) - f(x - eps)) / (2 eps)
+  double atol = 1e-5;  ///< absolute tolerance of an element
+  double rtol = 1e-3;  ///< tolerance relative to |numeric|
   /// A check where both Jacobians are entirely zero proves nothing and fails
   /// unless this is set (vacuous checks hide broken backward rules).
   bool allow_vacuous = false;
@@ -35,20 +36,29 @@ struct GradcheckOptions {
   bool convert_float32 = false;
 };
 
+/// What gradcheck found. The element fields describe the worst element (the
+/// one furthest beyond, or closest to, its tolerance); they stay -1 / 0 when
+/// the check could not run (undefined or float32 input, nothing to check, ...).
 struct GradcheckResult {
-  bool passed = false;
+  bool passed = false;  ///< every element within tolerance, and the check not vacuous
   /// Empty on success; otherwise what failed, with the worst element.
   std::string message;
-  int input = -1;                  // index of the input with the worst element
-  std::int64_t input_element = -1;  // flat index into that input
-  std::int64_t output_element = -1; // flat index into the output
-  double analytic = 0;
-  double numeric = 0;
+  int input = -1;                  ///< index of the input with the worst element
+  std::int64_t input_element = -1;  ///< flat index into that input
+  std::int64_t output_element = -1; ///< flat index into the output
+  double analytic = 0;  ///< d output / d input at that element, from backward
+  double numeric = 0;   ///< the same derivative by central differences
+  /// Same as passed.
   explicit operator bool() const { return passed; }
 };
 
+/// The function under test: inputs -> one tensor (of any shape; every element is checked).
 using GradcheckFunction = std::function<Tensor(const std::vector<Tensor>&)>;
 
+/// Compares f's analytic Jacobian with central finite differences for every
+/// input that requires grad (see the top of this file). Never throws for a
+/// failed check: the result says what failed; exceptions from f propagate.
+/// Costs one backward per output element and two forwards per input element.
 GradcheckResult gradcheck(const GradcheckFunction& f, const std::vector<Tensor>& inputs,
                           const GradcheckOptions& options = {});
 

@@ -5,9 +5,10 @@
 
 namespace tg {
 
+/// The allocator's totals, in bytes (each block rounded up to 64 bytes).
 struct MemoryStats {
-  std::size_t bytes_in_use;  // held by live tensors
-  std::size_t bytes_cached;  // freed by tensors, kept for reuse
+  std::size_t bytes_in_use;  ///< held by live tensors
+  std::size_t bytes_cached;  ///< freed by tensors, kept for reuse
 };
 
 /// Bytes in use and cached by tapegrad's tensor allocator.

@@ -12,36 +12,57 @@
 
 namespace tg {
 
+/// The extents of a tensor, outermost first: 0 to kMaxDims non-negative values.
 class Shape {
  public:
+  /// The most dimensions a shape (and so a tensor) can have.
   static constexpr int kMaxDims = 8;
 
+  /// A 0-d shape (a scalar tensor).
   Shape() = default;
+  /// The given extents; throws std::invalid_argument for a negative extent or
+  /// more than kMaxDims of them.
+  ///@{
   Shape(std::initializer_list<std::int64_t> dims);
   explicit Shape(const std::vector<std::int64_t>& dims);
   template <class It> Shape(It first, It last) {
     for (; first != last; ++first) push_back(static_cast<std::int64_t>(*first));
   }
+  ///@}
 
+  /// Number of dimensions.
   int size() const { return ndim_; }
+  /// True for a 0-d shape.
   bool empty() const { return ndim_ == 0; }
+  /// Extent i, 0 <= i < size() (unchecked; see at()).
+  ///@{
   std::int64_t operator[](int i) const { return dims_[i]; }
   std::int64_t& operator[](int i) { return dims_[i]; }
+  ///@}
   /// Dimension i, counting from the back when negative (-1 is the last).
   std::int64_t at(int i) const;
+  /// The last extent (the shape must not be empty).
   std::int64_t back() const { return dims_[ndim_ - 1]; }
+  /// The extents as a range, for range-for and standard algorithms.
+  ///@{
   const std::int64_t* begin() const { return dims_; }
   const std::int64_t* end() const { return dims_ + ndim_; }
+  ///@}
 
+  /// Appends an extent; throws as the constructors do.
   void push_back(std::int64_t d);
   /// Product of all extents (1 for a 0-d shape).
   std::int64_t numel() const;
   /// Row-major strides in elements.
   std::vector<std::int64_t> strides() const;
+  /// The extents as a vector (for reshape and friends).
   std::vector<std::int64_t> vec() const { return {begin(), end()}; }
 
+  /// Same number of dimensions and the same extents.
+  ///@{
   bool operator==(const Shape& o) const;
   bool operator!=(const Shape& o) const { return !(*this == o); }
+  ///@}
 
   /// "[2,3,4]"
   std::string str() const;

@@ -7,6 +7,11 @@
 // <tapegrad/xtensor.hpp> separately.
 #pragma once
 
+/// @namespace tg
+/// tapegrad's public API: Tensor and its factories, the differentiable ops,
+/// gradcheck, and the sub-namespaces autograd, nn, optim, data, image and
+/// distributed. Internals live in tg::detail and are not part of the API.
+
 #include <tapegrad/autograd.hpp>
 #include <tapegrad/data.hpp>
 #include <tapegrad/dtype.hpp>

@@ -33,8 +33,8 @@ struct BatchOptions {
 
 /// One minibatch: rows of the loader's inputs and targets, in the same order.
 struct Batch {
-  Tensor inputs;
-  Tensor targets;
+  Tensor inputs;   ///< [B, ...] rows of the loader's inputs
+  Tensor targets;  ///< [B, ...] the matching rows of its targets
 };
 
 /// Cuts (inputs, targets) — any shapes and dtypes sharing the first extent N —
@@ -50,15 +50,19 @@ class BatchLoader {
   /// Batches of `data.images` (as inputs) and `data.labels` (as targets).
   explicit BatchLoader(const Dataset& data, BatchOptions options = {});
 
+  /// N, the first extent of inputs and targets.
   std::int64_t num_samples() const { return num_samples_; }
   /// Batches per epoch: ceil(N / batch_size), or floor with drop_last.
   std::int64_t num_batches() const;
+  /// The options given at construction.
   const BatchOptions& options() const { return options_; }
 
   /// The sample order of epoch `epoch` (>= 0): 0..N-1 without shuffle, otherwise
   /// a Fisher-Yates permutation driven by a generator seeded from (seed, epoch).
+  /// Throws for a negative epoch.
   std::vector<std::int64_t> order(std::int64_t epoch) const;
   /// The batches of epoch `epoch`, to iterate over (or index) once or many times.
+  /// Throws for a negative epoch.
   Epoch epoch(std::int64_t epoch) const;
 
  private:
@@ -72,22 +76,32 @@ class BatchLoader {
 /// while iterating, as a range-for does). A batch is built when it is asked for.
 class BatchLoader::Epoch {
  public:
+  /// An input iterator over the batches; dereferencing builds the batch.
   class iterator {
    public:
+    /// Standard iterator traits: an input iterator whose reference is a Batch value.
+    ///@{
     using iterator_category = std::input_iterator_tag;
     using value_type = Batch;
     using difference_type = std::ptrdiff_t;
     using pointer = void;
     using reference = Batch;
+    ///@}
 
+    /// Points at batch `index` of `epoch` (index == size() is the end).
     iterator(const Epoch* epoch, std::int64_t index) : epoch_(epoch), index_(index) {}
+    /// The current batch, built now (Epoch::operator[]).
     Batch operator*() const { return (*epoch_)[index_]; }
+    /// Moves to the next batch.
     iterator& operator++() {
       ++index_;
       return *this;
     }
+    /// Compares positions (iterators of the same Epoch only).
+    ///@{
     bool operator==(const iterator& o) const { return index_ == o.index_; }
     bool operator!=(const iterator& o) const { return index_ != o.index_; }
+    ///@}
 
    private:
     const Epoch* epoch_;
@@ -98,8 +112,11 @@ class BatchLoader::Epoch {
   std::int64_t size() const { return num_batches_; }
   /// Batch `i` of this epoch, 0 <= i < size(); refused otherwise.
   Batch operator[](std::int64_t i) const;
+  /// The first batch and one past the last, for range-for.
+  ///@{
   iterator begin() const { return {this, 0}; }
   iterator end() const { return {this, num_batches_}; }
+  ///@}
 
  private:
   friend class BatchLoader;

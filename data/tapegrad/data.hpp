@@ -6,6 +6,10 @@
 //   <tapegrad/batches.hpp>  BatchLoader: seeded, per-epoch shuffled minibatches
 #pragma once
 
+/// @namespace tg::data
+/// Data sets as tensors: IDX files, MNIST / Fashion-MNIST, label helpers and
+/// seeded minibatches.
+
 #include <tapegrad/batches.hpp>
 #include <tapegrad/dataset.hpp>
 #include <tapegrad/idx.hpp>

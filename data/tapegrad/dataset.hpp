@@ -14,8 +14,8 @@ namespace tg::data {
 /// Samples and their labels: sample i is row i of the first dimension of both.
 /// For MNIST: images float32 [N,1,28,28] in [0,1], labels int64 [N].
 struct Dataset {
-  Tensor images;
-  Tensor labels;
+  Tensor images;  ///< the samples, [N, ...]
+  Tensor labels;  ///< their labels, [N] (int64 for class labels)
   /// The number of samples (the first extent of `images`); 0 when undefined.
   std::int64_t size() const;
 };

@@ -37,7 +37,8 @@ struct IdxArray {
 /// types are refused by name. Refused, with a message naming `path` and the
 /// problem: a missing or unreadable file; a magic number whose first two bytes
 /// are not zero; 0 or more than kMaxIdxDims dimensions; dimensions whose product
-/// exceeds kMaxIdxBytes; less data than the header promises ("truncated: expected
+/// exceeds kMaxIdxBytes, zero extents left out (so [0, 2^32-1, 2^32-1], which holds
+/// no data but whose extents overflow int64 as a tensor shape, is refused); less data than the header promises ("truncated: expected
 /// N bytes of data, got M"); any byte after the data (trailing bytes mean the
 /// header's extents are wrong, so they are an error rather than ignored); a
 /// corrupt gzip stream (bad deflate data, CRC or length check). For a gzip file

@@ -29,6 +29,7 @@
 
 namespace tg::data {
 
+/// Which half of a data set: the training files or the test (t10k) files.
 enum class Split { Train, Test };
 
 /// "train" or "test".
@@ -42,10 +43,13 @@ struct DatasetSource {
   std::vector<std::string> search_dirs;  ///< well-known places, in order
   std::string how_to_get;                ///< the last sentence of the not-found error
   std::int64_t num_classes = 10;         ///< labels must lie in [0, num_classes)
-  std::string train_images = "train-images-idx3-ubyte";  ///< file names without ".gz"
+  /// The four file names, without ".gz" (either form is found).
+  ///@{
+  std::string train_images = "train-images-idx3-ubyte";
   std::string train_labels = "train-labels-idx1-ubyte";
   std::string test_images = "t10k-images-idx3-ubyte";
   std::string test_labels = "t10k-labels-idx1-ubyte";
+  ///@}
 };
 
 /// MNIST handwritten digits, with the search places listed at the top of this file.

@@ -37,9 +37,11 @@ TrainingResult run_training(TrainingRun& run) {
   std::unique_ptr<Progress> progress;
   if (run.main_rank && run.progress) progress = std::make_unique<Progress>(static_cast<int>(opt.epochs), batches);
   std::vector<BatchRecord> records;
+  fit.on_epoch_begin = [&](std::int64_t epoch) {
+    if (progress) progress->start_epoch(static_cast<int>(epoch + 1));
+  };
   fit.on_batch = [&](const nn::BatchReport& b) {
     if (run.after_step) run.after_step();
-    if (b.batch == 0 && progress) progress->start_epoch(static_cast<int>(b.epoch + 1));
     if (progress) progress->batch(b.batch_size, b.loss, b.accuracy);
     records.push_back({b.epoch + 1, b.batch + 1, b.loss, b.accuracy});
   };

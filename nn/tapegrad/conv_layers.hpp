@@ -23,14 +23,19 @@ namespace tg::nn {
 /// weight (out, in, kh, kw), bias (out). Padding: an int, (h, w), "same" or "valid".
 class Conv2d : public Module {
  public:
+  /// Throws std::invalid_argument for a non-positive channel count, kernel
+  /// extent, stride or dilation. The input must then be [N, in_channels, H, W].
   Conv2d(std::int64_t in_channels, std::int64_t out_channels, Size2 kernel_size, Size2 stride = 1,
          Padding padding = 0, Size2 dilation = 1, bool bias = true);
   Tensor forward(const Tensor& input) override;
   std::string extra_repr() const override;
   /// "Conv2d(3->6, 3x3)"
   std::string brief() const override;
+  /// Channels of the input and of the output, as constructed.
+  ///@{
   std::int64_t in_channels() const { return in_; }
   std::int64_t out_channels() const { return out_; }
+  ///@}
 
   Tensor weight;  ///< (out_channels, in_channels, kh, kw)
   Tensor bias;    ///< (out_channels), undefined when built without bias
@@ -44,6 +49,8 @@ class Conv2d : public Module {
 /// 1-D convolution over [N, C, W] input, tg::conv1d. weight (out, in, k), bias (out).
 class Conv1d : public Module {
  public:
+  /// Throws std::invalid_argument for a non-positive channel count, kernel size,
+  /// stride or dilation. The input must then be [N, in_channels, W].
   Conv1d(std::int64_t in_channels, std::int64_t out_channels, std::int64_t kernel_size, std::int64_t stride = 1,
          Padding padding = 0, std::int64_t dilation = 1, bool bias = true);
   Tensor forward(const Tensor& input) override;
@@ -62,6 +69,8 @@ class Conv1d : public Module {
 /// Max pooling over NCHW windows, tg::max_pool2d; stride defaults to the kernel.
 class MaxPool2d : public Module {
  public:
+  /// Windows of kernel_size moved by stride (default: kernel_size); padding is
+  /// -infinity, at most half the kernel. Values are checked by the op on each call.
   explicit MaxPool2d(Size2 kernel_size, std::optional<Size2> stride = std::nullopt, Size2 padding = 0);
   Tensor forward(const Tensor& input) override;
   std::string extra_repr() const override;
@@ -73,6 +82,8 @@ class MaxPool2d : public Module {
 /// Average pooling over NCHW windows, tg::avg_pool2d; stride defaults to the kernel.
 class AvgPool2d : public Module {
  public:
+  /// Windows of kernel_size moved by stride (default: kernel_size); zero
+  /// padding counts towards each mean. Values are checked by the op on each call.
   explicit AvgPool2d(Size2 kernel_size, std::optional<Size2> stride = std::nullopt, Size2 padding = 0);
   Tensor forward(const Tensor& input) override;
   std::string extra_repr() const override;

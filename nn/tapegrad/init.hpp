@@ -19,6 +19,8 @@
 
 #include <tapegrad/tensor.hpp>
 
+/// @namespace tg::nn::init
+/// In-place parameter initialisers (PyTorch's torch.nn.init) and their fan rules.
 namespace tg::nn::init {
 
 /// Whether Kaiming init preserves the variance of activations (FanIn) or of gradients (FanOut).
@@ -26,11 +28,13 @@ enum class FanMode { FanIn, FanOut };
 /// The nonlinearity that follows the layer, for calculate_gain.
 enum class Nonlinearity { Linear, Sigmoid, Tanh, ReLU, LeakyReLU };
 
+/// Inputs and outputs that feed one weight element, per the layouts above.
 struct Fans {
-  std::int64_t fan_in;
-  std::int64_t fan_out;
+  std::int64_t fan_in;   ///< in (2-D), or in * kernel area
+  std::int64_t fan_out;  ///< out (2-D), or out * kernel area
 };
-/// Fans of a weight with the layouts above; throws for fewer than 2 dimensions.
+/// Fans of a weight with the layouts above; throws for an undefined or empty
+/// weight and for fewer than 2 dimensions.
 Fans compute_fans(const Tensor& weight);
 
 /// PyTorch's recommended gains: 1 (Linear, Sigmoid), 5/3 (Tanh), sqrt(2) (ReLU),

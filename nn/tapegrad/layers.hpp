@@ -23,13 +23,17 @@ namespace tg::nn {
 /// Input [..., in_features] -> output [..., out_features].
 class Linear : public Module {
  public:
+  /// Throws std::invalid_argument unless both sizes are positive.
   Linear(std::int64_t in_features, std::int64_t out_features, bool bias = true);
   Tensor forward(const Tensor& input) override;
   std::string extra_repr() const override;
   /// "Linear(196->8)"
   std::string brief() const override;
+  /// Sizes of the last input and output dimension, as constructed.
+  ///@{
   std::int64_t in_features() const { return in_; }
   std::int64_t out_features() const { return out_; }
+  ///@}
 
   Tensor weight;  ///< (in_features, out_features)
   Tensor bias;    ///< (out_features), undefined when built without bias
@@ -41,6 +45,7 @@ class Linear : public Module {
 /// Merges dimensions start_dim..end_dim (default: all but the batch dimension).
 class Flatten : public Module {
  public:
+  /// Dimensions as in tg::flatten (negative counts from the back), checked on each call.
   explicit Flatten(int start_dim = 1, int end_dim = -1) : start_(start_dim), end_(end_dim) {}
   Tensor forward(const Tensor& input) override;
   std::string extra_repr() const override;
@@ -70,6 +75,7 @@ class Tanh : public Module {
 /// Softmax along `dim` (stable).
 class Softmax : public Module {
  public:
+  /// `dim` as in tg::softmax (negative counts from the back), checked on each call.
   explicit Softmax(int dim = -1) : dim_(dim) {}
   Tensor forward(const Tensor& input) override;
   std::string extra_repr() const override;
@@ -81,6 +87,7 @@ class Softmax : public Module {
 /// log(softmax(x)) along `dim`, computed stably; pair it with nll_loss.
 class LogSoftmax : public Module {
  public:
+  /// `dim` as in tg::log_softmax (negative counts from the back), checked on each call.
   explicit LogSoftmax(int dim = -1) : dim_(dim) {}
   Tensor forward(const Tensor& input) override;
   std::string extra_repr() const override;
@@ -96,9 +103,11 @@ class LogSoftmax : public Module {
 /// from the tape. p must be in [0, 1].
 class Dropout : public Module {
  public:
+  /// Throws std::invalid_argument unless 0 <= p <= 1.
   explicit Dropout(double p = 0.5);
   Tensor forward(const Tensor& input) override;
   std::string extra_repr() const override;
+  /// The drop probability.
   double p() const { return p_; }
 
  private:

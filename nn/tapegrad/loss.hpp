@@ -16,6 +16,8 @@
 #include <tapegrad/tensor.hpp>
 
 namespace tg::nn {
+/// @namespace tg::nn::functional
+/// Losses as plain functions (PyTorch's torch.nn.functional), conventionally `F`.
 namespace functional {
 
 /// Binary negative log-likelihood on probabilities p in [0, 1] with targets y
@@ -46,33 +48,45 @@ Tensor l2_penalty(double weight_decay, const std::vector<Tensor>& params);
 
 }  // namespace functional
 
-/// Callable wrappers holding a Reduction, e.g. `tg::nn::CrossEntropyLoss loss; loss(logits, y)`.
+// Callable wrappers holding a Reduction, e.g. `tg::nn::CrossEntropyLoss loss; loss(logits, y)`.
+// Each one's operator() has the contract of the functional:: loss it calls.
+
+/// Callable functional::binary_cross_entropy.
 struct BCELoss {
-  Reduction reduction = Reduction::Mean;
+  Reduction reduction = Reduction::Mean;  ///< passed to every call
+  /// binary_cross_entropy(probs, targets, reduction).
   Tensor operator()(const Tensor& probs, const Tensor& targets) const {
     return functional::binary_cross_entropy(probs, targets, reduction);
   }
 };
+/// Callable functional::nll_loss.
 struct NLLLoss {
-  Reduction reduction = Reduction::Mean;
+  Reduction reduction = Reduction::Mean;  ///< passed to every call
+  /// nll_loss(log_probs, targets, reduction).
   Tensor operator()(const Tensor& log_probs, const Tensor& targets) const {
     return functional::nll_loss(log_probs, targets, reduction);
   }
 };
+/// Callable functional::cross_entropy.
 struct CrossEntropyLoss {
-  Reduction reduction = Reduction::Mean;
+  Reduction reduction = Reduction::Mean;  ///< passed to every call
+  /// cross_entropy(logits, targets, reduction).
   Tensor operator()(const Tensor& logits, const Tensor& targets) const {
     return functional::cross_entropy(logits, targets, reduction);
   }
 };
+/// Callable functional::hinge_loss.
 struct HingeLoss {
-  Reduction reduction = Reduction::Mean;
+  Reduction reduction = Reduction::Mean;  ///< passed to every call
+  /// hinge_loss(scores, targets, reduction).
   Tensor operator()(const Tensor& scores, const Tensor& targets) const {
     return functional::hinge_loss(scores, targets, reduction);
   }
 };
+/// Callable functional::mse_loss.
 struct MSELoss {
-  Reduction reduction = Reduction::Mean;
+  Reduction reduction = Reduction::Mean;  ///< passed to every call
+  /// mse_loss(input, target, reduction).
   Tensor operator()(const Tensor& input, const Tensor& target) const {
     return functional::mse_loss(input, target, reduction);
   }

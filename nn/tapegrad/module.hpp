@@ -35,8 +35,12 @@ namespace tg::nn {
 using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
 
 class Module;
+/// How modules are held and shared: submodules, Sequential children, model handles.
 using ModulePtr = std::shared_ptr<Module>;
 
+/// Base of every layer and model: override forward(), register parameters,
+/// buffers and submodules in the constructor, and call the module with
+/// operator() (see the top of this file). Not copyable.
 class Module {
  public:
   Module() = default;
@@ -71,6 +75,7 @@ class Module {
   void train(bool on = true);
   /// Same as train(false).
   void eval() { train(false); }
+  /// True in training mode (the default), false after eval().
   bool is_training() const { return training_; }
   /// Drops the gradient of every parameter (PyTorch's zero_grad(set_to_none=true)).
   void zero_grad();

@@ -3,6 +3,11 @@
 // Sequential, losses, initialisers, summary, module gradcheck and checkpoints.
 #pragma once
 
+/// @namespace tg::nn
+/// Neural networks built from differentiable ops: Module and the built-in
+/// layers, Sequential, losses (functional and callable), initialisers (init),
+/// summary, module gradcheck and the fit()/evaluate() training loop.
+
 #include <tapegrad/conv_layers.hpp>
 #include <tapegrad/fit.hpp>
 #include <tapegrad/init.hpp>

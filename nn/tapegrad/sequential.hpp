@@ -19,11 +19,16 @@
 
 namespace tg::nn {
 
+/// A chain of modules run in order; child i is registered under the name "i".
 class Sequential : public Module {
  public:
+  /// An empty chain (the identity) to add() to.
   Sequential() = default;
+  /// The given modules in order; a null module throws std::invalid_argument.
+  ///@{
   Sequential(std::initializer_list<ModulePtr> modules);
   explicit Sequential(const std::vector<ModulePtr>& modules);
+  ///@}
   /// Sequential(m1, m2, ...) from shared_ptrs of any module types.
   template <class... Ms, class = std::enable_if_t<(sizeof...(Ms) > 0)>>
   explicit Sequential(std::shared_ptr<Ms>... modules) {
@@ -45,10 +50,15 @@ class Sequential : public Module {
     if (!typed) wrong_type(i);
     return typed;
   }
+  /// Number of modules in the chain.
   std::size_t size() const { return modules_.size(); }
+  /// True when the chain has no modules.
   bool empty() const { return modules_.empty(); }
+  /// The modules in order, for range-for.
+  ///@{
   std::vector<ModulePtr>::const_iterator begin() const { return modules_.begin(); }
   std::vector<ModulePtr>::const_iterator end() const { return modules_.end(); }
+  ///@}
 
  private:
   [[noreturn]] void wrong_type(std::size_t i) const;

@@ -28,7 +28,7 @@
 //       u16 name length (1..4096), then the name in UTF-8 ("features.0.weight", "exp_avg.3")
 //       u8  dtype: 0 float32, 1 float64, 2 int64
 //       u8  number of dimensions (0..8)
-//       i64 extent of each dimension (>= 0)
+//       i64 extent of each dimension (>= 0; the non-zero extents multiply to at most 2^63-1)
 //       the elements, row-major, little-endian (numel * 4 or 8 bytes)
 //
 // A module's file holds named_parameters() then named_buffers(). An
@@ -68,8 +68,10 @@ void save(const optim::Optimizer& optimizer, const std::string& path);
 /// the same shapes. On any refusal the optimizer is left unchanged.
 void load(optim::Optimizer& optimizer, const std::string& path);
 
-/// Conveniences for the shared_ptrs modules usually live in.
+/// Conveniences for the shared_ptrs modules usually live in: save / load `*object`.
+///@{
 template <class T> void save(const std::shared_ptr<T>& object, const std::string& path) { save(*object, path); }
 template <class T> void load(const std::shared_ptr<T>& object, const std::string& path) { load(*object, path); }
+///@}
 
 }  // namespace tg

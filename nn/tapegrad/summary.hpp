@@ -26,16 +26,18 @@ struct SummaryRow {
   std::int64_t parameters;    ///< parameter elements of this module
 };
 
+/// What summary() found: one row per leaf module, and the parameter totals.
 struct ModelSummary {
-  Shape input_shape;
-  Shape output_shape;
+  Shape input_shape;   ///< the shape the pass was run on, batch dimension included
+  Shape output_shape;  ///< the model's output shape for it
   std::vector<SummaryRow> rows;  ///< leaf modules in the order they ran
-  std::int64_t total_parameters = 0;
-  std::int64_t trainable_parameters = 0;
+  std::int64_t total_parameters = 0;      ///< elements of every parameter of the model
+  std::int64_t trainable_parameters = 0;  ///< of those, elements of parameters that require grad
   /// The printed table.
   std::string str() const;
 };
 
+/// Writes summary.str().
 std::ostream& operator<<(std::ostream& os, const ModelSummary& summary);
 
 /// Runs one forward pass on zeros of `input_shape` (batch dimension included)

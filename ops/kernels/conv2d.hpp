@@ -50,8 +50,8 @@ void conv2d_backward(const T* x, const T* w, const T* gy, const ConvGeometry& g,
 /// How conv2d uses the threads (benchmarks compare the two; users keep Auto).
 enum class ConvThreading {
   Auto,        // batch-parallel when the batch has at least as many images as threads
-  Batch,       // our pool over the images, OpenBLAS single-threaded inside
-  ThreadedBlas // images one after another, OpenBLAS uses the threads
+  Batch,       // our pool over the images, one single-threaded gemm per image
+  ThreadedBlas // images one after another, each gemm split over the threads (ops/blas.cpp)
 };
 void set_conv_threading(ConvThreading mode);
 ConvThreading conv_threading();

@@ -8,6 +8,8 @@
 
 #include <tapegrad/tensor.hpp>
 
+/// @namespace tg::image
+/// The seeds' classic image filters on single-channel 2-D tensors.
 namespace tg::image {
 
 /// Zero-padded "same" cross-correlation of a matrix [N,M] with a kernel of
@@ -24,9 +26,12 @@ Tensor box_blur(const Tensor& image, std::int64_t box_size);
 /// zero padded. Like sqrt, its gradient is not finite where the amplitude is 0.
 Tensor gradient_amplitude(const Tensor& image);
 
-/// The classic 3x3 kernels of seed 000 §3.2 (float32; conv_matrix promotes as needed).
+/// The classic 3x3 kernels of seed 000 §3.2 (float32; conv_matrix promotes as needed):
+/// sharpen [[0,-1,0],[-1,5,-1],[0,-1,0]] and edge [[-1,-1,-1],[-1,8,-1],[-1,-1,-1]].
+///@{
 Tensor sharpen_kernel();
 Tensor edge_kernel();
+///@}
 
 /// Response map of `pattern` over `image` (conv_matrix; stored in *response when
 /// given) and the (row, col) of its first maximum.

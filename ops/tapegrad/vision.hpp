@@ -21,8 +21,13 @@ namespace tg {
 
 /// A (height, width) pair; an int means the same value for both.
 struct Size2 {
+  /// Height and width.
+  ///@{
   std::int64_t h, w;
+  ///@}
+  /// The same value for height and width (implicit, so `3` means 3x3).
   Size2(std::int64_t v) : h(v), w(v) {}  // NOLINT: implicit on purpose
+  /// Height and width apart.
   Size2(std::int64_t height, std::int64_t width) : h(height), w(width) {}
 };
 
@@ -31,15 +36,23 @@ struct Size2 {
 /// padding puts the extra row/column at the bottom/right (seed 004).
 class Padding {
  public:
+  /// Explicit zero padding: p on every side, or ph above and below and pw left
+  /// and right. Negative values are refused by the op that uses them.
+  ///@{
   Padding(std::int64_t p) : h_(p), w_(p) {}  // NOLINT
   Padding(std::int64_t ph, std::int64_t pw) : h_(ph), w_(pw) {}
   Padding(Size2 p) : h_(p.h), w_(p.w) {}  // NOLINT
-  /// "same" or "valid"; anything else throws. (A template, so that a literal 0
-  /// means zero padding and is not taken for a null string.)
+  ///@}
+  /// "same" or "valid" ("valid" is zero padding); anything else throws
+  /// std::invalid_argument. The C-string form is a template, so that a literal
+  /// 0 means zero padding and is not taken for a null string.
+  ///@{
   template <class Char, std::enable_if_t<std::is_same_v<Char, char>, int> = 0>
   Padding(const Char* mode) : Padding(std::string(mode ? mode : "")) {}  // NOLINT
   Padding(const std::string& mode);  // NOLINT
+  ///@}
 
+  /// True for "same" padding, which depends on the input size (see resolve).
   bool is_same() const { return same_; }
   /// {top, bottom, left, right} for this input, kernel, stride and dilation.
   std::array<std::int64_t, 4> resolve(std::int64_t in_h, std::int64_t in_w, std::int64_t k_h, std::int64_t k_w,

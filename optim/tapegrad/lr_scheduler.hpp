@@ -14,6 +14,7 @@
 
 namespace tg::optim {
 
+/// Base of the schedules: subclasses give lr_at(), the closed form.
 class LRScheduler {
  public:
   virtual ~LRScheduler();
@@ -23,20 +24,23 @@ class LRScheduler {
   std::int64_t epoch() const { return epoch_; }
   /// The lr set by the last step (base_lr before any step).
   double last_lr() const { return optimizer_.lr(); }
+  /// The optimizer's lr when the scheduler was constructed.
   double base_lr() const { return base_lr_; }
   /// The schedule's lr for `epoch`.
   virtual double lr_at(std::int64_t epoch) const = 0;
 
  protected:
+  /// Remembers `optimizer` (which must outlive the scheduler) and its current lr as base_lr.
   explicit LRScheduler(Optimizer& optimizer);
-  Optimizer& optimizer_;
-  double base_lr_;
-  std::int64_t epoch_ = 0;
+  Optimizer& optimizer_;    ///< the optimizer whose lr step() sets
+  double base_lr_;          ///< see base_lr()
+  std::int64_t epoch_ = 0;  ///< see epoch()
 };
 
 /// lr = base_lr * gamma^floor(epoch / step_size); step_size > 0.
 class StepLR : public LRScheduler {
  public:
+  /// Throws std::invalid_argument unless step_size > 0 and gamma >= 0.
   StepLR(Optimizer& optimizer, std::int64_t step_size, double gamma = 0.1);
   double lr_at(std::int64_t epoch) const override;
 
@@ -48,6 +52,8 @@ class StepLR : public LRScheduler {
 /// lr = eta_min + (base_lr - eta_min) * (1 + cos(pi * epoch / T_max)) / 2; T_max > 0.
 class CosineAnnealingLR : public LRScheduler {
  public:
+  /// Throws std::invalid_argument unless T_max > 0 and eta_min >= 0. The formula
+  /// continues past T_max (the lr rises again), as PyTorch's closed form does.
   CosineAnnealingLR(Optimizer& optimizer, std::int64_t T_max, double eta_min = 0.0);
   double lr_at(std::int64_t epoch) const override;
 

@@ -21,6 +21,8 @@
 
 namespace tg::optim {
 
+/// Base of every optimizer: holds the parameter handles, the learning rate and
+/// per-parameter state; subclasses implement step(). Not copyable.
 class Optimizer {
  public:
   virtual ~Optimizer();
@@ -59,8 +61,8 @@ class Optimizer {
   /// Per-parameter state: steps taken and the buffers named by buffer_names
   /// (undefined until the first step that needs them).
   struct ParamState {
-    std::int64_t step = 0;
-    std::vector<Tensor> buffers;
+    std::int64_t step = 0;        ///< updates applied to this parameter so far
+    std::vector<Tensor> buffers;  ///< one per buffer name; use buffer() to read them
   };
   /// The gradient of parameter i, checked against it; undefined when it has none.
   Tensor grad_of(std::size_t i) const;
@@ -68,9 +70,9 @@ class Optimizer {
   /// (and converted if the parameter's dtype changed since).
   Tensor& buffer(std::size_t i, std::size_t b);
 
-  std::vector<Tensor> params_;
-  std::vector<ParamState> state_;
-  double lr_;
+  std::vector<Tensor> params_;     ///< the parameter handles, as given to the constructor
+  std::vector<ParamState> state_;  ///< state_[i] belongs to params_[i]
+  double lr_;                      ///< the current learning rate (see lr(), set_lr())
 
  private:
   std::string name_;

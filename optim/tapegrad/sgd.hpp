@@ -8,19 +8,28 @@
 namespace tg::optim {
 
 /// SGD settings, chainable as in libtorch: SGDOptions(0.1).momentum(0.9).nesterov(true).
+/// Defaults: momentum 0, dampening 0, weight_decay 0, nesterov false. Values
+/// are checked by the SGD constructor, not here.
 class SGDOptions {
  public:
+  /// The learning rate; every other setting at its default.
   SGDOptions(double lr) : lr_(lr) {}  // NOLINT: implicit, so SGD(params, 0.1) works
+  /// Setters: each changes one setting and returns *this for chaining.
+  ///@{
   SGDOptions& lr(double v) { lr_ = v; return *this; }
   SGDOptions& momentum(double v) { momentum_ = v; return *this; }
   SGDOptions& dampening(double v) { dampening_ = v; return *this; }
   SGDOptions& weight_decay(double v) { weight_decay_ = v; return *this; }
   SGDOptions& nesterov(bool v) { nesterov_ = v; return *this; }
+  ///@}
+  /// Getters of the settings above.
+  ///@{
   double lr() const { return lr_; }
   double momentum() const { return momentum_; }
   double dampening() const { return dampening_; }
   double weight_decay() const { return weight_decay_; }
   bool nesterov() const { return nesterov_; }
+  ///@}
 
  private:
   double lr_;
@@ -37,8 +46,12 @@ class SGDOptions {
 /// Nesterov needs momentum > 0 and dampening 0. Negative settings are refused.
 class SGD : public Optimizer {
  public:
+  /// Throws std::invalid_argument for the parameter lists Optimizer refuses, a
+  /// negative lr, momentum, dampening or weight_decay, and nesterov without
+  /// momentum > 0 and dampening 0.
   SGD(std::vector<Tensor> params, SGDOptions options);
   void step() override;
+  /// The settings given at construction (its lr is not updated by set_lr; see lr()).
   const SGDOptions& options() const { return options_; }
 
  private:

@@ -1,0 +1,142 @@
+// Writes the seed corpora of the fuzz targets from valid files made with the
+// library itself (plus near-misses that reach each refusal of the loaders;
+// some are written with the private checkpoint writer, since save() cannot
+// produce them), each input prefixed with its mode byte (fuzz_common.hpp):
+//   make_fuzz_seeds OUT_DIR   ->  OUT_DIR/idx/*, OUT_DIR/checkpoint/*
+// scripts/fuzz.sh runs it at fuzzing time, so no binary corpus is committed.
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <vector>
+
+#include "fuzz_common.hpp"
+#include "nn/checkpoint_format.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using fuzz::Bytes;
+
+void write_seed(const fs::path& dir, const std::string& name, std::uint8_t mode, const Bytes& file) {
+  fuzz::write_file((dir / name).string(), Bytes(1, static_cast<char>(mode)) + file);
+}
+
+// ---- IDX ----------------------------------------------------------------------------
+
+void put_u32_be(Bytes& out, std::uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>(v >> shift));
+}
+
+// An IDX file of type `type` with these extents and a byte pattern as data.
+Bytes idx(std::uint8_t type, const std::vector<std::uint32_t>& dims, std::size_t data_bytes) {
+  Bytes out{0, 0, static_cast<char>(type), static_cast<char>(dims.size())};
+  for (const std::uint32_t d : dims) put_u32_be(out, d);
+  for (std::size_t i = 0; i < data_bytes; ++i) out.push_back(static_cast<char>(i * 37 % 251));
+  return out;
+}
+Bytes idx_u8(const std::vector<std::uint32_t>& dims) {
+  std::size_t n = 1;
+  for (const std::uint32_t d : dims) n *= d;
+  return idx(0x08, dims, n);
+}
+
+void idx_seeds(const fs::path& dir) {
+  using namespace fuzz;
+  const std::vector<std::pair<std::string, Bytes>> valid = {
+      {"labels", idx_u8({10})},                     // MNIST labels: 0x00000801
+      {"images", idx_u8({3, 5, 4})},                // MNIST images: 0x00000803
+      {"empty", idx_u8({0, 28, 28})},               // zero images
+      {"eight_dims", idx_u8({1, 2, 1, 2, 1, 2, 1, 2})},
+  };
+  for (const auto& [name, file] : valid) {
+    write_seed(dir, name + ".plain", idx_mode_byte(kIdxRaw), file);
+    write_seed(dir, name + ".gz", idx_mode_byte(kIdxRaw), gzip(file));
+    write_seed(dir, name + ".by_harness.gz", idx_mode_byte(kIdxGzip), file);
+  }
+  const Bytes images = idx_u8({3, 5, 4});
+  write_seed(dir, "images.cut4.gz", idx_mode_byte(kIdxGzipCut, 4), images);
+  write_seed(dir, "images.cut12.gz", idx_mode_byte(kIdxGzipCut, 12), images);
+  write_seed(dir, "images.trailing8.gz", idx_mode_byte(kIdxGzipTrailing, 8), images);
+  // Near-misses: another element type, one data byte too many or too few.
+  write_seed(dir, "float32.plain", idx_mode_byte(kIdxRaw), idx(0x0D, {2, 2}, 16));
+  write_seed(dir, "one_extra.plain", idx_mode_byte(kIdxRaw), idx(0x08, {2, 3}, 7));
+  write_seed(dir, "one_short.plain", idx_mode_byte(kIdxRaw), idx(0x08, {2, 3}, 5));
+}
+
+// ---- checkpoints ----------------------------------------------------------------------
+
+Bytes read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return Bytes(std::istreambuf_iterator<char>(in), {});
+}
+
+// The checkpoint `save` writes, as bytes.
+template <class Object> Bytes saved(const Object& object) {
+  const std::string path = fuzz::scratch_path("tapegrad_fuzz_seed");
+  tg::save(object, path);
+  Bytes bytes = read_file(path);
+  std::remove(path.c_str());
+  return bytes;
+}
+
+// A checkpoint file of any kind and tensors, as bytes.
+Bytes written(const std::string& kind, const tg::detail::NamedTensorList& tensors) {
+  const std::string path = fuzz::scratch_path("tapegrad_fuzz_seed");
+  tg::detail::write_checkpoint(path, kind, tensors);
+  Bytes bytes = read_file(path);
+  std::remove(path.c_str());
+  return bytes;
+}
+
+void checkpoint_seeds(const fs::path& dir) {
+  using namespace fuzz;
+  const auto model = make_model();
+  const auto optimizer = make_optimizer(*model);
+  std::vector<std::pair<std::string, Bytes>> files;
+  files.emplace_back("module", saved(*model));
+  files.emplace_back("sgd_fresh", saved(*optimizer));  // lr and num_params only
+  train_step(*model, *optimizer);
+  files.emplace_back("sgd_momentum", saved(*optimizer));  // with step.i and momentum_buffer.i
+  // Files that must be refused by the fixed model and optimizer, reaching the mismatch checks.
+  files.emplace_back("module_float64", saved(make_model()->to(tg::kFloat64)));
+  files.emplace_back("module_other", saved(tg::nn::Linear(4, 3)));
+  const auto adam_model = make_model();
+  tg::optim::Adam adam(adam_model->parameters());
+  train_step(*adam_model, adam);
+  files.emplace_back("adam", saved(adam));
+  const auto float64_model = make_model();
+  float64_model->to(tg::kFloat64);
+  const auto float64_sgd = make_optimizer(*float64_model);
+  train_step(*float64_model, *float64_sgd);
+  files.emplace_back("sgd_float64", saved(*float64_sgd));
+  // Near-misses save() cannot write: a tensor the model lacks, optimizer states
+  // missing a count or a step, and an index too long to be one.
+  tg::detail::NamedTensorList extra(model->named_parameters());
+  extra.emplace_back("3.weight", tg::zeros({2, 1}));
+  files.emplace_back("module_extra", written("module", extra));
+  const tg::Tensor lr = tg::scalar_tensor(0.1, tg::kFloat64), count = tg::tensor_i64({4}, tg::Shape{});
+  const tg::Tensor buffer = tg::zeros({4, 3}), step = tg::tensor_i64({1}, tg::Shape{});
+  files.emplace_back("sgd_no_count", written("optimizer:SGD", {{"lr", lr}}));
+  files.emplace_back("sgd_no_step", written("optimizer:SGD", {{"lr", lr}, {"num_params", count}, {"momentum_buffer.0", buffer}}));
+  files.emplace_back("sgd_long_index",
+                     written("optimizer:SGD", {{"lr", lr}, {"num_params", count}, {"step.0000000000", step}}));
+  for (const auto& [name, file] : files) {
+    write_seed(dir, name + ".raw", kCheckpointRaw, file);
+    write_seed(dir, name + ".fix", kCheckpointFixHeader, file);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: make_fuzz_seeds OUT_DIR\n");
+    return 2;
+  }
+  const fs::path out = argv[1];
+  fs::create_directories(out / "idx");
+  fs::create_directories(out / "checkpoint");
+  idx_seeds(out / "idx");
+  checkpoint_seeds(out / "checkpoint");
+  return 0;
+}
