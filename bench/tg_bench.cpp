@@ -19,6 +19,8 @@
 
 #include <cblas.h>  // OpenBLAS called directly, the reference for tg::matmul
 
+#include "common/lenet5_model.hpp"
+#include "common/seed_cnn.hpp"
 #include <tapegrad/tapegrad.hpp>
 
 using namespace tg;
@@ -35,23 +37,9 @@ double time_steps(const std::function<void()>& step, int warmup, int steps) {
   return seconds_since(start);
 }
 
-std::shared_ptr<nn::Sequential> lenet5() {
-  using namespace tg::nn;
-  return std::make_shared<Sequential>(
-      std::make_shared<Conv2d>(1, 6, 5), std::make_shared<ReLU>(), std::make_shared<MaxPool2d>(2),
-      std::make_shared<Conv2d>(6, 16, 5), std::make_shared<ReLU>(), std::make_shared<MaxPool2d>(2),
-      std::make_shared<Flatten>(), std::make_shared<Linear>(256, 120), std::make_shared<ReLU>(),
-      std::make_shared<Linear>(120, 84), std::make_shared<ReLU>(), std::make_shared<Linear>(84, 10));
-}
-
-std::shared_ptr<nn::Sequential> seed_cnn() {
-  using namespace tg::nn;
-  return std::make_shared<Sequential>(
-      std::make_shared<Conv2d>(1, 2, 3, 1, 1), std::make_shared<ReLU>(), std::make_shared<MaxPool2d>(2),
-      std::make_shared<Conv2d>(2, 4, 3, 1, 1), std::make_shared<ReLU>(), std::make_shared<MaxPool2d>(2),
-      std::make_shared<Flatten>(), std::make_shared<Linear>(196, 8), std::make_shared<ReLU>(),
-      std::make_shared<Linear>(8, 1), std::make_shared<Sigmoid>());
-}
+// The same models as the example trainers (examples/common).
+std::shared_ptr<nn::Sequential> lenet5() { return examples::lenet5(); }
+std::shared_ptr<nn::Sequential> seed_cnn() { return examples::seed_cnn(examples::BinaryLoss::NLL, false); }
 
 using Loss = std::function<Tensor(const Tensor&, const Tensor&)>;
 

@@ -38,22 +38,7 @@ int main(int argc, char** argv) try {
   auto model = ex::seed_cnn(loss_kind, false);
   optim::SGD sgd(model->parameters(), optim::SGDOptions(opt.lr).momentum(opt.momentum));
 
-  ex::TrainingRun run;
-  run.name = "feature_maps";
-  run.model = model.get();
-  run.optimizer = &sgd;
-  if (loss_kind == ex::BinaryLoss::NLL) {
-    run.loss = [](const Tensor& p, const Tensor& y) { return nn::functional::binary_cross_entropy(p, y); };
-    run.metric = nn::binary_accuracy;
-  } else {
-    run.loss = [](const Tensor& s, const Tensor& y) { return nn::functional::hinge_loss(s, y); };
-    run.metric = nn::sign_accuracy;
-  }
-  run.x_train = data.x_train;
-  run.y_train = data.y_train;
-  run.x_test = data.x_test;
-  run.y_test = data.y_test;
-  run.options = opt;
+  ex::TrainingRun run = ex::binary_training_run("feature_maps", *model, sgd, loss_kind, data, opt);
   ex::run_training(run);
 
   // Two test images (a 0 and a 1 where the test set has both) through the layers one by one.

@@ -40,22 +40,7 @@ int main(int argc, char** argv) try {
   std::printf("mnist_binary (%s loss): %lld training and %lld test images\n", flags.get_string("loss").c_str(),
               static_cast<long long>(data.x_train.size(0)), static_cast<long long>(data.x_test.size(0)));
 
-  ex::TrainingRun run;
-  run.name = "mnist_binary (" + flags.get_string("loss") + ")";
-  run.model = model.get();
-  run.optimizer = &sgd;
-  if (loss_kind == ex::BinaryLoss::NLL) {
-    run.loss = [](const Tensor& p, const Tensor& y) { return nn::functional::binary_cross_entropy(p, y); };
-    run.metric = nn::binary_accuracy;
-  } else {
-    run.loss = [](const Tensor& s, const Tensor& y) { return nn::functional::hinge_loss(s, y); };
-    run.metric = nn::sign_accuracy;
-  }
-  run.x_train = data.x_train;
-  run.y_train = data.y_train;
-  run.x_test = data.x_test;
-  run.y_test = data.y_test;
-  run.options = opt;
+  ex::TrainingRun run = ex::binary_training_run("mnist_binary (" + flags.get_string("loss") + ")", *model, sgd, loss_kind, data, opt);
   run.extra_metrics = {{"loss", flags.get_string("loss")}};
   ex::run_training(run);
   return 0;

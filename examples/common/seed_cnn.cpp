@@ -46,4 +46,25 @@ BinaryLoss parse_binary_loss(const std::string& name) {
   throw FlagError("--loss: expected nll or hinge, got '" + name + "'");
 }
 
+TrainingRun binary_training_run(const std::string& name, nn::Module& model, optim::Optimizer& optimizer,
+                                BinaryLoss kind, const BinaryMnist& data, const TrainingOptions& options) {
+  TrainingRun run;
+  run.name = name;
+  run.model = &model;
+  run.optimizer = &optimizer;
+  if (kind == BinaryLoss::NLL) {
+    run.loss = [](const Tensor& p, const Tensor& y) { return nn::functional::binary_cross_entropy(p, y); };
+    run.metric = nn::binary_accuracy;
+  } else {
+    run.loss = [](const Tensor& s, const Tensor& y) { return nn::functional::hinge_loss(s, y); };
+    run.metric = nn::sign_accuracy;
+  }
+  run.x_train = data.x_train;
+  run.y_train = data.y_train;
+  run.x_test = data.x_test;
+  run.y_test = data.y_test;
+  run.options = options;
+  return run;
+}
+
 }  // namespace tg::examples

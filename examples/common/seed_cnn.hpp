@@ -5,6 +5,8 @@
 #include <memory>
 #include <string>
 
+#include "common/flags.hpp"
+#include "common/run_training.hpp"
 #include <tapegrad/data.hpp>
 #include <tapegrad/nn.hpp>
 
@@ -26,5 +28,10 @@ BinaryMnist load_binary_mnist(const std::string& data_dir, BinaryLoss loss, std:
 
 /// "nll" or "hinge"; throws FlagError otherwise.
 BinaryLoss parse_binary_loss(const std::string& name);
+
+/// A TrainingRun of `model` on `data` with the loss and accuracy that go with
+/// `kind` (binary NLL + threshold 0.5, or hinge + sign).
+TrainingRun binary_training_run(const std::string& name, nn::Module& model, optim::Optimizer& optimizer,
+                                BinaryLoss kind, const BinaryMnist& data, const TrainingOptions& options);
 
 }  // namespace tg::examples
