@@ -8,6 +8,8 @@
 
 #include <tapegrad/tapegrad.hpp>
 
+#include "test_helpers.hpp"
+
 using namespace tg;
 using Catch::Contains;
 using Inputs = std::vector<Tensor>;
@@ -16,23 +18,8 @@ namespace {
 
 Tensor leaf(const Shape& s) { return randn(s, kFloat64).detach().requires_grad_(); }
 
-void check_values(const Tensor& t, const std::vector<double>& expected, double tol = 0.0) {
-  const std::vector<double> got = t.to_vector<double>();
-  REQUIRE(got.size() == expected.size());
-  for (std::size_t i = 0; i < got.size(); ++i) {
-    INFO("element " << i);
-    if (tol == 0.0)
-      CHECK(got[i] == expected[i]);
-    else
-      CHECK(got[i] == Approx(expected[i]).margin(tol));
-  }
-}
-
-void check_gradcheck(const GradcheckFunction& f, const Inputs& in) {
-  GradcheckResult r = gradcheck(f, in);
-  INFO(r.message);
-  CHECK(r.passed);
-}
+using testing::check_gradcheck;
+using testing::check_values;
 
 // The definition, one output at a time, with explicit per-side padding.
 std::vector<double> reference_conv2d(const Tensor& x, const Tensor& w, const Tensor& b, Size2 s,

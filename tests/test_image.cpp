@@ -7,29 +7,16 @@
 
 #include <tapegrad/tapegrad.hpp>
 
+#include "test_helpers.hpp"
+
 using namespace tg;
 using Catch::Contains;
 using Inputs = std::vector<Tensor>;
 
 namespace {
 
-void check_values(const Tensor& t, const std::vector<double>& expected, double tol = 0.0) {
-  const std::vector<double> got = t.to_vector<double>();
-  REQUIRE(got.size() == expected.size());
-  for (std::size_t i = 0; i < got.size(); ++i) {
-    INFO("element " << i);
-    if (tol == 0.0)
-      CHECK(got[i] == expected[i]);
-    else
-      CHECK(got[i] == Approx(expected[i]).margin(tol));
-  }
-}
-
-void check_gradcheck(const GradcheckFunction& f, const Inputs& in) {
-  GradcheckResult r = gradcheck(f, in);
-  INFO(r.message);
-  CHECK(r.passed);
-}
+using testing::check_gradcheck;
+using testing::check_values;
 
 // Seed 000's demo: the cross pattern placed with np.pad(pattern, [(12, 12), (10, 14)]):
 // a 27x27 image whose cross is centred on row 13, column 11.

@@ -8,6 +8,8 @@
 
 #include <tapegrad/tapegrad.hpp>
 
+#include "test_helpers.hpp"
+
 using namespace tg;
 using Catch::Contains;
 using Inputs = std::vector<Tensor>;
@@ -17,19 +19,10 @@ namespace {
 Tensor leaf(const Shape& s) { return randn(s, kFloat64).detach().requires_grad_(); }
 
 void check_values(const Tensor& t, const std::vector<double>& expected) {
-  const std::vector<double> got = t.to_vector<double>();
-  REQUIRE(got.size() == expected.size());
-  for (std::size_t i = 0; i < got.size(); ++i) {
-    INFO("element " << i);
-    CHECK(got[i] == Approx(expected[i]).margin(1e-12));
-  }
+  testing::check_values(t, expected, 1e-12);
 }
 
-void check_gradcheck(const GradcheckFunction& f, const Inputs& in) {
-  GradcheckResult r = gradcheck(f, in);
-  INFO(r.message);
-  CHECK(r.passed);
-}
+using testing::check_gradcheck;
 
 Tensor one_to(std::int64_t n, const Shape& shape) { return reshape(arange(n) + 1.0, shape.vec()).detach(); }
 
