@@ -9,15 +9,21 @@
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-foreach(part core ops nn optim data)
-  if(IS_DIRECTORY ${PROJECT_SOURCE_DIR}/${part}/tapegrad)
-    install(DIRECTORY ${PROJECT_SOURCE_DIR}/${part}/tapegrad DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
-            FILES_MATCHING PATTERN "*.hpp")
-  endif()
+get_property(layers GLOBAL PROPERTY TAPEGRAD_LAYERS)
+set(layer_targets)
+foreach(layer IN LISTS layers)
+  install(DIRECTORY ${PROJECT_SOURCE_DIR}/${layer}/include/tapegrad DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
+          FILES_MATCHING PATTERN "*.hpp")
+  list(APPEND layer_targets tapegrad_${layer})
 endforeach()
-install(FILES ${PROJECT_BINARY_DIR}/generated/tapegrad/version.hpp DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/tapegrad)
+install(FILES ${PROJECT_SOURCE_DIR}/include/tapegrad/tapegrad.hpp
+              ${PROJECT_BINARY_DIR}/generated/tapegrad/version.hpp
+        DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/tapegrad)
 
-install(TARGETS tapegrad EXPORT tapegradTargets
+# tapegrad::xtensor (<tapegrad/core/xtensor.hpp>) for users who pass data to and from xtensor.
+set_target_properties(tapegrad_xtensor_interop PROPERTIES EXPORT_NAME xtensor)
+
+install(TARGETS tapegrad ${layer_targets} tapegrad_xtensor_interop EXPORT tapegradTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
@@ -32,6 +38,11 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/tapegradConfigVersion.cma
 install(FILES ${PROJECT_BINARY_DIR}/tapegradConfig.cmake ${PROJECT_BINARY_DIR}/tapegradConfigVersion.cmake
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/tapegrad)
 
-# pkg-config: static linking needs the private dependencies too.
+# pkg-config: static linking needs the private dependencies too. The prefix is
+# taken from where the .pc file is, so `cmake --install --prefix DIR` is honoured.
+set(TAPEGRAD_PC_LIBS)
+foreach(layer IN LISTS layers)
+  string(PREPEND TAPEGRAD_PC_LIBS "-ltapegrad_${layer} ")
+endforeach()
 configure_file(${PROJECT_SOURCE_DIR}/cmake/tapegrad.pc.in ${PROJECT_BINARY_DIR}/tapegrad.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/tapegrad.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

@@ -1,31 +1,28 @@
 // The tape: recording nodes, and the engine that runs them backward.
+//
+// The engine itself only orders nodes, calls each rule with its NeedsGrad mask,
+// checks what the rule returned and routes the gradients. Anomaly detection and
+// the profiler are EngineHooks installed around it (bottom of this file).
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cstdio>
-#include <unordered_map>
 #include <cmath>
+#include <cstdio>
 #include <stdexcept>
+#include <unordered_map>
 #include <unordered_set>
 
+#include "core/accumulate.hpp"
 #include "core/dispatch.hpp"
 #include "core/engine.hpp"
 #include "core/tensor_impl.hpp"
-#include "ops/accumulate.hpp"
-#include <tapegrad/autograd.hpp>
+#include <tapegrad/core/autograd.hpp>
 
 namespace tg {
 
 namespace {
 thread_local bool grad_enabled = true;
-thread_local bool anomaly_enabled = false;
-
-// Profiler state (autograd::Profiler): per-op totals and the forward interval start.
-struct ProfileState {
-  std::unordered_map<std::string, autograd::Profiler::Entry> entries;
-  std::chrono::steady_clock::time_point last;
-};
-thread_local ProfileState* profiling = nullptr;
+thread_local std::vector<autograd::EngineHook*> hooks;
 std::atomic<std::int64_t> live_node_count{0};
 
 // Destroying the last handle of a long graph would otherwise recurse once per
@@ -46,17 +43,20 @@ void GradMode::set_enabled(bool on) { grad_enabled = on; }
 
 namespace autograd {
 
-Node::Node(std::string name, std::vector<Edge> inputs, BackwardFn backward)
-    : name_(std::move(name)), inputs_(std::move(inputs)), backward_(std::move(backward)) {
+TapeNode::TapeNode(std::string name, std::vector<Edge> in, BackwardFn fn)
+    : Node(std::move(name)), inputs(std::move(in)), backward(std::move(fn)) {
+  std::vector<bool> mask;
+  for (const Edge& e : inputs) mask.push_back(e.needs_grad());
+  needs = NeedsGrad(std::move(mask));
   live_node_count.fetch_add(1, std::memory_order_relaxed);
 }
 
-Node::~Node() {
+TapeNode::~TapeNode() {
   live_node_count.fetch_sub(1, std::memory_order_relaxed);
   Graveyard& g = graveyard;
-  for (Edge& e : inputs_)
+  for (Edge& e : inputs)
     if (e.node) g.nodes.push_back(std::move(e.node));
-  if (backward_) g.closures.push_back(std::move(backward_));
+  if (backward) g.closures.push_back(std::move(backward));
   if (g.draining) return;
   g.draining = true;
   while (!g.nodes.empty() || !g.closures.empty()) {
@@ -70,6 +70,9 @@ Node::~Node() {
   }
   g.draining = false;
 }
+
+InstallHook::InstallHook(EngineHook* hook) : hook_(hook) { hooks.push_back(hook); }
+InstallHook::~InstallHook() { hooks.erase(std::find(hooks.begin(), hooks.end(), hook_)); }
 
 std::int64_t live_nodes() { return live_node_count.load(std::memory_order_relaxed); }
 
@@ -85,10 +88,135 @@ void Context::save_for_backward(const std::vector<Tensor>& tensors) {
   for (const Tensor& t : tensors) saved_.push_back(t.defined() ? t.detach() : Tensor());
 }
 
-DetectAnomalyGuard::DetectAnomalyGuard() : prev_(anomaly_enabled) { anomaly_enabled = true; }
-DetectAnomalyGuard::~DetectAnomalyGuard() { anomaly_enabled = prev_; }
-bool DetectAnomalyGuard::is_enabled() { return anomaly_enabled; }
+// ---------------------------------------------------------------------------
+// Recording
+// ---------------------------------------------------------------------------
+void record(std::string name, const std::vector<Tensor>& inputs, Tensor& output, BackwardFn backward) {
+  if (!output.defined()) detail::fail(name, ": recorded an undefined output");
+  if (output.grad_fn() || output.requires_grad())
+    throw std::logic_error(name + ": the output passed to autograd::record must be a fresh tensor");
+  std::vector<Edge> edges(inputs.size());
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const Tensor& in = inputs[i];
+    if (!in.defined()) continue;
+    edges[i].shape = in.shape();
+    edges[i].dtype = in.dtype();
+    if (!in.requires_grad()) continue;
+    if (in.grad_fn())
+      edges[i].node = in.grad_fn();
+    else
+      edges[i].leaf = TensorImpl::ptr(in);
+  }
+  auto node = std::make_shared<TapeNode>(std::move(name), std::move(edges), std::move(backward));
+  for (EngineHook* h : hooks) h->on_record(*node, output);
+  TensorImpl& out = TensorImpl::of(output);
+  out.grad_fn = std::move(node);
+  out.requires_grad = true;
+}
 
+void retain_output_grad(const Tensor& t) {
+  if (auto fn = t.grad_fn()) static_cast<TapeNode&>(*fn).retained_output = TensorImpl::ptr(t);
+}
+
+// ---------------------------------------------------------------------------
+// The backward pass
+// ---------------------------------------------------------------------------
+namespace {
+
+// Nodes reachable from `root`, each after every node that consumes its output.
+std::vector<TapeNode*> topological_order(TapeNode* root) {
+  std::vector<TapeNode*> postorder;
+  std::unordered_set<TapeNode*> visited{root};
+  // Iterative DFS: a graph of a million ops must not overflow the stack.
+  std::vector<std::pair<TapeNode*, std::size_t>> stack{{root, 0}};
+  while (!stack.empty()) {
+    auto& [node, next] = stack.back();
+    if (next < node->inputs.size()) {
+      auto* child = static_cast<TapeNode*>(node->inputs[next++].node.get());
+      if (child && visited.insert(child).second) stack.emplace_back(child, 0);
+      continue;
+    }
+    postorder.push_back(node);
+    stack.pop_back();
+  }
+  return {postorder.rbegin(), postorder.rend()};
+}
+
+// Checks a rule's result against its node's inputs: one entry per input, a
+// gradient exactly where the mask asks for one, each of its input's shape.
+void check_grads(const TapeNode& node, Grads& gx) {
+  const std::string op = "backward of '" + node.name() + "'";
+  if (gx.size() != node.inputs.size())
+    throw std::logic_error(op + " returned " + std::to_string(gx.size()) + " gradients for " +
+                           std::to_string(node.inputs.size()) + " inputs");
+  for (std::size_t i = 0; i < gx.size(); ++i) {
+    const Edge& e = node.inputs[i];
+    Tensor& g = gx[i];
+    if (!g.defined()) continue;
+    if (!e.needs_grad())
+      throw std::logic_error(op + " computed a gradient for input " + std::to_string(i) +
+                             ", which needs none (check needs[" + std::to_string(i) + "])");
+    if (g.shape() != e.shape)
+      throw std::logic_error(op + " returned a gradient of shape " + g.shape().str() + " for input " +
+                             std::to_string(i) + " of shape " + e.shape.str());
+    if (g.dtype() != e.dtype) g = g.to(e.dtype);
+  }
+}
+
+}  // namespace
+
+void run_backward(const Tensor& root, const Tensor& seed, bool retain_graph) {
+  if (!root.requires_grad())
+    detail::fail("backward: the tensor ", describe(root),
+                 " does not require grad: no input of the ops that produced it had requires_grad set");
+  detail::check_defined(seed, "backward");
+  if (seed.shape() != root.shape())
+    detail::fail("backward: gradient shape ", seed.shape().str(), " does not match the tensor's shape ",
+                 root.shape().str());
+  NoGradGuard no_grad;
+  Tensor grad = seed.dtype() == root.dtype() ? seed : seed.to(root.dtype());
+  if (root.is_leaf()) {
+    detail::accumulate_into(TensorImpl::of(root).grad, grad);
+    return;
+  }
+
+  // The gradients waiting for each node live here, for this pass only.
+  const std::vector<TapeNode*> order = topological_order(static_cast<TapeNode*>(root.grad_fn().get()));
+  std::unordered_map<const Node*, Tensor> pending{{order.front(), grad}};
+  for (TapeNode* node : order) {
+    auto it = pending.find(node);
+    if (it == pending.end()) continue;  // no gradient flowed into this node
+    const Tensor gy = std::move(it->second);
+    pending.erase(it);
+    if (node->released() || !node->backward)
+      throw std::runtime_error(
+          "backward: trying to run backward through the graph a second time: the saved values of op '" +
+          node->name() +
+          "' were freed by the first backward. Pass retain_graph=true to the first backward() if you need "
+          "to run backward twice.");
+    if (auto out = node->retained_output.lock()) detail::accumulate_into(out->grad, gy);
+
+    for (EngineHook* h : hooks) h->before_backward(*node);
+    Grads gx = node->backward(gy, node->needs);
+    check_grads(*node, gx);
+    for (EngineHook* h : hooks) h->after_backward(*node, gx);
+
+    for (std::size_t i = 0; i < gx.size(); ++i) {
+      if (!gx[i].defined()) continue;
+      const Edge& e = node->inputs[i];
+      if (e.node)
+        detail::accumulate_into(pending[e.node.get()], gx[i]);
+      else
+        detail::accumulate_into(e.leaf->grad, gx[i]);
+    }
+    if (!retain_graph) node->release();
+  }
+  for (EngineHook* h : hooks) h->on_backward_end();
+}
+
+// ---------------------------------------------------------------------------
+// Hooks: anomaly detection
+// ---------------------------------------------------------------------------
 namespace {
 
 // "NaN" or "Inf" when t holds one, else null.
@@ -110,18 +238,78 @@ std::string input_shapes(const std::vector<Edge>& inputs) {
   return s;
 }
 
+struct AnomalyHook final : EngineHook {
+  void on_record(const TapeNode& node, const Tensor& output) override {
+    if (const char* bad = first_non_finite(output))
+      throw AnomalyError("anomaly detected: forward of op '" + node.name() + "' produced " + bad +
+                         " in its output " + describe(output) + " (inputs: " + input_shapes(node.inputs) + ")");
+  }
+  void after_backward(const TapeNode& node, const Grads& grads) override {
+    for (std::size_t i = 0; i < grads.size(); ++i)
+      if (const char* bad = first_non_finite(grads[i]))
+        throw AnomalyError("anomaly detected: backward of op '" + node.name() + "' produced " + bad +
+                           " in the gradient of input " + std::to_string(i) + " (inputs: " +
+                           input_shapes(node.inputs) + ")");
+  }
+};
+thread_local AnomalyHook anomaly_hook;
+thread_local std::unique_ptr<InstallHook> anomaly_installed;
+
+}  // namespace
+
+DetectAnomalyGuard::DetectAnomalyGuard() : prev_(is_enabled()) {
+  if (!prev_) anomaly_installed = std::make_unique<InstallHook>(&anomaly_hook);
+}
+DetectAnomalyGuard::~DetectAnomalyGuard() {
+  if (!prev_) anomaly_installed.reset();
+}
+bool DetectAnomalyGuard::is_enabled() { return anomaly_installed != nullptr; }
+
+// ---------------------------------------------------------------------------
+// Hooks: the profiler
+// ---------------------------------------------------------------------------
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct ProfileHook final : EngineHook {
+  std::unordered_map<std::string, Profiler::Entry> entries;
+  Clock::time_point last = Clock::now(), backward_start;
+  InstallHook installed{this};
+
+  Profiler::Entry& entry(const std::string& op) {
+    Profiler::Entry& e = entries[op];
+    e.op = op;
+    return e;
+  }
+  void on_record(const TapeNode& node, const Tensor&) override {
+    const auto now = Clock::now();
+    Profiler::Entry& e = entry(node.name());
+    e.forward_calls++;
+    e.forward_seconds += std::chrono::duration<double>(now - last).count();
+    last = now;
+  }
+  void before_backward(const TapeNode&) override { backward_start = Clock::now(); }
+  void after_backward(const TapeNode& node, const Grads&) override {
+    Profiler::Entry& e = entry(node.name());
+    e.backward_calls++;
+    e.backward_seconds += std::chrono::duration<double>(Clock::now() - backward_start).count();
+  }
+  void on_backward_end() override { last = Clock::now(); }
+};
+thread_local ProfileHook* profiling = nullptr;
+
 }  // namespace
 
 Profiler::Profiler() {
   if (profiling) throw std::logic_error("autograd::Profiler: one profiler at a time per thread");
-  profiling = new ProfileState();
-  profiling->last = std::chrono::steady_clock::now();
+  profiling = new ProfileHook();
 }
 Profiler::~Profiler() {
   delete profiling;
   profiling = nullptr;
 }
-void Profiler::mark() { profiling->last = std::chrono::steady_clock::now(); }
+void Profiler::mark() { profiling->last = Clock::now(); }
 
 std::vector<Profiler::Entry> Profiler::entries() const {
   std::vector<Entry> out;
@@ -151,161 +339,6 @@ std::string Profiler::table() const {
   std::snprintf(line, sizeof line, "%-16s %8s %11s %11s %11.3f\n", "total", "", "", "", 1e3 * total);
   return out + line;
 }
-
-// ---------------------------------------------------------------------------
-// Engine
-// ---------------------------------------------------------------------------
-class Engine {
- public:
-  static void record(std::string name, const std::vector<Tensor>& inputs, Tensor& output, BackwardFn fn) {
-    if (!output.defined()) detail::fail(name, ": recorded an undefined output");
-    if (output.grad_fn() || output.requires_grad())
-      throw std::logic_error(name + ": the output passed to autograd::record must be a fresh tensor");
-    std::vector<Edge> edges;
-    edges.reserve(inputs.size());
-    for (const Tensor& in : inputs) {
-      Edge e;
-      if (in.defined()) {
-        e.shape = in.shape();
-        e.dtype = in.dtype();
-        if (in.requires_grad()) {
-          if (in.grad_fn())
-            e.node = in.grad_fn();
-          else
-            e.leaf = in.impl_ptr();
-        }
-      }
-      edges.push_back(std::move(e));
-    }
-    if (anomaly_enabled)
-      if (const char* bad = first_non_finite(output))
-        throw AnomalyError("anomaly detected: forward of op '" + name + "' produced " + bad +
-                           " in its output " + describe(output) + " (inputs: " + input_shapes(edges) + ")");
-    if (profiling) {
-      const auto now = std::chrono::steady_clock::now();
-      auto& e = profiling->entries[name];
-      e.op = name;
-      e.forward_calls++;
-      e.forward_seconds += std::chrono::duration<double>(now - profiling->last).count();
-      profiling->last = now;
-    }
-    auto node = std::make_shared<Node>(std::move(name), std::move(edges), std::move(fn));
-    node->output_shape_ = output.shape();
-    node->output_dtype_ = output.dtype();
-    output.impl()->grad_fn = std::move(node);
-    output.impl()->requires_grad = true;
-  }
-
-  static void retain(const Tensor& t) {
-    if (auto fn = t.grad_fn()) fn->retained_output_ = t.impl_ptr();
-  }
-
-  static void run(const Tensor& root, const Tensor& seed, bool retain_graph) {
-    if (!root.requires_grad())
-      detail::fail("backward: the tensor ", describe(root),
-                   " does not require grad: no input of the ops that produced it had requires_grad set");
-    detail::check_defined(seed, "backward");
-    if (seed.shape() != root.shape())
-      detail::fail("backward: gradient shape ", seed.shape().str(), " does not match the tensor's shape ",
-                   root.shape().str());
-    Tensor grad = seed.dtype() == root.dtype() ? seed : seed.to(root.dtype());
-
-    if (root.is_leaf()) {
-      NoGradGuard no_grad;
-      detail::accumulate_into(root.impl()->grad, grad);
-      return;
-    }
-
-    std::vector<std::shared_ptr<Node>> order = topological_order(root.grad_fn());
-    order.front()->pending_grad_ = grad;
-    try {
-      NoGradGuard no_grad;
-      for (auto& node : order) run_node(*node, retain_graph);
-      if (profiling) profiling->last = std::chrono::steady_clock::now();
-    } catch (...) {
-      for (auto& node : order) node->pending_grad_ = Tensor();
-      throw;
-    }
-  }
-
- private:
-  // Nodes reachable from `root`, each after every node that consumes its output.
-  static std::vector<std::shared_ptr<Node>> topological_order(const std::shared_ptr<Node>& root) {
-    std::vector<std::shared_ptr<Node>> postorder;
-    std::unordered_set<Node*> visited{root.get()};
-    // Iterative DFS: a graph of a million ops must not overflow the stack.
-    std::vector<std::pair<std::shared_ptr<Node>, std::size_t>> stack{{root, 0}};
-    while (!stack.empty()) {
-      auto& [node, next] = stack.back();
-      if (next < node->inputs_.size()) {
-        std::shared_ptr<Node> child = node->inputs_[next++].node;
-        if (child && visited.insert(child.get()).second) stack.emplace_back(std::move(child), 0);
-        continue;
-      }
-      postorder.push_back(std::move(node));
-      stack.pop_back();
-    }
-    return {postorder.rbegin(), postorder.rend()};
-  }
-
-  static void run_node(Node& node, bool retain_graph) {
-    if (!node.pending_grad_.defined()) return;  // no gradient flowed into this node
-    if (node.released_ || !node.backward_)
-      throw std::runtime_error(
-          "backward: trying to run backward through the graph a second time: the saved values of op '" +
-          node.name_ +
-          "' were freed by the first backward. Pass retain_graph=true to the first backward() if you need "
-          "to run backward twice.");
-    Tensor gy = std::move(node.pending_grad_);
-    node.pending_grad_ = Tensor();
-    if (auto out = node.retained_output_.lock()) detail::accumulate_into(out->grad, gy);
-
-    const auto start = profiling ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
-    Grads gx = node.backward_(gy);
-    if (profiling) {
-      auto& e = profiling->entries[node.name_];
-      e.op = node.name_;
-      e.backward_calls++;
-      e.backward_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    }
-    if (gx.size() != node.inputs_.size())
-      throw std::logic_error("backward of '" + node.name_ + "' returned " + std::to_string(gx.size()) +
-                             " gradients for " + std::to_string(node.inputs_.size()) + " inputs");
-    for (std::size_t i = 0; i < gx.size(); ++i) {
-      Edge& e = node.inputs_[i];
-      if ((!e.node && !e.leaf) || !gx[i].defined()) continue;
-      Tensor g = std::move(gx[i]);
-      if (g.shape() != e.shape)
-        throw std::logic_error("backward of '" + node.name_ + "' returned a gradient of shape " +
-                               g.shape().str() + " for input " + std::to_string(i) + " of shape " +
-                               e.shape.str());
-      if (g.dtype() != e.dtype) g = g.to(e.dtype);
-      if (anomaly_enabled)
-        if (const char* bad = first_non_finite(g))
-          throw AnomalyError("anomaly detected: backward of op '" + node.name_ + "' produced " + bad +
-                             " in the gradient of input " + std::to_string(i) + " (inputs: " +
-                             input_shapes(node.inputs_) + ")");
-      if (e.node)
-        detail::accumulate_into(e.node->pending_grad_, g);
-      else
-        detail::accumulate_into(e.leaf->grad, g);
-    }
-    if (!retain_graph) {
-      node.released_ = true;
-      node.backward_ = nullptr;
-    }
-  }
-};
-
-void record(std::string name, const std::vector<Tensor>& inputs, Tensor& output, BackwardFn backward) {
-  Engine::record(std::move(name), inputs, output, std::move(backward));
-}
-
-void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
-  Engine::run(root, grad, retain_graph);
-}
-
-void retain_output_grad(const Tensor& t) { Engine::retain(t); }
 
 }  // namespace autograd
 }  // namespace tg

@@ -6,7 +6,7 @@
 #include <string>
 #include <utility>
 
-#include <tapegrad/tensor.hpp>
+#include <tapegrad/core/tensor.hpp>
 
 namespace tg::detail {
 

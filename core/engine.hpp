@@ -1,9 +1,69 @@
-// Private: engine hooks used by Tensor (core/tensor.cpp).
+// Private: the tape's node type and the engine's hook interface (core/autograd.cpp).
 #pragma once
 
-#include <tapegrad/tensor.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <tapegrad/core/autograd.hpp>
+#include <tapegrad/core/tensor.hpp>
 
 namespace tg::autograd {
+
+/// Where the gradient of one input goes: to the node that produced it, or
+/// into a leaf's .grad(), or nowhere (the input does not require grad).
+struct Edge {
+  std::shared_ptr<Node> node;         ///< the op that produced the input, or null
+  std::shared_ptr<TensorImpl> leaf;   ///< the leaf whose .grad() receives it, or null
+  Shape shape;                        ///< the input's shape, checked against its gradient
+  Dtype dtype = kFloat32;             ///< a float gradient of the other dtype is converted to it
+  bool needs_grad() const { return node || leaf; }
+};
+
+/// The engine's node: the public Node plus its inputs and its rule.
+struct TapeNode final : Node {
+  TapeNode(std::string name, std::vector<Edge> inputs, BackwardFn backward);
+  /// Frees long chains of upstream nodes iteratively, so deep graphs cannot overflow the stack.
+  ~TapeNode() override;
+
+  std::vector<Edge> inputs;
+  NeedsGrad needs;
+  BackwardFn backward;
+  /// Set by Tensor::retain_grad on a non-leaf: its gradient is kept in its .grad().
+  std::weak_ptr<TensorImpl> retained_output;
+
+  void release() {
+    released_ = true;
+    backward = nullptr;
+  }
+};
+
+/// Observers of the engine, installed per thread (anomaly detection, the
+/// profiler): the engine calls every installed hook, and knows none of them.
+struct EngineHook {
+  virtual ~EngineHook() = default;
+  /// An op was recorded with this output.
+  virtual void on_record(const TapeNode& node, const Tensor& output) {}
+  /// A node's rule is about to run / has returned these gradients (already checked).
+  virtual void before_backward(const TapeNode& node) {}
+  virtual void after_backward(const TapeNode& node, const Grads& grads) {}
+  /// A backward pass finished.
+  virtual void on_backward_end() {}
+};
+
+/// Installs `hook` in this thread for the guard's lifetime (hooks nest).
+class InstallHook {
+ public:
+  explicit InstallHook(EngineHook* hook);
+  ~InstallHook();
+  InstallHook(const InstallHook&) = delete;
+  InstallHook& operator=(const InstallHook&) = delete;
+
+ private:
+  EngineHook* hook_;
+};
+
 /// Makes the node that produced `t` keep its output gradient in t.grad().
 void retain_output_grad(const Tensor& t);
+
 }  // namespace tg::autograd

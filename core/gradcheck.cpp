@@ -4,8 +4,8 @@
 #include <sstream>
 
 #include "core/dispatch.hpp"
-#include <tapegrad/autograd.hpp>
-#include <tapegrad/gradcheck.hpp>
+#include <tapegrad/core/autograd.hpp>
+#include <tapegrad/core/gradcheck.hpp>
 
 namespace tg {
 namespace {

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "core/parallel.hpp"
-#include <tapegrad/parallel.hpp>
+#include <tapegrad/core/parallel.hpp>
 
 // OpenBLAS always runs single-threaded: tapegrad's pool owns the cores and splits
 // large gemms itself (ops/blas.cpp). Its own threads would otherwise spin-wait

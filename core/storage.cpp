@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "core/tensor_impl.hpp"
-#include <tapegrad/memory.hpp>
+#include <tapegrad/core/memory.hpp>
 
 namespace tg {
 namespace {

@@ -8,7 +8,7 @@
 #include "core/dispatch.hpp"
 #include "core/engine.hpp"
 #include "core/tensor_impl.hpp"
-#include <tapegrad/autograd.hpp>
+#include <tapegrad/core/autograd.hpp>
 
 namespace tg {
 
@@ -89,11 +89,11 @@ const char* dtype_name(Dtype d) {
 // ---------------------------------------------------------------------------
 // detail
 // ---------------------------------------------------------------------------
-namespace detail {
-
 void throw_dtype_mismatch(const char* what, Dtype have, Dtype want) {
-  fail(what, ": tensor has dtype ", dtype_name(have), ", accessed as ", dtype_name(want));
+  detail::fail(what, ": tensor has dtype ", dtype_name(have), ", accessed as ", dtype_name(want));
 }
+
+namespace detail {
 
 void check_defined(const Tensor& t, const char* op) {
   if (!t.defined()) fail(op, ": got an undefined tensor");
@@ -115,16 +115,16 @@ Tensor make_tensor(const Shape& shape, Dtype dtype) {
   impl->storage = allocate_storage(static_cast<std::size_t>(n) * element_size(dtype));
   impl->shape = shape;
   impl->dtype = dtype;
-  return Tensor(std::move(impl));
+  return TensorImpl::wrap(std::move(impl));
 }
 
 Tensor make_view(const Tensor& base, const Shape& shape, std::int64_t offset_elems) {
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage = base.impl()->storage;
-  impl->offset_bytes = base.impl()->offset_bytes + offset_elems * element_size(base.dtype());
+  impl->storage = TensorImpl::of(base).storage;
+  impl->offset_bytes = TensorImpl::of(base).offset_bytes + offset_elems * element_size(base.dtype());
   impl->shape = shape;
   impl->dtype = base.dtype();
-  return Tensor(std::move(impl));
+  return TensorImpl::wrap(std::move(impl));
 }
 
 }  // namespace detail
@@ -133,9 +133,9 @@ Tensor make_view(const Tensor& base, const Shape& shape, std::int64_t offset_ele
 // Tensor: metadata and element access
 // ---------------------------------------------------------------------------
 namespace {
-const detail::TensorImpl& impl_of(const Tensor& t, const char* what) {
+const TensorImpl& impl_of(const Tensor& t, const char* what) {
   if (!t.defined()) fail(what, ": the tensor is undefined");
-  return *t.impl();
+  return TensorImpl::of(t);
 }
 }  // namespace
 
@@ -251,7 +251,6 @@ void Tensor::zero_grad() {
 void Tensor::retain_grad() {
   auto& im = impl_of(*this, "Tensor::retain_grad");
   if (!im.requires_grad) fail("Tensor::retain_grad: the tensor does not require grad");
-  impl_->retains_grad = true;
   if (!is_leaf()) autograd::retain_output_grad(*this);
 }
 
@@ -283,6 +282,23 @@ Tensor& Tensor::fill_(double value) {
     std::fill_n(static_cast<T*>(raw_data()), n, static_cast<T>(value));
   });
   return *this;
+}
+
+void Tensor::set_data(const Tensor& src, Dtype dtype) {
+  auto& im = const_cast<TensorImpl&>(impl_of(*this, "Tensor::set_data"));
+  detail::check_defined(src, "Tensor::set_data");
+  if (!is_floating(dtype)) fail("Tensor::set_data: expected float32 or float64, got ", dtype_name(dtype));
+  if (src.shape() != shape())
+    fail("Tensor::set_data: source shape ", src.shape().str(), " differs from destination shape ", shape().str());
+  if (!is_leaf()) fail("Tensor::set_data: only leaf tensors can have their data replaced, got ", describe(*this));
+  Tensor converted = src.detach().to(dtype);
+  if (converted.is_same(src) || TensorImpl::of(converted).storage == TensorImpl::of(src).storage)
+    converted = converted.clone();  // never alias the source's buffer
+  const TensorImpl& from = TensorImpl::of(converted);
+  im.storage = from.storage;
+  im.offset_bytes = from.offset_bytes;
+  im.dtype = dtype;
+  im.grad = Tensor();
 }
 
 Tensor& Tensor::copy_(const Tensor& src) {

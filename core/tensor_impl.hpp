@@ -4,11 +4,12 @@
 #include <cstddef>
 #include <memory>
 
-#include <tapegrad/autograd.hpp>
-#include <tapegrad/tensor.hpp>
+#include <tapegrad/core/autograd.hpp>
+#include <tapegrad/core/tensor.hpp>
 
-namespace tg::detail {
+namespace tg {
 
+namespace detail {
 /// A 64-byte aligned block from the caching allocator (storage.cpp), or
 /// memory owned by someone else (`owned == false`, never freed by us).
 struct Storage {
@@ -22,24 +23,35 @@ struct Storage {
 };
 
 std::shared_ptr<Storage> allocate_storage(std::size_t bytes);
+}  // namespace detail
 
-struct TensorImpl {
-  std::shared_ptr<Storage> storage;
+class TensorImpl {
+ public:
+  std::shared_ptr<detail::Storage> storage;
   std::size_t offset_bytes = 0;
   Shape shape;
   Dtype dtype = kFloat32;
   bool requires_grad = false;
-  bool retains_grad = false;
   std::shared_ptr<autograd::Node> grad_fn;
   Tensor grad;
 
   void* data() const { return static_cast<char*>(storage->data) + offset_bytes; }
+
+  // The library's ways into a handle (Tensor's constructor from an impl is private).
+  static Tensor wrap(std::shared_ptr<TensorImpl> impl) { return Tensor(std::move(impl)); }
+  /// The impl behind a defined handle.
+  static TensorImpl& of(const Tensor& t) { return *t.impl_; }
+  static const std::shared_ptr<TensorImpl>& ptr(const Tensor& t) { return t.impl_; }
+  /// How many handles share this impl (1: the caller's is the only one).
+  static long handle_count(const Tensor& t) { return t.impl_.use_count(); }
 };
 
+namespace detail {
 /// A new tensor with uninitialised contents.
 Tensor make_tensor(const Shape& shape, Dtype dtype);
 /// A tensor sharing `base`'s storage with another shape (same numel or fewer
 /// elements starting `offset_elems` in). No autograd state.
 Tensor make_view(const Tensor& base, const Shape& shape, std::int64_t offset_elems = 0);
+}  // namespace detail
 
-}  // namespace tg::detail
+}  // namespace tg

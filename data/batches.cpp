@@ -4,7 +4,7 @@
 // C++ standard fixes) with bias-free bounded draws, instead of std::shuffle or
 // std::uniform_int_distribution, whose results differ between standard
 // libraries: the order of an epoch must depend only on (seed, epoch, N).
-#include <tapegrad/batches.hpp>
+#include <tapegrad/data/batches.hpp>
 
 #include <algorithm>
 #include <numeric>
@@ -12,7 +12,7 @@
 #include <utility>
 
 #include "core/dispatch.hpp"
-#include <tapegrad/ops.hpp>
+#include <tapegrad/ops/ops.hpp>
 
 namespace tg::data {
 namespace {

@@ -3,14 +3,14 @@
 // Nothing here is differentiable on purpose: these shape the data before a
 // model sees it. Rows are gathered with tg::index_select (one memcpy per
 // sample) and prefixes are views (tg::narrow), so no pixel is touched twice.
-#include <tapegrad/dataset.hpp>
+#include <tapegrad/data/dataset.hpp>
 
 #include <algorithm>
 #include <string>
 #include <unordered_map>
 
 #include "core/dispatch.hpp"
-#include <tapegrad/ops.hpp>
+#include <tapegrad/ops/ops.hpp>
 
 namespace tg::data {
 namespace {

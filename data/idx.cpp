@@ -5,7 +5,7 @@
 // header's promise is bounded by kMaxIdxBytes and by what the compressed size
 // can possibly expand to; then the stream is read to its very end, which makes
 // zlib verify the CRC-32 and length trailer and reveals any extra data.
-#include <tapegrad/idx.hpp>
+#include <tapegrad/data/idx.hpp>
 
 #include <zlib.h>
 

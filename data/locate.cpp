@@ -1,5 +1,5 @@
 // Where data sets live: the built-in sources, the directory resolver and the
-// --data-dir flag. The search order is documented in <tapegrad/mnist.hpp>.
+// --data-dir flag. The search order is documented in <tapegrad/data/mnist.hpp>.
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -8,7 +8,7 @@
 
 #include "core/dispatch.hpp"
 #include "data/locate.hpp"
-#include <tapegrad/mnist.hpp>
+#include <tapegrad/data/mnist.hpp>
 
 namespace tg {
 namespace detail {

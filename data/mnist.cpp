@@ -9,8 +9,8 @@
 #include "core/dispatch.hpp"
 #include "core/parallel.hpp"
 #include "data/locate.hpp"
-#include <tapegrad/idx.hpp>
-#include <tapegrad/mnist.hpp>
+#include <tapegrad/data/idx.hpp>
+#include <tapegrad/data/mnist.hpp>
 
 namespace tg::data {
 

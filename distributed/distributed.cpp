@@ -12,9 +12,9 @@
 #include <stdexcept>
 #include <thread>
 
-#include <tapegrad/autograd.hpp>
-#include <tapegrad/ops.hpp>
-#include <tapegrad/distributed.hpp>
+#include <tapegrad/core/autograd.hpp>
+#include <tapegrad/ops/ops.hpp>
+#include <tapegrad/distributed/distributed.hpp>
 
 namespace tg::distributed {
 namespace {

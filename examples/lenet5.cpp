@@ -10,12 +10,12 @@
 #include "common/flags.hpp"
 #include "common/lenet5_model.hpp"
 #include "common/run_training.hpp"
-#include <tapegrad/data.hpp>
-#include <tapegrad/nn.hpp>
-#include <tapegrad/optim.hpp>
+#include <tapegrad/data/data.hpp>
+#include <tapegrad/nn/nn.hpp>
+#include <tapegrad/optim/optim.hpp>
 #include <tapegrad/tapegrad.hpp>
 #ifdef TAPEGRAD_HAVE_DISTRIBUTED
-#include <tapegrad/distributed.hpp>
+#include <tapegrad/distributed/distributed.hpp>
 #endif
 
 using namespace tg;

@@ -8,8 +8,8 @@
 #include "common/flags.hpp"
 #include "common/run_training.hpp"
 #include "common/seed_cnn.hpp"
-#include <tapegrad/nn.hpp>
-#include <tapegrad/optim.hpp>
+#include <tapegrad/nn/nn.hpp>
+#include <tapegrad/optim/optim.hpp>
 #include <tapegrad/tapegrad.hpp>
 
 using namespace tg;

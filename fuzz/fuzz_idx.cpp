@@ -12,8 +12,8 @@
 #include <cstdlib>
 #include <stdexcept>
 
-#include <tapegrad/idx.hpp>
-#include <tapegrad/mnist.hpp>
+#include <tapegrad/data/idx.hpp>
+#include <tapegrad/data/mnist.hpp>
 
 #include "fuzz_common.hpp"
 

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "fuzz_common.hpp"
-#include "nn/checkpoint_format.hpp"
+#include "train/checkpoint_format.hpp"
 
 namespace {
 

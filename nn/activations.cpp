@@ -1,8 +1,8 @@
 // Parameter-free layers: thin modules over the differentiable ops in
-// <tapegrad/ops.hpp> (ReLU, Sigmoid, Tanh, Softmax, LogSoftmax, Flatten).
+// <tapegrad/ops/ops.hpp> (ReLU, Sigmoid, Tanh, Softmax, LogSoftmax, Flatten).
 #include "core/dispatch.hpp"
-#include <tapegrad/layers.hpp>
-#include <tapegrad/ops.hpp>
+#include <tapegrad/nn/layers.hpp>
+#include <tapegrad/ops/ops.hpp>
 
 namespace tg::nn {
 

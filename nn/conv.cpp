@@ -1,12 +1,12 @@
 // tg::nn::Conv2d and Conv1d: parameters, checks and printing around the
-// differentiable tg::conv2d / tg::conv1d ops (<tapegrad/vision.hpp>), whose
+// differentiable tg::conv2d / tg::conv1d ops (<tapegrad/ops/vision.hpp>), whose
 // backward rules live with the ops.
 #include <algorithm>
 #include <cmath>
 
 #include "core/dispatch.hpp"
-#include <tapegrad/init.hpp>
-#include <tapegrad/conv_layers.hpp>
+#include <tapegrad/nn/init.hpp>
+#include <tapegrad/nn/conv_layers.hpp>
 
 namespace tg::nn {
 namespace {

@@ -4,9 +4,9 @@
 // E[m_i] = 1, so E[y] = x. The mask is a constant for the tape, so the
 // backward of the recorded mul gives dx = dy * m.
 #include "core/dispatch.hpp"
-#include <tapegrad/autograd.hpp>
-#include <tapegrad/layers.hpp>
-#include <tapegrad/ops.hpp>
+#include <tapegrad/core/autograd.hpp>
+#include <tapegrad/nn/layers.hpp>
+#include <tapegrad/ops/ops.hpp>
 
 namespace tg::nn {
 

@@ -3,7 +3,7 @@
 // observer installed on this thread (none by default: one null check per call).
 #pragma once
 
-#include <tapegrad/module.hpp>
+#include <tapegrad/nn/module.hpp>
 
 namespace tg::nn::detail {
 

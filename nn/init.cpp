@@ -3,9 +3,9 @@
 #include <cmath>
 
 #include "core/dispatch.hpp"
-#include <tapegrad/autograd.hpp>
-#include <tapegrad/init.hpp>
-#include <tapegrad/ops.hpp>
+#include <tapegrad/core/autograd.hpp>
+#include <tapegrad/nn/init.hpp>
+#include <tapegrad/ops/ops.hpp>
 
 namespace tg::nn::init {
 namespace {

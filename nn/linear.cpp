@@ -5,9 +5,9 @@
 #include <cmath>
 
 #include "core/dispatch.hpp"
-#include <tapegrad/init.hpp>
-#include <tapegrad/layers.hpp>
-#include <tapegrad/ops.hpp>
+#include <tapegrad/nn/init.hpp>
+#include <tapegrad/nn/layers.hpp>
+#include <tapegrad/ops/ops.hpp>
 
 namespace tg::nn {
 

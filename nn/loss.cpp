@@ -14,8 +14,8 @@
 
 #include "core/dispatch.hpp"
 #include "core/tensor_impl.hpp"
-#include <tapegrad/autograd.hpp>
-#include <tapegrad/loss.hpp>
+#include <tapegrad/core/autograd.hpp>
+#include <tapegrad/nn/loss.hpp>
 
 namespace tg::nn::functional {
 namespace {

@@ -11,8 +11,8 @@
 #include "core/dispatch.hpp"
 #include "core/tensor_impl.hpp"
 #include "nn/forward_observer.hpp"
-#include <tapegrad/autograd.hpp>
-#include <tapegrad/module.hpp>
+#include <tapegrad/core/autograd.hpp>
+#include <tapegrad/nn/module.hpp>
 
 namespace tg::nn {
 namespace {
@@ -68,7 +68,7 @@ std::string join(const std::string& prefix, const std::string& name) {
 void collect_tensors(const Module& m, const std::string& prefix, bool recurse, bool want_buffers,
                      const NamedTensors& own, NamedTensors& out, std::unordered_set<const void*>& seen) {
   for (const auto& [name, t] : own)
-    if (seen.insert(t.impl()).second) out.emplace_back(join(prefix, name), t);
+    if (seen.insert(t.id()).second) out.emplace_back(join(prefix, name), t);
   if (!recurse) return;
   for (const auto& [name, child] : m.named_children()) {
     const NamedTensors child_own = want_buffers ? child->named_buffers(false) : child->named_parameters(false);
@@ -218,12 +218,7 @@ Module& Module::to(Dtype dtype) {
     if (!is_floating(t.dtype()) || t.dtype() == dtype) continue;
     // Swap the storage under the existing handle (PyTorch's `param.data = ...`),
     // so every holder of this tensor (members, optimizers) sees the new dtype.
-    Tensor converted = t.detach().to(dtype);
-    tg::detail::TensorImpl* impl = t.impl();
-    impl->storage = converted.impl()->storage;
-    impl->offset_bytes = converted.impl()->offset_bytes;
-    impl->dtype = dtype;
-    impl->grad = Tensor();
+    t.set_data(t, dtype);
   }
   return *this;
 }

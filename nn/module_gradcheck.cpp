@@ -6,8 +6,8 @@
 #include <sstream>
 
 #include "core/dispatch.hpp"
-#include <tapegrad/autograd.hpp>
-#include <tapegrad/module_gradcheck.hpp>
+#include <tapegrad/core/autograd.hpp>
+#include <tapegrad/nn/module_gradcheck.hpp>
 
 namespace tg::nn {
 namespace {

@@ -1,7 +1,7 @@
 // tg::nn::MaxPool2d and AvgPool2d: settings and printing around the
-// differentiable tg::max_pool2d / tg::avg_pool2d ops (<tapegrad/vision.hpp>).
+// differentiable tg::max_pool2d / tg::avg_pool2d ops (<tapegrad/ops/vision.hpp>).
 #include "core/dispatch.hpp"
-#include <tapegrad/conv_layers.hpp>
+#include <tapegrad/nn/conv_layers.hpp>
 
 namespace tg::nn {
 namespace {

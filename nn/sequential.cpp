@@ -3,7 +3,7 @@
 #include <typeinfo>
 
 #include "core/dispatch.hpp"
-#include <tapegrad/sequential.hpp>
+#include <tapegrad/nn/sequential.hpp>
 
 namespace tg::nn {
 

@@ -6,8 +6,8 @@
 #include <sstream>
 
 #include "nn/forward_observer.hpp"
-#include <tapegrad/autograd.hpp>
-#include <tapegrad/summary.hpp>
+#include <tapegrad/core/autograd.hpp>
+#include <tapegrad/nn/summary.hpp>
 
 namespace tg::nn {
 namespace {

@@ -16,8 +16,8 @@
 #include "core/dispatch.hpp"
 #include "core/tensor_impl.hpp"
 #include "ops/xt.hpp"
-#include <tapegrad/autograd.hpp>
-#include <tapegrad/ops.hpp>
+#include <tapegrad/core/autograd.hpp>
+#include <tapegrad/ops/ops.hpp>
 
 namespace tg {
 namespace {

@@ -11,7 +11,7 @@
 
 #include "core/parallel.hpp"
 #include "ops/blas.hpp"
-#include <tapegrad/parallel.hpp>
+#include <tapegrad/core/parallel.hpp>
 
 namespace tg::detail {
 

@@ -3,7 +3,7 @@
 
 #include "core/dispatch.hpp"
 #include "ops/broadcast.hpp"
-#include <tapegrad/ops.hpp>
+#include <tapegrad/ops/ops.hpp>
 
 namespace tg {
 

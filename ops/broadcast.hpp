@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <vector>
 
-#include <tapegrad/shape.hpp>
+#include <tapegrad/core/shape.hpp>
 
 namespace tg::detail {
 

@@ -14,9 +14,9 @@
 #include "core/tensor_impl.hpp"
 #include "ops/kernels/conv2d.hpp"
 #include "ops/kernels/window.hpp"
-#include <tapegrad/autograd.hpp>
-#include <tapegrad/ops.hpp>
-#include <tapegrad/vision.hpp>
+#include <tapegrad/core/autograd.hpp>
+#include <tapegrad/ops/ops.hpp>
+#include <tapegrad/ops/vision.hpp>
 
 namespace tg {
 namespace {

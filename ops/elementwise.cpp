@@ -12,11 +12,10 @@
 //   div: ga = gy / b        gb = -gy * a / b^2 = -gy * y / b
 #include "core/dispatch.hpp"
 #include "core/tensor_impl.hpp"
-#include "ops/accumulate.hpp"
 #include "ops/broadcast.hpp"
 #include "ops/xt.hpp"
-#include <tapegrad/autograd.hpp>
-#include <tapegrad/ops.hpp>
+#include <tapegrad/core/autograd.hpp>
+#include <tapegrad/ops/ops.hpp>
 
 namespace tg {
 namespace {
@@ -213,29 +212,4 @@ Tensor eq(const Tensor& a, const Tensor& b) {
   return binary_forward<BinOp::Eq>(a, b, "eq");
 }
 
-// ---------------------------------------------------------------------------
-// Gradient accumulation for the engine
-// ---------------------------------------------------------------------------
-namespace detail {
-
-void accumulate_into(Tensor& acc, const Tensor& g) {
-  if (!acc.defined()) {
-    acc = g;
-    return;
-  }
-  const bool exclusive = acc.impl_ptr().use_count() == 1 && acc.impl()->storage.use_count() == 1;
-  if (exclusive && acc.shape() == g.shape() && acc.dtype() == g.dtype()) {
-    dispatch_float(acc.dtype(), "accumulate", [&](auto tag) {
-      using T = decltype(tag);
-      const std::int64_t n = acc.numel();
-      auto xa = flat(static_cast<T*>(acc.raw_data()), n);
-      auto xg = flat(static_cast<const T*>(g.raw_data()), n);
-      xt::noalias(xa) += xg;
-    });
-    return;
-  }
-  acc = add(acc, g);
-}
-
-}  // namespace detail
 }  // namespace tg

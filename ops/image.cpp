@@ -2,9 +2,9 @@
 // ops: each is differentiable through those ops' backward rules, and runs the
 // same im2col + gemm kernel as a conv layer.
 #include "core/dispatch.hpp"
-#include <tapegrad/image.hpp>
-#include <tapegrad/ops.hpp>
-#include <tapegrad/vision.hpp>
+#include <tapegrad/ops/image.hpp>
+#include <tapegrad/ops/ops.hpp>
+#include <tapegrad/ops/vision.hpp>
 
 namespace tg::image {
 namespace {

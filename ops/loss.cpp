@@ -4,8 +4,8 @@
 // Backward: g[i, t_i] = -gy / N (Mean), -gy (Sum), -gy[i] (None); 0 elsewhere.
 #include "core/dispatch.hpp"
 #include "core/tensor_impl.hpp"
-#include <tapegrad/autograd.hpp>
-#include <tapegrad/ops.hpp>
+#include <tapegrad/core/autograd.hpp>
+#include <tapegrad/ops/ops.hpp>
 
 namespace tg {
 

@@ -12,8 +12,8 @@
 #include "core/dispatch.hpp"
 #include "core/parallel.hpp"
 #include "core/tensor_impl.hpp"
-#include <tapegrad/autograd.hpp>
-#include <tapegrad/vision.hpp>
+#include <tapegrad/core/autograd.hpp>
+#include <tapegrad/ops/vision.hpp>
 
 namespace tg {
 

@@ -11,8 +11,8 @@
 #include "core/tensor_impl.hpp"
 #include "ops/kernels/pool2d.hpp"
 #include "ops/kernels/window.hpp"
-#include <tapegrad/autograd.hpp>
-#include <tapegrad/vision.hpp>
+#include <tapegrad/core/autograd.hpp>
+#include <tapegrad/ops/vision.hpp>
 
 namespace tg {
 namespace {

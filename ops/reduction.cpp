@@ -14,8 +14,8 @@
 #include "core/dispatch.hpp"
 #include "core/tensor_impl.hpp"
 #include "ops/broadcast.hpp"
-#include <tapegrad/autograd.hpp>
-#include <tapegrad/ops.hpp>
+#include <tapegrad/core/autograd.hpp>
+#include <tapegrad/ops/ops.hpp>
 
 namespace tg {
 namespace {

@@ -13,8 +13,8 @@
 #include <cmath>
 
 #include "core/dispatch.hpp"
-#include <tapegrad/adam.hpp>
-#include <tapegrad/autograd.hpp>
+#include <tapegrad/optim/adam.hpp>
+#include <tapegrad/core/autograd.hpp>
 
 namespace tg::optim {
 namespace {

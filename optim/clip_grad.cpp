@@ -4,9 +4,9 @@
 #include <cmath>
 
 #include "core/dispatch.hpp"
-#include <tapegrad/autograd.hpp>
-#include <tapegrad/clip_grad.hpp>
-#include <tapegrad/ops.hpp>
+#include <tapegrad/core/autograd.hpp>
+#include <tapegrad/optim/clip_grad.hpp>
+#include <tapegrad/ops/ops.hpp>
 
 namespace tg::optim {
 

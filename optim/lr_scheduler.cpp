@@ -2,7 +2,7 @@
 #include <cmath>
 
 #include "core/dispatch.hpp"
-#include <tapegrad/lr_scheduler.hpp>
+#include <tapegrad/optim/lr_scheduler.hpp>
 
 namespace tg::optim {
 

@@ -5,8 +5,8 @@
 #include <unordered_set>
 
 #include "core/dispatch.hpp"
-#include <tapegrad/autograd.hpp>
-#include <tapegrad/optimizer.hpp>
+#include <tapegrad/core/autograd.hpp>
+#include <tapegrad/optim/optimizer.hpp>
 
 namespace tg::optim {
 
@@ -23,7 +23,7 @@ Optimizer::Optimizer(std::vector<Tensor> params, double lr, std::string name, st
     if (!is_floating(p.dtype())) fail(name_, ": parameter ", i, " is ", describe(p), "; only float tensors can be optimized");
     if (!p.is_leaf())
       fail(name_, ": parameter ", i, " ", describe(p), " is not a leaf (it was produced by an op); optimize leaves");
-    if (!seen.insert(p.impl()).second) fail(name_, ": parameter ", i, " appears more than once in the list");
+    if (!seen.insert(p.id()).second) fail(name_, ": parameter ", i, " appears more than once in the list");
   }
   set_lr(lr);
   state_.resize(params_.size());

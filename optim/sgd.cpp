@@ -8,8 +8,8 @@
 //   else:        b <- g (first step) | mu b + (1 - dampening) g
 //                w <- w - lr (g + mu b)  (nesterov)  |  w - lr b
 #include "core/dispatch.hpp"
-#include <tapegrad/autograd.hpp>
-#include <tapegrad/sgd.hpp>
+#include <tapegrad/core/autograd.hpp>
+#include <tapegrad/optim/sgd.hpp>
 
 namespace tg::optim {
 namespace {

@@ -1,10 +1,10 @@
-// <tapegrad/xtensor.hpp>: zero-copy views and copies from xtensor expressions.
+// <tapegrad/core/xtensor.hpp>: zero-copy views and copies from xtensor expressions.
 #include <catch2/catch.hpp>
 #include <xtensor/xarray.hpp>
 #include <xtensor/xview.hpp>
 
 #include <tapegrad/tapegrad.hpp>
-#include <tapegrad/xtensor.hpp>
+#include <tapegrad/core/xtensor.hpp>
 
 TEST_CASE("as_xtensor views a tensor's buffer without copying", "[xtensor]") {
   tg::Tensor t = tg::tensor({1, 2, 3, 4, 5, 6}, {2, 3});

@@ -7,8 +7,8 @@
 #include <cstdlib>
 #include <sstream>
 
-#include <tapegrad/parallel.hpp>
-#include <tapegrad/tensor.hpp>
+#include <tapegrad/core/parallel.hpp>
+#include <tapegrad/core/tensor.hpp>
 
 #include "common/number_text.hpp"
 

@@ -10,7 +10,7 @@
 #include <stb/stb_easy_font.h>
 #include <stb/stb_image_write.h>
 
-#include <tapegrad/tensor.hpp>
+#include <tapegrad/core/tensor.hpp>
 
 namespace tg::examples {
 

@@ -4,7 +4,7 @@
 
 #include <memory>
 
-#include <tapegrad/nn.hpp>
+#include <tapegrad/nn/nn.hpp>
 
 namespace tg::examples {
 

@@ -14,8 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <tapegrad/autograd.hpp>
-#include <tapegrad/tensor.hpp>
+#include <tapegrad/core/autograd.hpp>
+#include <tapegrad/core/tensor.hpp>
 
 #include "common/number_text.hpp"
 

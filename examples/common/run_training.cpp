@@ -5,8 +5,8 @@
 
 #include "common/plots.hpp"
 #include "common/progress.hpp"
-#include <tapegrad/nn.hpp>
-#include <tapegrad/optim.hpp>
+#include <tapegrad/nn/nn.hpp>
+#include <tapegrad/optim/optim.hpp>
 
 namespace tg::examples {
 

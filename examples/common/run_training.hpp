@@ -10,8 +10,8 @@
 
 #include "common/flags.hpp"
 #include "common/metrics.hpp"
-#include <tapegrad/fit.hpp>
-#include <tapegrad/tensor.hpp>
+#include <tapegrad/train/fit.hpp>
+#include <tapegrad/core/tensor.hpp>
 
 namespace tg {
 namespace nn {

@@ -7,8 +7,8 @@
 
 #include "common/flags.hpp"
 #include "common/run_training.hpp"
-#include <tapegrad/data.hpp>
-#include <tapegrad/nn.hpp>
+#include <tapegrad/data/data.hpp>
+#include <tapegrad/nn/nn.hpp>
 
 namespace tg::examples {
 

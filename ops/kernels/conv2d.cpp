@@ -32,7 +32,7 @@
 #include "core/parallel.hpp"
 #include "core/tensor_impl.hpp"
 #include "ops/blas.hpp"
-#include <tapegrad/parallel.hpp>
+#include <tapegrad/core/parallel.hpp>
 
 namespace tg::detail {
 namespace {

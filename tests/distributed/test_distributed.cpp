@@ -7,7 +7,7 @@
 #include <set>
 #include <string>
 
-#include <tapegrad/distributed.hpp>
+#include <tapegrad/distributed/distributed.hpp>
 #include <tapegrad/tapegrad.hpp>
 
 using namespace tg;

@@ -1,0 +1,11 @@
+// Private: gradient accumulation used by the autograd engine.
+#pragma once
+
+#include <tapegrad/core/tensor.hpp>
+
+namespace tg::detail {
+/// acc += g. Takes g itself when acc is undefined; adds in place only when acc
+/// is the sole owner of its storage (so a gradient a user holds never changes
+/// under them); otherwise replaces acc by acc + g.
+void accumulate_into(Tensor& acc, const Tensor& g);
+}  // namespace tg::detail

@@ -1,0 +1,301 @@
+// tapegrad — the dynamic tape.
+//
+// Every differentiable op computes its result eagerly and, when grad mode is on
+// and one of its inputs requires grad, records one Node: the op's name, one
+// Edge per input, and a backward rule (a closure holding only what the rule
+// needs). Tensor::backward() walks the recorded nodes in reverse topological
+// order, calling each rule once with the summed gradient of its output, and
+// accumulates into the .grad() of the leaves that require grad.
+//
+// After a backward pass the nodes it ran are released (their closures and
+// saved tensors freed) unless retain_graph is asked for; running backward
+// through a released node throws.
+//
+// Writing an op (ops/*.cpp hold every built-in one; docs/architecture.md):
+//
+//   Tensor square(const Tensor& x) {
+//     Tensor y = mul(x, x);                                  // any computation
+//     if (autograd::needs_grad(x))
+//       autograd::record("square", {x}, y, autograd::formulas(
+//           [x](const Tensor& gy) { return gy * x * 2.0; }));  // d square / dx
+//     return y;
+//   }
+//
+// formulas() takes one gradient formula per input and calls only those whose
+// input needs a gradient. A rule that shares work between inputs takes the
+// mask itself: [](const Tensor& gy, const NeedsGrad& needs) -> Grads, returning
+// an undefined Tensor where needs[i] is false (the engine checks it).
+// Backward rules run with grad mode off and may use any tapegrad op; each
+// gradient has its input's shape. Save an op's *output* with .detach() to avoid
+// a reference cycle.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <tapegrad/core/tensor.hpp>
+
+namespace tg {
+
+/// Grad mode: when off, ops record nothing (inference, optimizer updates).
+/// The switch is per thread and on by default; prefer NoGradGuard to set_enabled.
+class GradMode {
+ public:
+  /// True when ops in this thread record themselves on the tape.
+  static bool is_enabled();
+  /// Turns recording on or off for this thread until changed again.
+  static void set_enabled(bool on);
+};
+
+/// RAII: turns grad mode off in this thread for its lifetime.
+class NoGradGuard {
+ public:
+  NoGradGuard() : prev_(GradMode::is_enabled()) { GradMode::set_enabled(false); }
+  ~NoGradGuard() { GradMode::set_enabled(prev_); }
+  NoGradGuard(const NoGradGuard&) = delete;
+  NoGradGuard& operator=(const NoGradGuard&) = delete;
+
+ private:
+  bool prev_;
+};
+
+/// @namespace tg::autograd
+/// The tape: recording ops (needs_grad, record), running backward, custom ops
+/// (Function, Context), anomaly detection and the per-op Profiler.
+namespace autograd {
+
+/// One gradient per op input, in input order; an undefined Tensor means "none".
+using Grads = std::vector<Tensor>;
+
+/// Which inputs of a recorded op need a gradient (PyTorch's grad_input_mask):
+/// input i does when it requires grad. A backward rule computes exactly those.
+class NeedsGrad {
+ public:
+  NeedsGrad() = default;
+  explicit NeedsGrad(std::vector<bool> mask) : mask_(std::move(mask)) {}
+  /// True when input i needs its gradient.
+  bool operator[](std::size_t i) const { return i < mask_.size() && mask_[i]; }
+  /// Number of inputs of the op.
+  std::size_t size() const { return mask_.size(); }
+
+ private:
+  std::vector<bool> mask_;
+};
+
+/// Maps the gradient of an op's output to the gradients of the inputs that need one.
+using BackwardFn = std::function<Grads(const Tensor& grad_output, const NeedsGrad& needs)>;
+
+/// One recorded op on the tape, as seen from a tensor's grad_fn().
+class Node {
+ public:
+  virtual ~Node() = default;
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+  /// The op's name as recorded ("matmul", "relu", a Function's name), used in errors.
+  const std::string& name() const { return name_; }
+  /// True once a backward pass without retain_graph has run through it.
+  bool released() const { return released_; }
+
+ protected:
+  explicit Node(std::string name) : name_(std::move(name)) {}
+  std::string name_;
+  bool released_ = false;
+};
+
+/// True when grad mode is on and any argument requires grad.
+template <class... Ts> bool needs_grad(const Ts&... ts) {
+  return GradMode::is_enabled() && (ts.requires_grad() || ...);
+}
+/// needs_grad for a run-time list of tensors.
+bool needs_grad_list(const std::vector<Tensor>& ts);
+
+/// Records `output` as produced by op `name` from `inputs`. `output` must be a
+/// fresh tensor (no grad_fn); it becomes a non-leaf that requires grad.
+/// `backward` gets the output's gradient and the NeedsGrad mask of the inputs and
+/// returns one entry per input: a gradient of that input's shape where the mask
+/// is set, an undefined Tensor where it is not (both checked when it runs;
+/// std::logic_error otherwise). Throws std::invalid_argument for an undefined
+/// output and std::logic_error for one that already has a grad_fn or requires
+/// grad; AnomalyError under DetectAnomalyGuard when the output holds NaN or Inf.
+void record(std::string name, const std::vector<Tensor>& inputs, Tensor& output, BackwardFn backward);
+
+/// record() with a rule that ignores the mask (`Grads(const Tensor& gy)`): the
+/// gradients of inputs that need none are computed, then dropped.
+template <class Rule, std::enable_if_t<std::is_invocable_r_v<Grads, Rule, const Tensor&>, int> = 0>
+void record(std::string name, const std::vector<Tensor>& inputs, Tensor& output, Rule rule) {
+  record(std::move(name), inputs, output, BackwardFn([rule = std::move(rule)](const Tensor& gy, const NeedsGrad& needs) {
+           Grads g = rule(gy);
+           for (std::size_t i = 0; i < g.size(); ++i)
+             if (!needs[i]) g[i] = Tensor();
+           return g;
+         }));
+}
+
+/// A backward rule made of one gradient formula per input, in input order
+/// (the shape of PyTorch's derivatives.yaml): formula i maps the output's
+/// gradient to input i's and runs only when input i needs a gradient.
+template <class... Formulas> BackwardFn formulas(Formulas... fs) {
+  return [fs...](const Tensor& gy, const NeedsGrad& needs) -> Grads {
+    Grads out;
+    out.reserve(sizeof...(Formulas));
+    std::size_t i = 0;
+    ((out.push_back(needs[i] ? Tensor(fs(gy)) : Tensor()), ++i), ...);
+    return out;
+  };
+}
+
+/// Runs backward from `root` with seed gradient `grad` (see Tensor::backward).
+/// Throws std::invalid_argument when `root` does not require grad or `grad`'s
+/// shape differs from it; std::runtime_error when the walk reaches a node
+/// released by an earlier backward without retain_graph.
+void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph);
+
+/// Number of Nodes alive in this process — tests use it to prove graphs are freed.
+std::int64_t live_nodes();
+
+/// Thrown under DetectAnomalyGuard by the first op whose forward output or
+/// backward gradient holds NaN or Inf. The message names the op, its input
+/// shapes, and whether it was the forward or the backward.
+class AnomalyError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// RAII: anomaly detection on in this thread for its lifetime (off by default;
+/// costs one scan of every recorded output and every gradient). See AnomalyError.
+class DetectAnomalyGuard {
+ public:
+  /// Turns detection on; the previous state comes back on destruction (guards nest).
+  DetectAnomalyGuard();
+  ~DetectAnomalyGuard();
+  DetectAnomalyGuard(const DetectAnomalyGuard&) = delete;
+  DetectAnomalyGuard& operator=(const DetectAnomalyGuard&) = delete;
+  /// True while a guard lives in this thread.
+  static bool is_enabled();
+
+ private:
+  bool prev_;
+};
+
+/// Per-op time of a piece of training, for finding the next bottleneck.
+///
+/// @code
+///   tg::autograd::Profiler prof;
+///   ... forward, backward ...
+///   std::cout << prof.table();
+/// @endcode
+/// Backward time is measured around each node's rule. Forward time is the time
+/// from the previous recorded op (or mark()) to this op's record, so it covers
+/// the op's kernel and any untaped work just before it: call mark() after work
+/// that is not part of the forward (an optimizer step, data loading).
+/// Thread-local; one Profiler at a time per thread.
+class Profiler {
+ public:
+  /// Totals of one op name since the profiler started.
+  struct Entry {
+    std::string op;  ///< the op's recorded name
+    /// Times the op was recorded (forward) and times its backward rule ran.
+    ///@{
+    std::int64_t forward_calls = 0, backward_calls = 0;
+    ///@}
+    /// Seconds: summed forward intervals (see Profiler) and time inside the backward rule.
+    ///@{
+    double forward_seconds = 0, backward_seconds = 0;
+    ///@}
+  };
+  /// Starts profiling this thread; throws std::logic_error if a Profiler already runs in it.
+  Profiler();
+  /// Stops profiling and drops the collected entries.
+  ~Profiler();
+  Profiler(const Profiler&) = delete;
+  Profiler& operator=(const Profiler&) = delete;
+  /// Starts the next forward interval now.
+  void mark();
+  /// Ops sorted by total time, most expensive first.
+  std::vector<Entry> entries() const;
+  /// A text table of entries(): op, calls, forward ms, backward ms, share of the total.
+  std::string table() const;
+};
+
+/// What a custom Function's forward hands to its backward: saved tensors and
+/// plain values. One Context per call of Function::apply.
+class Context {
+ public:
+  /// Keeps tensors for backward (stored detached, so saving the output is safe).
+  void save_for_backward(const std::vector<Tensor>& tensors);
+  /// The tensors of the last save_for_backward, in the order given.
+  const std::vector<Tensor>& saved() const { return saved_; }
+  /// In backward: whether the Tensor argument `i` of forward needs its gradient
+  /// (PyTorch's ctx.needs_input_grad); a gradient returned for one that does not
+  /// is dropped, so skipping its computation is only a saving.
+  bool needs_input_grad(std::size_t i) const { return needs_[i]; }
+
+ private:
+  template <class Derived> friend struct Function;
+  std::vector<Tensor> saved_;
+  NeedsGrad needs_;
+};
+
+namespace detail_function {
+inline void collect(std::vector<Tensor>& out, const Tensor& t) { out.push_back(t); }
+template <class T> void collect(std::vector<Tensor>&, const T&) {}
+}  // namespace detail_function
+
+/// Base of a custom op, defined without editing tapegrad (libtorch's Function API).
+/// Derived provides `static Tensor forward(Context&, args...)`, `static Grads
+/// backward(Context&, const Tensor& grad_output)` and, optionally, its own `name`:
+/// @code
+///   struct Swish : tg::autograd::Function<Swish> {
+///     static constexpr const char* name = "swish";
+///     static Tensor forward(Context& ctx, const Tensor& x) {
+///       Tensor s = sigmoid(x);
+///       ctx.save_for_backward({x, s});
+///       return x * s;
+///     }
+///     static Grads backward(Context& ctx, const Tensor& gy) {
+///       const Tensor& x = ctx.saved()[0]; const Tensor& s = ctx.saved()[1];
+///       return {gy * (s + x * s * (1.0 - s))};
+///     }
+///   };
+///   Tensor y = Swish::apply(x);
+/// @endcode
+/// forward runs with grad mode off; backward must return one gradient per Tensor
+/// argument of forward, in order (non-Tensor arguments are passed through).
+template <class Derived> struct Function {
+  /// The op's name on the tape and in errors; Derived hides it with its own.
+  static constexpr const char* name = "custom_function";
+
+  /// Runs Derived::forward with grad mode off and, when grad mode is on and a
+  /// Tensor argument requires grad, records Derived::backward for the result.
+  /// Returns forward's result (detached first if forward returned an input as-is).
+  template <class... Args> static Tensor apply(const Args&... args) {
+    std::vector<Tensor> inputs;
+    (detail_function::collect(inputs, args), ...);
+    auto ctx = std::make_shared<Context>();
+    Tensor out;
+    {
+      NoGradGuard no_grad;
+      out = Derived::forward(*ctx, args...);
+    }
+    if (!needs_grad_list(inputs)) return out;
+    for (const Tensor& in : inputs)
+      if (in.is_same(out)) out = out.detach();  // forward returned an input as-is
+    record(Derived::name, inputs, out, BackwardFn([ctx](const Tensor& gy, const NeedsGrad& needs) {
+             ctx->needs_ = needs;
+             Grads g = Derived::backward(*ctx, gy);
+             for (std::size_t i = 0; i < g.size(); ++i)
+               if (!needs[i]) g[i] = Tensor();
+             return g;
+           }));
+    return out;
+  }
+};
+
+}  // namespace autograd
+}  // namespace tg

@@ -1,0 +1,131 @@
+// tapegrad — minibatches over (inputs, targets) tensors.
+//
+//   tg::data::BatchLoader loader(train.images, train.labels, {/*batch_size*/ 64, /*shuffle*/ true, /*seed*/ 1});
+//   for (std::int64_t epoch = 0; epoch < 10; ++epoch)
+//     for (const tg::data::Batch& b : loader.epoch(epoch)) {
+//       Tensor loss = nll_loss(log_softmax(model(b.inputs)), b.targets);
+//       ...
+//     }
+//
+// Each epoch visits every sample once (the last, short batch is dropped when
+// drop_last is set). With shuffle, the order of epoch e is a permutation that
+// depends only on (seed, e, number of samples) — not on the global generator,
+// not on the standard library — so a run can be reproduced epoch by epoch.
+#pragma once
+
+#include <cstdint>
+#include <iterator>
+#include <memory>
+#include <vector>
+
+#include <tapegrad/data/dataset.hpp>
+#include <tapegrad/core/tensor.hpp>
+
+namespace tg::data {
+
+/// How a BatchLoader cuts an epoch into batches.
+struct BatchOptions {
+  std::int64_t batch_size = 32;  ///< samples per batch (> 0); the last batch may be smaller
+  bool shuffle = true;           ///< a new seeded permutation every epoch; false keeps the stored order
+  std::uint64_t seed = 0;        ///< with the epoch number, fixes the permutation
+  bool drop_last = false;        ///< drop the final batch when it has fewer than batch_size samples
+};
+
+/// One minibatch: rows of the loader's inputs and targets, in the same order.
+struct Batch {
+  Tensor inputs;   ///< [B, ...] rows of the loader's inputs
+  Tensor targets;  ///< [B, ...] the matching rows of its targets
+};
+
+/// Cuts (inputs, targets) — any shapes and dtypes sharing the first extent N —
+/// into minibatches. Shuffled batches are gathered copies (tg::index_select);
+/// unshuffled ones are views of consecutive rows (tg::narrow), sharing storage.
+class BatchLoader {
+ public:
+  class Epoch;
+
+  /// Throws std::invalid_argument when the tensors are undefined or 0-d, when their
+  /// first extents differ, or when batch_size is not positive.
+  BatchLoader(Tensor inputs, Tensor targets, BatchOptions options = {});
+  /// Batches of `data.images` (as inputs) and `data.labels` (as targets).
+  explicit BatchLoader(const Dataset& data, BatchOptions options = {});
+
+  /// N, the first extent of inputs and targets.
+  std::int64_t num_samples() const { return num_samples_; }
+  /// Batches per epoch: ceil(N / batch_size), or floor with drop_last.
+  std::int64_t num_batches() const;
+  /// The options given at construction.
+  const BatchOptions& options() const { return options_; }
+
+  /// The sample order of epoch `epoch` (>= 0): 0..N-1 without shuffle, otherwise
+  /// a Fisher-Yates permutation driven by a generator seeded from (seed, epoch).
+  /// Throws for a negative epoch.
+  std::vector<std::int64_t> order(std::int64_t epoch) const;
+  /// The batches of epoch `epoch`, to iterate over (or index) once or many times.
+  /// Throws for a negative epoch.
+  Epoch epoch(std::int64_t epoch) const;
+
+ private:
+  Tensor inputs_, targets_;
+  BatchOptions options_;
+  std::int64_t num_samples_ = 0;
+};
+
+/// The batches of one epoch. Holds its own handles to the data and the order,
+/// so it outlives its loader; its iterators point into it (keep the Epoch alive
+/// while iterating, as a range-for does). A batch is built when it is asked for.
+class BatchLoader::Epoch {
+ public:
+  /// An input iterator over the batches; dereferencing builds the batch.
+  class iterator {
+   public:
+    /// Standard iterator traits: an input iterator whose reference is a Batch value.
+    ///@{
+    using iterator_category = std::input_iterator_tag;
+    using value_type = Batch;
+    using difference_type = std::ptrdiff_t;
+    using pointer = void;
+    using reference = Batch;
+    ///@}
+
+    /// Points at batch `index` of `epoch` (index == size() is the end).
+    iterator(const Epoch* epoch, std::int64_t index) : epoch_(epoch), index_(index) {}
+    /// The current batch, built now (Epoch::operator[]).
+    Batch operator*() const { return (*epoch_)[index_]; }
+    /// Moves to the next batch.
+    iterator& operator++() {
+      ++index_;
+      return *this;
+    }
+    /// Compares positions (iterators of the same Epoch only).
+    ///@{
+    bool operator==(const iterator& o) const { return index_ == o.index_; }
+    bool operator!=(const iterator& o) const { return index_ != o.index_; }
+    ///@}
+
+   private:
+    const Epoch* epoch_;
+    std::int64_t index_;
+  };
+
+  /// The number of batches.
+  std::int64_t size() const { return num_batches_; }
+  /// Batch `i` of this epoch, 0 <= i < size(); refused otherwise.
+  Batch operator[](std::int64_t i) const;
+  /// The first batch and one past the last, for range-for.
+  ///@{
+  iterator begin() const { return {this, 0}; }
+  iterator end() const { return {this, num_batches_}; }
+  ///@}
+
+ private:
+  friend class BatchLoader;
+  Epoch(Tensor inputs, Tensor targets, std::shared_ptr<const std::vector<std::int64_t>> order,
+        std::int64_t batch_size, std::int64_t num_batches);
+
+  Tensor inputs_, targets_;
+  std::shared_ptr<const std::vector<std::int64_t>> order_;  // null: the identity (no shuffle)
+  std::int64_t batch_size_ = 0, num_batches_ = 0;
+};
+
+}  // namespace tg::data

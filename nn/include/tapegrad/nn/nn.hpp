@@ -1,0 +1,20 @@
+// tapegrad — the neural-network library in one include: modules, layers
+// (dense, element-wise, convolution and pooling),
+// Sequential, losses, initialisers, summary, module gradcheck and checkpoints.
+#pragma once
+
+/// @namespace tg::nn
+/// Neural networks built from differentiable ops: Module and the built-in
+/// layers, Sequential, losses (functional and callable), initialisers (init),
+/// summary, module gradcheck and the fit()/evaluate() training loop.
+
+#include <tapegrad/nn/conv_layers.hpp>
+#include <tapegrad/train/fit.hpp>
+#include <tapegrad/nn/init.hpp>
+#include <tapegrad/nn/layers.hpp>
+#include <tapegrad/nn/loss.hpp>
+#include <tapegrad/nn/module.hpp>
+#include <tapegrad/nn/module_gradcheck.hpp>
+#include <tapegrad/nn/sequential.hpp>
+#include <tapegrad/train/serialize.hpp>
+#include <tapegrad/nn/summary.hpp>

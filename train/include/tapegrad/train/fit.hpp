@@ -1,0 +1,120 @@
+// tapegrad — fit(): the common training loop, as a small optional helper
+// (the seeds' Model.train(epochs, x, y, x_val, y_val, batch_size) idea).
+//
+//   tg::nn::FitOptions options;
+//   options.epochs = 3;
+//   options.batches.batch_size = 64;
+//   options.metric = tg::nn::multiclass_accuracy;
+//   auto loss = [](const Tensor& out, const Tensor& y) { return tg::nn::cross_entropy(out, y); };
+//   tg::nn::FitHistory history = tg::nn::fit(*model, loss, optimizer, train.images, train.labels, options,
+//                                            test.images, test.labels);
+//
+// Each epoch: the model in train mode, one step per minibatch (zero_grad,
+// forward, loss, backward, optional after_backward hook, optimizer step), then
+// an evaluation pass on the validation data in eval mode without grad. Every
+// batch and every epoch is reported through callbacks; the default epoch
+// callback prints one line. Everything a trainer needs beyond this loop
+// (progress bars, plots, checkpoints) plugs into the callbacks.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <vector>
+
+#include <tapegrad/data/batches.hpp>
+#include <tapegrad/core/tensor.hpp>
+
+namespace tg {
+namespace optim {
+class Optimizer;
+}
+
+namespace nn {
+class Module;
+
+/// loss(output, target) -> a one-element tensor.
+using LossFunction = std::function<Tensor(const Tensor& output, const Tensor& target)>;
+/// metric(output, target) -> the fraction of correct predictions in [0, 1].
+using MetricFunction = std::function<double(const Tensor& output, const Tensor& target)>;
+
+/// argmax over the last axis equals the int64 label.
+double multiclass_accuracy(const Tensor& logits, const Tensor& labels);
+/// (probability > 0.5) equals (target > 0.5), for binary NLL.
+double binary_accuracy(const Tensor& probabilities, const Tensor& targets);
+/// (score > 0) equals (target > 0), for hinge targets in {-1, +1}.
+double sign_accuracy(const Tensor& scores, const Tensor& targets);
+
+/// One optimizer step.
+struct BatchReport {
+  std::int64_t epoch = 0;       ///< 0-based
+  std::int64_t batch = 0;       ///< 0-based, within the epoch
+  std::int64_t batches = 0;     ///< batches in this epoch
+  std::int64_t batch_size = 0;  ///< samples in this batch
+  double loss = 0;      ///< the batch's loss value
+  double accuracy = 0;  ///< 0 when no metric was given
+};
+
+/// One epoch: training averages (over samples) and the validation pass.
+struct EpochReport {
+  std::int64_t epoch = 0;      ///< 0-based; the first epoch run is FitOptions::first_epoch
+  double train_loss = 0;       ///< per-sample mean of the batch losses
+  double train_accuracy = 0;   ///< per-sample mean of the batch metric; 0 without a metric
+  std::optional<double> val_loss;      ///< set when this epoch ran a validation pass
+  std::optional<double> val_accuracy;  ///< set when it did and a metric was given
+  double seconds = 0;          ///< training steps only, without the validation pass
+  std::int64_t samples = 0;    ///< samples trained on in this epoch
+};
+
+/// Everything fit() reported.
+struct FitHistory {
+  std::vector<BatchReport> batches;  ///< every optimizer step, in order
+  std::vector<EpochReport> epochs;   ///< every epoch, in order
+};
+
+/// How fit() trains: epochs, batching, metric, hooks and callbacks.
+struct FitOptions {
+  std::int64_t epochs = 1;  ///< epochs to run (>= 0)
+  /// Epochs run are first_epoch .. first_epoch+epochs-1 (for resuming; it also seeds the shuffle).
+  std::int64_t first_epoch = 0;
+  /// Batch size, shuffling, seed and drop_last of the training batches.
+  data::BatchOptions batches;
+  /// Optional accuracy-like metric, reported per batch and per epoch.
+  MetricFunction metric;
+  /// Replaces the loader's order for an epoch (e.g. a distributed shard); may be a subset.
+  std::function<std::vector<std::int64_t>(std::int64_t epoch)> sample_order;
+  /// Runs between backward() and the optimizer step (all-reduce, clipping, ...).
+  std::function<void()> after_backward;
+  /// Called with the 0-based epoch number before its first batch.
+  std::function<void(std::int64_t epoch)> on_epoch_begin;
+  /// Called after every optimizer step.
+  std::function<void(const BatchReport&)> on_batch;
+  /// Default: prints "epoch e/E: loss ... accuracy ... [val ...] (s)" to stdout.
+  std::function<void(const EpochReport&)> on_epoch;
+  /// Batch size of the validation pass (memory only; results do not depend on it).
+  std::int64_t eval_batch_size = 1000;
+  /// Validate every this many epochs (and always after the last one); full-batch
+  /// runs with thousands of one-step epochs set it higher.
+  std::int64_t validation_interval = 1;
+};
+
+/// Trains `model` on (x, y) and validates on (x_val, y_val) when given (see the
+/// top of this file for one epoch's steps). Throws std::invalid_argument for
+/// negative epochs or inputs a data::BatchLoader refuses; errors from the model,
+/// loss or optimizer propagate.
+FitHistory fit(Module& model, const LossFunction& loss, optim::Optimizer& optimizer, const Tensor& x, const Tensor& y,
+               const FitOptions& options = {}, const Tensor& x_val = Tensor(), const Tensor& y_val = Tensor());
+
+/// Result of evaluate().
+struct Evaluation {
+  double loss = 0;      ///< per-sample mean of the loss
+  double accuracy = 0;  ///< per-sample mean of the metric; 0 without one
+};
+/// Mean loss and metric of `model` on (x, y), in eval mode, without grad, in
+/// batches of batch_size rows; the model's mode is restored afterwards. Throws
+/// when x and y differ in their first extent or batch_size is not positive.
+Evaluation evaluate(Module& model, const LossFunction& loss, const MetricFunction& metric, const Tensor& x,
+                    const Tensor& y, std::int64_t batch_size = 1000);
+
+}  // namespace nn
+}  // namespace tg
