@@ -5,14 +5,13 @@
 // buffers, vectorised by xsimd); broadcast operands through the raw row loop
 // in ops/broadcast.hpp (xtensor's broadcasting measured 30x slower).
 //
-// Backward rules (ga, gb are reduced to each input's shape with sum_to):
-//   add: ga = gy            gb = gy
-//   sub: ga = gy            gb = -gy
-//   mul: ga = gy * b        gb = gy * a
-//   div: ga = gy / b        gb = -gy * a / b^2 = -gy * y / b
+// Each op's gradient is the formula passed to autograd::formulas in its
+// definition (a broadcast operand's gradient is summed back with sum_to); the
+// samples and error inputs are declared at the bottom.
 #include "core/dispatch.hpp"
 #include "core/tensor_impl.hpp"
 #include "ops/broadcast.hpp"
+#include "ops/declarations.hpp"
 #include "ops/xt.hpp"
 #include <tapegrad/core/autograd.hpp>
 #include <tapegrad/ops/ops.hpp>
@@ -20,7 +19,6 @@
 namespace tg {
 namespace {
 
-using autograd::Grads;
 using detail::flat;
 
 enum class BinOp { Add, Sub, Mul, Div, Eq };
@@ -109,9 +107,9 @@ Tensor add(const Tensor& a0, const Tensor& b0) {
   const auto [a, b] = detail::promote_floating(a0, b0, "add");
   Tensor y = binary_forward<BinOp::Add>(a, b, "add");
   if (autograd::needs_grad(a, b))
-    autograd::record("add", {a, b}, y, [sa = a.shape(), sb = b.shape()](const Tensor& gy) -> Grads {
-      return {sum_to(gy, sa), sum_to(gy, sb)};
-    });
+    autograd::record("add", {a, b}, y, autograd::formulas(
+        [sa = a.shape()](const Tensor& gy) { return sum_to(gy, sa); },
+        [sb = b.shape()](const Tensor& gy) { return sum_to(gy, sb); }));
   return y;
 }
 
@@ -119,10 +117,9 @@ Tensor sub(const Tensor& a0, const Tensor& b0) {
   const auto [a, b] = detail::promote_floating(a0, b0, "sub");
   Tensor y = binary_forward<BinOp::Sub>(a, b, "sub");
   if (autograd::needs_grad(a, b))
-    autograd::record("sub", {a, b}, y,
-                     [sa = a.shape(), sb = b.shape(), rb = b.requires_grad()](const Tensor& gy) -> Grads {
-                       return {sum_to(gy, sa), rb ? sum_to(neg(gy), sb) : Tensor()};
-                     });
+    autograd::record("sub", {a, b}, y, autograd::formulas(
+        [sa = a.shape()](const Tensor& gy) { return sum_to(gy, sa); },
+        [sb = b.shape()](const Tensor& gy) { return sum_to(neg(gy), sb); }));
   return y;
 }
 
@@ -130,11 +127,11 @@ Tensor mul(const Tensor& a0, const Tensor& b0) {
   const auto ab = detail::promote_floating(a0, b0, "mul");
   const Tensor &a = ab.first, &b = ab.second;
   Tensor y = binary_forward<BinOp::Mul>(a, b, "mul");
+  // Each formula keeps only the operand it reads: b for a's gradient, a for b's.
   if (autograd::needs_grad(a, b))
-    autograd::record("mul", {a, b}, y, [a, b](const Tensor& gy) -> Grads {
-      return {a.requires_grad() ? sum_to(gy * b, a.shape()) : Tensor(),
-              b.requires_grad() ? sum_to(gy * a, b.shape()) : Tensor()};
-    });
+    autograd::record("mul", {a, b}, y, autograd::formulas(
+        [b = a.requires_grad() ? b : Tensor(), sa = a.shape()](const Tensor& gy) { return sum_to(gy * b, sa); },
+        [a = b.requires_grad() ? a : Tensor(), sb = b.shape()](const Tensor& gy) { return sum_to(gy * a, sb); }));
   return y;
 }
 
@@ -142,11 +139,11 @@ Tensor div(const Tensor& a0, const Tensor& b0) {
   const auto ab = detail::promote_floating(a0, b0, "div");
   const Tensor &a = ab.first, &b = ab.second;
   Tensor y = binary_forward<BinOp::Div>(a, b, "div");
+  // d(a/b)/db = -a/b^2 = -y/b: the output is saved instead of a.
   if (autograd::needs_grad(a, b))
-    autograd::record("div", {a, b}, y, [a, b, y = y.detach()](const Tensor& gy) -> Grads {
-      return {a.requires_grad() ? sum_to(gy / b, a.shape()) : Tensor(),
-              b.requires_grad() ? sum_to(neg(gy * y / b), b.shape()) : Tensor()};
-    });
+    autograd::record("div", {a, b}, y, autograd::formulas(
+        [b, sa = a.shape()](const Tensor& gy) { return sum_to(gy / b, sa); },
+        [b, y = b.requires_grad() ? y.detach() : Tensor()](const Tensor& gy) { return sum_to(neg(gy * y / b), b.shape()); }));
   return y;
 }
 
@@ -156,7 +153,7 @@ Tensor div(const Tensor& a0, const Tensor& b0) {
 Tensor add(const Tensor& a, double s) {
   Tensor y = scalar_forward<ScalarOp::Add>(a, s, "add");
   if (autograd::needs_grad(a))
-    autograd::record("add_scalar", {a}, y, [](const Tensor& gy) -> Grads { return {gy}; });
+    autograd::record("add_scalar", {a}, y, autograd::formulas([](const Tensor& gy) { return gy; }));
   return y;
 }
 
@@ -165,21 +162,21 @@ Tensor sub(const Tensor& a, double s) { return add(a, -s); }
 Tensor mul(const Tensor& a, double s) {
   Tensor y = scalar_forward<ScalarOp::Mul>(a, s, "mul");
   if (autograd::needs_grad(a))
-    autograd::record("mul_scalar", {a}, y, [s](const Tensor& gy) -> Grads { return {gy * s}; });
+    autograd::record("mul_scalar", {a}, y, autograd::formulas([s](const Tensor& gy) { return gy * s; }));
   return y;
 }
 
 Tensor div(const Tensor& a, double s) {
   Tensor y = scalar_forward<ScalarOp::Div>(a, s, "div");
   if (autograd::needs_grad(a))
-    autograd::record("div_scalar", {a}, y, [s](const Tensor& gy) -> Grads { return {gy / s}; });
+    autograd::record("div_scalar", {a}, y, autograd::formulas([s](const Tensor& gy) { return gy / s; }));
   return y;
 }
 
 Tensor rsub(double s, const Tensor& b) {
   Tensor y = scalar_forward<ScalarOp::RSub>(b, s, "rsub");
   if (autograd::needs_grad(b))
-    autograd::record("rsub_scalar", {b}, y, [](const Tensor& gy) -> Grads { return {neg(gy)}; });
+    autograd::record("rsub_scalar", {b}, y, autograd::formulas([](const Tensor& gy) { return neg(gy); }));
   return y;
 }
 
@@ -187,14 +184,14 @@ Tensor rdiv(double s, const Tensor& b) {
   Tensor y = scalar_forward<ScalarOp::RDiv>(b, s, "rdiv");
   if (autograd::needs_grad(b))  // d(s/b)/db = -s/b^2 = -y/b
     autograd::record("rdiv_scalar", {b}, y,
-                     [b, y = y.detach()](const Tensor& gy) -> Grads { return {neg(gy * y / b)}; });
+                     autograd::formulas([b, y = y.detach()](const Tensor& gy) { return neg(gy * y / b); }));
   return y;
 }
 
 Tensor neg(const Tensor& x) {
   Tensor y = scalar_forward<ScalarOp::Mul>(x, -1.0, "neg");
   if (autograd::needs_grad(x))
-    autograd::record("neg", {x}, y, [](const Tensor& gy) -> Grads { return {neg(gy)}; });
+    autograd::record("neg", {x}, y, autograd::formulas([](const Tensor& gy) { return neg(gy); }));
   return y;
 }
 
@@ -210,6 +207,65 @@ Tensor eq(const Tensor& a, const Tensor& b) {
   if (a.dtype() != b.dtype())
     detail::fail("eq: dtypes differ: ", describe(a), " and ", describe(b));
   return binary_forward<BinOp::Eq>(a, b, "eq");
+}
+
+// ---------------------------------------------------------------------------
+// Declarations: samples (with their domain) and error inputs of this file's ops.
+// ---------------------------------------------------------------------------
+namespace {
+// Shape pairs every binary op is sampled with: same shape, and each way of broadcasting.
+const std::vector<std::pair<Shape, Shape>> kBinaryShapes = {
+    {{3, 4}, {3, 4}}, {{3, 4}, {4}}, {{3, 1}, {1, 5}}, {{2, 3, 4}, {3, 1}}, {{5}, {}}};
+
+// `op` sampled over kBinaryShapes (b from `b_domain`), with the errors every binary op shares.
+OpInfo binary_op(const char* name, Tensor (*op)(const Tensor&, const Tensor&), InputSpec (*b_domain)(const Shape&)) {
+  OpInfo info(name);
+  for (const auto& [sa, sb] : kBinaryShapes)
+    info.sample(sa.str() + " and " + sb.str(), {inputs::any(sa), b_domain(sb)},
+                [op](const OpArgs& v) { return op(v[0], v[1]); });
+  const std::string n = name;
+  return info
+      .error("shapes do not broadcast", [op] { op(ones({2, 3}), ones({4})); }, {n, "[2,3]", "[4]"})
+      .error("3-D against 2-D, inner extents differ", [op] { op(ones({2, 3, 4}), ones({3, 5})); },
+             {n, "[2,3,4]", "[3,5]"})
+      .error("an undefined tensor", [op] { op(Tensor(), ones({2, 3})); }, {n, "undefined"})
+      .error("int64 and float32", [op] { op(tensor_i64({1, 2}, {2}), ones({2})); }, {n, "int64"});
+}
+}  // namespace
+
+std::vector<OpInfo> elementwise_op_declarations() {
+  using inputs::any;
+  using inputs::positive;
+  auto unary = [](const char* name, OpCall call, InputSpec (*domain)(const Shape&) = any) {
+    return OpInfo(name).sample("2x3", {domain({2, 3})}, std::move(call));
+  };
+  return {
+      binary_op("add", add, any),
+      binary_op("sub", sub, any),
+      binary_op("mul", mul, any),
+      binary_op("div", div, positive),
+      unary("add_scalar", [](const OpArgs& v) { return v[0] + 3.0; }),
+      unary("sub_scalar", [](const OpArgs& v) { return v[0] - 3.0; }),
+      unary("mul_scalar", [](const OpArgs& v) { return v[0] * -2.5; }),
+      unary("div_scalar", [](const OpArgs& v) { return v[0] / 4.0; }),
+      unary("rsub_scalar", [](const OpArgs& v) { return 2.0 - v[0]; }),
+      unary("rdiv_scalar", [](const OpArgs& v) { return 2.0 / v[0]; }, positive),
+      unary("neg", [](const OpArgs& v) { return -v[0]; }),
+      OpInfo("gt")
+          .not_differentiable()
+          .sample("2x3 against 0.5", {any({2, 3})}, [](const OpArgs& v) { return gt(v[0], 0.5); }),
+      OpInfo("lt")
+          .not_differentiable()
+          .sample("2x3 against 0.5", {any({2, 3})}, [](const OpArgs& v) { return lt(v[0], 0.5); }),
+      OpInfo("eq")
+          .not_differentiable()
+          .sample("values against themselves, broadcast", {inputs::given(tensor({1, 2, 3, 4, 5, 6}, {2, 3})),
+                                                          inputs::given(tensor({1, 5, 3}, {3}))},
+                  [](const OpArgs& v) { return eq(v[0], v[1]); })
+          .sample("int64 labels", {inputs::indices({6}, 3), inputs::indices({6}, 3)},
+                  [](const OpArgs& v) { return eq(v[0], v[1]); })
+          .error("shapes do not broadcast", [] { eq(ones({2}), ones({3})); }, {"eq", "[2]", "[3]"}),
+  };
 }
 
 }  // namespace tg

@@ -7,15 +7,6 @@
 using namespace tg;
 using Catch::Contains;
 
-TEST_CASE("binary ops name themselves and both shapes", "[errors]") {
-  Tensor a = ones({2, 3}), b = ones({4});
-  CHECK_THROWS_AS(a + b, std::invalid_argument);
-  CHECK_THROWS_WITH(a + b, Contains("add") && Contains("[2,3]") && Contains("[4]"));
-  CHECK_THROWS_WITH(a - b, Contains("sub") && Contains("[2,3]") && Contains("[4]"));
-  CHECK_THROWS_WITH(a * b, Contains("mul") && Contains("[2,3]") && Contains("[4]"));
-  CHECK_THROWS_WITH(a / b, Contains("div") && Contains("[2,3]") && Contains("[4]"));
-}
-
 TEST_CASE("matmul names the shapes that do not align", "[errors]") {
   CHECK_THROWS_AS(matmul(ones({3, 4}), ones({5, 2})), std::invalid_argument);
   CHECK_THROWS_WITH(matmul(ones({3, 4}), ones({5, 2})), "matmul: shapes [3,4] and [5,2] do not align (4 != 5)");
@@ -25,8 +16,6 @@ TEST_CASE("matmul names the shapes that do not align", "[errors]") {
 
 TEST_CASE("int64 tensors are refused where floats are needed", "[errors]") {
   Tensor labels = tensor_i64({1, 2}, {2});
-  CHECK_THROWS_WITH(exp(labels), Contains("exp") && Contains("int64"));
-  CHECK_THROWS_WITH(labels + ones({2}), Contains("add") && Contains("int64"));
   CHECK_THROWS_WITH(relu(labels), Contains("relu"));
 }
 

@@ -1,5 +1,6 @@
-// Every core op against numerical differentiation (float64), plus the checks
+// Ops not yet declared with samples, composite expressions, and the checks
 // gradcheck itself must make: wrong backward rules, vacuous checks, float32.
+// Declared ops are gradchecked by tests/test_op_declarations.cpp.
 #include <catch2/catch.hpp>
 
 #include <tapegrad/tapegrad.hpp>
@@ -22,39 +23,8 @@ void check(const GradcheckFunction& f, const Inputs& in) {
 
 }  // namespace
 
-TEST_CASE("gradcheck: binary ops, same shape and broadcast", "[gradcheck]") {
-  manual_seed(1);
-  const std::vector<std::pair<Shape, Shape>> shapes = {
-      {{3, 4}, {3, 4}}, {{3, 4}, {4}}, {{3, 1}, {1, 5}}, {{2, 3, 4}, {3, 1}}, {{5}, {}}};
-  for (const auto& [sa, sb] : shapes) {
-    INFO("shapes " << sa.str() << " and " << sb.str());
-    check([](const Inputs& v) { return v[0] + v[1]; }, {leaf(sa), leaf(sb)});
-    check([](const Inputs& v) { return v[0] - v[1]; }, {leaf(sa), leaf(sb)});
-    check([](const Inputs& v) { return v[0] * v[1]; }, {leaf(sa), leaf(sb)});
-    check([](const Inputs& v) { return v[0] / v[1]; }, {leaf(sa), leaf(sb, 0.3, 2.0)});
-  }
-}
-
-TEST_CASE("gradcheck: scalar ops and negation", "[gradcheck]") {
-  manual_seed(2);
-  check([](const Inputs& v) { return v[0] + 3.0; }, {leaf({2, 3})});
-  check([](const Inputs& v) { return v[0] - 3.0; }, {leaf({2, 3})});
-  check([](const Inputs& v) { return v[0] * -2.5; }, {leaf({2, 3})});
-  check([](const Inputs& v) { return v[0] / 4.0; }, {leaf({2, 3})});
-  check([](const Inputs& v) { return 2.0 - v[0]; }, {leaf({2, 3})});
-  check([](const Inputs& v) { return 2.0 / v[0]; }, {leaf({2, 3}, 0.3, 2.0)});
-  check([](const Inputs& v) { return -v[0]; }, {leaf({2, 3})});
-}
-
-TEST_CASE("gradcheck: element-wise math and activations", "[gradcheck]") {
+TEST_CASE("gradcheck: activations", "[gradcheck]") {
   manual_seed(3);
-  check([](const Inputs& v) { return exp(v[0]); }, {leaf({3, 2})});
-  check([](const Inputs& v) { return log(v[0]); }, {leaf({3, 2}, 0.3, 2.0)});
-  check([](const Inputs& v) { return sqrt(v[0]); }, {leaf({3, 2}, 0.3, 2.0)});
-  check([](const Inputs& v) { return abs(v[0]); }, {leaf({3, 2}, 1.0, 0.05)});
-  check([](const Inputs& v) { return pow(v[0], 3.0); }, {leaf({3, 2})});
-  check([](const Inputs& v) { return pow(v[0], 0.5); }, {leaf({3, 2}, 0.3, 2.0)});
-  check([](const Inputs& v) { return clamp(v[0], -0.5, 0.5); }, {leaf({4, 3})});
   check([](const Inputs& v) { return sigmoid(v[0]); }, {leaf({3, 4}, 2.0)});
   check([](const Inputs& v) { return tanh(v[0]); }, {leaf({3, 4}, 2.0)});
   check([](const Inputs& v) { return relu(v[0]); }, {leaf({3, 4})});

@@ -6,6 +6,7 @@
 #include "common/plots.hpp"
 #include "common/progress.hpp"
 #include <tapegrad/nn/nn.hpp>
+#include <tapegrad/train/serialize.hpp>
 #include <tapegrad/optim/optim.hpp>
 
 namespace tg::examples {

@@ -13,16 +13,20 @@
 /// distributed. Internals live in tg::detail and are not part of the API.
 
 #include <tapegrad/core/autograd.hpp>
-#include <tapegrad/data/data.hpp>
 #include <tapegrad/core/dtype.hpp>
 #include <tapegrad/core/gradcheck.hpp>
-#include <tapegrad/ops/image.hpp>
 #include <tapegrad/core/memory.hpp>
-#include <tapegrad/nn/nn.hpp>
-#include <tapegrad/ops/ops.hpp>
-#include <tapegrad/optim/optim.hpp>
+#include <tapegrad/core/op_info.hpp>
 #include <tapegrad/core/parallel.hpp>
 #include <tapegrad/core/shape.hpp>
 #include <tapegrad/core/tensor.hpp>
-#include <tapegrad/version.hpp>
+#include <tapegrad/data/data.hpp>
+#include <tapegrad/nn/nn.hpp>
+#include <tapegrad/ops/declared_ops.hpp>
+#include <tapegrad/ops/image.hpp>
+#include <tapegrad/ops/ops.hpp>
 #include <tapegrad/ops/vision.hpp>
+#include <tapegrad/optim/optim.hpp>
+#include <tapegrad/train/fit.hpp>
+#include <tapegrad/train/serialize.hpp>
+#include <tapegrad/version.hpp>

@@ -9,12 +9,10 @@
 /// summary, module gradcheck and the fit()/evaluate() training loop.
 
 #include <tapegrad/nn/conv_layers.hpp>
-#include <tapegrad/train/fit.hpp>
 #include <tapegrad/nn/init.hpp>
 #include <tapegrad/nn/layers.hpp>
 #include <tapegrad/nn/loss.hpp>
 #include <tapegrad/nn/module.hpp>
 #include <tapegrad/nn/module_gradcheck.hpp>
 #include <tapegrad/nn/sequential.hpp>
-#include <tapegrad/train/serialize.hpp>
 #include <tapegrad/nn/summary.hpp>

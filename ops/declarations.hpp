@@ -1,0 +1,13 @@
+// Private: each ops file's list of op declarations (defined at the bottom of
+// that file). ops/declared_ops.cpp joins them; adding an ops file adds one line
+// here and one there.
+#pragma once
+
+#include <vector>
+
+#include <tapegrad/core/op_info.hpp>
+
+namespace tg {
+std::vector<OpInfo> elementwise_op_declarations();
+std::vector<OpInfo> unary_op_declarations();
+}  // namespace tg

@@ -1,0 +1,17 @@
+// The list of every built-in op's declaration (see <tapegrad/ops/declared_ops.hpp>).
+#include "ops/declarations.hpp"
+#include <tapegrad/ops/declared_ops.hpp>
+
+namespace tg {
+
+const std::vector<OpInfo>& declared_ops() {
+  static const std::vector<OpInfo> all = [] {
+    std::vector<OpInfo> out;
+    for (auto&& file : {elementwise_op_declarations(), unary_op_declarations()})
+      out.insert(out.end(), file.begin(), file.end());
+    return out;
+  }();
+  return all;
+}
+
+}  // namespace tg

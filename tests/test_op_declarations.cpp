@@ -1,0 +1,100 @@
+// The generic op test: every declared op (ops/*.cpp, bottom of each file) runs
+// check_op over its samples and error inputs — float64 gradcheck, float32
+// against float64, the backward honouring the needs-grad mask, and each error
+// input's message. One DYNAMIC_SECTION per op, so a failure names the op.
+#include <catch2/catch.hpp>
+
+#include <set>
+
+#include <tapegrad/tapegrad.hpp>
+
+using namespace tg;
+
+TEST_CASE("every declared op passes the generic checks", "[ops][declarations]") {
+  for (const OpInfo& op : declared_ops()) {
+    DYNAMIC_SECTION(op.name) {
+      const OpCheckReport report = check_op(op);
+      INFO(report.str());
+      CHECK(report.passed());
+      CHECK(report.checks >= static_cast<std::int64_t>(op.samples.size() + op.errors.size()));
+    }
+  }
+}
+
+TEST_CASE("op declarations: unique names, and each has a sample", "[ops][declarations]") {
+  std::set<std::string> names;
+  for (const OpInfo& op : declared_ops()) {
+    INFO(op.name);
+    CHECK(names.insert(op.name).second);
+    CHECK_FALSE(op.samples.empty());
+  }
+  CHECK(names.size() >= 20);
+}
+
+// The checker itself must catch what it claims to catch.
+namespace {
+struct WrongSquare : autograd::Function<WrongSquare> {
+  static constexpr const char* name = "wrong_square";
+  static Tensor forward(autograd::Context& ctx, const Tensor& x) {
+    ctx.save_for_backward({x});
+    return x * x;
+  }
+  static autograd::Grads backward(autograd::Context& ctx, const Tensor& gy) { return {gy * ctx.saved()[0] * 3.0}; }
+};
+}  // namespace
+
+TEST_CASE("check_op reports a wrong gradient, a float32 mismatch, a wrong message, a missing throw",
+          "[ops][declarations]") {
+  const OpCheckReport wrong_grad =
+      check_op(OpInfo("wrong_square").sample("3", {inputs::any({3})}, [](const OpArgs& v) { return WrongSquare::apply(v[0]); }));
+  REQUIRE(wrong_grad.failures.size() == 1);
+  CHECK_THAT(wrong_grad.failures[0], Catch::Contains("sample '3'") && Catch::Contains("Jacobian mismatch"));
+
+  // Float32 forward that differs from the float64 one by far more than rounding.
+  const OpCheckReport precision = check_op(OpInfo("dtype_dependent").sample("4", {inputs::any({4})}, [](const OpArgs& v) {
+    return v[0].dtype() == kFloat32 ? v[0] * 1.01 : v[0] * 1.0;
+  }));
+  REQUIRE(precision.failures.size() == 1);
+  CHECK_THAT(precision.failures[0], Catch::Contains("float32 forward differs"));
+
+  const OpCheckReport errors = check_op(OpInfo("exp")
+                                            .sample("2", {inputs::any({2})}, [](const OpArgs& v) { return exp(v[0]); })
+                                            .error("no throw", [] { exp(ones({2})); }, {"exp"})
+                                            .error("other message", [] { exp(tensor_i64({1}, {1})); }, {"log"}));
+  REQUIRE(errors.failures.size() == 2);
+  CHECK_THAT(errors.failures[0], Catch::Contains("did not throw"));
+  CHECK_THAT(errors.failures[1], Catch::Contains("lacks 'log'"));
+}
+
+TEST_CASE("a backward rule that computes a gradient nobody asked for is refused", "[autograd][declarations]") {
+  Tensor a = ones({2}).requires_grad_(), b = ones({2});
+  Tensor y = a * b;
+  Tensor out = empty({2});
+  {
+    NoGradGuard g;
+    out.copy_(y);
+  }
+  autograd::record("greedy", {a, b}, out, autograd::BackwardFn([](const Tensor& gy, const autograd::NeedsGrad&) {
+                     return autograd::Grads{gy, gy};
+                   }));
+  CHECK_THROWS_WITH(sum(out).backward(), Catch::Contains("greedy") && Catch::Contains("input 1") &&
+                                             Catch::Contains("needs none"));
+}
+
+TEST_CASE("formulas() runs only the formulas whose input needs a gradient", "[autograd][declarations]") {
+  int calls_a = 0, calls_b = 0;
+  Tensor a = ones({2}).requires_grad_(), b = ones({2});
+  Tensor out = a * 1.0;
+  Tensor fresh = empty({2});
+  {
+    NoGradGuard g;
+    fresh.copy_(out);
+  }
+  autograd::record("counted", {a, b}, fresh, autograd::formulas(
+      [&](const Tensor& gy) { ++calls_a; return gy; },
+      [&](const Tensor& gy) { ++calls_b; return gy; }));
+  sum(fresh).backward();
+  CHECK(calls_a == 1);
+  CHECK(calls_b == 0);
+  CHECK(a.grad().to_vector() == std::vector<double>{1, 1});
+}
