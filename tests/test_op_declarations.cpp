@@ -98,3 +98,36 @@ TEST_CASE("formulas() runs only the formulas whose input needs a gradient", "[au
   CHECK(calls_b == 0);
   CHECK(a.grad().to_vector() == std::vector<double>{1, 1});
 }
+
+// The example op of docs/architecture.md, as written there.
+namespace {
+Tensor xexp(const Tensor& x) {
+  Tensor e = exp(x.detach());
+  Tensor y = x.detach() * e;
+  if (autograd::needs_grad(x))
+    autograd::record("xexp", {x}, y, autograd::formulas(
+        [x = x.detach(), e](const Tensor& gy) { return gy * e * (x + 1.0); }));
+  return y;
+}
+
+std::vector<OpInfo> my_op_declarations() {
+  return {
+      OpInfo("xexp")
+          .sample("matrix", {inputs::any({3, 4})},
+                  [](const OpArgs& v) { return xexp(v[0]); })
+          .sample("0-d", {inputs::any({})},
+                  [](const OpArgs& v) { return xexp(v[0]); })
+          .error("int64 input", [] { xexp(tensor_i64({1}, {1})); },
+                 {"exp", "int64"}),
+  };
+}
+}  // namespace
+
+TEST_CASE("the example op of docs/architecture.md passes check_op", "[ops][declarations]") {
+  for (const OpInfo& op : my_op_declarations()) {
+    const OpCheckReport report = check_op(op);
+    INFO(report.str());
+    CHECK(report.passed());
+    CHECK(report.checks == 5);  // per sample a gradcheck and a float32 comparison, and the error input
+  }
+}
