@@ -72,3 +72,28 @@ TEST_CASE("custom ops do not run backward rules for inputs without grad", "[cust
   CHECK_FALSE(y.requires_grad());
   CHECK_FALSE(y.grad_fn());
 }
+
+namespace {
+// Records which gradients the engine asked a custom Function for.
+struct Scale2 : autograd::Function<Scale2> {
+  static constexpr const char* name = "scale2";
+  static inline std::vector<bool> asked;
+  static Tensor forward(autograd::Context& ctx, const Tensor& a, const Tensor& b) {
+    ctx.save_for_backward({a, b});
+    return a * b;
+  }
+  static autograd::Grads backward(autograd::Context& ctx, const Tensor& gy) {
+    asked = {ctx.needs_input_grad(0), ctx.needs_input_grad(1)};
+    // Computes both regardless: Function drops the one nobody asked for.
+    return {gy * ctx.saved()[1], gy * ctx.saved()[0]};
+  }
+};
+}  // namespace
+
+TEST_CASE("a custom Function sees which inputs need a gradient (ctx.needs_input_grad)", "[custom_op]") {
+  Tensor a = tensor({2.0, 3.0}, kFloat64).requires_grad_(), b = tensor({5.0, 7.0}, kFloat64);
+  sum(Scale2::apply(a, b)).backward();
+  CHECK(Scale2::asked == std::vector<bool>{true, false});
+  CHECK(a.grad().to_vector() == std::vector<double>{5.0, 7.0});
+  CHECK_FALSE(b.grad().defined());
+}

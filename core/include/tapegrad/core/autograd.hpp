@@ -242,10 +242,6 @@ class Context {
   NeedsGrad needs_;
 };
 
-namespace detail_function {
-inline void collect(std::vector<Tensor>& out, const Tensor& t) { out.push_back(t); }
-template <class T> void collect(std::vector<Tensor>&, const T&) {}
-}  // namespace detail_function
 
 /// Base of a custom op, defined without editing tapegrad (libtorch's Function API).
 /// Derived provides `static Tensor forward(Context&, args...)`, `static Grads
@@ -276,7 +272,7 @@ template <class Derived> struct Function {
   /// Returns forward's result (detached first if forward returned an input as-is).
   template <class... Args> static Tensor apply(const Args&... args) {
     std::vector<Tensor> inputs;
-    (detail_function::collect(inputs, args), ...);
+    (collect(inputs, args), ...);
     auto ctx = std::make_shared<Context>();
     Tensor out;
     {
@@ -295,6 +291,10 @@ template <class Derived> struct Function {
            }));
     return out;
   }
+ private:
+  // The Tensor arguments of forward become the op's inputs; the others are passed through.
+  static void collect(std::vector<Tensor>& out, const Tensor& t) { out.push_back(t); }
+  template <class T> static void collect(std::vector<Tensor>&, const T&) {}
 };
 
 }  // namespace autograd
