@@ -1,9 +1,20 @@
 // Gradient accumulation for the engine (core/accumulate.hpp).
+#include <array>
+#include <functional>
+#include <mutex>
+
 #include "core/accumulate.hpp"
 #include "core/dispatch.hpp"
 #include "core/tensor_impl.hpp"
 
 namespace tg::detail {
+
+namespace {
+// True when nobody but `t` itself can see t's buffer.
+bool exclusive(const Tensor& t) {
+  return TensorImpl::handle_count(t) == 1 && TensorImpl::of(t).storage.use_count() == 1;
+}
+}  // namespace
 
 void accumulate_into(Tensor& acc, const Tensor& g) {
   if (!acc.defined()) {
@@ -15,15 +26,27 @@ void accumulate_into(Tensor& acc, const Tensor& g) {
   const Tensor src = g.dtype() == acc.dtype() ? g : g.to(acc.dtype());
   // In place only when nobody else can see acc's buffer: a gradient a user
   // holds must never change under them.
-  const TensorImpl& impl = TensorImpl::of(acc);
-  const bool exclusive = TensorImpl::handle_count(acc) == 1 && impl.storage.use_count() == 1;
-  if (!exclusive) acc = acc.detach().clone();
+  if (!exclusive(acc)) acc = acc.detach().clone();
   dispatch_float(acc.dtype(), "accumulate", [&](auto tag) {
     using T = decltype(tag);
     T* __restrict a = static_cast<T*>(acc.raw_data());
     const T* __restrict b = static_cast<const T*>(src.raw_data());
     for (std::int64_t i = 0, n = acc.numel(); i < n; ++i) a[i] += b[i];
   });
+}
+
+void accumulate_into_grad(TensorImpl& owner, Tensor g) {
+  // Backward passes in several threads may reach one leaf: accumulation into it
+  // is serialised (as in PyTorch), by a lock chosen by the leaf's address.
+  static std::array<std::mutex, 64> locks;
+  std::lock_guard<std::mutex> lock(locks[std::hash<const void*>()(&owner) % locks.size()]);
+  if (!owner.grad.defined()) {
+    // The first gradient becomes the tensor's own buffer: never one that another
+    // leaf's .grad(), the caller's seed or an op's saved value also holds.
+    owner.grad = exclusive(g) ? std::move(g) : g.detach().clone();
+    return;
+  }
+  accumulate_into(owner.grad, g);
 }
 
 }  // namespace tg::detail

@@ -8,4 +8,7 @@ namespace tg::detail {
 /// is the sole owner of its storage (so a gradient a user holds never changes
 /// under them); otherwise replaces acc by acc + g.
 void accumulate_into(Tensor& acc, const Tensor& g);
+/// owner.grad += g for a gradient users see (a leaf's, a retained one): thread
+/// safe per tensor, and the first gradient stored is a buffer of its own.
+void accumulate_into_grad(TensorImpl& owner, Tensor g);
 }  // namespace tg::detail

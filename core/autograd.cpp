@@ -176,7 +176,7 @@ void run_backward(const Tensor& root, const Tensor& seed, bool retain_graph) {
   NoGradGuard no_grad;
   Tensor grad = seed.dtype() == root.dtype() ? seed : seed.to(root.dtype());
   if (root.is_leaf()) {
-    detail::accumulate_into(TensorImpl::of(root).grad, grad);
+    detail::accumulate_into_grad(TensorImpl::of(root), grad);
     return;
   }
 
@@ -194,7 +194,7 @@ void run_backward(const Tensor& root, const Tensor& seed, bool retain_graph) {
           node->name() +
           "' were freed by the first backward. Pass retain_graph=true to the first backward() if you need "
           "to run backward twice.");
-    if (auto out = node->retained_output.lock()) detail::accumulate_into(out->grad, gy);
+    if (auto out = node->retained_output.lock()) detail::accumulate_into_grad(*out, gy);
 
     for (EngineHook* h : hooks) h->before_backward(*node);
     Grads gx = node->backward(gy, node->needs);
@@ -207,7 +207,7 @@ void run_backward(const Tensor& root, const Tensor& seed, bool retain_graph) {
       if (e.node)
         detail::accumulate_into(pending[e.node.get()], gx[i]);
       else
-        detail::accumulate_into(e.leaf->grad, gx[i]);
+        detail::accumulate_into_grad(*e.leaf, std::move(gx[i]));
     }
     if (!retain_graph) node->release();
   }

@@ -29,9 +29,11 @@ thread_local bool inside_region = false;
 
 class ThreadPool {
  public:
-  explicit ThreadPool(int threads) {
+  explicit ThreadPool(int threads) : size_(threads) {
     for (int i = 1; i < threads; ++i) workers_.emplace_back([this] { work(); });
   }
+  /// Threads a loop runs on: the workers and the caller.
+  int size() const { return size_; }
   ~ThreadPool() {
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -115,6 +117,7 @@ class ThreadPool {
     }
   }
 
+  const int size_;
   std::vector<std::thread> workers_;
   std::mutex mutex_;
   std::condition_variable wake_;
@@ -131,17 +134,25 @@ int default_threads() {
   return std::max(1u, std::thread::hardware_concurrency());
 }
 
+// The pool in use. set_num_threads replaces it while other threads may be
+// running loops on the old one: each loop holds its own reference to the pool it
+// started on, so the old pool lives until its last loop has finished.
 struct State {
   std::mutex mutex;
-  int threads = 0;
-  std::unique_ptr<ThreadPool> pool;
+  std::atomic<int> threads{0};
+  std::shared_ptr<ThreadPool> pool;
+
+  std::shared_ptr<ThreadPool> current() {
+    std::lock_guard<std::mutex> lock(mutex);
+    return pool;
+  }
 };
 
 State& state() {
   static State* s = [] {
     auto* st = new State();  // leaked: worker threads must outlive static destructors
     st->threads = default_threads();
-    st->pool = std::make_unique<ThreadPool>(st->threads);
+    st->pool = std::make_shared<ThreadPool>(st->threads);
     openblas_set_num_threads(1);
     return st;
   }();
@@ -155,7 +166,7 @@ void set_num_threads(int n) {
   State& s = state();
   std::lock_guard<std::mutex> lock(s.mutex);
   if (n == s.threads) return;
-  s.pool = std::make_unique<ThreadPool>(n);
+  s.pool = std::make_shared<ThreadPool>(n);
   s.threads = n;
 }
 
@@ -167,14 +178,18 @@ bool in_parallel_region() { return inside_region; }
 
 void parallel_for(std::int64_t n, std::int64_t grain, const std::function<void(std::int64_t, std::int64_t)>& fn) {
   if (n <= 0) return;
-  State& s = state();
-  const std::int64_t max_chunks = grain > 0 ? n / grain : n;
-  const int chunks = static_cast<int>(std::min<std::int64_t>(s.threads, max_chunks));
-  if (chunks < 2 || inside_region) {
+  if (inside_region) {
     fn(0, n);
     return;
   }
-  s.pool->run(chunks, [&](int c) {
+  const std::shared_ptr<ThreadPool> pool = state().current();
+  const std::int64_t max_chunks = grain > 0 ? n / grain : n;
+  const int chunks = static_cast<int>(std::min<std::int64_t>(pool->size(), max_chunks));
+  if (chunks < 2) {
+    fn(0, n);
+    return;
+  }
+  pool->run(chunks, [&](int c) {
     const std::int64_t begin = n * c / chunks, end = n * (c + 1) / chunks;
     if (begin < end) fn(begin, end);
   });

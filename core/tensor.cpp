@@ -175,6 +175,15 @@ template std::vector<int> Tensor::to_vector<int>() const;
 // Conversions
 // ---------------------------------------------------------------------------
 namespace {
+// True when x converts to int64 without undefined behaviour (finite, inside [-2^63, 2^63)).
+bool fits_int64(double x) { return std::isfinite(x) && x >= -9223372036854775808.0 && x < 9223372036854775808.0; }
+
+template <class S, class D> bool overlaps(const S* s, std::int64_t ns, const D* d, std::int64_t nd) {
+  const auto* sb = reinterpret_cast<const char*>(s);
+  const auto* db = reinterpret_cast<const char*>(d);
+  return sb < db + nd * static_cast<std::int64_t>(sizeof(D)) && db < sb + ns * static_cast<std::int64_t>(sizeof(S));
+}
+
 void convert(const Tensor& src, Tensor& dst) {
   const std::int64_t n = src.numel();
   detail::dispatch_all(src.dtype(), [&](auto stag) {
@@ -184,9 +193,22 @@ void convert(const Tensor& src, Tensor& dst) {
       const S* s = static_cast<const S*>(src.raw_data());
       D* d = static_cast<D*>(dst.raw_data());
       if constexpr (std::is_same_v<S, D>) {
-        std::memcpy(d, s, static_cast<std::size_t>(n) * sizeof(S));
+        // memmove: src and dst may be overlapping views of one storage.
+        std::memmove(d, s, static_cast<std::size_t>(n) * sizeof(S));
       } else {
-        for (std::int64_t i = 0; i < n; ++i) d[i] = static_cast<D>(s[i]);
+        if constexpr (std::is_integral_v<D> && !std::is_integral_v<S>) {
+          // A float that int64 cannot hold (NaN, inf, |x| >= 2^63) would be undefined behaviour.
+          for (std::int64_t i = 0; i < n; ++i)
+            if (!fits_int64(static_cast<double>(s[i])))
+              detail::fail("converting to int64: element ", i, " is ", s[i], ", which int64 cannot hold");
+        }
+        if (static_cast<const void*>(s) == static_cast<const void*>(d) || overlaps(s, n, d, n)) {
+          std::vector<D> tmp(static_cast<std::size_t>(n));
+          for (std::int64_t i = 0; i < n; ++i) tmp[i] = static_cast<D>(s[i]);
+          std::copy(tmp.begin(), tmp.end(), d);
+        } else {
+          for (std::int64_t i = 0; i < n; ++i) d[i] = static_cast<D>(s[i]);
+        }
       }
     });
   });
@@ -276,6 +298,8 @@ Tensor& Tensor::fill_(double value) {
   impl_of(*this, "Tensor::fill_");
   if (requires_grad() && GradMode::is_enabled())
     fail("Tensor::fill_: in-place change of a tensor that requires grad; wrap it in tg::NoGradGuard");
+  if (dtype() == kInt64 && !fits_int64(value))
+    fail("Tensor::fill_: ", value, " cannot be stored in the int64 tensor ", describe(*this));
   const std::int64_t n = numel();
   detail::dispatch_all(dtype(), [&](auto tag) {
     using T = decltype(tag);
@@ -333,6 +357,9 @@ Tensor tensor(const std::vector<double>& values, const Shape& shape, Dtype dtype
   if (static_cast<std::int64_t>(values.size()) != shape.numel())
     fail("tensor: ", values.size(), " values do not fill shape ", shape.str(), " (", shape.numel(),
          " elements)");
+  if (dtype == kInt64)
+    for (std::size_t i = 0; i < values.size(); ++i)
+      if (!fits_int64(values[i])) fail("tensor: value ", i, " is ", values[i], ", which int64 cannot hold");
   Tensor t = detail::make_tensor(shape, dtype);
   detail::dispatch_all(dtype, [&](auto tag) {
     using T = decltype(tag);

@@ -1,0 +1,103 @@
+// Misuse of the public API that once crashed, corrupted memory or gave silently
+// wrong results (each case reproduced a real finding); run under ASan/UBSan too.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include <tapegrad/tapegrad.hpp>
+
+using namespace tg;
+using Catch::Contains;
+
+TEST_CASE("a leaf's gradient is a buffer of its own", "[misuse][autograd]") {
+  SECTION("two leaves fed the same gradient do not share it") {
+    Tensor x = ones({3}).requires_grad_(), w = ones({3}).requires_grad_();
+    sum(x + w).backward();
+    REQUIRE(x.grad().defined());
+    {
+      NoGradGuard g;
+      x.grad().fill_(5.0);  // what clip_grad_norm's scaling or a user does
+    }
+    CHECK(w.grad().to_vector() == std::vector<double>{1, 1, 1});
+  }
+  SECTION("a leaf's gradient is not the seed passed to backward") {
+    Tensor y = ones({2}).requires_grad_();
+    Tensor seed = tensor({2.0, 3.0});
+    y.backward(seed);
+    {
+      NoGradGuard g;
+      seed.fill_(0.0);
+    }
+    CHECK(y.grad().to_vector() == std::vector<double>{2, 3});
+  }
+  SECTION("a retained gradient is not shared with a leaf's") {
+    Tensor x = ones({2}).requires_grad_();
+    Tensor h = x * 1.0;
+    h.retain_grad();
+    sum(h + 0.0).backward();
+    {
+      NoGradGuard g;
+      h.grad().fill_(7.0);
+    }
+    CHECK(x.grad().to_vector() == std::vector<double>{1, 1});
+  }
+}
+
+TEST_CASE("backward passes in two threads into one shared leaf lose no update", "[misuse][threads]") {
+  Tensor w = ones({4}, kFloat64).requires_grad_();
+  const int passes = 500;
+  auto work = [&] {
+    for (int i = 0; i < passes; ++i) sum(w * 2.0).backward();
+  };
+  std::thread a(work), b(work);
+  a.join();
+  b.join();
+  // Each pass adds 2 to every element.
+  CHECK(w.grad().to_vector() == std::vector<double>(4, 2.0 * 2 * passes));
+}
+
+TEST_CASE("set_num_threads while another thread runs parallel work", "[misuse][threads]") {
+  const int before = get_num_threads();
+  std::atomic<bool> stop{false};
+  std::thread worker([&] {
+    Tensor x = randn({8, 16, 28, 28}), w = randn({32, 16, 3, 3});
+    while (!stop) {
+      Tensor y = conv2d(x, w, Tensor(), 1, 1);
+      CHECK(y.shape() == Shape{8, 32, 28, 28});
+    }
+  });
+  for (int i = 0; i < 40; ++i) set_num_threads(1 + i % 3);
+  stop = true;
+  worker.join();
+  set_num_threads(before);
+  CHECK(get_num_threads() == before);
+}
+
+TEST_CASE("copy_ between overlapping views of one storage", "[misuse]") {
+  Tensor base = arange(6, kFloat64);
+  Tensor head = narrow(base, 0, 4), tail = narrow(base, 2, 4);
+  {
+    NoGradGuard g;
+    tail.copy_(head);  // overlapping: must behave like copying from a snapshot
+  }
+  CHECK(base.to_vector() == std::vector<double>{0, 1, 0, 1, 2, 3});
+  Tensor f = arange(6, kFloat64);
+  Tensor as_float = narrow(f, 0, 4).to(kFloat32);  // different dtype, no overlap
+  CHECK(as_float.to_vector() == std::vector<double>{0, 1, 2, 3});
+}
+
+TEST_CASE("int64 tensors refuse values they cannot hold", "[misuse]") {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  CHECK_THROWS_WITH(full({2}, nan, kInt64), Contains("fill_") && Contains("nan") && Contains("int64"));
+  CHECK_THROWS_WITH(full({2}, 1e30, kInt64), Contains("fill_") && Contains("1e+30"));
+  CHECK_THROWS_WITH(tensor({1.0, 1e19}, kInt64), Contains("tensor") && Contains("value 1"));
+  CHECK_THROWS_WITH(tensor({1.0, nan}).to(kInt64), Contains("int64") && Contains("element 1"));
+  Tensor labels = tensor_i64({1, 2}, {2});
+  CHECK_THROWS_WITH(labels.copy_(tensor({1.0, INFINITY})), Contains("int64") && Contains("inf"));
+  // Values int64 can hold still convert, truncating like a C++ cast.
+  CHECK(tensor({-2.5, 9007199254740992.0}).to(kInt64).to_vector<std::int64_t>() ==
+        std::vector<std::int64_t>{-2, 9007199254740992});
+  CHECK(full({1}, -9223372036854775808.0, kInt64).to_vector<std::int64_t>()[0] == INT64_MIN);
+}
