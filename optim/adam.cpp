@@ -13,6 +13,7 @@
 #include <cmath>
 
 #include "core/dispatch.hpp"
+#include "optim/hyperparameter.hpp"
 #include <tapegrad/optim/adam.hpp>
 #include <tapegrad/core/autograd.hpp>
 
@@ -62,8 +63,8 @@ Adam::Adam(std::vector<Tensor> params, const AdamOptions& options, const char* n
       decoupled_(decoupled) {
   if (!(options.beta1() >= 0 && options.beta1() < 1) || !(options.beta2() >= 0 && options.beta2() < 1))
     fail(name, ": betas must be in [0, 1), got (", options.beta1(), ", ", options.beta2(), ")");
-  if (!(options.eps() >= 0)) fail(name, ": eps must be >= 0, got ", options.eps());
-  if (!(options.weight_decay() >= 0)) fail(name, ": weight_decay must be >= 0, got ", options.weight_decay());
+  check_nonnegative(name, "eps", options.eps());
+  check_nonnegative(name, "weight_decay", options.weight_decay());
 }
 
 AdamW::AdamW(std::vector<Tensor> params, AdamOptions options) : Adam(std::move(params), options, "AdamW", true) {}

@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "core/dispatch.hpp"
+#include "optim/hyperparameter.hpp"
 #include <tapegrad/optim/lr_scheduler.hpp>
 
 namespace tg::optim {
@@ -17,7 +18,7 @@ void LRScheduler::step() {
 StepLR::StepLR(Optimizer& optimizer, std::int64_t step_size, double gamma)
     : LRScheduler(optimizer), step_size_(step_size), gamma_(gamma) {
   if (step_size <= 0) tg::detail::fail("StepLR: step_size must be positive, got ", step_size);
-  if (!(gamma >= 0)) tg::detail::fail("StepLR: gamma must be >= 0, got ", gamma);
+  check_nonnegative("StepLR", "gamma", gamma);
 }
 
 double StepLR::lr_at(std::int64_t epoch) const {
@@ -27,7 +28,7 @@ double StepLR::lr_at(std::int64_t epoch) const {
 CosineAnnealingLR::CosineAnnealingLR(Optimizer& optimizer, std::int64_t T_max, double eta_min)
     : LRScheduler(optimizer), t_max_(T_max), eta_min_(eta_min) {
   if (T_max <= 0) tg::detail::fail("CosineAnnealingLR: T_max must be positive, got ", T_max);
-  if (!(eta_min >= 0)) tg::detail::fail("CosineAnnealingLR: eta_min must be >= 0, got ", eta_min);
+  check_nonnegative("CosineAnnealingLR", "eta_min", eta_min);
 }
 
 double CosineAnnealingLR::lr_at(std::int64_t epoch) const {

@@ -5,6 +5,7 @@
 #include <unordered_set>
 
 #include "core/dispatch.hpp"
+#include "optim/hyperparameter.hpp"
 #include <tapegrad/core/autograd.hpp>
 #include <tapegrad/optim/optimizer.hpp>
 
@@ -37,7 +38,7 @@ void Optimizer::zero_grad() {
 }
 
 void Optimizer::set_lr(double lr) {
-  if (!(lr >= 0)) fail(name_, ": learning rate must be >= 0, got ", lr);
+  check_nonnegative(name_, "learning rate", lr);
   lr_ = lr;
 }
 
@@ -97,7 +98,7 @@ void Optimizer::load_state_dict(const std::vector<std::pair<std::string, Tensor>
     if (n == "lr") {
       scalar_of(n, t, kFloat64);
       new_lr = t.item();
-      if (!(new_lr >= 0)) refuse(n, "holds a negative learning rate ", new_lr);
+      if (!(new_lr >= 0) || std::isinf(new_lr)) refuse(n, "holds the learning rate ", new_lr, " (must be finite and >= 0)");
       have_lr = true;
       continue;
     }
@@ -119,7 +120,7 @@ void Optimizer::load_state_dict(const std::vector<std::pair<std::string, Tensor>
     if (i >= params_.size()) refuse(n, "refers to parameter ", i, ", but this optimizer has ", params_.size());
     if (what == "step") {
       scalar_of(n, t, kInt64);
-      fresh[i].step = t.item<std::int64_t>();
+      fresh[i].step = t.data<std::int64_t>()[0];  // exactly: through double, counts above 2^53 would change
       if (fresh[i].step <= 0) refuse(n, "holds step count ", fresh[i].step, " (must be positive)");
       continue;
     }
@@ -131,6 +132,14 @@ void Optimizer::load_state_dict(const std::vector<std::pair<std::string, Tensor>
       refuse(n, "has dtype ", dtype_name(t.dtype()), ", but parameter ", i, " is ", dtype_name(p.dtype()));
     if (t.shape() != p.shape())
       refuse(n, "has shape ", t.shape().str(), ", but parameter ", i, " has shape ", p.shape().str());
+    // Values no optimizer could have produced: non-finite ones anywhere, negative
+    // ones in a running average of squares (Adam's exp_avg_sq).
+    const std::vector<double> values = t.to_vector<double>();
+    for (std::size_t k = 0; k < values.size(); ++k) {
+      if (!std::isfinite(values[k])) refuse(n, "holds ", values[k], " at element ", k);
+      if (what.size() > 3 && what.compare(what.size() - 3, 3, "_sq") == 0 && values[k] < 0)
+        refuse(n, "holds ", values[k], " at element ", k, ", but it is a running average of squares");
+    }
     fresh[i].buffers[b] = t.clone();
   }
   if (!have_lr) refuse("lr", "is missing");

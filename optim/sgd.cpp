@@ -8,6 +8,7 @@
 //   else:        b <- g (first step) | mu b + (1 - dampening) g
 //                w <- w - lr (g + mu b)  (nesterov)  |  w - lr b
 #include "core/dispatch.hpp"
+#include "optim/hyperparameter.hpp"
 #include <tapegrad/core/autograd.hpp>
 #include <tapegrad/optim/sgd.hpp>
 
@@ -36,9 +37,9 @@ using tg::detail::fail;
 
 SGD::SGD(std::vector<Tensor> params, SGDOptions options)
     : Optimizer(std::move(params), options.lr(), "SGD", {"momentum_buffer"}), options_(options) {
-  if (!(options.momentum() >= 0)) fail("SGD: momentum must be >= 0, got ", options.momentum());
-  if (!(options.weight_decay() >= 0)) fail("SGD: weight_decay must be >= 0, got ", options.weight_decay());
-  if (!(options.dampening() >= 0)) fail("SGD: dampening must be >= 0, got ", options.dampening());
+  check_nonnegative("SGD", "momentum", options.momentum());
+  check_nonnegative("SGD", "weight_decay", options.weight_decay());
+  check_nonnegative("SGD", "dampening", options.dampening());
   if (options.nesterov() && (options.momentum() <= 0 || options.dampening() != 0))
     fail("SGD: nesterov momentum needs momentum > 0 and dampening 0, got momentum ", options.momentum(),
          " and dampening ", options.dampening());

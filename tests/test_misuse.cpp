@@ -101,3 +101,40 @@ TEST_CASE("int64 tensors refuse values they cannot hold", "[misuse]") {
         std::vector<std::int64_t>{-2, 9007199254740992});
   CHECK(full({1}, -9223372036854775808.0, kInt64).to_vector<std::int64_t>()[0] == INT64_MIN);
 }
+
+TEST_CASE("optimizers and schedulers refuse infinite hyper-parameters like NaN ones", "[misuse][optim]") {
+  Tensor w = ones({2}).requires_grad_();
+  const double inf = std::numeric_limits<double>::infinity();
+  CHECK_THROWS_WITH(optim::SGD({w}, inf), Contains("SGD: learning rate must be finite, got inf"));
+  CHECK_THROWS_WITH(optim::SGD({w}, optim::SGDOptions(0.1).momentum(inf)), Contains("SGD: momentum must be finite"));
+  CHECK_THROWS_WITH(optim::Adam({w}, optim::AdamOptions(1e-3).eps(inf)), Contains("Adam: eps must be finite"));
+  optim::SGD sgd({w}, 0.1);
+  CHECK_THROWS_WITH(optim::StepLR(sgd, 2, inf), Contains("StepLR: gamma must be finite"));
+  CHECK_THROWS_WITH(sgd.set_lr(-inf), Contains("learning rate must be >= 0, got -inf"));
+}
+
+TEST_CASE("optimizer state with impossible values is refused on load", "[misuse][optim]") {
+  Tensor w = ones({2}, kFloat64).requires_grad_();
+  optim::Adam adam({w}, optim::AdamOptions(1e-3));
+  sum(w * w).backward();
+  adam.step();
+  const auto good = adam.state_dict();
+  auto with = [&](const std::string& name, const Tensor& value) {
+    auto state = good;
+    for (auto& [n, t] : state)
+      if (n == name) t = value;
+    return state;
+  };
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  CHECK_THROWS_WITH(adam.load_state_dict(with("lr", scalar_tensor(INFINITY, kFloat64)), "f"),
+                    Contains("'lr'") && Contains("inf"));
+  CHECK_THROWS_WITH(adam.load_state_dict(with("exp_avg.0", tensor({0.0, nan}, kFloat64)), "f"),
+                    Contains("'exp_avg.0'") && Contains("nan") && Contains("element 1"));
+  CHECK_THROWS_WITH(adam.load_state_dict(with("exp_avg_sq.0", tensor({-1.0, 0.0}, kFloat64)), "f"),
+                    Contains("'exp_avg_sq.0'") && Contains("-1") && Contains("squares"));
+  // A step count beyond 2^53 is kept exactly.
+  const std::int64_t big = (std::int64_t{1} << 53) + 1;
+  adam.load_state_dict(with("step.0", tensor_i64({big}, {})), "f");
+  for (const auto& [n, t] : adam.state_dict())
+    if (n == "step.0") CHECK(t.to_vector<std::int64_t>()[0] == big);
+}
