@@ -148,9 +148,6 @@ std::vector<BadInput> bad_inputs() {
   const ExpectedType IA = kInvalidArgument;
 
   return {
-      // ---- element-wise binary ops: shapes that do not broadcast
-      {"relu: an undefined tensor", [] { relu(Tensor()); }, IA, {"relu", "undefined"}},
-
       // ---- matmul
       {"matmul: inner dimensions differ", [] { matmul(ones({3, 4}), ones({5, 2})); }, IA,
        {"matmul", "[3,4]", "[5,2]", "4 != 5"}},
@@ -220,7 +217,6 @@ std::vector<BadInput> bad_inputs() {
       {"permute: wrong number of axes", [=] { permute(m23, {1, 0, 2}); }, IA, {"permute", "[2,3]"}},
       {"transpose: axis out of range", [=] { transpose(m23, 0, 5); }, IA, {"transpose", "axis 5", "2 dimensions"}},
       {"sum: axis out of range", [=] { sum(m23, {2}); }, IA, {"sum", "axis 2"}},
-      {"softmax: axis out of range", [=] { softmax(m23, 3); }, IA, {"softmax", "axis 3"}},
       {"broadcast_to: incompatible shape", [] { broadcast_to(ones({3}), {2, 4}); }, IA,
        {"broadcast_to", "[3]", "[2,4]"}},
       {"narrow: rows past the end", [] { narrow(ones({4, 2}), 3, 2); }, IA, {"narrow", "[4,2]"}},
@@ -239,7 +235,6 @@ std::vector<BadInput> bad_inputs() {
        {"index_select", "int64", "float32"}},
       {"narrow: negative start", [] { narrow(ones({4, 2}), -1, 2); }, IA, {"narrow", "-1", "[4,2]"}},
       {"max: axis out of range", [=] { max(m23, 2); }, IA, {"max", "axis 2", "2 dimensions"}},
-      {"log_softmax: axis out of range", [=] { log_softmax(m23, -3); }, IA, {"log_softmax", "axis -3"}},
       {"copy_: shapes differ", [] { ones({2}).copy_(ones({3})); }, IA, {"copy_", "[3]", "[2]"}},
       {"set_grad: gradient of the wrong shape", [] { ones({2}).requires_grad_().set_grad(ones({3})); }, IA,
        {"set_grad", "[3]", "[2]"}},
@@ -260,7 +255,6 @@ std::vector<BadInput> bad_inputs() {
        IA, {"binary_cross_entropy", "empty", "[0,1]"}},
 
       // ---- int64 where floats are needed
-      {"relu of int64", [=] { relu(labels); }, IA, {"relu", "int64"}},
       {"mean of int64", [=] { mean(labels); }, IA, {"mean", "int64"}},
       {"requires_grad_ on int64", [] { tensor_i64({1, 2}, {2}).requires_grad_(); }, IA,
        {"requires_grad_", "int64", "[2]"}},

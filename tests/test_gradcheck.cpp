@@ -23,17 +23,6 @@ void check(const GradcheckFunction& f, const Inputs& in) {
 
 }  // namespace
 
-TEST_CASE("gradcheck: activations", "[gradcheck]") {
-  manual_seed(3);
-  check([](const Inputs& v) { return sigmoid(v[0]); }, {leaf({3, 4}, 2.0)});
-  check([](const Inputs& v) { return tanh(v[0]); }, {leaf({3, 4}, 2.0)});
-  check([](const Inputs& v) { return relu(v[0]); }, {leaf({3, 4})});
-  check([](const Inputs& v) { return softmax(v[0]); }, {leaf({3, 4})});
-  check([](const Inputs& v) { return softmax(v[0], 0); }, {leaf({3, 4})});
-  check([](const Inputs& v) { return log_softmax(v[0]); }, {leaf({3, 5})});
-  check([](const Inputs& v) { return log_softmax(v[0], 1); }, {leaf({2, 3, 4})});
-}
-
 TEST_CASE("gradcheck: reductions", "[gradcheck]") {
   manual_seed(4);
   check([](const Inputs& v) { return sum(v[0]); }, {leaf({3, 4})});
