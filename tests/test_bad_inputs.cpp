@@ -139,7 +139,6 @@ Tensor some_loss() {
 std::vector<BadInput> bad_inputs() {
   files();  // made before any row runs
   const Tensor m23 = ones({2, 3}), v4 = ones({4});
-  const Tensor labels = tensor_i64({1, 2}, {2});
   const Tensor image = ones({1, 3, 8, 8});
   const Tensor log_probs = log_softmax(ones({2, 3}));
   const Tensor empty_rows = zeros({0, 3});
@@ -216,7 +215,6 @@ std::vector<BadInput> bad_inputs() {
       {"permute: an axis twice", [=] { permute(m23, {0, 0}); }, IA, {"permute", "[2,3]"}},
       {"permute: wrong number of axes", [=] { permute(m23, {1, 0, 2}); }, IA, {"permute", "[2,3]"}},
       {"transpose: axis out of range", [=] { transpose(m23, 0, 5); }, IA, {"transpose", "axis 5", "2 dimensions"}},
-      {"sum: axis out of range", [=] { sum(m23, {2}); }, IA, {"sum", "axis 2"}},
       {"broadcast_to: incompatible shape", [] { broadcast_to(ones({3}), {2, 4}); }, IA,
        {"broadcast_to", "[3]", "[2,4]"}},
       {"narrow: rows past the end", [] { narrow(ones({4, 2}), 3, 2); }, IA, {"narrow", "[4,2]"}},
@@ -234,7 +232,6 @@ std::vector<BadInput> bad_inputs() {
       {"index_select: float indices", [] { index_select(ones({4, 2}), tensor({1})); }, IA,
        {"index_select", "int64", "float32"}},
       {"narrow: negative start", [] { narrow(ones({4, 2}), -1, 2); }, IA, {"narrow", "-1", "[4,2]"}},
-      {"max: axis out of range", [=] { max(m23, 2); }, IA, {"max", "axis 2", "2 dimensions"}},
       {"copy_: shapes differ", [] { ones({2}).copy_(ones({3})); }, IA, {"copy_", "[3]", "[2]"}},
       {"set_grad: gradient of the wrong shape", [] { ones({2}).requires_grad_().set_grad(ones({3})); }, IA,
        {"set_grad", "[3]", "[2]"}},
@@ -242,11 +239,6 @@ std::vector<BadInput> bad_inputs() {
       {"randperm: negative n", [] { randperm(-3); }, IA, {"randperm", "-3"}},
 
       // ---- empty tensors
-      {"mean of an empty tensor", [] { mean(ones({0})); }, IA, {"mean", "empty", "[0]"}},
-      {"mean over an empty axis", [=] { mean(empty_rows, {0}); }, IA, {"mean", "empty", "[0,3]"}},
-      {"max of an empty tensor", [] { max(ones({0})); }, IA, {"max", "empty", "[0]"}},
-      {"max along an empty axis", [=] { max(empty_rows, 0); }, IA, {"max", "empty", "[0,3]"}},
-      {"argmax along an empty axis", [=] { argmax(empty_rows, 0); }, IA, {"argmax", "empty", "[0,3]"}},
       {"nll_loss on an empty batch", [=] { nll_loss(empty_rows, no_targets); }, IA, {"nll_loss", "empty", "[0,3]"}},
       {"cross_entropy on an empty batch", [=] { F::cross_entropy(empty_rows, no_targets); }, IA,
        {"cross_entropy", "empty", "[0,3]"}},
@@ -255,7 +247,6 @@ std::vector<BadInput> bad_inputs() {
        IA, {"binary_cross_entropy", "empty", "[0,1]"}},
 
       // ---- int64 where floats are needed
-      {"mean of int64", [=] { mean(labels); }, IA, {"mean", "int64"}},
       {"requires_grad_ on int64", [] { tensor_i64({1, 2}, {2}).requires_grad_(); }, IA,
        {"requires_grad_", "int64", "[2]"}},
       {"requires_grad_ on a non-leaf", [] { (ones({2}).requires_grad_() * 2.0).requires_grad_(); }, IA,

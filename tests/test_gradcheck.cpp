@@ -23,20 +23,6 @@ void check(const GradcheckFunction& f, const Inputs& in) {
 
 }  // namespace
 
-TEST_CASE("gradcheck: reductions", "[gradcheck]") {
-  manual_seed(4);
-  check([](const Inputs& v) { return sum(v[0]); }, {leaf({3, 4})});
-  check([](const Inputs& v) { return sum(v[0], {0}); }, {leaf({3, 4})});
-  check([](const Inputs& v) { return sum(v[0], {1}, true); }, {leaf({3, 4})});
-  check([](const Inputs& v) { return sum(v[0], {0, 2}); }, {leaf({2, 3, 4})});
-  check([](const Inputs& v) { return mean(v[0]); }, {leaf({3, 4})});
-  check([](const Inputs& v) { return mean(v[0], {-1}); }, {leaf({2, 3, 4})});
-  check([](const Inputs& v) { return max(v[0], 1).values; }, {leaf({3, 5})});
-  check([](const Inputs& v) { return max(v[0], 0, true).values; }, {leaf({3, 5})});
-  check([](const Inputs& v) { return max(v[0]); }, {leaf({4, 3})});
-  check([](const Inputs& v) { return sum_to(v[0], {3, 1}); }, {leaf({2, 3, 4})});
-}
-
 TEST_CASE("gradcheck: shape ops", "[gradcheck]") {
   manual_seed(5);
   check([](const Inputs& v) { return reshape(v[0], {4, -1}); }, {leaf({2, 6})});
