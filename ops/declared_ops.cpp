@@ -11,6 +11,7 @@ const std::vector<OpInfo>& declared_ops() {
              activation_op_declarations(),
              elementwise_op_declarations(),
              reduction_op_declarations(),
+             shape_op_declarations(),
              unary_op_declarations(),
          })
       out.insert(out.end(), file.begin(), file.end());
