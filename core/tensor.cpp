@@ -222,8 +222,7 @@ Tensor Tensor::to(Dtype target) const {
   convert(*this, out);
   if (is_floating(target) && is_floating(dtype()) && autograd::needs_grad(*this)) {
     const Dtype source = dtype();
-    autograd::record("to", {*this}, out,
-                     [source](const Tensor& gy) -> autograd::Grads { return {gy.to(source)}; });
+    autograd::record("to", {*this}, out, autograd::formulas([source](const Tensor& gy) { return gy.to(source); }));
   }
   return out;
 }
@@ -233,7 +232,7 @@ Tensor Tensor::clone() const {
   Tensor out = detail::make_tensor(shape(), dtype());
   convert(*this, out);
   if (autograd::needs_grad(*this))
-    autograd::record("clone", {*this}, out, [](const Tensor& gy) -> autograd::Grads { return {gy}; });
+    autograd::record("clone", {*this}, out, autograd::formulas([](const Tensor& gy) { return gy; }));
   return out;
 }
 

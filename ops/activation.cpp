@@ -4,17 +4,14 @@
 // (xt::noalias + xsimd); softmax/log_softmax are raw loops over rows
 // (a row softmax in xtensor measured 12x slower than the loop here).
 //
-// Backward rules:
-//   sigmoid:     gx = gy * y * (1 - y)
-//   tanh:        gx = gy * (1 - y^2)
-//   relu:        gx = gy * [x > 0]
-//   softmax:     gx = y * (gy - sum(gy * y, axis))
-//   log_softmax: gx = gy - exp(y) * sum(gy, axis)
+// Each op's gradient is the formula passed to autograd::formulas in its
+// definition; its samples and error inputs are declared at the bottom.
 #include <algorithm>
 #include <cmath>
 
 #include "core/dispatch.hpp"
 #include "core/tensor_impl.hpp"
+#include "ops/declarations.hpp"
 #include "ops/xt.hpp"
 #include <tapegrad/core/autograd.hpp>
 #include <tapegrad/ops/ops.hpp>
@@ -22,7 +19,6 @@
 namespace tg {
 namespace {
 
-using autograd::Grads;
 using detail::flat;
 
 // out = f(a, b) element-wise over two same-shape tensors, as one xtensor expression.
@@ -88,12 +84,12 @@ Tensor sigmoid(const Tensor& x) {
     return T(1) / (T(1) + xt::exp(-v));
   });
   if (autograd::needs_grad(x))
-    autograd::record("sigmoid", {x}, y, [y = y.detach()](const Tensor& gy) -> Grads {
-      return {fused(gy, y, "sigmoid backward", [](const auto& g, const auto& s, auto t) {
+    autograd::record("sigmoid", {x}, y, autograd::formulas([y = y.detach()](const Tensor& gy) {
+      return fused(gy, y, "sigmoid backward", [](const auto& g, const auto& s, auto t) {
         using T = decltype(t);
         return g * s * (T(1) - s);
-      })};
-    });
+      });
+    }));
   return y;
 }
 
@@ -101,12 +97,12 @@ Tensor tanh(const Tensor& x) {
   detail::check_floating(x, "tanh");
   Tensor y = fused(x, x, "tanh", [](const auto& v, const auto&, auto) { return xt::tanh(v); });
   if (autograd::needs_grad(x))
-    autograd::record("tanh", {x}, y, [y = y.detach()](const Tensor& gy) -> Grads {
-      return {fused(gy, y, "tanh backward", [](const auto& g, const auto& t, auto tag) {
+    autograd::record("tanh", {x}, y, autograd::formulas([y = y.detach()](const Tensor& gy) {
+      return fused(gy, y, "tanh backward", [](const auto& g, const auto& t, auto tag) {
         using T = decltype(tag);
         return g * (T(1) - t * t);
-      })};
-    });
+      });
+    }));
   return y;
 }
 
@@ -116,33 +112,58 @@ Tensor relu(const Tensor& x) {
     using T = decltype(t);
     return xt::maximum(v, T(0));
   });
+  // gy * [x > 0], read as [y > 0]: saving y lets x's buffer be freed.
   if (autograd::needs_grad(x))
-    autograd::record("relu", {x}, y, [y = y.detach()](const Tensor& gy) -> Grads {
-      // [x > 0] == [y > 0]; saving y lets x's buffer be freed.
-      return {fused(gy, y, "relu backward", [](const auto& g, const auto& r, auto t) {
+    autograd::record("relu", {x}, y, autograd::formulas([y = y.detach()](const Tensor& gy) {
+      return fused(gy, y, "relu backward", [](const auto& g, const auto& r, auto t) {
         using T = decltype(t);
         return xt::where(r > T(0), g, T(0));
-      })};
-    });
+      });
+    }));
   return y;
 }
 
 Tensor softmax(const Tensor& x, int axis) {
   Tensor y = softmax_kernel(x, axis, false, "softmax");
   if (autograd::needs_grad(x))
-    autograd::record("softmax", {x}, y, [y = y.detach(), axis](const Tensor& gy) -> Grads {
-      return {y * (gy - sum(gy * y, {axis}, true))};
-    });
+    autograd::record("softmax", {x}, y, autograd::formulas([y = y.detach(), axis](const Tensor& gy) {
+      return y * (gy - sum(gy * y, {axis}, true));
+    }));
   return y;
 }
 
 Tensor log_softmax(const Tensor& x, int axis) {
   Tensor y = softmax_kernel(x, axis, true, "log_softmax");
   if (autograd::needs_grad(x))
-    autograd::record("log_softmax", {x}, y, [y = y.detach(), axis](const Tensor& gy) -> Grads {
-      return {gy - exp(y) * sum(gy, {axis}, true)};
-    });
+    autograd::record("log_softmax", {x}, y, autograd::formulas([y = y.detach(), axis](const Tensor& gy) {
+      return gy - exp(y) * sum(gy, {axis}, true);
+    }));
   return y;
+}
+
+// ---------------------------------------------------------------------------
+// Declarations: each op's samples (with their domain) and error inputs; the
+// generic test (tests/test_op_declarations.cpp) runs check_op over them.
+// ---------------------------------------------------------------------------
+std::vector<OpInfo> activation_op_declarations() {
+  using inputs::any;
+  return {
+      OpInfo("sigmoid").sample("3x4", {any({3, 4})}, [](const OpArgs& v) { return sigmoid(v[0]); }),
+      OpInfo("tanh").sample("3x4", {any({3, 4})}, [](const OpArgs& v) { return tanh(v[0]); }),
+      OpInfo("relu")
+          .sample("3x4, away from the kink at 0", {inputs::away_from_zero({3, 4})},
+                  [](const OpArgs& v) { return relu(v[0]); })
+          .error("an undefined tensor", [] { relu(Tensor()); }, {"relu", "undefined"})
+          .error("int64 input", [] { relu(tensor_i64({1, 2}, {2})); }, {"relu", "int64"}),
+      OpInfo("softmax")
+          .sample("3x4, last axis", {any({3, 4})}, [](const OpArgs& v) { return softmax(v[0]); })
+          .sample("3x4, axis 0", {any({3, 4})}, [](const OpArgs& v) { return softmax(v[0], 0); })
+          .error("axis out of range", [] { softmax(ones({2, 3}), 3); }, {"softmax", "axis 3"}),
+      OpInfo("log_softmax")
+          .sample("3x5, last axis", {any({3, 5})}, [](const OpArgs& v) { return log_softmax(v[0]); })
+          .sample("2x3x4, axis 1", {any({2, 3, 4})}, [](const OpArgs& v) { return log_softmax(v[0], 1); })
+          .error("axis out of range", [] { log_softmax(ones({2, 3}), -3); }, {"log_softmax", "axis -3"}),
+  };
 }
 
 }  // namespace tg

@@ -8,6 +8,9 @@
 #include <tapegrad/core/op_info.hpp>
 
 namespace tg {
+std::vector<OpInfo> activation_op_declarations();
 std::vector<OpInfo> elementwise_op_declarations();
+std::vector<OpInfo> reduction_op_declarations();
+std::vector<OpInfo> shape_op_declarations();
 std::vector<OpInfo> unary_op_declarations();
 }  // namespace tg

@@ -7,7 +7,13 @@ namespace tg {
 const std::vector<OpInfo>& declared_ops() {
   static const std::vector<OpInfo> all = [] {
     std::vector<OpInfo> out;
-    for (auto&& file : {elementwise_op_declarations(), unary_op_declarations()})
+    for (auto&& file : {
+             activation_op_declarations(),
+             elementwise_op_declarations(),
+             reduction_op_declarations(),
+             shape_op_declarations(),
+             unary_op_declarations(),
+         })
       out.insert(out.end(), file.begin(), file.end());
     return out;
   }();

@@ -3,23 +3,19 @@
 // reshape/flatten/narrow share storage (tensors are contiguous, so these are
 // free); transpose/permute/broadcast_to copy into a new contiguous tensor.
 //
-// Backward rules:
-//   reshape/flatten: gx = reshape(gy, x.shape)
-//   permute(dims):   gx = permute(gy, inverse(dims))   (transpose is a permute)
-//   broadcast_to:    gx = sum_to(gy, x.shape)
-//   narrow:          gx = zeros(x.shape) with gy in rows [start, start+length)
-//   index_select:    gx = zeros(x.shape) with gy rows added at `indices`
+// Each op's gradient is the formula passed to autograd::formulas in its
+// definition (flatten is a reshape, transpose a permute); the samples and error
+// inputs are declared at the bottom, with those of Tensor::to and Tensor::clone.
 #include <cstring>
 
 #include "core/dispatch.hpp"
 #include "core/tensor_impl.hpp"
 #include "ops/broadcast.hpp"
+#include "ops/declarations.hpp"
 #include <tapegrad/core/autograd.hpp>
 #include <tapegrad/ops/ops.hpp>
 
 namespace tg {
-
-using autograd::Grads;
 
 Tensor reshape(const Tensor& x, const std::vector<std::int64_t>& dims) {
   detail::check_defined(x, "reshape");
@@ -55,7 +51,7 @@ Tensor reshape(const Tensor& x, const std::vector<std::int64_t>& dims) {
   Tensor y = detail::make_view(x, target);
   if (autograd::needs_grad(x))
     autograd::record("reshape", {x}, y,
-                     [shape = x.shape()](const Tensor& gy) -> Grads { return {reshape(gy, shape.vec())}; });
+                     autograd::formulas([shape = x.shape()](const Tensor& gy) { return reshape(gy, shape.vec()); }));
   return y;
 }
 
@@ -120,7 +116,8 @@ Tensor permute(const Tensor& x, const std::vector<int>& dims) {
     }
   });
   if (autograd::needs_grad(x))
-    autograd::record("permute", {x}, y, [inverse](const Tensor& gy) -> Grads { return {permute(gy, inverse)}; });
+    autograd::record("permute", {x}, y,
+                     autograd::formulas([inverse](const Tensor& gy) { return permute(gy, inverse); }));
   return y;
 }
 
@@ -154,7 +151,7 @@ Tensor broadcast_to(const Tensor& x, const Shape& shape) {
   });
   if (autograd::needs_grad(x))
     autograd::record("broadcast_to", {x}, y,
-                     [shape = x.shape()](const Tensor& gy) -> Grads { return {sum_to(gy, shape)}; });
+                     autograd::formulas([shape = x.shape()](const Tensor& gy) { return sum_to(gy, shape); }));
   return y;
 }
 
@@ -167,13 +164,14 @@ Tensor narrow(const Tensor& x, std::int64_t start, std::int64_t length) {
   s[0] = length;
   const std::int64_t row = x.shape()[0] == 0 ? 0 : x.numel() / x.shape()[0];
   Tensor y = detail::make_view(x, s, start * row);
+  // gx: zeros, with gy in rows [start, start + length).
   if (autograd::needs_grad(x))
-    autograd::record("narrow", {x}, y, [shape = x.shape(), start, row](const Tensor& gy) -> Grads {
+    autograd::record("narrow", {x}, y, autograd::formulas([shape = x.shape(), start, row](const Tensor& gy) {
       Tensor gx = zeros(shape, gy.dtype());
       std::memcpy(static_cast<char*>(gx.raw_data()) + start * row * element_size(gy.dtype()), gy.raw_data(),
                   gy.numel() * element_size(gy.dtype()));
-      return {gx};
-    });
+      return gx;
+    }));
   return y;
 }
 
@@ -197,8 +195,9 @@ Tensor index_select(const Tensor& x, const Tensor& indices) {
   for (std::int64_t i = 0; i < k; ++i)
     std::memcpy(static_cast<char*>(y.raw_data()) + i * bytes,
                 static_cast<const char*>(x.raw_data()) + idx[i] * bytes, bytes);
-  if (autograd::needs_grad(x))
-    autograd::record("index_select", {x, indices}, y, [shape = x.shape(), indices, row](const Tensor& gy) -> Grads {
+  if (autograd::needs_grad(x)) {
+    // gx: zeros, with each row of gy added at its index.
+    auto scatter_rows = [shape = x.shape(), indices, row](const Tensor& gy) {
       Tensor gx = zeros(shape, gy.dtype());
       detail::dispatch_float(gy.dtype(), "index_select backward", [&](auto tag) {
         using T = decltype(tag);
@@ -208,9 +207,72 @@ Tensor index_select(const Tensor& x, const Tensor& indices) {
         for (std::int64_t i = 0; i < indices.numel(); ++i)
           for (std::int64_t j = 0; j < row; ++j) p[id[i] * row + j] += g[i * row + j];
       });
-      return {gx, Tensor()};
-    });
+      return gx;
+    };
+    // The int64 indices never require grad, so their formula never runs.
+    autograd::record("index_select", {x, indices}, y,
+                     autograd::formulas(scatter_rows, [](const Tensor&) { return Tensor(); }));
+  }
   return y;
+}
+
+// ---------------------------------------------------------------------------
+// Declarations: each op's samples (with their domain) and error inputs; the
+// generic test (tests/test_op_declarations.cpp) runs check_op over them.
+// ---------------------------------------------------------------------------
+std::vector<OpInfo> shape_op_declarations() {
+  using inputs::any;
+  const Tensor m23 = ones({2, 3});
+  return {
+      OpInfo("reshape")
+          .sample("2x6 to [4, -1]", {any({2, 6})}, [](const OpArgs& v) { return reshape(v[0], {4, -1}); })
+          .error("wrong number of elements", [m23] { reshape(m23, {4, 2}); }, {"reshape", "[2,3]", "[4,2]"})
+          .error("two inferred extents", [m23] { reshape(m23, {-1, -1}); }, {"reshape", "only one"})
+          .error("inferred extent does not divide", [m23] { reshape(m23, {4, -1}); }, {"reshape", "[2,3]", "4"})
+          .error("extents whose product overflows", [] { reshape(zeros({0, 3}), {std::int64_t{1} << 62, 4}); },
+                 {"Shape", "[4611686018427387904,4]", "2^63 - 1 elements"}),
+      OpInfo("flatten")
+          .composite_of_other_ops()
+          .sample("2x3x2 from dim 1", {any({2, 3, 2})}, [](const OpArgs& v) { return flatten(v[0], 1); })
+          .error("start_dim out of range", [m23] { flatten(m23, 2); }, {"flatten", "2", "2 dimensions"})
+          .error("start_dim after end_dim", [] { flatten(ones({2, 3, 4}), 2, 1); }, {"flatten", "2", "1"}),
+      OpInfo("transpose")
+          .composite_of_other_ops()
+          .sample("3x5", {any({3, 5})}, [](const OpArgs& v) { return transpose(v[0], 0, 1); })
+          .error("axis out of range", [m23] { transpose(m23, 0, 5); }, {"transpose", "axis 5", "2 dimensions"}),
+      OpInfo("permute")
+          .sample("2x3x4 as (1, 2, 0)", {any({2, 3, 4})}, [](const OpArgs& v) { return permute(v[0], {1, 2, 0}); })
+          .error("an axis twice", [m23] { permute(m23, {0, 0}); }, {"permute", "[2,3]"})
+          .error("wrong number of axes", [m23] { permute(m23, {1, 0, 2}); }, {"permute", "[2,3]"}),
+      OpInfo("broadcast_to")
+          .sample("2x1 to 3x2x4", {any({2, 1})}, [](const OpArgs& v) { return broadcast_to(v[0], {3, 2, 4}); })
+          .error("incompatible shape", [] { broadcast_to(ones({3}), {2, 4}); }, {"broadcast_to", "[3]", "[2,4]"}),
+      OpInfo("narrow")
+          .sample("rows 1 and 2 of 4x3", {any({4, 3})}, [](const OpArgs& v) { return narrow(v[0], 1, 2); })
+          .error("rows past the end", [] { narrow(ones({4, 2}), 3, 2); }, {"narrow", "[4,2]"})
+          .error("negative start", [] { narrow(ones({4, 2}), -1, 2); }, {"narrow", "-1", "[4,2]"}),
+      OpInfo("index_select")
+          .sample("rows 2, 0, 2 of 3x2", {any({3, 2}), inputs::given(tensor_i64({2, 0, 2}, {3}))},
+                  [](const OpArgs& v) { return index_select(v[0], v[1]); })
+          .error("index out of range", [] { index_select(ones({4, 2}), tensor_i64({0, 4}, {2})); },
+                 {"index_select", "4", "[4,2]"})
+          .error("negative index", [] { index_select(ones({4, 2}), tensor_i64({-1}, {1})); },
+                 {"index_select", "-1", "[4,2]"})
+          .error("float indices", [] { index_select(ones({4, 2}), tensor({1})); },
+                 {"index_select", "int64", "float32"}),
+      // Tensor::to and Tensor::clone are defined in core/tensor.cpp (core cannot
+      // see this list); they are declared here. The round trip through the other
+      // float dtype records both directions of "to"; its values are small enough
+      // that float32 rounding stays far below gradcheck's tolerance.
+      OpInfo("to").sample(
+          "to the other float dtype and back",
+          {inputs::given(tensor({0.5e-3, -0.75e-3, 1e-3, -0.25e-3, 0.125e-3, -1e-3}, {2, 3}, kFloat64))},
+          [](const OpArgs& v) {
+            const Dtype d = v[0].dtype();
+            return v[0].to(d == kFloat64 ? kFloat32 : kFloat64).to(d);
+          }),
+      OpInfo("clone").sample("3x2", {any({3, 2})}, [](const OpArgs& v) { return v[0].clone(); }),
+  };
 }
 
 }  // namespace tg

@@ -138,8 +138,6 @@ Tensor some_loss() {
 
 std::vector<BadInput> bad_inputs() {
   files();  // made before any row runs
-  const Tensor m23 = ones({2, 3}), v4 = ones({4});
-  const Tensor labels = tensor_i64({1, 2}, {2});
   const Tensor image = ones({1, 3, 8, 8});
   const Tensor log_probs = log_softmax(ones({2, 3}));
   const Tensor empty_rows = zeros({0, 3});
@@ -148,9 +146,6 @@ std::vector<BadInput> bad_inputs() {
   const ExpectedType IA = kInvalidArgument;
 
   return {
-      // ---- element-wise binary ops: shapes that do not broadcast
-      {"relu: an undefined tensor", [] { relu(Tensor()); }, IA, {"relu", "undefined"}},
-
       // ---- matmul
       {"matmul: inner dimensions differ", [] { matmul(ones({3, 4}), ones({5, 2})); }, IA,
        {"matmul", "[3,4]", "[5,2]", "4 != 5"}},
@@ -210,36 +205,12 @@ std::vector<BadInput> bad_inputs() {
       {"pad2d: cropping more than the input has", [] { pad2d(ones({1, 3, 4}), {-3, -2, 0, 0}); }, IA,
        {"pad2d", "[1,3,4]", "-3"}},
 
-      // ---- shape ops
-      {"reshape: wrong number of elements", [=] { reshape(m23, {4, 2}); }, IA, {"reshape", "[2,3]", "[4,2]"}},
-      {"reshape: two inferred extents", [=] { reshape(m23, {-1, -1}); }, IA, {"reshape", "only one"}},
-      {"reshape: inferred extent does not divide", [=] { reshape(m23, {4, -1}); }, IA, {"reshape", "[2,3]", "4"}},
-      {"flatten: start_dim out of range", [=] { flatten(m23, 2); }, IA, {"flatten", "2", "2 dimensions"}},
-      {"flatten: start_dim after end_dim", [] { flatten(ones({2, 3, 4}), 2, 1); }, IA, {"flatten", "2", "1"}},
-      {"permute: an axis twice", [=] { permute(m23, {0, 0}); }, IA, {"permute", "[2,3]"}},
-      {"permute: wrong number of axes", [=] { permute(m23, {1, 0, 2}); }, IA, {"permute", "[2,3]"}},
-      {"transpose: axis out of range", [=] { transpose(m23, 0, 5); }, IA, {"transpose", "axis 5", "2 dimensions"}},
-      {"sum: axis out of range", [=] { sum(m23, {2}); }, IA, {"sum", "axis 2"}},
-      {"softmax: axis out of range", [=] { softmax(m23, 3); }, IA, {"softmax", "axis 3"}},
-      {"broadcast_to: incompatible shape", [] { broadcast_to(ones({3}), {2, 4}); }, IA,
-       {"broadcast_to", "[3]", "[2,4]"}},
-      {"narrow: rows past the end", [] { narrow(ones({4, 2}), 3, 2); }, IA, {"narrow", "[4,2]"}},
-      {"index_select: index out of range", [] { index_select(ones({4, 2}), tensor_i64({0, 4}, {2})); }, IA,
-       {"index_select", "4", "[4,2]"}},
+      // ---- factories and tensor state
       {"tensor: values do not fill the shape", [] { tensor({1, 2, 3}, {2, 2}); }, IA, {"tensor", "3 values", "[2,2]"}},
-      {"reshape: extents whose product overflows", [] { reshape(zeros({0, 3}), {std::int64_t{1} << 62, 4}); }, IA,
-       {"Shape", "[4611686018427387904,4]", "2^63 - 1 elements"}},
       {"zeros: more elements than 64 bits count", [] { zeros({std::int64_t{1} << 40, std::int64_t{1} << 40}); }, IA,
        {"Shape", "[1099511627776,1099511627776]", "2^63 - 1 elements"}},
       {"zeros: a negative extent", [] { zeros({2, -1}); }, IA, {"Shape", "negative extent -1"}},
       {"zeros: more than 8 dimensions", [] { zeros({1, 1, 1, 1, 1, 1, 1, 1, 1}); }, IA, {"Shape", "8 dimensions"}},
-      {"index_select: negative index", [] { index_select(ones({4, 2}), tensor_i64({-1}, {1})); }, IA,
-       {"index_select", "-1", "[4,2]"}},
-      {"index_select: float indices", [] { index_select(ones({4, 2}), tensor({1})); }, IA,
-       {"index_select", "int64", "float32"}},
-      {"narrow: negative start", [] { narrow(ones({4, 2}), -1, 2); }, IA, {"narrow", "-1", "[4,2]"}},
-      {"max: axis out of range", [=] { max(m23, 2); }, IA, {"max", "axis 2", "2 dimensions"}},
-      {"log_softmax: axis out of range", [=] { log_softmax(m23, -3); }, IA, {"log_softmax", "axis -3"}},
       {"copy_: shapes differ", [] { ones({2}).copy_(ones({3})); }, IA, {"copy_", "[3]", "[2]"}},
       {"set_grad: gradient of the wrong shape", [] { ones({2}).requires_grad_().set_grad(ones({3})); }, IA,
        {"set_grad", "[3]", "[2]"}},
@@ -247,11 +218,6 @@ std::vector<BadInput> bad_inputs() {
       {"randperm: negative n", [] { randperm(-3); }, IA, {"randperm", "-3"}},
 
       // ---- empty tensors
-      {"mean of an empty tensor", [] { mean(ones({0})); }, IA, {"mean", "empty", "[0]"}},
-      {"mean over an empty axis", [=] { mean(empty_rows, {0}); }, IA, {"mean", "empty", "[0,3]"}},
-      {"max of an empty tensor", [] { max(ones({0})); }, IA, {"max", "empty", "[0]"}},
-      {"max along an empty axis", [=] { max(empty_rows, 0); }, IA, {"max", "empty", "[0,3]"}},
-      {"argmax along an empty axis", [=] { argmax(empty_rows, 0); }, IA, {"argmax", "empty", "[0,3]"}},
       {"nll_loss on an empty batch", [=] { nll_loss(empty_rows, no_targets); }, IA, {"nll_loss", "empty", "[0,3]"}},
       {"cross_entropy on an empty batch", [=] { F::cross_entropy(empty_rows, no_targets); }, IA,
        {"cross_entropy", "empty", "[0,3]"}},
@@ -260,8 +226,6 @@ std::vector<BadInput> bad_inputs() {
        IA, {"binary_cross_entropy", "empty", "[0,1]"}},
 
       // ---- int64 where floats are needed
-      {"relu of int64", [=] { relu(labels); }, IA, {"relu", "int64"}},
-      {"mean of int64", [=] { mean(labels); }, IA, {"mean", "int64"}},
       {"requires_grad_ on int64", [] { tensor_i64({1, 2}, {2}).requires_grad_(); }, IA,
        {"requires_grad_", "int64", "[2]"}},
       {"requires_grad_ on a non-leaf", [] { (ones({2}).requires_grad_() * 2.0).requires_grad_(); }, IA,
@@ -563,7 +527,7 @@ TEST_CASE("print the bad-input messages", "[.print_bad_inputs]") {
 
 // README "Errors you may see": the third column of every table row quotes a real message.
 TEST_CASE("README's 'Errors you may see' quotes the library's real messages", "[errors][bad_inputs][readme]") {
-  const fs::path readme = fs::path(__FILE__).parent_path().parent_path() / "README.md";
+  const fs::path readme = fs::path(TAPEGRAD_SOURCE_DIR) / "README.md";
   REQUIRE(fs::exists(readme));
   std::set<std::string> real;
   for (const BadInput& row : bad_inputs()) real.insert(normalised(run(row).message));

@@ -23,42 +23,6 @@ void check(const GradcheckFunction& f, const Inputs& in) {
 
 }  // namespace
 
-TEST_CASE("gradcheck: activations", "[gradcheck]") {
-  manual_seed(3);
-  check([](const Inputs& v) { return sigmoid(v[0]); }, {leaf({3, 4}, 2.0)});
-  check([](const Inputs& v) { return tanh(v[0]); }, {leaf({3, 4}, 2.0)});
-  check([](const Inputs& v) { return relu(v[0]); }, {leaf({3, 4})});
-  check([](const Inputs& v) { return softmax(v[0]); }, {leaf({3, 4})});
-  check([](const Inputs& v) { return softmax(v[0], 0); }, {leaf({3, 4})});
-  check([](const Inputs& v) { return log_softmax(v[0]); }, {leaf({3, 5})});
-  check([](const Inputs& v) { return log_softmax(v[0], 1); }, {leaf({2, 3, 4})});
-}
-
-TEST_CASE("gradcheck: reductions", "[gradcheck]") {
-  manual_seed(4);
-  check([](const Inputs& v) { return sum(v[0]); }, {leaf({3, 4})});
-  check([](const Inputs& v) { return sum(v[0], {0}); }, {leaf({3, 4})});
-  check([](const Inputs& v) { return sum(v[0], {1}, true); }, {leaf({3, 4})});
-  check([](const Inputs& v) { return sum(v[0], {0, 2}); }, {leaf({2, 3, 4})});
-  check([](const Inputs& v) { return mean(v[0]); }, {leaf({3, 4})});
-  check([](const Inputs& v) { return mean(v[0], {-1}); }, {leaf({2, 3, 4})});
-  check([](const Inputs& v) { return max(v[0], 1).values; }, {leaf({3, 5})});
-  check([](const Inputs& v) { return max(v[0], 0, true).values; }, {leaf({3, 5})});
-  check([](const Inputs& v) { return max(v[0]); }, {leaf({4, 3})});
-  check([](const Inputs& v) { return sum_to(v[0], {3, 1}); }, {leaf({2, 3, 4})});
-}
-
-TEST_CASE("gradcheck: shape ops", "[gradcheck]") {
-  manual_seed(5);
-  check([](const Inputs& v) { return reshape(v[0], {4, -1}); }, {leaf({2, 6})});
-  check([](const Inputs& v) { return flatten(v[0], 1); }, {leaf({2, 3, 2})});
-  check([](const Inputs& v) { return transpose(v[0], 0, 1); }, {leaf({3, 5})});
-  check([](const Inputs& v) { return permute(v[0], {1, 2, 0}); }, {leaf({2, 3, 4})});
-  check([](const Inputs& v) { return broadcast_to(v[0], {3, 2, 4}); }, {leaf({2, 1})});
-  check([](const Inputs& v) { return narrow(v[0], 1, 2); }, {leaf({4, 3})});
-  check([](const Inputs& v) { return index_select(v[0], tensor_i64({2, 0, 2}, {3})); }, {leaf({3, 2})});
-}
-
 TEST_CASE("gradcheck: matmul, non-square and batched", "[gradcheck]") {
   manual_seed(6);
   check([](const Inputs& v) { return matmul(v[0], v[1]); }, {leaf({3, 4}), leaf({4, 2})});
