@@ -167,7 +167,7 @@ std::string find_gnuplot(std::string* why) {
                  "(or scripts/install-deps.sh) to get PNG charts");
 }
 
-PlotResult plot_loss_accuracy(const fs::path& png, const std::vector<BatchRecord>& history, const std::string& title) {
+PlotResult plot_loss_accuracy(const fs::path& png, const std::vector<train::BatchRecord>& history, const std::string& title) {
   if (history.empty()) throw std::invalid_argument("plot_loss_accuracy: the history is empty");
   GnuplotScript s;
   std::string data;

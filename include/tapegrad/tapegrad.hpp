@@ -9,8 +9,8 @@
 
 /// @namespace tg
 /// tapegrad's public API: Tensor and its factories, the differentiable ops,
-/// gradcheck, and the sub-namespaces autograd, nn, optim, data, image and
-/// distributed. Internals live in tg::detail and are not part of the API.
+/// gradcheck, and the sub-namespaces autograd, nn, optim, data, train, image
+/// and distributed. Internals live in tg::detail and are not part of the API.
 
 #include <tapegrad/core/autograd.hpp>
 #include <tapegrad/data/data.hpp>
@@ -24,5 +24,6 @@
 #include <tapegrad/core/parallel.hpp>
 #include <tapegrad/core/shape.hpp>
 #include <tapegrad/core/tensor.hpp>
+#include <tapegrad/train/train.hpp>
 #include <tapegrad/version.hpp>
 #include <tapegrad/ops/vision.hpp>

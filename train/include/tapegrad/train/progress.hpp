@@ -1,10 +1,12 @@
-// Training progress for the example trainers.
+// tapegrad — a terminal progress display for training loops.
 //
 // On a terminal: one live line redrawn in place (at most ~10 times a second):
 //   epoch 2/5  batch 120/469 [=====>        ] loss 0.3456  acc  91.23%    5230 img/s  ETA 0:42
 // Otherwise (a pipe, a log file, CI): one plain line per epoch:
 //   epoch 2/5  loss 0.3456  accuracy 0.9123  images/s 5230  seconds 11.2
-// The formatting functions are pure so they can be tested without a terminal.
+// Progress::attach() drives it from tg::nn::fit; a hand-written loop calls
+// start_epoch(), batch() and end_epoch() itself. The formatting functions are
+// pure, so they can be tested (and reused) without a terminal.
 #pragma once
 
 #include <chrono>
@@ -12,7 +14,12 @@
 #include <cstdio>
 #include <string>
 
-namespace tg::examples {
+namespace tg {
+namespace nn {
+struct FitOptions;
+}
+
+namespace train {
 
 /// What the live line shows; counts are 1-based as printed.
 struct ProgressSnapshot {
@@ -48,7 +55,23 @@ std::string format_epoch_line(const EpochSummary& e, const std::string& extra = 
 enum class ProgressStyle { Auto, Bar, Lines };
 
 /// Reports a training run. Usage per epoch: start_epoch(), then batch() after
-/// every optimizer step, then end_epoch(). Not thread-safe (call from the loop).
+/// every optimizer step, then end_epoch(); or attach() it to nn::fit's options.
+/// Not thread-safe (call from the training loop).
+///
+/// @code
+///   tg::manual_seed(0);
+///   tg::Tensor x = tg::randn({256, 4}), y = tg::argmax(x, 1);   // learn which input is largest
+///   auto model = std::make_shared<tg::nn::Linear>(4, 4);
+///   tg::optim::SGD sgd(model->parameters(), tg::optim::SGDOptions(0.5));
+///   tg::nn::FitOptions options;
+///   options.epochs = 3;
+///   options.batches.batch_size = 32;
+///   options.metric = tg::nn::multiclass_accuracy;
+///   tg::train::Progress progress(3, /*batches_per_epoch*/ 8);
+///   progress.attach(options);                                   // replaces fit's own epoch lines
+///   auto loss = [](const tg::Tensor& out, const tg::Tensor& t) { return tg::nn::functional::cross_entropy(out, t); };
+///   tg::nn::fit(*model, loss, sgd, x, y, options);
+/// @endcode
 class Progress {
  public:
   /// Auto picks Bar when `out` is a terminal.
@@ -63,7 +86,15 @@ class Progress {
   /// its seconds and images/s cover start_epoch() to the last batch() only.
   EpochSummary end_epoch(const std::string& extra = "");
 
+  /// Whether the live bar is drawn (otherwise one plain line per epoch).
   bool live() const { return live_; }
+
+  /// Drives this display from nn::fit: chains into options.on_epoch_begin,
+  /// on_batch and on_epoch (callbacks already set there still run, after the
+  /// display's update) and so replaces fit's own per-epoch printing. Epochs are
+  /// shown counted from options.first_epoch. An epoch with a validation accuracy
+  /// gets "<val_label> 0.9812" on its line. This Progress must outlive the fit() call.
+  void attach(nn::FitOptions& options, const std::string& val_label = "val_accuracy");
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -81,4 +112,5 @@ class Progress {
   std::size_t drawn_width_ = 0;  // to blank out a longer previous line
 };
 
-}  // namespace tg::examples
+}  // namespace train
+}  // namespace tg
