@@ -23,12 +23,14 @@ namespace train {
 
 /// What the live line shows; counts are 1-based as printed.
 struct ProgressSnapshot {
-  int epoch = 1, epochs = 1;
-  std::int64_t batch = 0, batches = 0;  ///< batches done in this epoch, of `batches`
-  double loss = 0;                      ///< running mean over this epoch
-  double accuracy = 0;                  ///< running mean over this epoch, in [0, 1]
-  double images_per_second = 0;
-  double eta_seconds = -1;  ///< time left for the whole run; negative = unknown
+  int epoch = 1;                 ///< the running epoch, 1-based
+  int epochs = 1;                ///< epochs in the run
+  std::int64_t batch = 0;        ///< batches done in this epoch
+  std::int64_t batches = 0;      ///< batches per epoch
+  double loss = 0;               ///< running mean over this epoch
+  double accuracy = 0;           ///< running mean over this epoch, in [0, 1]
+  double images_per_second = 0;  ///< this epoch's training speed so far
+  double eta_seconds = -1;       ///< time left for the whole run; negative = unknown
 };
 
 /// The live line, at most `max_width` characters: the bar shrinks to fit (and is
@@ -43,8 +45,12 @@ std::string format_duration(double seconds);
 
 /// One finished epoch.
 struct EpochSummary {
-  int epoch = 1, epochs = 1;
-  double loss = 0, accuracy = 0, images_per_second = 0, seconds = 0;
+  int epoch = 1;                 ///< 1-based
+  int epochs = 1;                ///< epochs in the run
+  double loss = 0;               ///< mean over the epoch's images
+  double accuracy = 0;           ///< mean over the epoch's images, in [0, 1]
+  double images_per_second = 0;  ///< training speed, start_epoch() to the last batch()
+  double seconds = 0;            ///< start_epoch() to the last batch()
 };
 
 /// The plain per-epoch line (no trailing newline); `extra` is appended after two
