@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -328,6 +329,33 @@ TEST_CASE("train: run_metrics and batch_records summarise a fit history", "[trai
   CHECK(none.seconds == 0);
   CHECK(none.images_per_second == 0);
   CHECK(batch_records(nn::FitHistory{}).empty());
+}
+
+TEST_CASE("train: numbers are written exactly and read strictly", "[train]") {
+  CHECK(number_text(0.1) == "0.1");
+  CHECK(number_text(1e-5) == "1e-05");
+  CHECK(number_text(3) == "3");
+  CHECK(number_text(-2.5) == "-2.5");
+  CHECK(number_text(1e-300) == "1e-300");
+  CHECK(number_text(std::nan("")) == "nan");
+  CHECK(number_text(-HUGE_VAL) == "-inf");
+  manual_seed(11);
+  for (const double v : randn({200}, kFloat64).to_vector<double>()) {
+    const double scaled = v * std::pow(10.0, 40 * v);  // magnitudes far from 1 too
+    INFO(number_text(scaled));
+    CHECK(parse_number(number_text(scaled)) == scaled);
+  }
+  CHECK(parse_number("2.5e3") == 2500.0);
+  for (const char* bad : {"", " 1", "1 ", "+1", "1,5", "0.1x", "--1"}) {
+    INFO("'" << bad << "'");
+    CHECK_FALSE(parse_number(bad));
+  }
+  CHECK(parse_integer("-42") == std::int64_t{-42});
+  CHECK(parse_integer("9223372036854775807") == INT64_MAX);
+  for (const char* bad : {"", "2.5", "1e3", "+7", "9223372036854775808", "12a"}) {
+    INFO("'" << bad << "'");
+    CHECK_FALSE(parse_integer(bad));
+  }
 }
 
 // ---- the atomic file writer -----------------------------------------------------

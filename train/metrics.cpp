@@ -22,13 +22,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The shortest text that reads back as exactly `value` ("0.1", "1e-05", "3").
-std::string shortest_text(double value) {
-  char buf[64];
-  const auto r = std::to_chars(buf, buf + sizeof buf, value);
-  return std::string(buf, r.ptr);
-}
-
 // The whole of `text` as T (from_chars: no locale, no leading '+' or spaces).
 template <class T> std::optional<T> parse_whole(const std::string& text) {
   T value{};
@@ -40,7 +33,7 @@ template <class T> std::optional<T> parse_whole(const std::string& text) {
 
 const char* const kHistoryHeader = "epoch,batch,loss,accuracy";
 
-std::string json_number(double v) { return std::isfinite(v) ? shortest_text(v) : "null"; }
+std::string json_number(double v) { return std::isfinite(v) ? number_text(v) : "null"; }
 
 std::string json_string(const std::string& s) {
   std::string out = "\"";
@@ -71,6 +64,16 @@ std::string json_value(const MetricValue& v) {
 }
 
 }  // namespace
+
+std::string number_text(double value) {
+  char buf[64];
+  const auto r = std::to_chars(buf, buf + sizeof buf, value);
+  return std::string(buf, r.ptr);
+}
+
+std::optional<double> parse_number(const std::string& text) { return parse_whole<double>(text); }
+
+std::optional<std::int64_t> parse_integer(const std::string& text) { return parse_whole<std::int64_t>(text); }
 
 std::string metrics_json(const RunMetrics& m) {
   std::set<std::string> keys = {"test_accuracy", "train_loss", "epochs", "seconds", "images_per_second"};
@@ -115,8 +118,8 @@ std::vector<BatchRecord> batch_records(const nn::FitHistory& history) {
 void write_history_csv(const fs::path& path, const std::vector<BatchRecord>& history) {
   std::string text = std::string(kHistoryHeader) + "\n";
   for (const BatchRecord& r : history)
-    text += std::to_string(r.epoch) + "," + std::to_string(r.batch) + "," + shortest_text(r.loss) + "," +
-            shortest_text(r.accuracy) + "\n";
+    text += std::to_string(r.epoch) + "," + std::to_string(r.batch) + "," + number_text(r.loss) + "," +
+            number_text(r.accuracy) + "\n";
   write_file_atomically(path, text, {/*create_directories*/ true, "write_history_csv"});
 }
 
@@ -132,10 +135,10 @@ std::vector<BatchRecord> read_history_csv(const fs::path& path) {
     std::vector<std::string> fields;
     std::istringstream cells(line);
     for (std::string cell; std::getline(cells, cell, ',');) fields.push_back(cell);
-    const auto epoch = fields.size() == 4 ? parse_whole<std::int64_t>(fields[0]) : std::nullopt;
-    const auto batch = fields.size() == 4 ? parse_whole<std::int64_t>(fields[1]) : std::nullopt;
-    const auto loss = fields.size() == 4 ? parse_whole<double>(fields[2]) : std::nullopt;
-    const auto accuracy = fields.size() == 4 ? parse_whole<double>(fields[3]) : std::nullopt;
+    const auto epoch = fields.size() == 4 ? parse_integer(fields[0]) : std::nullopt;
+    const auto batch = fields.size() == 4 ? parse_integer(fields[1]) : std::nullopt;
+    const auto loss = fields.size() == 4 ? parse_number(fields[2]) : std::nullopt;
+    const auto accuracy = fields.size() == 4 ? parse_number(fields[3]) : std::nullopt;
     if (!epoch || !batch || !loss || !accuracy)
       throw std::runtime_error(path.string() + ":" + std::to_string(line_no) +
                                ": expected epoch,batch,loss,accuracy, got '" + line + "'");

@@ -17,8 +17,6 @@
 #include <tapegrad/core/autograd.hpp>
 #include <tapegrad/core/tensor.hpp>
 
-#include "common/number_text.hpp"
-
 namespace tg::examples {
 
 namespace fs = std::filesystem;
@@ -46,7 +44,7 @@ std::string sh_quote(const std::string& s) {
 }
 
 // gnuplot reads "NaN" as a missing point.
-std::string gp_number(double v) { return std::isfinite(v) ? detail::shortest_text(v) : "NaN"; }
+std::string gp_number(double v) { return std::isfinite(v) ? train::number_text(v) : "NaN"; }
 
 struct GnuplotScript {
   std::vector<std::pair<std::string, std::string>> files;  // name in the temp dir, contents

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <utility>
 #include <variant>
@@ -87,6 +88,16 @@ void write_history_csv(const std::filesystem::path& path, const std::vector<Batc
 /// Reads a file written by write_history_csv; throws std::runtime_error naming
 /// the file and line on anything else.
 std::vector<BatchRecord> read_history_csv(const std::filesystem::path& path);
+
+/// Numbers as these files hold them: the shortest text that reads back as
+/// exactly `value` ("0.1", "1e-05", "3", "1e-300"; "nan", "inf" for the
+/// non-finite), independent of the locale.
+std::string number_text(double value);
+/// The whole of `text` as a number written that way (or any plain decimal or
+/// exponent form); nullopt for anything else, including spaces and a leading '+'.
+std::optional<double> parse_number(const std::string& text);
+/// The whole of `text` as a decimal integer; nullopt otherwise (or out of range).
+std::optional<std::int64_t> parse_integer(const std::string& text);
 
 }  // namespace train
 }  // namespace tg
