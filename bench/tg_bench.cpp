@@ -20,7 +20,7 @@
 #include <cblas.h>  // OpenBLAS called directly, the reference for tg::matmul
 
 #include "common/lenet5_model.hpp"
-#include "common/seed_cnn.hpp"
+#include "common/binary_mnist_cnn.hpp"
 #include <tapegrad/tapegrad.hpp>
 
 using namespace tg;
@@ -39,7 +39,7 @@ double time_steps(const std::function<void()>& step, int warmup, int steps) {
 
 // The same models as the example trainers (examples/common).
 std::shared_ptr<nn::Sequential> lenet5() { return examples::lenet5(); }
-std::shared_ptr<nn::Sequential> seed_cnn() { return examples::seed_cnn(examples::BinaryLoss::NLL, false); }
+std::shared_ptr<nn::Sequential> binary_cnn() { return examples::binary_mnist_cnn(examples::BinaryLoss::NLL, false); }
 
 using Loss = std::function<Tensor(const Tensor&, const Tensor&)>;
 
@@ -65,9 +65,9 @@ std::pair<double, const char*> lenet_step(std::int64_t batch, int steps) {
   return {static_cast<double>(batch) * steps / s, "images/s"};
 }
 
-std::pair<double, const char*> seedcnn_step(int steps) {
+std::pair<double, const char*> binary_cnn_step(int steps) {
   manual_seed(0);
-  auto model = seed_cnn();
+  auto model = binary_cnn();
   optim::SGD opt(model->parameters(), optim::SGDOptions(0.01));
   Tensor x = rand({32, 1, 28, 28});
   Tensor y = randint(0, 2, {32, 1}).to(kFloat32);
@@ -145,7 +145,7 @@ std::pair<double, const char*> lenet_epoch(const std::string& data_dir, std::int
 void profile(const std::string& which, std::int64_t batch, int steps) {
   manual_seed(0);
   const bool lenet = which == "lenet";
-  auto model = lenet ? lenet5() : seed_cnn();
+  auto model = lenet ? lenet5() : binary_cnn();
   Loss loss = lenet ? Loss(cross_entropy) : Loss(bce);
   optim::SGD opt(model->parameters(), optim::SGDOptions(0.05).momentum(0.9));
   Tensor x = rand({batch, 1, 28, 28});
@@ -163,7 +163,7 @@ void profile(const std::string& which, std::int64_t batch, int steps) {
     optimizer_seconds += seconds_since(t);
   }
   std::printf("Per-op profile of %d %s training steps, batch %lld (%d threads):\n%s", steps,
-              lenet ? "LeNet-5" : "seed CNN", static_cast<long long>(batch), get_num_threads(), prof.table().c_str());
+              lenet ? "LeNet-5" : "binary MNIST CNN", static_cast<long long>(batch), get_num_threads(), prof.table().c_str());
   std::printf("optimizer step (SGD, momentum): %.3f ms in total\n", 1e3 * optimizer_seconds);
 }
 
@@ -186,8 +186,8 @@ int main(int argc, char** argv) {
   try {
     if (w.rfind("lenet_step_b", 0) == 0) {
       r = lenet_step(std::atoll(w.c_str() + 12), 200);
-    } else if (w == "seedcnn_step_b32") {
-      r = seedcnn_step(300);
+    } else if (w == "binary_cnn_step_b32") {
+      r = binary_cnn_step(300);
     } else if (w == "mlp_5000") {
       r = mlp_5000();
     } else if (w.rfind("sgemm_", 0) == 0) {
@@ -201,8 +201,8 @@ int main(int argc, char** argv) {
     } else if (w == "profile_lenet") {
       profile("lenet", 64, 50);
       return 0;
-    } else if (w == "profile_seedcnn") {
-      profile("seedcnn", 32, 100);
+    } else if (w == "profile_binary_cnn") {
+      profile("binary_cnn", 32, 100);
       return 0;
     } else {
       std::fprintf(stderr, "tg_bench: unknown workload %s\n", w.c_str());

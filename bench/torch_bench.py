@@ -31,7 +31,7 @@ def lenet5():
         nn.Linear(256, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
 
 
-def seed_cnn():
+def binary_cnn():
     return nn.Sequential(
         nn.Conv2d(1, 2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
         nn.Conv2d(2, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
@@ -66,9 +66,9 @@ def workload_lenet_step(batch, steps):
     return batch * steps / seconds, "images/s"
 
 
-def workload_seedcnn_step(steps):
+def workload_binary_cnn_step(steps):
     torch.manual_seed(0)
-    model = seed_cnn()
+    model = binary_cnn()
     opt = torch.optim.SGD(model.parameters(), lr=0.01)
     x = torch.rand(32, 1, 28, 28)
     y = torch.randint(0, 2, (32, 1)).float()
@@ -145,8 +145,8 @@ def main():
     w = args.workload
     if w.startswith("lenet_step_b"):
         value, unit = workload_lenet_step(int(w[len("lenet_step_b"):]), 200)
-    elif w == "seedcnn_step_b32":
-        value, unit = workload_seedcnn_step(300)
+    elif w == "binary_cnn_step_b32":
+        value, unit = workload_binary_cnn_step(300)
     elif w == "mlp_5000":
         value, unit = workload_mlp()
     elif w.startswith("sgemm_"):

@@ -38,11 +38,28 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/tapegradConfigVersion.cma
 install(FILES ${PROJECT_BINARY_DIR}/tapegradConfig.cmake ${PROJECT_BINARY_DIR}/tapegradConfigVersion.cmake
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/tapegrad)
 
-# pkg-config: static linking needs the private dependencies too. The prefix is
-# taken from where the .pc file is, so `cmake --install --prefix DIR` is honoured.
+# pkg-config. The prefix is taken from where the .pc file is, so
+# `cmake --install --prefix DIR` is honoured. tapegrad's own dependencies
+# (OpenBLAS, zlib, threads) are needed on every link of the static libraries,
+# so `pkg-config --libs tapegrad` lists them then; a shared build needs them
+# only with --static.
 set(TAPEGRAD_PC_LIBS)
 foreach(layer IN LISTS layers)
   string(PREPEND TAPEGRAD_PC_LIBS "-ltapegrad_${layer} ")
 endforeach()
+set(TAPEGRAD_PC_DEPS "-lopenblas -lz -pthread")
+if(BUILD_SHARED_LIBS)
+  set(TAPEGRAD_PC_LIBS_PRIVATE "Libs.private: ${TAPEGRAD_PC_DEPS}")
+else()
+  string(APPEND TAPEGRAD_PC_LIBS "${TAPEGRAD_PC_DEPS}")
+  set(TAPEGRAD_PC_LIBS_PRIVATE "")
+endif()
+if(IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}")
+  set(TAPEGRAD_PC_PREFIX "${CMAKE_INSTALL_PREFIX}")
+else()
+  file(RELATIVE_PATH _up "/prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/prefix")
+  string(REGEX REPLACE "/$" "" _up "${_up}")
+  set(TAPEGRAD_PC_PREFIX "\${pcfiledir}/${_up}")
+endif()
 configure_file(${PROJECT_SOURCE_DIR}/cmake/tapegrad.pc.in ${PROJECT_BINARY_DIR}/tapegrad.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/tapegrad.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

@@ -9,7 +9,7 @@
 #include "common/flags.hpp"
 #include "common/image_grid.hpp"
 #include "common/run_training.hpp"
-#include "common/seed_cnn.hpp"
+#include "common/binary_mnist_cnn.hpp"
 #include <tapegrad/nn/nn.hpp>
 #include <tapegrad/optim/optim.hpp>
 #include <tapegrad/tapegrad.hpp>
@@ -35,7 +35,7 @@ int main(int argc, char** argv) try {
   const std::string data_dir = flags.was_given("data-dir") ? opt.data_dir.string() : "";
   ex::BinaryMnist data = ex::load_binary_mnist(data_dir, loss_kind, flags.get_int("limit"));
   manual_seed(static_cast<std::uint64_t>(opt.seed));
-  auto model = ex::seed_cnn(loss_kind, false);
+  auto model = ex::binary_mnist_cnn(loss_kind, false);
   optim::SGD sgd(model->parameters(), optim::SGDOptions(opt.lr).momentum(opt.momentum));
 
   ex::TrainingRun run = ex::binary_training_run("feature_maps", *model, sgd, loss_kind, data, opt);

@@ -527,6 +527,7 @@ TEST_CASE("print the bad-input messages", "[.print_bad_inputs]") {
 
 // README "Errors you may see": the third column of every table row quotes a real message.
 TEST_CASE("README's 'Errors you may see' quotes the library's real messages", "[errors][bad_inputs][readme]") {
+  // Not __FILE__: ccache's base_dir makes it relative to the build directory.
   const fs::path readme = fs::path(TAPEGRAD_SOURCE_DIR) / "README.md";
   REQUIRE(fs::exists(readme));
   std::set<std::string> real;

@@ -1,5 +1,6 @@
-// The example trainers' support code: flags, progress lines, metrics files,
-// PNG grids and gnuplot charts (skipped with a warning when gnuplot is absent).
+// The example trainers' support code: flags, PNG grids and gnuplot charts
+// (skipped with a warning when gnuplot is absent). The progress display and
+// the metrics files they use are the library's: tests/test_train_utils.cpp.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -20,32 +21,17 @@
 
 #include "common/flags.hpp"
 #include "common/image_grid.hpp"
-#include "common/metrics.hpp"
 #include "common/plots.hpp"
-#include "common/progress.hpp"
+#include "test_helpers.hpp"
 
 using namespace tg;
 using namespace tg::examples;
+using tg::testing::TempDir;
+using tg::train::BatchRecord;
 namespace fs = std::filesystem;
 using Catch::Matchers::Contains;
 
 namespace {
-
-// A fresh directory removed at the end of the test.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int counter = 0;
-    path = fs::temp_directory_path() /
-           ("tapegrad-test-examples-" + std::to_string(getpid()) + "-" + std::to_string(counter++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 // Sets an environment variable for one scope, then restores it.
 struct EnvOverride {
@@ -62,13 +48,6 @@ struct EnvOverride {
       unsetenv(name.c_str());
   }
 };
-
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 FlagParser trainer_flags() {
   FlagParser flags("lenet5", "Trains LeNet-5 on MNIST.");
@@ -90,13 +69,6 @@ std::string flag_error(FlagParser& flags, const std::vector<std::string>& args) 
     return e.what();
   }
   return "";
-}
-
-// The value after `"key":` in a one-line JSON object, read with strtod.
-double json_number_at(const std::string& json, const std::string& key) {
-  const std::size_t at = json.find("\"" + key + "\":");
-  REQUIRE(at != std::string::npos);
-  return std::strtod(json.c_str() + at + key.size() + 3, nullptr);
 }
 
 struct Png {
@@ -235,179 +207,6 @@ TEST_CASE("examples: --help lists every flag with its default", "[examples]") {
     CHECK_THAT(help, Contains(name));
   CHECK_THAT(help, Contains("(default: 3)") && Contains("(default: 0.05)") && Contains("(default: mnist)") &&
                        Contains("(required)"));
-}
-
-// ---- progress ---------------------------------------------------------------------
-
-TEST_CASE("examples: durations and bars", "[examples]") {
-  CHECK(format_duration(0) == "0:00");
-  CHECK(format_duration(41.6) == "0:42");
-  CHECK(format_duration(725) == "12:05");
-  CHECK(format_duration(3723) == "1:02:03");
-  CHECK(format_duration(-1) == "--:--");
-  CHECK(format_duration(std::nan("")) == "--:--");
-
-  CHECK(format_bar(5, 10, 10) == "[=====>    ]");
-  CHECK(format_bar(0, 10, 4) == "[    ]");
-  CHECK(format_bar(10, 10, 4) == "[====]");
-  CHECK(format_bar(12, 10, 4) == "[====]");
-  CHECK(format_bar(3, 0, 4) == "[    ]");
-}
-
-TEST_CASE("examples: the live progress line fits the terminal", "[examples]") {
-  ProgressSnapshot s;
-  s.epoch = 2;
-  s.epochs = 5;
-  s.batch = 120;
-  s.batches = 469;
-  s.loss = 0.34567;
-  s.accuracy = 0.91234;
-  s.images_per_second = 5230.4;
-  s.eta_seconds = 42;
-  for (const int width : {50, 70, 90, 120, 200}) {
-    const std::string line = format_progress_line(s, width);
-    INFO(line);
-    CHECK(static_cast<int>(line.size()) <= width);
-    CHECK_THAT(line, Contains("epoch 2/5  batch 120/469"));
-    if (width >= 90) {
-      CHECK_THAT(line, Contains("loss 0.3457") && Contains("acc  91.23%") && Contains("5230 img/s") &&
-                           Contains("ETA 0:42"));
-    }
-    // Bars of up to 30 characters, and none when fewer than 5 fit.
-    const std::size_t open = line.find('['), close = line.find(']');
-    if (width >= 120) {
-      REQUIRE(open != std::string::npos);
-      CHECK(close - open - 1 == 30);
-    }
-    if (width == 70) CHECK(open == std::string::npos);
-  }
-  // The bar's length does not change while the counters grow.
-  s.batch = 5;
-  const std::string early = format_progress_line(s, 100);
-  s.batch = 400;
-  CHECK(format_progress_line(s, 100).size() == early.size());
-}
-
-TEST_CASE("examples: the per-epoch line", "[examples]") {
-  EpochSummary e;
-  e.epoch = 2;
-  e.epochs = 5;
-  e.loss = 0.34567;
-  e.accuracy = 0.91234;
-  e.images_per_second = 5230.4;
-  e.seconds = 11.24;
-  CHECK(format_epoch_line(e) == "epoch 2/5  loss 0.3457  accuracy 0.9123  images/s 5230  seconds 11.2");
-  CHECK(format_epoch_line(e, "test_accuracy 0.9812") ==
-        "epoch 2/5  loss 0.3457  accuracy 0.9123  images/s 5230  seconds 11.2  test_accuracy 0.9812");
-}
-
-TEST_CASE("examples: progress prints one line per epoch off a terminal", "[examples]") {
-  for (const ProgressStyle style : {ProgressStyle::Auto, ProgressStyle::Lines, ProgressStyle::Bar}) {
-    std::FILE* f = std::tmpfile();
-    REQUIRE(f);
-    Progress progress(2, 2, f, style);
-    CHECK(progress.live() == (style == ProgressStyle::Bar));  // a tmpfile is not a terminal
-    std::vector<EpochSummary> summaries;
-    for (int epoch = 1; epoch <= 2; ++epoch) {
-      progress.start_epoch(epoch);
-      progress.batch(10, 1.0 * epoch, 0.5);  // means weighted by images: (10*l1 + 30*l2) / 40
-      progress.batch(30, 2.0 * epoch, 1.0);
-      summaries.push_back(progress.end_epoch(epoch == 2 ? "test_accuracy 0.5" : ""));
-    }
-    CHECK(summaries[0].loss == Approx(1.75));
-    CHECK(summaries[1].loss == Approx(3.5));
-    CHECK(summaries[0].accuracy == Approx(0.875));
-    CHECK(summaries[1].epoch == 2);
-    CHECK(summaries[1].images_per_second > 0);
-
-    std::rewind(f);
-    std::string out;
-    for (int c; (c = std::fgetc(f)) != EOF;) out += static_cast<char>(c);
-    std::fclose(f);
-    INFO(out);
-    CHECK(std::count(out.begin(), out.end(), '\n') == 2);
-    CHECK_THAT(out, Contains("epoch 1/2  loss 1.7500  accuracy 0.8750"));
-    CHECK_THAT(out, Contains("epoch 2/2  loss 3.5000  accuracy 0.8750"));
-    if (style == ProgressStyle::Bar) {
-      // The epoch line overwrites the bar, padded with spaces over its longer text.
-      CHECK_THAT(out, Contains("\repoch 1/2  batch 2/2 [") && Contains("\repoch 1/2  loss"));
-      CHECK_THAT(out, Contains("test_accuracy 0.5 "));
-    } else {
-      CHECK(out.find('\r') == std::string::npos);
-      CHECK_THAT(out, Contains("test_accuracy 0.5\n"));
-    }
-  }
-}
-
-// ---- metrics files ----------------------------------------------------------------
-
-TEST_CASE("examples: metrics JSON has the five keys and round-trips", "[examples]") {
-  RunMetrics m;
-  m.test_accuracy = 0.9812;
-  m.train_loss = 1.0 / 3.0;
-  m.epochs = 5;
-  m.seconds = 12.5;
-  m.images_per_second = 24000.25;
-  CHECK(metrics_json(m) ==
-        "{\"test_accuracy\":0.9812, \"train_loss\":0.3333333333333333, \"epochs\":5, \"seconds\":12.5, "
-        "\"images_per_second\":24000.25}");
-
-  m.extra = {{"model", std::string("lenet \"5\"")}, {"batch_size", std::int64_t{64}}, {"augment", false},
-             {"lr", 0.05}, {"bad", std::nan("")}};
-  TempDir dir;
-  const fs::path file = dir.path / "sub" / "metrics.json";  // the missing directory is created
-  write_metrics_json(file, m);
-  const std::string text = read_text(file);
-  CHECK(text == metrics_json(m) + "\n");
-  CHECK(json_number_at(text, "test_accuracy") == 0.9812);
-  CHECK(json_number_at(text, "train_loss") == 1.0 / 3.0);
-  CHECK(json_number_at(text, "epochs") == 5);
-  CHECK(json_number_at(text, "seconds") == 12.5);
-  CHECK(json_number_at(text, "images_per_second") == 24000.25);
-  CHECK(json_number_at(text, "batch_size") == 64);
-  CHECK_THAT(text, Contains("\"model\":\"lenet \\\"5\\\"\"") && Contains("\"augment\":false") &&
-                       Contains("\"bad\":null"));
-
-  // Atomic replacement: the second write replaces the file and leaves no temporary behind.
-  m.test_accuracy = 0.5;
-  write_metrics_json(file, m);
-  CHECK(json_number_at(read_text(file), "test_accuracy") == 0.5);
-  CHECK(std::distance(fs::directory_iterator(file.parent_path()), fs::directory_iterator{}) == 1);
-
-  m.extra = {{"epochs", std::int64_t{3}}};
-  CHECK_THROWS_WITH(metrics_json(m), Contains("\"epochs\" appears twice"));
-  m.extra.clear();
-  std::ofstream(dir.path / "plain") << "x";  // a file where a directory should be
-  CHECK_THROWS_WITH(write_metrics_json(dir.path / "plain" / "m.json", m), Contains("plain"));
-}
-
-TEST_CASE("examples: history.csv round-trips exactly", "[examples]") {
-  manual_seed(5);
-  const std::vector<double> noise = randn({20}, kFloat64).to_vector<double>();
-  std::vector<BatchRecord> history;
-  for (int i = 0; i < 20; ++i)
-    history.push_back({1 + i / 8, 1 + i % 8, std::exp(noise[i]), 0.5 + noise[i] / 10});
-  history.push_back({3, 5, 1e-300, 0.1});
-
-  TempDir dir;
-  const fs::path file = dir.path / "history.csv";
-  write_history_csv(file, history);
-  const std::string text = read_text(file);
-  CHECK(text.rfind("epoch,batch,loss,accuracy\n1,1,", 0) == 0);
-  CHECK_THAT(text, Contains("\n3,5,1e-300,0.1\n"));
-
-  const std::vector<BatchRecord> back = read_history_csv(file);
-  REQUIRE(back.size() == history.size());
-  for (std::size_t i = 0; i < history.size(); ++i) {
-    CHECK(back[i].epoch == history[i].epoch);
-    CHECK(back[i].batch == history[i].batch);
-    CHECK(back[i].loss == history[i].loss);  // exact: shortest round-trip text
-    CHECK(back[i].accuracy == history[i].accuracy);
-  }
-
-  std::ofstream(dir.path / "bad.csv") << "epoch,batch,loss,accuracy\n1,1,0.5,0.5\n1,2,zero,0.5\n";
-  CHECK_THROWS_WITH(read_history_csv(dir.path / "bad.csv"), Contains("bad.csv:3") && Contains("1,2,zero,0.5"));
-  CHECK_THROWS_WITH(read_history_csv(dir.path / "missing.csv"), Contains("missing.csv"));
 }
 
 // ---- PNG grids ----------------------------------------------------------------------

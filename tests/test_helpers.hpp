@@ -2,7 +2,14 @@
 #pragma once
 
 #include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <system_error>
 #include <vector>
+
+#include <unistd.h>
 
 #include <tapegrad/tapegrad.hpp>
 
@@ -26,6 +33,33 @@ inline void check_gradcheck(const GradcheckFunction& f, const std::vector<Tensor
   GradcheckResult r = gradcheck(f, inputs);
   INFO(r.message);
   CHECK(r.passed);
+}
+
+/// A fresh directory under the system's temporary directory, removed with
+/// everything in it at the end of the scope.
+struct TempDir {
+  std::filesystem::path path;
+  explicit TempDir(const std::string& prefix = "tapegrad-test") {
+    static int counter = 0;
+    path = std::filesystem::temp_directory_path() /
+           (prefix + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+    std::filesystem::remove_all(path);
+    std::filesystem::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path, ignored);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+};
+
+/// The whole file as text ("" when it cannot be read).
+inline std::string read_text(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
 }
 
 }  // namespace tg::testing

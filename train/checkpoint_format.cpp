@@ -1,9 +1,6 @@
 // The checkpoint file format (see <tapegrad/train/serialize.hpp> for the layout):
-// serialising named tensors into a payload, the CRC-32'd header, the atomic
-// write, and a reader that validates every size against the bytes present.
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
+// serialising named tensors into a payload, the CRC-32'd header (written with
+// train::write_file_atomically), and a reader that validates every size against the bytes present.
 #include <zlib.h>
 
 #include <cerrno>
@@ -17,6 +14,7 @@
 #include "core/dispatch.hpp"
 #include "core/tensor_impl.hpp"
 #include "train/checkpoint_format.hpp"
+#include <tapegrad/train/atomic_file.hpp>
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
               "the checkpoint format stores tensor data little-endian as in memory");
@@ -65,30 +63,6 @@ std::string build_payload(const std::string& path, const std::string& kind, cons
     put_bytes(payload, t.raw_data(), static_cast<std::size_t>(t.numel()) * element_size(t.dtype()));
   }
   return payload;
-}
-
-[[noreturn]] void io_failure(const std::string& what, const std::string& path, int err) {
-  throw std::runtime_error("save: cannot " + what + " '" + path + "': " + std::strerror(err));
-}
-
-void write_all(int fd, const std::string& bytes, const std::string& path) {
-  const char* p = bytes.data();
-  std::size_t left = bytes.size();
-  while (left > 0) {
-    const ssize_t n = ::write(fd, p, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      io_failure("write", path, errno);
-    }
-    p += n;
-    left -= static_cast<std::size_t>(n);
-  }
-}
-
-std::string directory_of(const std::string& path) {
-  const std::size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
 }
 
 // ---- reading ------------------------------------------------------------------------
@@ -157,34 +131,7 @@ void write_checkpoint(const std::string& path, const std::string& kind, const Na
   put<std::uint32_t>(file, 0);
   file += payload;
 
-  std::string tmp = path + ".tmp.XXXXXX";
-  const int fd = ::mkstemp(tmp.data());
-  if (fd < 0) io_failure("create a temporary file next to", path, errno);
-  try {
-    if (::fchmod(fd, 0644) != 0) io_failure("set permissions of", tmp, errno);
-    write_all(fd, file, tmp);
-    if (::fsync(fd) != 0) io_failure("fsync", tmp, errno);
-  } catch (...) {
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    throw;
-  }
-  if (::close(fd) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    io_failure("close", tmp, err);
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    io_failure("rename the temporary file to", path, err);
-  }
-  // Make the rename itself durable.
-  const int dir = ::open(directory_of(path).c_str(), O_RDONLY | O_DIRECTORY);
-  if (dir >= 0) {
-    ::fsync(dir);
-    ::close(dir);
-  }
+  train::write_file_atomically(path, file, {/*create_directories*/ false, /*context*/ "save"});
 }
 
 CheckpointContents read_checkpoint(const std::string& path) {

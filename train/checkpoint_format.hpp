@@ -17,7 +17,7 @@ struct CheckpointContents {
   NamedTensorList tensors;
 };
 
-/// Writes atomically: temporary file in the same directory, fsync, rename, fsync of the directory.
+/// Writes with train::write_file_atomically (temporary file, fsync, rename, fsync of the directory).
 void write_checkpoint(const std::string& path, const std::string& kind, const NamedTensorList& tensors);
 
 /// Reads and fully validates a file (header, sizes, checksum, records).

@@ -10,7 +10,7 @@
 #include <tapegrad/core/parallel.hpp>
 #include <tapegrad/core/tensor.hpp>
 
-#include "common/number_text.hpp"
+#include <tapegrad/train/metrics.hpp>  // number_text, parse_number, parse_integer
 
 namespace tg::examples {
 
@@ -113,7 +113,7 @@ Flag& FlagParser::add_int(const std::string& name, const std::string& help, Pres
   return declare(name, help, FlagType::Int, presence, std::nullopt);
 }
 Flag& FlagParser::add_double(const std::string& name, const std::string& help, double default_value) {
-  return declare(name, help, FlagType::Double, Presence::Optional, detail::shortest_text(default_value));
+  return declare(name, help, FlagType::Double, Presence::Optional, train::number_text(default_value));
 }
 Flag& FlagParser::add_double(const std::string& name, const std::string& help, Presence presence) {
   return declare(name, help, FlagType::Double, presence, std::nullopt);
@@ -163,13 +163,13 @@ void FlagParser::assign(Flag& f, const std::string& text) {
       if (!parse_bool(text)) throw FlagError(flag + ": expected true or false, got '" + text + "'");
       break;
     case FlagType::Int: {
-      const auto v = detail::parse_whole<std::int64_t>(text);
+      const auto v = train::parse_integer(text);
       if (!v) throw FlagError(flag + ": expected an integer (" + f.metavar_ + "), got '" + text + "'");
       number = static_cast<double>(*v);
       break;
     }
     case FlagType::Double: {
-      const auto v = detail::parse_whole<double>(text);
+      const auto v = train::parse_number(text);
       if (!v || !std::isfinite(*v))
         throw FlagError(flag + ": expected a finite number (" + f.metavar_ + "), got '" + text + "'");
       number = *v;
@@ -179,9 +179,9 @@ void FlagParser::assign(Flag& f, const std::string& text) {
     case FlagType::Path: break;
   }
   if (number && f.min_ && *number < *f.min_)
-    throw FlagError(flag + " must be at least " + detail::shortest_text(*f.min_) + ", got " + text);
+    throw FlagError(flag + " must be at least " + train::number_text(*f.min_) + ", got " + text);
   if (number && f.max_ && *number > *f.max_)
-    throw FlagError(flag + " must be at most " + detail::shortest_text(*f.max_) + ", got " + text);
+    throw FlagError(flag + " must be at most " + train::number_text(*f.max_) + ", got " + text);
   f.value_ = text;
 }
 
@@ -306,11 +306,11 @@ bool FlagParser::get_bool(const std::string& name) const {
 }
 std::int64_t FlagParser::get_int(const std::string& name) const {
   const Flag& f = lookup(name, FlagType::Int);
-  return *detail::parse_whole<std::int64_t>(f.value_.value_or(*f.default_text_));
+  return *train::parse_integer(f.value_.value_or(*f.default_text_));
 }
 double FlagParser::get_double(const std::string& name) const {
   const Flag& f = lookup(name, FlagType::Double);
-  return *detail::parse_whole<double>(f.value_.value_or(*f.default_text_));
+  return *train::parse_number(f.value_.value_or(*f.default_text_));
 }
 std::string FlagParser::get_string(const std::string& name) const {
   const Flag& f = lookup(name, FlagType::String);

@@ -17,8 +17,6 @@
 #include <tapegrad/core/autograd.hpp>
 #include <tapegrad/core/tensor.hpp>
 
-#include "common/number_text.hpp"
-
 namespace tg::examples {
 
 namespace fs = std::filesystem;
@@ -46,7 +44,7 @@ std::string sh_quote(const std::string& s) {
 }
 
 // gnuplot reads "NaN" as a missing point.
-std::string gp_number(double v) { return std::isfinite(v) ? detail::shortest_text(v) : "NaN"; }
+std::string gp_number(double v) { return std::isfinite(v) ? train::number_text(v) : "NaN"; }
 
 struct GnuplotScript {
   std::vector<std::pair<std::string, std::string>> files;  // name in the temp dir, contents
@@ -167,7 +165,7 @@ std::string find_gnuplot(std::string* why) {
                  "(or scripts/install-deps.sh) to get PNG charts");
 }
 
-PlotResult plot_loss_accuracy(const fs::path& png, const std::vector<BatchRecord>& history, const std::string& title) {
+PlotResult plot_loss_accuracy(const fs::path& png, const std::vector<train::BatchRecord>& history, const std::string& title) {
   if (history.empty()) throw std::invalid_argument("plot_loss_accuracy: the history is empty");
   GnuplotScript s;
   std::string data;

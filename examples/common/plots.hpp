@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "common/metrics.hpp"
+#include <tapegrad/train/metrics.hpp>
 
 namespace tg {
 class Tensor;
@@ -42,7 +42,7 @@ std::string find_gnuplot(std::string* why = nullptr);
 
 /// The seeds' twin-axis chart: loss per batch on the left axis, accuracy per
 /// batch on the right, batches numbered across epochs, epoch boundaries dashed.
-PlotResult plot_loss_accuracy(const std::filesystem::path& png, const std::vector<BatchRecord>& history,
+PlotResult plot_loss_accuracy(const std::filesystem::path& png, const std::vector<train::BatchRecord>& history,
                               const std::string& title = "training");
 
 /// One curve of per-epoch values (values[0] is epoch 1).

@@ -4,10 +4,10 @@
 #include <filesystem>
 
 #include "common/plots.hpp"
-#include "common/progress.hpp"
 #include <tapegrad/nn/nn.hpp>
 #include <tapegrad/train/serialize.hpp>
 #include <tapegrad/optim/optim.hpp>
+#include <tapegrad/train/train.hpp>
 
 namespace tg::examples {
 
@@ -31,41 +31,26 @@ TrainingResult run_training(TrainingRun& run) {
   fit.sample_order = run.sample_order;
   fit.after_backward = run.after_backward;
   fit.validation_interval = run.validation_interval;
-
-  const std::int64_t n_train = run.sample_order ? static_cast<std::int64_t>(run.sample_order(0).size())
-                                                : run.x_train.size(0);
-  const std::int64_t batches = (n_train + opt.batch_size - 1) / opt.batch_size;
-  std::unique_ptr<Progress> progress;
-  if (run.main_rank && run.progress) progress = std::make_unique<Progress>(static_cast<int>(opt.epochs), batches);
-  std::vector<BatchRecord> records;
-  fit.on_epoch_begin = [&](std::int64_t epoch) {
-    if (progress) progress->start_epoch(static_cast<int>(epoch + 1));
-  };
-  fit.on_batch = [&](const nn::BatchReport& b) {
-    if (run.after_step) run.after_step();
-    if (progress) progress->batch(b.batch_size, b.loss, b.accuracy);
-    records.push_back({b.epoch + 1, b.batch + 1, b.loss, b.accuracy});
-  };
-  std::vector<double> epoch_loss, epoch_acc, epoch_test_acc;
-  fit.on_epoch = [&](const nn::EpochReport& e) {
-    epoch_loss.push_back(e.train_loss);
-    epoch_acc.push_back(e.train_accuracy);
-    if (e.val_accuracy) epoch_test_acc.push_back(*e.val_accuracy);
-    char extra[64] = "";
-    if (e.val_accuracy) std::snprintf(extra, sizeof extra, "test_accuracy %.4f", *e.val_accuracy);
-    if (progress) progress->end_epoch(extra);
+  if (run.after_step) fit.on_batch = [&run](const nn::BatchReport&) { run.after_step(); };
+  // Set even when empty: fit() would otherwise print its own line per epoch.
+  fit.on_epoch = [&run](const nn::EpochReport& e) {
     if (run.on_epoch) run.on_epoch(e);
   };
+  std::unique_ptr<train::Progress> progress;
+  if (run.main_rank && run.progress) {
+    const std::int64_t n_train = run.sample_order ? static_cast<std::int64_t>(run.sample_order(0).size())
+                                                  : run.x_train.size(0);
+    progress = std::make_unique<train::Progress>(static_cast<int>(opt.epochs),
+                                                 (n_train + opt.batch_size - 1) / opt.batch_size);
+    progress->attach(fit, "test_accuracy");
+  }
 
   TrainingResult result;
   result.history = nn::fit(*run.model, run.loss, *run.optimizer, run.x_train, run.y_train, fit, run.x_test,
                            run.y_test);
-  std::int64_t samples = 0;
-  for (const auto& e : result.history.epochs) {
-    result.seconds += e.seconds;
-    samples += e.samples;
-  }
-  result.images_per_second = result.seconds > 0 ? static_cast<double>(samples) / result.seconds : 0;
+  train::RunMetrics metrics = train::run_metrics(result.history);
+  result.seconds = metrics.seconds;
+  result.images_per_second = metrics.images_per_second;
   if (!result.history.epochs.empty()) {
     result.test_loss = result.history.epochs.back().val_loss.value_or(0);
     result.test_accuracy = result.history.epochs.back().val_accuracy.value_or(0);
@@ -81,27 +66,28 @@ TrainingResult run_training(TrainingRun& run) {
 
   if (!opt.out.empty()) {
     std::filesystem::create_directories(opt.out);
-    write_history_csv(opt.out / "history.csv", records);
+    const std::vector<train::BatchRecord> records = train::batch_records(result.history);
+    train::write_history_csv(opt.out / "history.csv", records);
     if (!records.empty()) {
       warn_if_failed(plot_loss_accuracy(opt.out / "loss_accuracy.png", records, run.name + ": training"));
       EpochChart chart;
       chart.title = run.name + ": per-epoch metrics";
-      chart.series.push_back({"train loss", epoch_loss, false});
-      chart.series.push_back({"train accuracy", epoch_acc, true});
-      if (!epoch_test_acc.empty()) chart.series.push_back({"test accuracy", epoch_test_acc, true});
-      if (epoch_loss.size() > 1) warn_if_failed(plot_epoch_metrics(opt.out / "epochs.png", chart));
+      EpochSeries loss{"train loss", {}, false}, accuracy{"train accuracy", {}, true}, test{"test accuracy", {}, true};
+      for (const nn::EpochReport& e : result.history.epochs) {
+        loss.values.push_back(e.train_loss);
+        accuracy.values.push_back(e.train_accuracy);
+        if (e.val_accuracy) test.values.push_back(*e.val_accuracy);
+      }
+      chart.series = {loss, accuracy};
+      if (!test.values.empty()) chart.series.push_back(test);
+      if (loss.values.size() > 1) warn_if_failed(plot_epoch_metrics(opt.out / "epochs.png", chart));
     }
     std::printf("wrote %s/history.csv and charts\n", opt.out.string().c_str());
   }
   if (opt.metrics_json) {
-    RunMetrics m;
-    m.test_accuracy = result.test_accuracy;
-    m.train_loss = result.history.epochs.empty() ? 0 : result.history.epochs.back().train_loss;
-    m.epochs = opt.epochs;
-    m.seconds = result.seconds;
-    m.images_per_second = result.images_per_second;
-    m.extra = run.extra_metrics;
-    write_metrics_json(*opt.metrics_json, m);
+    metrics.test_accuracy = result.test_accuracy;
+    metrics.extra = run.extra_metrics;
+    train::write_metrics_json(*opt.metrics_json, metrics);
   }
   if (opt.save) {
     tg::save(*run.model, opt.save->string());

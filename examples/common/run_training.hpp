@@ -1,6 +1,7 @@
-// The part every example trainer shares: resume, train with tg::nn::fit and a
-// progress display, evaluate on the test set, then write history.csv, PNG
-// charts, metrics JSON and the checkpoint the flags ask for.
+// What the trainers' shared flags ask for around tg::nn::fit: --resume before
+// training, tg::train::Progress during it, and after it the summary line,
+// --out (history.csv and PNG charts), --metrics-json and --save. The pieces are
+// the library's (<tapegrad/train/train.hpp>); this file only wires them to the flags.
 #pragma once
 
 #include <cstdint>
@@ -9,8 +10,8 @@
 #include <vector>
 
 #include "common/flags.hpp"
-#include "common/metrics.hpp"
 #include <tapegrad/train/fit.hpp>
+#include <tapegrad/train/metrics.hpp>
 #include <tapegrad/core/tensor.hpp>
 
 namespace tg {
@@ -38,7 +39,7 @@ struct TrainingRun {
   /// Only the main rank prints, writes files and saves.
   bool main_rank = true;
   /// Extra keys for --metrics-json.
-  std::vector<std::pair<std::string, MetricValue>> extra_metrics;
+  std::vector<std::pair<std::string, train::MetricValue>> extra_metrics;
   /// Called after every epoch with its report (e.g. two_circles prints every 500 steps).
   std::function<void(const nn::EpochReport&)> on_epoch;
   /// Show a progress display (off for full-batch runs with thousands of "epochs").

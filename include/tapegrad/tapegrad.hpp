@@ -9,8 +9,8 @@
 
 /// @namespace tg
 /// tapegrad's public API: Tensor and its factories, the differentiable ops,
-/// gradcheck, and the sub-namespaces autograd, nn, optim, data, image and
-/// distributed. Internals live in tg::detail and are not part of the API.
+/// gradcheck, and the sub-namespaces autograd, nn, optim, data, train, image
+/// and distributed. Internals live in tg::detail and are not part of the API.
 
 #include <tapegrad/core/autograd.hpp>
 #include <tapegrad/core/dtype.hpp>
@@ -27,6 +27,5 @@
 #include <tapegrad/ops/ops.hpp>
 #include <tapegrad/ops/vision.hpp>
 #include <tapegrad/optim/optim.hpp>
-#include <tapegrad/train/fit.hpp>
-#include <tapegrad/train/serialize.hpp>
+#include <tapegrad/train/train.hpp>
 #include <tapegrad/version.hpp>

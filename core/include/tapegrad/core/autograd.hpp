@@ -186,9 +186,11 @@ class DetectAnomalyGuard {
 /// Per-op time of a piece of training, for finding the next bottleneck.
 ///
 /// @code
+///   tg::Tensor x = tg::randn({64, 32}), w = tg::randn({32, 10}).requires_grad_();
 ///   tg::autograd::Profiler prof;
-///   ... forward, backward ...
-///   std::cout << prof.table();
+///   tg::Tensor loss = tg::mean(tg::relu(tg::matmul(x, w)));   // forward: matmul, relu, mean
+///   loss.backward();                                          // backward
+///   std::cout << prof.table();                                // one row per op, most expensive first
 /// @endcode
 /// Backward time is measured around each node's rule. Forward time is the time
 /// from the previous recorded op (or mark()) to this op's record, so it covers
@@ -246,20 +248,26 @@ class Context {
 /// Base of a custom op, defined without editing tapegrad (libtorch's Function API).
 /// Derived provides `static Tensor forward(Context&, args...)`, `static Grads
 /// backward(Context&, const Tensor& grad_output)` and, optionally, its own `name`:
+/// <!-- snippet: file -->
 /// @code
 ///   struct Swish : tg::autograd::Function<Swish> {
 ///     static constexpr const char* name = "swish";
-///     static Tensor forward(Context& ctx, const Tensor& x) {
-///       Tensor s = sigmoid(x);
+///     static tg::Tensor forward(tg::autograd::Context& ctx, const tg::Tensor& x) {
+///       tg::Tensor s = tg::sigmoid(x);
 ///       ctx.save_for_backward({x, s});
 ///       return x * s;
 ///     }
-///     static Grads backward(Context& ctx, const Tensor& gy) {
-///       const Tensor& x = ctx.saved()[0]; const Tensor& s = ctx.saved()[1];
+///     static tg::autograd::Grads backward(tg::autograd::Context& ctx, const tg::Tensor& gy) {
+///       const tg::Tensor& x = ctx.saved()[0]; const tg::Tensor& s = ctx.saved()[1];
 ///       return {gy * (s + x * s * (1.0 - s))};
 ///     }
 ///   };
-///   Tensor y = Swish::apply(x);
+/// @endcode
+/// It is then used like any op:
+/// @code
+///   tg::Tensor x = tg::randn({3}, tg::kFloat64).requires_grad_();
+///   tg::Tensor y = Swish::apply(x);
+///   tg::sum(y).backward();   // x.grad() = s + x s (1 - s) with s = sigmoid(x)
 /// @endcode
 /// forward runs with grad mode off; backward must return one gradient per Tensor
 /// argument of forward, in order (non-Tensor arguments are passed through).

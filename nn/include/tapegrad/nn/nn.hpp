@@ -1,12 +1,14 @@
 // tapegrad — the neural-network library in one include: modules, layers
 // (dense, element-wise, convolution and pooling),
-// Sequential, losses, initialisers, summary, module gradcheck and checkpoints.
+// Sequential, losses, initialisers, summary and module gradcheck. The training
+// loop (fit) and checkpoints are in the layer above: <tapegrad/train/train.hpp>.
 #pragma once
 
 /// @namespace tg::nn
 /// Neural networks built from differentiable ops: Module and the built-in
 /// layers, Sequential, losses (functional and callable), initialisers (init),
-/// summary, module gradcheck and the fit()/evaluate() training loop.
+/// summary, module gradcheck, and (declared in <tapegrad/train/fit.hpp>) the
+/// fit()/evaluate() training loop.
 
 #include <tapegrad/nn/conv_layers.hpp>
 #include <tapegrad/nn/init.hpp>

@@ -1,20 +1,15 @@
 // tapegrad — fit(): the common training loop, as a small optional helper
-// (the seeds' Model.train(epochs, x, y, x_val, y_val, batch_size) idea).
-//
-//   tg::nn::FitOptions options;
-//   options.epochs = 3;
-//   options.batches.batch_size = 64;
-//   options.metric = tg::nn::multiclass_accuracy;
-//   auto loss = [](const Tensor& out, const Tensor& y) { return tg::nn::cross_entropy(out, y); };
-//   tg::nn::FitHistory history = tg::nn::fit(*model, loss, optimizer, train.images, train.labels, options,
-//                                            test.images, test.labels);
+// (the seeds' Model.train(epochs, x, y, x_val, y_val, batch_size) idea); the
+// example is on fit() below.
 //
 // Each epoch: the model in train mode, one step per minibatch (zero_grad,
 // forward, loss, backward, optional after_backward hook, optimizer step), then
 // an evaluation pass on the validation data in eval mode without grad. Every
 // batch and every epoch is reported through callbacks; the default epoch
 // callback prints one line. Everything a trainer needs beyond this loop
-// (progress bars, plots, checkpoints) plugs into the callbacks.
+// plugs into the callbacks or reads the returned history: a progress bar
+// (<tapegrad/train/progress.hpp>), metrics files (<tapegrad/train/metrics.hpp>),
+// checkpoints (<tapegrad/train/serialize.hpp>).
 #pragma once
 
 #include <cstdint>
@@ -102,6 +97,25 @@ struct FitOptions {
 /// top of this file for one epoch's steps). Throws std::invalid_argument for
 /// negative epochs or inputs a data::BatchLoader refuses; errors from the model,
 /// loss or optimizer propagate.
+///
+/// @code
+///   // Stand-ins for tg::data::load_mnist(dir, Split::Train / Split::Test): images [N,1,28,28], int64 labels [N].
+///   tg::manual_seed(0);
+///   tg::data::Dataset train{tg::randn({512, 1, 28, 28}), tg::randint(0, 10, {512})};
+///   tg::data::Dataset test{tg::randn({128, 1, 28, 28}), tg::randint(0, 10, {128})};
+///   auto model = std::make_shared<tg::nn::Sequential>(std::make_shared<tg::nn::Flatten>(),
+///                                                     std::make_shared<tg::nn::Linear>(784, 10));
+///   tg::optim::SGD optimizer(model->parameters(), tg::optim::SGDOptions(0.1));
+///
+///   tg::nn::FitOptions options;
+///   options.epochs = 3;
+///   options.batches.batch_size = 64;
+///   options.metric = tg::nn::multiclass_accuracy;
+///   auto loss = [](const tg::Tensor& out, const tg::Tensor& y) { return tg::nn::functional::cross_entropy(out, y); };
+///   tg::nn::FitHistory history = tg::nn::fit(*model, loss, optimizer, train.images, train.labels, options,
+///                                            test.images, test.labels);   // prints one line per epoch
+///   std::cout << "test accuracy " << history.epochs.back().val_accuracy.value() << "\n";
+/// @endcode
 FitHistory fit(Module& model, const LossFunction& loss, optim::Optimizer& optimizer, const Tensor& x, const Tensor& y,
                const FitOptions& options = {}, const Tensor& x_val = Tensor(), const Tensor& y_val = Tensor());
 

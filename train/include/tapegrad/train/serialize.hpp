@@ -4,7 +4,8 @@
 //   tg::save(optimizer, "optim.tgc");   tg::load(optimizer, "optim.tgc");
 //
 // Saving writes a temporary file in the same directory, flushes and fsyncs it,
-// then renames it over `path` (and fsyncs the directory): a crash during a save
+// then renames it over `path` (and fsyncs the directory; see
+// tg::train::write_file_atomically in <tapegrad/train/atomic_file.hpp>): a crash during a save
 // leaves the previous checkpoint intact. A process killed mid-save may leave its
 // temporary file, `<path>.tmp.XXXXXX`, behind: it is never read, and later saves
 // (which pick a new unique name) do not depend on it. Loading checks the whole

@@ -1,5 +1,5 @@
 // Progress reporting: pure formatting functions plus the small stateful reporter.
-#include "common/progress.hpp"
+#include <tapegrad/train/progress.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -7,7 +7,9 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-namespace tg::examples {
+#include <tapegrad/train/fit.hpp>
+
+namespace tg::train {
 
 namespace {
 
@@ -154,4 +156,23 @@ EpochSummary Progress::end_epoch(const std::string& extra) {
   return e;
 }
 
-}  // namespace tg::examples
+void Progress::attach(nn::FitOptions& options, const std::string& val_label) {
+  const std::int64_t first = options.first_epoch;
+  auto begin = std::move(options.on_epoch_begin);
+  options.on_epoch_begin = [this, first, begin](std::int64_t epoch) {
+    start_epoch(static_cast<int>(epoch - first + 1));
+    if (begin) begin(epoch);
+  };
+  auto batch_done = std::move(options.on_batch);
+  options.on_batch = [this, batch_done](const nn::BatchReport& b) {
+    batch(b.batch_size, b.loss, b.accuracy);
+    if (batch_done) batch_done(b);
+  };
+  auto epoch_done = std::move(options.on_epoch);
+  options.on_epoch = [this, val_label, epoch_done](const nn::EpochReport& e) {
+    end_epoch(e.val_accuracy ? printf_text("%s %.4f", val_label.c_str(), *e.val_accuracy) : "");
+    if (epoch_done) epoch_done(e);
+  };
+}
+
+}  // namespace tg::train

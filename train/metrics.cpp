@@ -1,28 +1,39 @@
-// metrics.json and history.csv: exact number text, atomic replacement.
-#include "common/metrics.hpp"
+// Metrics JSON and history CSV: exact number text, atomic replacement.
+#include <tapegrad/train/metrics.hpp>
 
 #include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <stdexcept>
+#include <system_error>
 
-#include <unistd.h>
+#include <tapegrad/train/atomic_file.hpp>
+#include <tapegrad/train/fit.hpp>
 
-#include "common/number_text.hpp"
-
-namespace tg::examples {
+namespace tg::train {
 
 namespace fs = std::filesystem;
 
 namespace {
 
+// The whole of `text` as T (from_chars: no locale, no leading '+' or spaces).
+template <class T> std::optional<T> parse_whole(const std::string& text) {
+  T value{};
+  const char* end = text.data() + text.size();
+  const auto r = std::from_chars(text.data(), end, value);
+  if (r.ec != std::errc() || r.ptr != end) return std::nullopt;
+  return value;
+}
+
 const char* const kHistoryHeader = "epoch,batch,loss,accuracy";
 
-std::string json_number(double v) { return std::isfinite(v) ? detail::shortest_text(v) : "null"; }
+std::string json_number(double v) { return std::isfinite(v) ? number_text(v) : "null"; }
 
 std::string json_string(const std::string& s) {
   std::string out = "\"";
@@ -54,6 +65,16 @@ std::string json_value(const MetricValue& v) {
 
 }  // namespace
 
+std::string number_text(double value) {
+  char buf[64];
+  const auto r = std::to_chars(buf, buf + sizeof buf, value);
+  return std::string(buf, r.ptr);
+}
+
+std::optional<double> parse_number(const std::string& text) { return parse_whole<double>(text); }
+
+std::optional<std::int64_t> parse_integer(const std::string& text) { return parse_whole<std::int64_t>(text); }
+
 std::string metrics_json(const RunMetrics& m) {
   std::set<std::string> keys = {"test_accuracy", "train_loss", "epochs", "seconds", "images_per_second"};
   std::string out = "{\"test_accuracy\":" + json_number(m.test_accuracy) +
@@ -67,43 +88,39 @@ std::string metrics_json(const RunMetrics& m) {
   return out + "}";
 }
 
-void write_file_atomically(const fs::path& path, const std::string& contents) {
-  if (path.empty() || !path.has_filename())
-    throw std::invalid_argument("write_file_atomically: '" + path.string() + "' is not a file name");
-  const fs::path dir = path.parent_path();
-  std::error_code ec;
-  if (!dir.empty()) fs::create_directories(dir, ec);
-  if (ec) throw std::runtime_error("cannot create directory " + dir.string() + ": " + ec.message());
-
-  // The temporary sits next to the target so rename() stays on one file system.
-  const fs::path tmp = dir / ("." + path.filename().string() + ".tmp-" + std::to_string(getpid()));
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) fail_io("cannot create", tmp);
-  bool ok = std::fwrite(contents.data(), 1, contents.size(), f) == contents.size() && std::fflush(f) == 0 &&
-            fsync(fileno(f)) == 0;
-  int error = ok ? 0 : errno;
-  if (std::fclose(f) != 0 && ok) ok = false, error = errno;
-  if (!ok) {
-    std::remove(tmp.c_str());
-    errno = error;
-    fail_io("cannot write", tmp);
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int rename_errno = errno;
-    std::remove(tmp.c_str());
-    errno = rename_errno;
-    fail_io("cannot replace", path);
-  }
+void write_metrics_json(const fs::path& path, const RunMetrics& m) {
+  write_file_atomically(path, metrics_json(m) + "\n", {/*create_directories*/ true, "write_metrics_json"});
 }
 
-void write_metrics_json(const fs::path& path, const RunMetrics& m) { write_file_atomically(path, metrics_json(m) + "\n"); }
+RunMetrics run_metrics(const nn::FitHistory& history) {
+  RunMetrics m;
+  m.epochs = static_cast<std::int64_t>(history.epochs.size());
+  std::int64_t samples = 0;
+  for (const nn::EpochReport& e : history.epochs) {
+    m.seconds += e.seconds;
+    samples += e.samples;
+  }
+  m.images_per_second = m.seconds > 0 ? static_cast<double>(samples) / m.seconds : 0;
+  if (!history.epochs.empty()) {
+    m.train_loss = history.epochs.back().train_loss;
+    m.test_accuracy = history.epochs.back().val_accuracy.value_or(0);
+  }
+  return m;
+}
+
+std::vector<BatchRecord> batch_records(const nn::FitHistory& history) {
+  std::vector<BatchRecord> records;
+  records.reserve(history.batches.size());
+  for (const nn::BatchReport& b : history.batches) records.push_back({b.epoch + 1, b.batch + 1, b.loss, b.accuracy});
+  return records;
+}
 
 void write_history_csv(const fs::path& path, const std::vector<BatchRecord>& history) {
   std::string text = std::string(kHistoryHeader) + "\n";
   for (const BatchRecord& r : history)
-    text += std::to_string(r.epoch) + "," + std::to_string(r.batch) + "," + detail::shortest_text(r.loss) + "," +
-            detail::shortest_text(r.accuracy) + "\n";
-  write_file_atomically(path, text);
+    text += std::to_string(r.epoch) + "," + std::to_string(r.batch) + "," + number_text(r.loss) + "," +
+            number_text(r.accuracy) + "\n";
+  write_file_atomically(path, text, {/*create_directories*/ true, "write_history_csv"});
 }
 
 std::vector<BatchRecord> read_history_csv(const fs::path& path) {
@@ -118,10 +135,10 @@ std::vector<BatchRecord> read_history_csv(const fs::path& path) {
     std::vector<std::string> fields;
     std::istringstream cells(line);
     for (std::string cell; std::getline(cells, cell, ',');) fields.push_back(cell);
-    const auto epoch = fields.size() == 4 ? detail::parse_whole<std::int64_t>(fields[0]) : std::nullopt;
-    const auto batch = fields.size() == 4 ? detail::parse_whole<std::int64_t>(fields[1]) : std::nullopt;
-    const auto loss = fields.size() == 4 ? detail::parse_whole<double>(fields[2]) : std::nullopt;
-    const auto accuracy = fields.size() == 4 ? detail::parse_whole<double>(fields[3]) : std::nullopt;
+    const auto epoch = fields.size() == 4 ? parse_integer(fields[0]) : std::nullopt;
+    const auto batch = fields.size() == 4 ? parse_integer(fields[1]) : std::nullopt;
+    const auto loss = fields.size() == 4 ? parse_number(fields[2]) : std::nullopt;
+    const auto accuracy = fields.size() == 4 ? parse_number(fields[3]) : std::nullopt;
     if (!epoch || !batch || !loss || !accuracy)
       throw std::runtime_error(path.string() + ":" + std::to_string(line_no) +
                                ": expected epoch,batch,loss,accuracy, got '" + line + "'");
@@ -130,4 +147,4 @@ std::vector<BatchRecord> read_history_csv(const fs::path& path) {
   return rows;
 }
 
-}  // namespace tg::examples
+}  // namespace tg::train

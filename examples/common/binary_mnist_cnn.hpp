@@ -1,5 +1,6 @@
-// The seeds' small CNN for MNIST 0-vs-1 (seeds 000 and 001), shared by the
-// mnist_binary and feature_maps examples, with the data it trains on.
+// A small CNN that tells MNIST 0s from 1s (two 3x3 convolutions, two dense
+// layers, one output), shared by the mnist_binary and feature_maps examples and
+// tg_bench, with the data it trains on.
 #pragma once
 
 #include <memory>
@@ -15,10 +16,11 @@ namespace tg::examples {
 enum class BinaryLoss { NLL, Hinge };
 
 /// Conv(1->2,3,same)-ReLU-MaxPool2-Conv(2->4,3,same)-ReLU-MaxPool2-Flatten, then
-///   NLL:   Dense(196->8)-ReLU-Dense(8->1)-Sigmoid   (seed 000)
-///   hinge: Dense(196->32)-ReLU-Dense(32->1)          (seed 001, scores, no sigmoid)
-/// With seed_init, weights start as in the seeds: conv N(0,1), dense N(0,0.01), biases 0.
-std::shared_ptr<nn::Sequential> seed_cnn(BinaryLoss loss, bool seed_init);
+///   NLL:   Dense(196->8)-ReLU-Dense(8->1)-Sigmoid   (a probability of "1")
+///   hinge: Dense(196->32)-ReLU-Dense(32->1)          (a score, no sigmoid)
+/// With normal_init, weights start as conv N(0,1), dense N(0,0.01), biases 0
+/// (mnist_binary --seed-init); otherwise the layers' PyTorch-style defaults.
+std::shared_ptr<nn::Sequential> binary_mnist_cnn(BinaryLoss loss, bool normal_init);
 
 /// Digits 0 and 1 of MNIST, with targets as [N,1] floats: {0,1} for NLL, {-1,+1} for hinge.
 struct BinaryMnist {

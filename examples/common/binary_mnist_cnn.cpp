@@ -1,10 +1,10 @@
-#include "common/seed_cnn.hpp"
+#include "common/binary_mnist_cnn.hpp"
 
 #include "common/flags.hpp"
 
 namespace tg::examples {
 
-std::shared_ptr<nn::Sequential> seed_cnn(BinaryLoss loss, bool seed_init) {
+std::shared_ptr<nn::Sequential> binary_mnist_cnn(BinaryLoss loss, bool normal_init) {
   using namespace tg::nn;
   const std::int64_t hidden = loss == BinaryLoss::NLL ? 8 : 32;
   auto conv1 = std::make_shared<Conv2d>(1, 2, 3, 1, "same");
@@ -15,7 +15,7 @@ std::shared_ptr<nn::Sequential> seed_cnn(BinaryLoss loss, bool seed_init) {
                                             std::make_shared<ReLU>(), std::make_shared<MaxPool2d>(2),
                                             std::make_shared<Flatten>(), fc1, std::make_shared<ReLU>(), fc2);
   if (loss == BinaryLoss::NLL) model->add(std::make_shared<Sigmoid>());
-  if (seed_init) {
+  if (normal_init) {
     for (auto& [name, p] : model->named_parameters()) {
       const bool is_bias = name.size() >= 4 && name.compare(name.size() - 4, 4, "bias") == 0;
       if (is_bias)

@@ -1,0 +1,80 @@
+// write_file_atomically: temporary file, fsync, rename, fsync of the directory.
+#include <tapegrad/train/atomic_file.hpp>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <system_error>
+
+namespace tg::train {
+namespace {
+
+namespace fs = std::filesystem;
+
+[[noreturn]] void io_failure(const AtomicWriteOptions& o, const std::string& what, const std::string& path,
+                             int err) {
+  throw std::runtime_error(o.context + ": cannot " + what + " '" + path + "': " + std::strerror(err));
+}
+
+void write_all(int fd, std::string_view bytes, const AtomicWriteOptions& o, const std::string& path) {
+  const char* p = bytes.data();
+  std::size_t left = bytes.size();
+  while (left > 0) {
+    const ssize_t n = ::write(fd, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      io_failure(o, "write", path, errno);
+    }
+    p += n;
+    left -= static_cast<std::size_t>(n);
+  }
+}
+
+}  // namespace
+
+void write_file_atomically(const fs::path& path, std::string_view contents, const AtomicWriteOptions& options) {
+  if (path.empty() || !path.has_filename())
+    throw std::invalid_argument(options.context + ": '" + path.string() + "' is not a file name");
+  const fs::path dir = path.parent_path();
+  if (options.create_directories && !dir.empty()) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) io_failure(options, "create the directory", dir.string(), ec.value());
+  }
+
+  // Next to the target, so that rename() stays within one file system.
+  std::string tmp = path.string() + ".tmp.XXXXXX";
+  const int fd = ::mkstemp(tmp.data());
+  if (fd < 0) io_failure(options, "create a temporary file next to", path.string(), errno);
+  try {
+    if (::fchmod(fd, 0644) != 0) io_failure(options, "set permissions of", tmp, errno);
+    write_all(fd, contents, options, tmp);
+    if (::fsync(fd) != 0) io_failure(options, "fsync", tmp, errno);
+  } catch (...) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    throw;
+  }
+  if (::close(fd) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    io_failure(options, "close", tmp, err);
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    io_failure(options, "rename the temporary file to", path.string(), err);
+  }
+  // Make the rename itself durable.
+  const int dir_fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (dir_fd >= 0) {
+    ::fsync(dir_fd);
+    ::close(dir_fd);
+  }
+}
+
+}  // namespace tg::train
