@@ -7,7 +7,16 @@ namespace tg {
 const std::vector<OpInfo>& declared_ops() {
   static const std::vector<OpInfo> all = [] {
     std::vector<OpInfo> out;
-    for (auto&& file : {elementwise_op_declarations(), unary_op_declarations()})
+    for (auto&& file : {
+             conv_op_declarations(),
+             elementwise_op_declarations(),
+             image_op_declarations(),
+             loss_op_declarations(),
+             matmul_op_declarations(),
+             pad_op_declarations(),
+             pool_op_declarations(),
+             unary_op_declarations(),
+         })
       out.insert(out.end(), file.begin(), file.end());
     return out;
   }();
