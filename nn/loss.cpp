@@ -1,9 +1,14 @@
 // The losses built from other ops (binary_cross_entropy and nll_loss are ops of
 // their own, in ops/loss.cpp): cross_entropy is nll_loss over log_softmax;
 // hinge_loss, mse_loss and l2_penalty are element-wise ops and reductions. Their
-// backward comes from the tape.
+// backward comes from the tape; each is declared at the bottom (samples and
+// error inputs; see declared_functions()).
+#include <limits>
+
 #include "core/dispatch.hpp"
+#include "nn/declarations.hpp"
 #include "ops/loss.hpp"
+#include <tapegrad/nn/declared_functions.hpp>
 #include <tapegrad/nn/loss.hpp>
 
 namespace tg::nn::functional {
@@ -73,6 +78,60 @@ Tensor l2_penalty(double weight_decay, const std::vector<Tensor>& params) {
   }
   if (!total.defined()) return scalar_tensor(0.0);
   return total * (weight_decay / 2.0);
+}
+
+// ---------------------------------------------------------------------------
+// Declarations: samples and error inputs of the losses above (composites: the
+// gradients are those of the ops they are made of).
+// ---------------------------------------------------------------------------
+std::vector<OpInfo> loss_function_declarations() {
+  using inputs::any;
+  using inputs::given;
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  return {
+      OpInfo("cross_entropy")
+          .composite_of_other_ops()
+          .sample("[3,4] logits", {given(tensor({0.2, -1, 0.5, 2, 1, 0, 0.3, -0.7, 0.1, 0.4, -2, 1.5}, {3, 4})),
+                                   given(tensor_i64({1, 0, 3}, {3}))},
+                  [](const OpArgs& v) { return cross_entropy(v[0], v[1]); })
+          .sample("sum", {any({4, 3}), inputs::indices({4}, 3)},
+                  [](const OpArgs& v) { return cross_entropy(v[0], v[1], Reduction::Sum); })
+          .sample("none", {any({4, 3}), inputs::indices({4}, 3)},
+                  [](const OpArgs& v) { return cross_entropy(v[0], v[1], Reduction::None); })
+          .error("class index >= number of classes", [] { cross_entropy(ones({2, 3}), tensor_i64({0, 7}, {2})); },
+                 {"cross_entropy", "target 7", "position 1", "3 classes"})
+          .error("negative class index", [] { cross_entropy(ones({2, 3}), tensor_i64({-2, 0}, {2})); },
+                 {"cross_entropy", "target -2", "position 0"})
+          .error("one target for two rows", [] { cross_entropy(ones({2, 3}), tensor_i64({0}, {1})); },
+                 {"cross_entropy", "[2,3]", "[1]"})
+          .error("1-D logits", [] { cross_entropy(ones({3}), tensor_i64({0}, {1})); },
+                 {"cross_entropy: logits must be [N, C]", "[3]"})
+          .error("float targets", [] { cross_entropy(ones({2, 3}), tensor({0, 1})); }, {"cross_entropy", "int64"})
+          .error("an empty batch", [] { cross_entropy(zeros({0, 3}), tensor_i64({}, {0})); },
+                 {"cross_entropy", "empty", "[0,3]"}),
+      // The targets are made inside the call: constants, of the sample's dtype.
+      OpInfo("hinge_loss")
+          .composite_of_other_ops()
+          .sample("{-1, +1} targets", {given(tensor({0.3, 0.2, -1.7, 1.4}, {4}))},
+                  [](const OpArgs& v) { return hinge_loss(v[0], tensor({1, -1, -1, 1}, {4}, v[0].dtype())); })
+          .error("target 0 instead of -1", [] { hinge_loss(ones({3, 1}), tensor({1, 0, -1}, {3, 1})); },
+                 {"hinge_loss: targets must be -1 or +1, found 0 at position 1"})
+          .error("NaN target", [=] { hinge_loss(ones({2, 1}), tensor({1, nan}, {2, 1})); },
+                 {"hinge_loss", "nan", "position 1"})
+          .error("shapes differ", [] { hinge_loss(ones({3, 1}), tensor({1, 1, 1})); }, {"hinge_loss", "[3,1]", "[3]"}),
+      OpInfo("mse_loss")
+          .composite_of_other_ops()
+          .sample("[3]", {given(tensor({0.1, -2, 3}, {3})), given(tensor({1, 1, -1}, {3}))},
+                  [](const OpArgs& v) { return mse_loss(v[0], v[1]); })
+          .error("shapes differ", [] { mse_loss(ones({4, 1}), ones({4})); }, {"mse_loss", "[4,1]", "[4]"})
+          .error("mean of empty tensors", [] { mse_loss(ones({0}), ones({0})); }, {"mse_loss", "empty"}),
+      OpInfo("l2_penalty")
+          .composite_of_other_ops()
+          .sample("two tensors", {given(tensor({1, -2, 0.5}, {3})), given(tensor({2, 4}, {1, 2}))},
+                  [](const OpArgs& v) { return l2_penalty(0.3, {v[0], v[1]}); })
+          .error("an undefined parameter", [] { l2_penalty(0.1, {ones({2}), Tensor()}); },
+                 {"l2_penalty", "parameter 1", "undefined"}),
+  };
 }
 
 }  // namespace tg::nn::functional

@@ -5,8 +5,9 @@
 // failure too.
 //
 // README "Errors you may see" quotes messages from this table and from the
-// error inputs each op declares next to its definition (ops/*.cpp); the last test
-// case checks every quote against the library's real output, and
+// error inputs each op and nn::functional composite declares next to its
+// definition (ops/*.cpp, nn/*.cpp); the last test case checks every quote
+// against the library's real output, and
 //   tapegrad_tests "[.print_bad_inputs]"
 // prints every row's message for updating that section.
 #include <catch2/catch.hpp>
@@ -502,15 +503,23 @@ Outcome run(const BadInput& row) {
   return o;
 }
 
-// The messages of the ops' declared error inputs (ops/*.cpp), with the op's name.
+// Every declaration: the ops' (ops/*.cpp) and nn::functional's composites' (nn/*.cpp).
+std::vector<const OpInfo*> declarations() {
+  std::vector<const OpInfo*> out;
+  for (const OpInfo& op : declared_ops()) out.push_back(&op);
+  for (const OpInfo& f : nn::functional::declared_functions()) out.push_back(&f);
+  return out;
+}
+
+// The messages of the declared error inputs, with the op's name.
 std::vector<std::pair<std::string, std::string>> declared_error_messages() {
   std::vector<std::pair<std::string, std::string>> out;
-  for (const OpInfo& op : declared_ops())
-    for (const OpErrorInput& e : op.errors) {
+  for (const OpInfo* op : declarations())
+    for (const OpErrorInput& e : op->errors) {
       try {
         e.call();
       } catch (const std::exception& ex) {
-        out.emplace_back(op.name + ": " + e.description, ex.what());
+        out.emplace_back(op->name + ": " + e.description, ex.what());
       }
     }
   return out;
@@ -525,9 +534,10 @@ TEST_CASE("bad-input rows have unique names and something to check", "[errors][b
     CHECK(names.insert(row.name).second);  // a repeated name would hide a section
     CHECK(!row.fragments.empty());
   }
-  // With the error inputs the ops declare next to their definitions (checked by test_op_declarations).
+  // With the error inputs the ops and nn::functional's composites declare next to
+  // their definitions (checked by test_op_declarations).
   std::size_t declared = 0;
-  for (const OpInfo& op : declared_ops()) declared += op.errors.size();
+  for (const OpInfo* op : declarations()) declared += op->errors.size();
   CHECK(names.size() + declared >= 100);
 }
 

@@ -9,6 +9,7 @@
 /// summary, module gradcheck and the fit()/evaluate() training loop.
 
 #include <tapegrad/nn/conv_layers.hpp>
+#include <tapegrad/nn/declared_functions.hpp>
 #include <tapegrad/nn/init.hpp>
 #include <tapegrad/nn/layers.hpp>
 #include <tapegrad/nn/loss.hpp>
