@@ -1,34 +1,20 @@
-// Loss functions. binary_cross_entropy is one fused op (forward and backward
-// below, raw loops: one pass each way); the others are compositions of
-// recorded ops, so their backward comes from the tape.
-//
-// Backward rules (per element, before the 1/n of Mean):
-//   binary_cross_entropy: dp = g (p - y) / max(p (1 - p), 1e-12)
-//                         dy = g (clog(1 - p) - clog(p)),   clog(v) = max(log v, -100)
-//   cross_entropy:  via log_softmax + nll_loss:  dlogits = (softmax - onehot) / N
-//   hinge_loss:     via relu(1 - y s):           ds = -y [1 - y s > 0]
-//   mse_loss:       via (x - t)^2:               dx = 2 (x - t)
-//   l2_penalty:     via lambda/2 sum w^2:        dw = lambda w
-#include <algorithm>
-#include <cmath>
+// The losses built from other ops (binary_cross_entropy and nll_loss are ops of
+// their own, in ops/loss.cpp): cross_entropy is nll_loss over log_softmax;
+// hinge_loss, mse_loss and l2_penalty are element-wise ops and reductions. Their
+// backward comes from the tape; each is declared at the bottom (samples and
+// error inputs; see declared_functions()).
+#include <limits>
 
 #include "core/dispatch.hpp"
-#include "core/tensor_impl.hpp"
-#include <tapegrad/core/autograd.hpp>
+#include "nn/declarations.hpp"
+#include "ops/loss.hpp"
+#include <tapegrad/nn/declared_functions.hpp>
 #include <tapegrad/nn/loss.hpp>
 
 namespace tg::nn::functional {
 namespace {
 
 using tg::detail::fail;
-
-// PyTorch clamps the logs of binary_cross_entropy at -100 so that p = 0 or 1
-// gives a finite loss (e^-100 is far below float32's resolution near 0 and 1).
-constexpr double kLogFloor = -100.0;
-// Lower bound of p (1 - p) in the gradient's denominator (PyTorch's value).
-constexpr double kGradEps = 1e-12;
-
-template <class T> T clamped_log(T v) { return std::max(std::log(v), static_cast<T>(kLogFloor)); }
 
 void check_same_shape(const Tensor& a, const Tensor& b, const char* op, const char* a_name, const char* b_name) {
   if (a.shape() != b.shape())
@@ -55,85 +41,10 @@ Tensor float_targets(const Tensor& targets, const Tensor& like, const char* op) 
 
 }  // namespace
 
-// ---- binary_cross_entropy ----------------------------------------------------------
-
-Tensor binary_cross_entropy(const Tensor& probs_in, const Tensor& targets_in, Reduction reduction) {
-  const char* op = "binary_cross_entropy";
-  tg::detail::check_floating(probs_in, op);
-  const std::pair<Tensor, Tensor> promoted =
-      tg::detail::promote_floating(probs_in, float_targets(targets_in, probs_in, op), op);
-  const Tensor& p = promoted.first;
-  const Tensor& y = promoted.second;
-  check_same_shape(p, y, op, "probabilities", "targets");
-  const std::int64_t n = p.numel();
-  if (n == 0 && reduction == Reduction::Mean) fail(op, ": mean over an empty input ", describe(p));
-
-  Tensor out = tg::detail::make_tensor(reduction == Reduction::None ? p.shape() : Shape{}, p.dtype());
-  tg::detail::dispatch_float(p.dtype(), op, [&](auto tag) {
-    using T = decltype(tag);
-    const T* pp = static_cast<const T*>(p.raw_data());
-    const T* py = static_cast<const T*>(y.raw_data());
-    for (std::int64_t i = 0; i < n; ++i) {
-      if (!(py[i] >= 0 && py[i] <= 1)) fail(op, ": targets must be in [0, 1], found ", py[i], " at position ", i);
-      if (!(pp[i] >= 0 && pp[i] <= 1))
-        fail(op, ": probabilities must be in [0, 1] (apply sigmoid first), found ", pp[i], " at position ", i);
-    }
-    T* po = static_cast<T*>(out.raw_data());
-    double total = 0;
-    for (std::int64_t i = 0; i < n; ++i) {
-      const T l = -(py[i] * clamped_log(pp[i]) + (T(1) - py[i]) * clamped_log(T(1) - pp[i]));
-      if (reduction == Reduction::None) po[i] = l;
-      total += l;
-    }
-    if (reduction == Reduction::Mean) *po = static_cast<T>(total / static_cast<double>(n));
-    if (reduction == Reduction::Sum) *po = static_cast<T>(total);
-  });
-
-  if (autograd::needs_grad(p, y))
-    autograd::record(op, {p, y}, out,
-                     [p = p.detach(), y = y.detach(), reduction, n](const Tensor& gy) -> autograd::Grads {
-                       Tensor gp = tg::detail::make_tensor(p.shape(), p.dtype());
-                       Tensor gt = tg::detail::make_tensor(p.shape(), p.dtype());
-                       tg::detail::dispatch_float(p.dtype(), "binary_cross_entropy backward", [&](auto tag) {
-                         using T = decltype(tag);
-                         const T* pp = static_cast<const T*>(p.raw_data());
-                         const T* py = static_cast<const T*>(y.raw_data());
-                         const T* g = static_cast<const T*>(gy.raw_data());
-                         T* op_ = static_cast<T*>(gp.raw_data());
-                         T* ot = static_cast<T*>(gt.raw_data());
-                         const T scale = reduction == Reduction::Mean ? T(1) / static_cast<T>(n) : T(1);
-                         for (std::int64_t i = 0; i < n; ++i) {
-                           const T gi = (reduction == Reduction::None ? g[i] : g[0]) * scale;
-                           const T denom = std::max(pp[i] * (T(1) - pp[i]), static_cast<T>(kGradEps));
-                           op_[i] = gi * (pp[i] - py[i]) / denom;
-                           ot[i] = gi * (clamped_log(T(1) - pp[i]) - clamped_log(pp[i]));
-                         }
-                       });
-                       return {gp, gt};
-                     });
-  return out;
-}
-
-// ---- compositions of recorded ops -----------------------------------------------------
-
 Tensor cross_entropy(const Tensor& logits, const Tensor& targets, Reduction reduction) {
-  tg::detail::check_floating(logits, "cross_entropy");
-  tg::detail::check_defined(targets, "cross_entropy");
-  if (logits.dim() != 2) fail("cross_entropy: logits must be [N, C], got ", describe(logits));
-  if (targets.dtype() != kInt64 || targets.dim() != 1)
-    fail("cross_entropy: targets must be a 1-D int64 tensor of class indices, got ", describe(targets));
-  // nll_loss checks these too; checked here first so that the message names the
-  // function the user called, not the one it is built from.
-  const std::int64_t n = logits.size(0), classes = logits.size(1);
-  if (targets.size(0) != n)
-    fail("cross_entropy: ", n, " rows of logits ", logits.shape().str(), " but ", targets.size(0), " targets ",
-         targets.shape().str());
-  if (n == 0 && reduction == Reduction::Mean) fail("cross_entropy: mean over an empty batch ", describe(logits));
-  const std::int64_t* t = targets.data<std::int64_t>();
-  for (std::int64_t i = 0; i < n; ++i)
-    if (t[i] < 0 || t[i] >= classes)
-      fail("cross_entropy: target ", t[i], " at position ", i, " is out of range for ", classes, " classes");
-  return nll_loss(log_softmax(logits, 1), targets, reduction);
+  // nll_loss's checks, before log_softmax, with messages that name this function.
+  tg::detail::check_class_targets("cross_entropy", "logits", logits, targets, reduction);
+  return tg::detail::nll_loss_checked(log_softmax(logits, 1), targets, reduction);
 }
 
 Tensor hinge_loss(const Tensor& scores, const Tensor& targets_in, Reduction reduction) {
@@ -167,6 +78,60 @@ Tensor l2_penalty(double weight_decay, const std::vector<Tensor>& params) {
   }
   if (!total.defined()) return scalar_tensor(0.0);
   return total * (weight_decay / 2.0);
+}
+
+// ---------------------------------------------------------------------------
+// Declarations: samples and error inputs of the losses above (composites: the
+// gradients are those of the ops they are made of).
+// ---------------------------------------------------------------------------
+std::vector<OpInfo> loss_function_declarations() {
+  using inputs::any;
+  using inputs::given;
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  return {
+      OpInfo("cross_entropy")
+          .composite_of_other_ops()
+          .sample("[3,4] logits", {given(tensor({0.2, -1, 0.5, 2, 1, 0, 0.3, -0.7, 0.1, 0.4, -2, 1.5}, {3, 4})),
+                                   given(tensor_i64({1, 0, 3}, {3}))},
+                  [](const OpArgs& v) { return cross_entropy(v[0], v[1]); })
+          .sample("sum", {any({4, 3}), inputs::indices({4}, 3)},
+                  [](const OpArgs& v) { return cross_entropy(v[0], v[1], Reduction::Sum); })
+          .sample("none", {any({4, 3}), inputs::indices({4}, 3)},
+                  [](const OpArgs& v) { return cross_entropy(v[0], v[1], Reduction::None); })
+          .error("class index >= number of classes", [] { cross_entropy(ones({2, 3}), tensor_i64({0, 7}, {2})); },
+                 {"cross_entropy", "target 7", "position 1", "3 classes"})
+          .error("negative class index", [] { cross_entropy(ones({2, 3}), tensor_i64({-2, 0}, {2})); },
+                 {"cross_entropy", "target -2", "position 0"})
+          .error("one target for two rows", [] { cross_entropy(ones({2, 3}), tensor_i64({0}, {1})); },
+                 {"cross_entropy", "[2,3]", "[1]"})
+          .error("1-D logits", [] { cross_entropy(ones({3}), tensor_i64({0}, {1})); },
+                 {"cross_entropy: logits must be [N, C]", "[3]"})
+          .error("float targets", [] { cross_entropy(ones({2, 3}), tensor({0, 1})); }, {"cross_entropy", "int64"})
+          .error("an empty batch", [] { cross_entropy(zeros({0, 3}), tensor_i64({}, {0})); },
+                 {"cross_entropy", "empty", "[0,3]"}),
+      // The targets are made inside the call: constants, of the sample's dtype.
+      OpInfo("hinge_loss")
+          .composite_of_other_ops()
+          .sample("{-1, +1} targets", {given(tensor({0.3, 0.2, -1.7, 1.4}, {4}))},
+                  [](const OpArgs& v) { return hinge_loss(v[0], tensor({1, -1, -1, 1}, {4}, v[0].dtype())); })
+          .error("target 0 instead of -1", [] { hinge_loss(ones({3, 1}), tensor({1, 0, -1}, {3, 1})); },
+                 {"hinge_loss: targets must be -1 or +1, found 0 at position 1"})
+          .error("NaN target", [=] { hinge_loss(ones({2, 1}), tensor({1, nan}, {2, 1})); },
+                 {"hinge_loss", "nan", "position 1"})
+          .error("shapes differ", [] { hinge_loss(ones({3, 1}), tensor({1, 1, 1})); }, {"hinge_loss", "[3,1]", "[3]"}),
+      OpInfo("mse_loss")
+          .composite_of_other_ops()
+          .sample("[3]", {given(tensor({0.1, -2, 3}, {3})), given(tensor({1, 1, -1}, {3}))},
+                  [](const OpArgs& v) { return mse_loss(v[0], v[1]); })
+          .error("shapes differ", [] { mse_loss(ones({4, 1}), ones({4})); }, {"mse_loss", "[4,1]", "[4]"})
+          .error("mean of empty tensors", [] { mse_loss(ones({0}), ones({0})); }, {"mse_loss", "empty"}),
+      OpInfo("l2_penalty")
+          .composite_of_other_ops()
+          .sample("two tensors", {given(tensor({1, -2, 0.5}, {3})), given(tensor({2, 4}, {1, 2}))},
+                  [](const OpArgs& v) { return l2_penalty(0.3, {v[0], v[1]}); })
+          .error("an undefined parameter", [] { l2_penalty(0.1, {ones({2}), Tensor()}); },
+                 {"l2_penalty", "parameter 1", "undefined"}),
+  };
 }
 
 }  // namespace tg::nn::functional

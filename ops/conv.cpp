@@ -2,16 +2,16 @@
 // The kernels (im2col + gemm, col2im) live in ops/kernels/conv2d.cpp.
 //
 // y[n,f,i,j] = b[f] + sum_{c,a,e} w[f,c,a,e] * x[n, c, i*sh - pt + a*dh, j*sw - pl + e*dw]
-// (x is zero outside the image). Backward rules, with col_n = im2col(x_n):
-//   gx_n = col2im(Wᵀ · gy_n)            (W viewed as [F, C*KH*KW])
-//   gW   = sum_n gy_n · col_nᵀ
-//   gb   = sum over n, i, j of gy
-// conv1d is conv2d on [N,C,1,W] through reshape, so its gradients come for free.
+// (x is zero outside the image). conv2d's backward rule computes the gradients
+// its NeedsGrad mask asks for in one pass of the kernel (sharing the im2col of
+// each image); conv1d is conv2d on [N,C,1,W] between reshapes. The samples and
+// error inputs are declared at the bottom.
 #include <algorithm>
 #include <string>
 
 #include "core/dispatch.hpp"
 #include "core/tensor_impl.hpp"
+#include "ops/declarations.hpp"
 #include "ops/kernels/conv2d.hpp"
 #include "ops/kernels/window.hpp"
 #include <tapegrad/core/autograd.hpp>
@@ -124,24 +124,22 @@ Tensor conv2d_checked(const Tensor& x, const Tensor& w, const Tensor& b, const C
   });
   if (!autograd::needs_grad(x, w, b)) return y;
 
-  const bool want_x = x.requires_grad(), want_w = w.requires_grad(), want_b = b.requires_grad();
-  // Save only what the wanted gradients read: x for gW, W for gx.
-  autograd::record("conv2d", {x, w, b}, y,
-                   [g, want_x, want_w, want_b, x = want_w ? x.detach() : Tensor(),
-                    w = want_x ? w.detach() : Tensor()](const Tensor& gy) -> Grads {
-                     const Dtype dt = gy.dtype();
-                     Tensor gx = want_x ? detail::make_tensor({g.batch, g.channels, g.in_h, g.in_w}, dt) : Tensor();
-                     Tensor gw = want_w ? detail::make_tensor({g.filters, g.channels, g.kernel_h, g.kernel_w}, dt)
-                                        : Tensor();
-                     Tensor gb = want_b ? detail::make_tensor({g.filters}, dt) : Tensor();
-                     detail::dispatch_float(dt, "conv2d backward", [&](auto tag) {
-                       using T = decltype(tag);
-                       detail::conv2d_backward<T>(want_w ? x.data<T>() : nullptr, want_x ? w.data<T>() : nullptr,
-                                                  gy.data<T>(), g, want_x ? gx.data<T>() : nullptr,
-                                                  want_w ? gw.data<T>() : nullptr, want_b ? gb.data<T>() : nullptr);
-                     });
-                     return {gx, gw, gb};
-                   });
+  // Save only what the gradients read: x for gW, W for gx.
+  autograd::record("conv2d", {x, w, b}, y, autograd::BackwardFn(
+      [g, x = w.requires_grad() ? x.detach() : Tensor(), w = x.requires_grad() ? w.detach() : Tensor()](
+          const Tensor& gy, const autograd::NeedsGrad& needs) -> Grads {
+        const Dtype dt = gy.dtype();
+        Tensor gx = needs[0] ? detail::make_tensor({g.batch, g.channels, g.in_h, g.in_w}, dt) : Tensor();
+        Tensor gw = needs[1] ? detail::make_tensor({g.filters, g.channels, g.kernel_h, g.kernel_w}, dt) : Tensor();
+        Tensor gb = needs[2] ? detail::make_tensor({g.filters}, dt) : Tensor();
+        detail::dispatch_float(dt, "conv2d backward", [&](auto tag) {
+          using T = decltype(tag);
+          auto out = [](Tensor& t) { return t.defined() ? t.data<T>() : nullptr; };
+          detail::conv2d_backward<T>(needs[1] ? x.data<T>() : nullptr, needs[0] ? w.data<T>() : nullptr,
+                                     gy.data<T>(), g, out(gx), out(gw), out(gb));
+        });
+        return {gx, gw, gb};
+      }));
   return y;
 }
 
@@ -206,6 +204,92 @@ Tensor conv1d(const Tensor& input, const Tensor& weight, const Tensor& bias, std
   promote(x, w, b);
   Tensor y = conv2d_checked(reshape(x, {xs[0], xs[1], 1, xs[2]}), reshape(w, {ws[0], ws[1], 1, ws[2]}), b, g);
   return reshape(y, {g.batch, g.filters, g.out_w});
+}
+
+// ---------------------------------------------------------------------------
+// Declarations: samples (stride, padding, dilation and bias cases) and error inputs.
+// ---------------------------------------------------------------------------
+std::vector<OpInfo> conv_op_declarations() {
+  using inputs::any;
+  using inputs::constant;
+  // conv(x, w[, b]) with the other arguments bound; a sample without a bias has two inputs.
+  auto conv = [](Size2 stride, Padding padding, Size2 dilation) -> OpCall {
+    return [=](const OpArgs& v) {
+      return conv2d(v[0], v[1], v.size() > 2 ? v[2] : Tensor(), stride, padding, dilation);
+    };
+  };
+  auto conv_1d = [](std::int64_t stride, Padding padding, std::int64_t dilation) -> OpCall {
+    return [=](const OpArgs& v) {
+      return conv1d(v[0], v[1], v.size() > 2 ? v[2] : Tensor(), stride, padding, dilation);
+    };
+  };
+  const Tensor image = ones({1, 3, 8, 8});
+  return {
+      OpInfo("conv2d")
+          .sample("stride 1, no padding, bias, batch 2", {any({2, 3, 5, 4}), any({4, 3, 3, 3}), any({4})},
+                  conv(1, 0, 1))
+          .sample("stride 1, padding 1, no bias", {any({2, 2, 4, 5}), any({3, 2, 3, 3})}, conv(1, 1, 1))
+          .sample("stride 2, padding 1, non-square kernel", {any({2, 2, 6, 5}), any({3, 2, 3, 2}), any({3})},
+                  conv(2, 1, 1))
+          .sample("stride 2 'same' with asymmetric padding", {any({2, 2, 6, 6}), any({2, 2, 3, 3}), any({2})},
+                  conv(2, "same", 1))
+          .sample("'same' with an even kernel, stride (1, 2)", {any({1, 2, 5, 6}), any({2, 2, 2, 4}), any({2})},
+                  conv({1, 2}, "same", 1))
+          .sample("kernel larger than the input, 'same'", {any({1, 2, 2, 3}), any({2, 2, 5, 5}), any({2})},
+                  conv(1, "same", 1))
+          .sample("padding bigger than half the kernel", {any({1, 1, 2, 2}), any({1, 1, 3, 3})}, conv(1, 3, 1))
+          .sample("dilation 2", {any({2, 2, 5, 5}), any({2, 2, 3, 3}), any({2})}, conv(1, 2, 2))
+          .sample("1x1 kernel (no im2col)", {any({3, 4, 3, 3}), any({2, 4, 1, 1})}, conv(1, 0, 1))
+          .sample("a constant input", {constant({2, 2, 4, 4}), any({3, 2, 3, 3})}, conv(1, 1, 1))
+          .sample("a constant weight", {any({2, 2, 5, 5}), constant({3, 2, 3, 3})}, conv(2, 1, 1))
+          .error("input channels differ from the weight's", [=] { conv2d(image, ones({4, 2, 3, 3})); },
+                 {"conv2d: input [1,3,8,8] has 3 channels but weight [4,2,3,3] expects 2"})
+          .error("kernel larger than the input", [] { conv2d(ones({1, 1, 4, 4}), ones({1, 1, 5, 5})); },
+                 {"conv2d: kernel 5x5 is larger than the padded input 4x4", "[1,1,4,4]"})
+          .error("kernel larger than the padded input",
+                 [] { conv2d(ones({1, 1, 4, 4}), ones({1, 1, 7, 7}), Tensor(), 1, 1); },
+                 {"conv2d", "[1,1,4,4]", "[1,1,7,7]"})
+          .error("dilated kernel larger than the input", [=] { conv2d(image, ones({2, 3, 3, 3}), Tensor(), 1, 0, 4); },
+                 {"conv2d", "[1,3,8,8]", "[2,3,3,3]"})
+          .error("dilated kernel spans more than the input",
+                 [] { conv2d(ones({1, 1, 4, 4}), ones({1, 1, 3, 3}), Tensor(), 1, 0, 2); },
+                 {"with dilation (2, 2) spans 5x5", "padded input 4x4"})
+          .error("stride 0", [=] { conv2d(image, ones({2, 3, 3, 3}), Tensor(), 0); }, {"conv2d", "stride"})
+          .error("stride (0, 1)", [=] { conv2d(image, ones({4, 3, 3, 3}), Tensor(), {0, 1}); },
+                 {"conv2d: stride must be positive, got (0, 1)"})
+          .error("negative stride", [=] { conv2d(image, ones({2, 3, 3, 3}), Tensor(), Size2(1, -2)); },
+                 {"conv2d", "stride", "-2"})
+          .error("dilation 0", [=] { conv2d(image, ones({2, 3, 3, 3}), Tensor(), 1, 0, 0); },
+                 {"conv2d: dilation must be positive"})
+          .error("negative padding", [=] { conv2d(image, ones({2, 3, 3, 3}), Tensor(), 1, -1); },
+                 {"conv2d", "padding must be non-negative, got -1"})
+          .error("unknown padding mode", [=] { conv2d(image, ones({2, 3, 3, 3}), Tensor(), 1, "full"); },
+                 {"Padding: unknown mode 'full'", "same", "valid"})
+          .error("3-D input", [] { conv2d(ones({3, 8, 8}), ones({2, 3, 3, 3})); },
+                 {"conv2d: expects input [N,C,H,W], got [3,8,8]"})
+          .error("3-D weight", [=] { conv2d(image, ones({2, 3, 3})); },
+                 {"conv2d: expects weight [F,C,KH,KW], got [2,3,3]"})
+          .error("bias of the wrong length", [=] { conv2d(image, ones({2, 3, 3, 3}), ones({3})); },
+                 {"conv2d: bias [3] does not match weight [2,3,3,3]", "expected [2]"})
+          .error("an empty kernel", [=] { conv2d(image, ones({4, 3, 0, 3})); }, {"conv2d", "empty kernel"})
+          .error("int64 input",
+                 [] { conv2d(tensor_i64(std::vector<std::int64_t>(16, 1), {1, 1, 4, 4}), ones({1, 1, 2, 2})); },
+                 {"conv2d", "int64"})
+          .error("an undefined input", [] { conv2d(Tensor(), ones({1, 1, 1, 1})); }, {"conv2d", "undefined"}),
+      OpInfo("conv1d")
+          .composite_of_other_ops()
+          .sample("stride 2, padding 1, bias", {any({2, 3, 7}), any({2, 3, 3}), any({2})}, conv_1d(2, 1, 1))
+          .sample("'same', dilation 2, no bias", {any({2, 2, 6}), any({3, 2, 2})}, conv_1d(1, "same", 2))
+          .error("input channels differ from the weight's", [] { conv1d(ones({1, 3, 10}), ones({2, 2, 3})); },
+                 {"conv1d: input [1,3,10] has 3 channels but weight [2,2,3] expects 2"})
+          .error("kernel larger than the input", [] { conv1d(ones({1, 1, 4}), ones({1, 1, 6})); },
+                 {"conv1d: kernel 6 is larger than the padded input 4", "[1,1,4]", "[1,1,6]"})
+          .error("4-D input", [] { conv1d(ones({1, 3, 4, 4}), ones({2, 3, 3})); }, {"conv1d", "[1,3,4,4]"})
+          .error("2-D input", [] { conv1d(ones({1, 4}), ones({1, 1, 3})); },
+                 {"conv1d: expects input [N,C,W], got [1,4]"})
+          .error("stride 0", [] { conv1d(ones({1, 3, 10}), ones({2, 3, 3}), Tensor(), 0); },
+                 {"conv1d: stride must be positive, got 0"}),
+  };
 }
 
 }  // namespace tg

@@ -9,7 +9,13 @@
 
 namespace tg {
 std::vector<OpInfo> activation_op_declarations();
+std::vector<OpInfo> conv_op_declarations();
 std::vector<OpInfo> elementwise_op_declarations();
+std::vector<OpInfo> image_op_declarations();
+std::vector<OpInfo> loss_op_declarations();
+std::vector<OpInfo> matmul_op_declarations();
+std::vector<OpInfo> pad_op_declarations();
+std::vector<OpInfo> pool_op_declarations();
 std::vector<OpInfo> reduction_op_declarations();
 std::vector<OpInfo> shape_op_declarations();
 std::vector<OpInfo> unary_op_declarations();

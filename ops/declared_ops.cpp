@@ -9,7 +9,13 @@ const std::vector<OpInfo>& declared_ops() {
     std::vector<OpInfo> out;
     for (auto&& file : {
              activation_op_declarations(),
+             conv_op_declarations(),
              elementwise_op_declarations(),
+             image_op_declarations(),
+             loss_op_declarations(),
+             matmul_op_declarations(),
+             pad_op_declarations(),
+             pool_op_declarations(),
              reduction_op_declarations(),
              shape_op_declarations(),
              unary_op_declarations(),

@@ -1,7 +1,9 @@
 // The seeds' image filters (seed 000 §3), as compositions of conv2d and core
 // ops: each is differentiable through those ops' backward rules, and runs the
-// same im2col + gemm kernel as a conv layer.
+// same im2col + gemm kernel as a conv layer. The filters are declared at the
+// bottom (composites: samples and error inputs only).
 #include "core/dispatch.hpp"
+#include "ops/declarations.hpp"
 #include <tapegrad/ops/image.hpp>
 #include <tapegrad/ops/ops.hpp>
 #include <tapegrad/ops/vision.hpp>
@@ -64,3 +66,38 @@ std::pair<std::int64_t, std::int64_t> find_pattern(const Tensor& image, const Te
 }
 
 }  // namespace tg::image
+
+namespace tg {
+
+// ---------------------------------------------------------------------------
+// Declarations: the Tensor -> Tensor filters (the kernels take no tensor and
+// find_pattern returns a position).
+// ---------------------------------------------------------------------------
+std::vector<OpInfo> image_op_declarations() {
+  using inputs::any;
+  return {
+      OpInfo("image::conv_matrix")
+          .composite_of_other_ops()
+          .sample("[5,6] with a 3x5 kernel", {any({5, 6}), any({3, 5})},
+                  [](const OpArgs& v) { return image::conv_matrix(v[0], v[1]); })
+          .error("an even kernel", [] { image::conv_matrix(ones({3, 3}), ones({2, 2})); },
+                 {"conv_matrix: kernel [2,2] must have odd sizes"})
+          .error("a 3-D input", [] { image::conv_matrix(ones({1, 3, 3}), ones({3, 3})); },
+                 {"conv_matrix: expects the input as a matrix [H,W], got [1,3,3]"}),
+      OpInfo("image::box_blur")
+          .composite_of_other_ops()
+          .sample("3x3 box", {any({5, 4})}, [](const OpArgs& v) { return image::box_blur(v[0], 3); })
+          .sample("2x2 box ('same' padding at the bottom/right)", {any({4, 5})},
+                  [](const OpArgs& v) { return image::box_blur(v[0], 2); })
+          .error("box_size 0", [] { image::box_blur(ones({3, 3}), 0); },
+                 {"box_blur: box_size must be positive, got 0"}),
+      // Positive pixels keep the amplitude away from 0, where sqrt has no finite gradient.
+      OpInfo("image::gradient_amplitude")
+          .composite_of_other_ops()
+          .sample("5x5, positive", {inputs::positive({5, 5})},
+                  [](const OpArgs& v) { return image::gradient_amplitude(v[0]); })
+          .error("a 1-D image", [] { image::gradient_amplitude(ones({3})); }, {"gradient_amplitude"}),
+  };
+}
+
+}  // namespace tg

@@ -1,35 +1,55 @@
-// nll_loss on log-probabilities with int64 class targets.
+// Losses that are ops of their own: nll_loss on log-probabilities with int64
+// class targets, and binary_cross_entropy on probabilities (both one pass each
+// way, raw loops). Composite losses live in nn/loss.cpp.
 //
-// Forward:  loss = -(1/N) sum_i log_probs[i, t_i]   (Sum: without 1/N; None: per sample)
-// Backward: g[i, t_i] = -gy / N (Mean), -gy (Sum), -gy[i] (None); 0 elsewhere.
+//   nll_loss:             loss_i = -log_probs[i, t_i]
+//   binary_cross_entropy: loss_i = -(y_i clog(p_i) + (1 - y_i) clog(1 - p_i)),  clog(v) = max(log v, -100)
+// reduced by Mean (1/N sum), Sum, or None (per sample / element).
+//
+// Each op's gradients are the formulas passed to autograd::formulas; the
+// samples and error inputs are declared at the bottom.
+#include "ops/loss.hpp"
+
+#include <algorithm>
+#include <cmath>
+
 #include "core/dispatch.hpp"
 #include "core/tensor_impl.hpp"
+#include "ops/declarations.hpp"
 #include <tapegrad/core/autograd.hpp>
 #include <tapegrad/ops/ops.hpp>
 
 namespace tg {
 
-Tensor nll_loss(const Tensor& log_probs, const Tensor& targets, Reduction reduction) {
-  detail::check_floating(log_probs, "nll_loss");
-  detail::check_defined(targets, "nll_loss");
-  if (log_probs.dim() != 2)
-    detail::fail("nll_loss: log_probs must be [N,C], got ", describe(log_probs));
+using detail::fail;
+
+// ---- nll_loss ------------------------------------------------------------------------
+
+void detail::check_class_targets(const char* op, const char* input_name, const Tensor& input, const Tensor& targets,
+                                 Reduction reduction) {
+  check_floating(input, op);
+  check_defined(targets, op);
+  if (input.dim() != 2) fail(op, ": ", input_name, " must be [N, C], got ", describe(input));
   if (targets.dtype() != kInt64 || targets.dim() != 1)
-    detail::fail("nll_loss: targets must be a 1-D int64 tensor of class indices, got ", describe(targets));
-  const std::int64_t N = log_probs.shape()[0], C = log_probs.shape()[1];
+    fail(op, ": targets must be a 1-D int64 tensor of class indices, got ", describe(targets));
+  const std::int64_t N = input.shape()[0], C = input.shape()[1];
   if (targets.shape()[0] != N)
-    detail::fail("nll_loss: ", N, " rows of log_probs ", log_probs.shape().str(), " but ", targets.shape()[0],
-                 " targets ", targets.shape().str());
-  if (N == 0 && reduction == Reduction::Mean) detail::fail("nll_loss: mean over an empty batch ", describe(log_probs));
+    fail(op, ": ", N, " rows of ", input_name, " ", input.shape().str(), " but ", targets.shape()[0], " targets ",
+         targets.shape().str());
+  if (N == 0 && reduction == Reduction::Mean) fail(op, ": mean over an empty batch ", describe(input));
   const std::int64_t* t = targets.data<std::int64_t>();
   for (std::int64_t i = 0; i < N; ++i)
     if (t[i] < 0 || t[i] >= C)
-      detail::fail("nll_loss: target ", t[i], " at position ", i, " is out of range for ", C, " classes");
+      fail(op, ": target ", t[i], " at position ", i, " is out of range for ", C, " classes");
+}
 
-  Tensor y = detail::make_tensor(reduction == Reduction::None ? Shape{N} : Shape{}, log_probs.dtype());
-  detail::dispatch_float(log_probs.dtype(), "nll_loss", [&](auto tag) {
+Tensor detail::nll_loss_checked(const Tensor& log_probs, const Tensor& targets, Reduction reduction) {
+  const std::int64_t N = log_probs.shape()[0], C = log_probs.shape()[1];
+  Tensor y = make_tensor(reduction == Reduction::None ? Shape{N} : Shape{}, log_probs.dtype());
+  dispatch_float(log_probs.dtype(), "nll_loss", [&](auto tag) {
     using T = decltype(tag);
     const T* lp = static_cast<const T*>(log_probs.raw_data());
+    const std::int64_t* t = targets.data<std::int64_t>();
     T* py = static_cast<T*>(y.raw_data());
     double total = 0;
     for (std::int64_t i = 0; i < N; ++i) {
@@ -41,22 +61,178 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& targets, Reduction reduct
     if (reduction == Reduction::Sum) *py = static_cast<T>(total);
   });
 
+  // Targets are class indices, not an input of the tape. The gradient is
+  // -gy (scaled by 1/N for Mean) at [i, t_i], 0 elsewhere.
   if (autograd::needs_grad(log_probs))
-    autograd::record("nll_loss", {log_probs, targets}, y,
-                     [targets, N, C, reduction](const Tensor& gy) -> autograd::Grads {
-                       Tensor g = zeros(Shape{N, C}, gy.dtype());
-                       detail::dispatch_float(gy.dtype(), "nll_loss backward", [&](auto tag) {
-                         using T = decltype(tag);
-                         const T* pg = static_cast<const T*>(gy.raw_data());
-                         T* out = static_cast<T*>(g.raw_data());
-                         const std::int64_t* tt = targets.data<std::int64_t>();
-                         const T scale = reduction == Reduction::Mean ? T(1) / static_cast<T>(N) : T(1);
-                         for (std::int64_t i = 0; i < N; ++i)
-                           out[i * C + tt[i]] = -(reduction == Reduction::None ? pg[i] : pg[0]) * scale;
-                       });
-                       return {g, Tensor()};
-                     });
+    autograd::record("nll_loss", {log_probs}, y, autograd::formulas([targets, N, C, reduction](const Tensor& gy) {
+      Tensor g = zeros(Shape{N, C}, gy.dtype());
+      dispatch_float(gy.dtype(), "nll_loss backward", [&](auto tag) {
+        using T = decltype(tag);
+        const T* pg = static_cast<const T*>(gy.raw_data());
+        T* out = static_cast<T*>(g.raw_data());
+        const std::int64_t* t = targets.data<std::int64_t>();
+        const T scale = reduction == Reduction::Mean ? T(1) / static_cast<T>(N) : T(1);
+        for (std::int64_t i = 0; i < N; ++i)
+          out[i * C + t[i]] = -(reduction == Reduction::None ? pg[i] : pg[0]) * scale;
+      });
+      return g;
+    }));
   return y;
+}
+
+Tensor nll_loss(const Tensor& log_probs, const Tensor& targets, Reduction reduction) {
+  detail::check_class_targets("nll_loss", "log_probs", log_probs, targets, reduction);
+  return detail::nll_loss_checked(log_probs, targets, reduction);
+}
+
+// ---- binary_cross_entropy --------------------------------------------------------------
+
+namespace {
+
+// PyTorch clamps the logs of binary_cross_entropy at -100 so that p = 0 or 1
+// gives a finite loss (e^-100 is far below float32's resolution near 0 and 1).
+constexpr double kLogFloor = -100.0;
+// Lower bound of p (1 - p) in the gradient's denominator (PyTorch's value).
+constexpr double kGradEps = 1e-12;
+
+template <class T> T clamped_log(T v) { return std::max(std::log(v), static_cast<T>(kLogFloor)); }
+
+// One of binary_cross_entropy's gradients, element by element: f(g_i, p_i, y_i)
+// where g_i is the part of the output's gradient gy that reaches element i.
+// `y` may be undefined when f does not read it (f then gets 0).
+template <class F> Tensor bce_gradient(const Tensor& gy, const Tensor& p, const Tensor& y, Reduction reduction, F f) {
+  Tensor out = detail::make_tensor(p.shape(), p.dtype());
+  detail::dispatch_float(p.dtype(), "binary_cross_entropy backward", [&](auto tag) {
+    using T = decltype(tag);
+    const T* pp = static_cast<const T*>(p.raw_data());
+    const T* py = y.defined() ? static_cast<const T*>(y.raw_data()) : nullptr;
+    const T* g = static_cast<const T*>(gy.raw_data());
+    T* po = static_cast<T*>(out.raw_data());
+    const std::int64_t n = p.numel();
+    const T scale = reduction == Reduction::Mean ? T(1) / static_cast<T>(n) : T(1);
+    for (std::int64_t i = 0; i < n; ++i)
+      po[i] = f((reduction == Reduction::None ? g[i] : g[0]) * scale, pp[i], py ? py[i] : T(0));
+  });
+  return out;
+}
+
+}  // namespace
+
+Tensor binary_cross_entropy(const Tensor& probs, const Tensor& targets, Reduction reduction) {
+  const char* op = "binary_cross_entropy";
+  detail::check_floating(probs, op);
+  detail::check_defined(targets, op);
+  // int64 0/1 labels are taken as probs' dtype (PyTorch wants float targets).
+  const std::pair<Tensor, Tensor> promoted =
+      detail::promote_floating(probs, targets.dtype() == kInt64 ? targets.to(probs.dtype()) : targets, op);
+  const Tensor& p = promoted.first;
+  const Tensor& y = promoted.second;
+  if (p.shape() != y.shape())
+    fail(op, ": probabilities ", p.shape().str(), " and targets ", y.shape().str(), " must have the same shape");
+  const std::int64_t n = p.numel();
+  if (n == 0 && reduction == Reduction::Mean) fail(op, ": mean over an empty input ", describe(p));
+
+  Tensor out = detail::make_tensor(reduction == Reduction::None ? p.shape() : Shape{}, p.dtype());
+  detail::dispatch_float(p.dtype(), op, [&](auto tag) {
+    using T = decltype(tag);
+    const T* pp = static_cast<const T*>(p.raw_data());
+    const T* py = static_cast<const T*>(y.raw_data());
+    for (std::int64_t i = 0; i < n; ++i) {
+      if (!(py[i] >= 0 && py[i] <= 1)) fail(op, ": targets must be in [0, 1], found ", py[i], " at position ", i);
+      if (!(pp[i] >= 0 && pp[i] <= 1))
+        fail(op, ": probabilities must be in [0, 1] (apply sigmoid first), found ", pp[i], " at position ", i);
+    }
+    T* po = static_cast<T*>(out.raw_data());
+    double total = 0;
+    for (std::int64_t i = 0; i < n; ++i) {
+      const T l = -(py[i] * clamped_log(pp[i]) + (T(1) - py[i]) * clamped_log(T(1) - pp[i]));
+      if (reduction == Reduction::None) po[i] = l;
+      total += l;
+    }
+    if (reduction == Reduction::Mean) *po = static_cast<T>(total / static_cast<double>(n));
+    if (reduction == Reduction::Sum) *po = static_cast<T>(total);
+  });
+
+  // Both gradients read p; only p's reads y.
+  if (autograd::needs_grad(p, y))
+    autograd::record(op, {p, y}, out, autograd::formulas(
+        [p, y = p.requires_grad() ? y : Tensor(), reduction](const Tensor& gy) {
+          return bce_gradient(gy, p, y, reduction, [](auto g, auto pi, auto yi) {  // g (p - y) / max(p (1 - p), 1e-12)
+            using T = decltype(pi);
+            return g * (pi - yi) / std::max(pi * (T(1) - pi), static_cast<T>(kGradEps));
+          });
+        },
+        [p, reduction](const Tensor& gy) {
+          return bce_gradient(gy, p, Tensor(), reduction, [](auto g, auto pi, auto) {  // g (clog(1 - p) - clog(p))
+            using T = decltype(pi);
+            return g * (clamped_log(T(1) - pi) - clamped_log(pi));
+          });
+        }));
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Declarations: samples and error inputs of nll_loss and binary_cross_entropy.
+// ---------------------------------------------------------------------------
+namespace {
+// These exact values, not differentiated (hard 0/1 targets: a step past 1 is refused).
+InputSpec fixed(const Tensor& values) {
+  InputSpec s = inputs::given(values);
+  s.differentiable = false;
+  return s;
+}
+}  // namespace
+
+std::vector<OpInfo> loss_op_declarations() {
+  using inputs::given;
+  const Tensor log_probs = log_softmax(ones({2, 3}));
+  OpInfo nll("nll_loss");
+  OpInfo bce("binary_cross_entropy");
+  for (Reduction r : {Reduction::Mean, Reduction::Sum, Reduction::None}) {
+    const std::string reduced = r == Reduction::Mean ? "mean" : r == Reduction::Sum ? "sum" : "none";
+    nll.sample("over log_softmax [4,5], " + reduced,
+               {inputs::any({4, 5}), given(tensor_i64({1, 0, 3, 3}, {4}))},
+               [r](const OpArgs& v) { return nll_loss(log_softmax(v[0]), v[1], r); });
+    bce.sample("soft targets, " + reduced,
+               {given(tensor({0.1, 0.35, 0.8, 0.6}, {2, 2})), given(tensor({0.05, 0.25, 0.95, 0.7}, {2, 2}))},
+               [r](const OpArgs& v) { return binary_cross_entropy(v[0], v[1], r); });
+  }
+  bce.sample("sigmoid of scores, int64 0/1 labels", {inputs::any({4, 1}), inputs::indices({4, 1}, 2)},
+             [](const OpArgs& v) { return binary_cross_entropy(sigmoid(v[0]), v[1]); });
+  bce.sample("sigmoid of scores, 0/1 targets",
+             {inputs::any({3, 4}), fixed(tensor({1, 0, 0, 1, 1, 1, 0, 0, 1, 0, 1, 0}, {3, 4}))},
+             [](const OpArgs& v) { return binary_cross_entropy(sigmoid(v[0]), v[1]); });
+  return {
+      nll.error("class index >= number of classes", [=] { nll_loss(log_probs, tensor_i64({0, 3}, {2})); },
+                {"nll_loss", "target 3", "position 1", "3 classes"})
+          .error("negative class index", [=] { nll_loss(log_probs, tensor_i64({-1, 0}, {2})); },
+                 {"nll_loss", "target -1", "position 0"})
+          .error("float targets", [=] { nll_loss(log_probs, tensor({0, 1})); }, {"nll_loss", "int64", "float32"})
+          .error("one target for two rows", [=] { nll_loss(log_probs, tensor_i64({0}, {1})); },
+                 {"nll_loss", "[2,3]", "[1]"})
+          .error("an empty batch", [] { nll_loss(zeros({0, 3}), tensor_i64({}, {0})); },
+                 {"nll_loss", "empty", "[0,3]"}),
+      bce.error("mean of empty tensors", [] { binary_cross_entropy(ones({0, 1}), ones({0, 1})); },
+                {"binary_cross_entropy", "empty", "[0,1]"})
+          .error("target above 1", [] { binary_cross_entropy(full({2, 1}, 0.5), tensor({0, 1.5}, {2, 1})); },
+                 {"binary_cross_entropy: targets must be in [0, 1], found 1.5 at position 1"})
+          .error("negative target", [] { binary_cross_entropy(full({2, 1}, 0.5), tensor({-0.25, 1}, {2, 1})); },
+                 {"binary_cross_entropy", "targets must be in [0, 1]", "-0.25", "position 0"})
+          .error("NaN target",
+                 [] { binary_cross_entropy(full({2, 1}, 0.5), tensor({1, std::nan("")}, {2, 1})); },
+                 {"binary_cross_entropy", "targets", "nan", "position 1"})
+          .error("probabilities outside [0, 1] (logits passed)",
+                 [] { binary_cross_entropy(tensor({0.5, 3}, {2, 1}), tensor({0, 1}, {2, 1})); },
+                 {"binary_cross_entropy", "probabilities must be in [0, 1]", "sigmoid", "3"})
+          .error("NaN probability", [] { binary_cross_entropy(tensor({std::nan(""), 0.5}, {2, 1}), ones({2, 1})); },
+                 {"binary_cross_entropy", "probabilities", "nan", "position 0"})
+          .error("shapes differ", [] { binary_cross_entropy(full({4, 1}, 0.5), ones({4})); },
+                 {"binary_cross_entropy", "[4,1]", "[4]", "same shape"})
+          .error("an int64 label 2", [] { binary_cross_entropy(tensor({0.5, 0.5}), tensor_i64({1, 2}, {2})); },
+                 {"binary_cross_entropy: targets must be in [0, 1], found 2 at position 1"})
+          .error("undefined targets", [] { binary_cross_entropy(tensor({0.5}), Tensor()); },
+                 {"binary_cross_entropy", "undefined"}),
+  };
 }
 
 }  // namespace tg

@@ -1,18 +1,18 @@
 // matmul: 2-D, batched 3-D, and 3-D x 2-D, on OpenBLAS gemm (ops/blas.cpp).
 //
-// Backward rules (transposes are gemm flags, never copies):
-//   gA = gY · Bᵀ
-//   gB = Aᵀ · gY          (3-D x 2-D: summed over the batch by one gemm on [B*M, K])
+// The gradients are the formulas passed to autograd::formulas (their transposes
+// are gemm flags, never copies); a 3-D x 2-D product is one 2-D gemm on [B*M, K]
+// between reshapes, so B's gradient is summed over the batch by that gemm. The
+// samples and error inputs are declared at the bottom.
 #include "core/dispatch.hpp"
 #include "core/tensor_impl.hpp"
 #include "ops/blas.hpp"
+#include "ops/declarations.hpp"
 #include <tapegrad/core/autograd.hpp>
 #include <tapegrad/ops/ops.hpp>
 
 namespace tg {
 namespace {
-
-using autograd::Grads;
 
 // op(a) · op(b) for 2-D operands, or batch by batch for 3-D ones (same batch).
 // op(x) is x, or its transpose (last two dims) when the flag is set. Not recorded.
@@ -57,12 +57,40 @@ Tensor matmul(const Tensor& a0, const Tensor& b0) {
   }
 
   Tensor y = gemm_op(a, false, b, false);
+  // gA = gY · Bᵀ and gB = Aᵀ · gY: each formula keeps only the operand it reads.
   if (autograd::needs_grad(a, b))
-    autograd::record("matmul", {a, b}, y, [a, b](const Tensor& gy) -> Grads {
-      return {a.requires_grad() ? gemm_op(gy, false, b, true) : Tensor(),
-              b.requires_grad() ? gemm_op(a, true, gy, false) : Tensor()};
-    });
+    autograd::record("matmul", {a, b}, y, autograd::formulas(
+        [b = a.requires_grad() ? b : Tensor()](const Tensor& gy) { return gemm_op(gy, false, b, true); },
+        [a = b.requires_grad() ? a : Tensor()](const Tensor& gy) { return gemm_op(a, true, gy, false); }));
   return y;
+}
+
+// ---------------------------------------------------------------------------
+// Declarations: samples and error inputs of matmul.
+// ---------------------------------------------------------------------------
+std::vector<OpInfo> matmul_op_declarations() {
+  using inputs::any;
+  const OpCall mm = [](const OpArgs& v) { return matmul(v[0], v[1]); };
+  return {
+      OpInfo("matmul")
+          .sample("[3,4] x [4,2]", {any({3, 4}), any({4, 2})}, mm)
+          .sample("[1,5] x [5,3], one row", {any({1, 5}), any({5, 3})}, mm)
+          .sample("batched [2,3,4] x [2,4,5]", {any({2, 3, 4}), any({2, 4, 5})}, mm)
+          .sample("batched times 2-D [2,3,4] x [4,2]", {any({2, 3, 4}), any({4, 2})}, mm)
+          .sample("a constant right operand", {any({3, 4}), inputs::constant({4, 2})}, mm)
+          .error("inner dimensions differ", [] { matmul(ones({3, 4}), ones({5, 2})); },
+                 {"matmul: shapes [3,4] and [5,2] do not align (4 != 5)"})
+          .error("batched, inner dimensions differ", [] { matmul(ones({2, 3, 4}), ones({2, 5, 6})); },
+                 {"matmul", "[2,3,4]", "[2,5,6]"})
+          .error("batched, batch sizes differ", [] { matmul(ones({2, 3, 4}), ones({3, 4, 5})); },
+                 {"matmul", "[2,3,4]", "[3,4,5]", "batch"})
+          .error("batched times 2-D, inner dimensions differ", [] { matmul(ones({2, 3, 4}), ones({5, 6})); },
+                 {"matmul", "[2,3,4]", "[5,6]"})
+          .error("a 1-D operand", [] { matmul(ones({4}), ones({4, 2})); }, {"matmul", "[4]", "[4,2]"})
+          .error("int64 operands",
+                 [] { matmul(tensor_i64({1, 2, 3, 4}, {2, 2}), tensor_i64({1, 2, 3, 4}, {2, 2})); },
+                 {"matmul", "int64"}),
+  };
 }
 
 }  // namespace tg

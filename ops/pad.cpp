@@ -1,17 +1,15 @@
 // pad2d: constant padding (or cropping, for negative pads) of the last two dimensions.
 //
-// Backward rule: the gradient of a padded tensor is the gradient cropped back
-// to the input, i.e. pad2d(gy, -pads) with value 0 (pixels cropped away in
-// forward get no gradient: pad2d fills them with 0). Being an op itself, the
-// backward is differentiable too.
-//
-// A raw loop per row: each output row is a fill, a memcpy and a fill.
+// A raw loop per row: each output row is a fill, a memcpy and a fill. The
+// gradient is the formula passed to autograd::formulas; the samples and error
+// inputs are declared at the bottom.
 #include <algorithm>
 #include <cstring>
 
 #include "core/dispatch.hpp"
 #include "core/parallel.hpp"
 #include "core/tensor_impl.hpp"
+#include "ops/declarations.hpp"
 #include <tapegrad/core/autograd.hpp>
 #include <tapegrad/ops/vision.hpp>
 
@@ -64,11 +62,32 @@ Tensor pad2d(const Tensor& x, std::array<std::int64_t, 4> pads, double value) {
                            }
                          });
   });
+  // The gradient cropped back to the input: pixels cropped away get 0 (pad2d's fill).
   if (autograd::needs_grad(x))
-    autograd::record("pad2d", {x}, y, [pads](const Tensor& gy) -> autograd::Grads {
-      return {pad2d(gy, {-pads[0], -pads[1], -pads[2], -pads[3]}, 0.0)};
-    });
+    autograd::record("pad2d", {x}, y, autograd::formulas([pads](const Tensor& gy) {
+      return pad2d(gy, {-pads[0], -pads[1], -pads[2], -pads[3]}, 0.0);
+    }));
   return y;
+}
+
+// ---------------------------------------------------------------------------
+// Declarations: samples (padding, cropping) and error inputs.
+// ---------------------------------------------------------------------------
+std::vector<OpInfo> pad_op_declarations() {
+  using inputs::any;
+  return {
+      OpInfo("pad2d")
+          .sample("{1,2,0,3} with 0.5", {any({2, 3, 4, 3})},
+                  [](const OpArgs& v) { return pad2d(v[0], {1, 2, 0, 3}, 0.5); })
+          .sample("padding and cropping {-1,1,2,-2}", {any({2, 5, 4})},
+                  [](const OpArgs& v) { return pad2d(v[0], {-1, 1, 2, -2}); })
+          .error("1-D input", [] { pad2d(ones({4}), {1, 1, 1, 1}); },
+                 {"pad2d: expects a tensor with at least 2 dimensions, got [4]"})
+          .error("cropping more than the input has", [] { pad2d(ones({1, 3, 4}), {-3, -2, 0, 0}); },
+                 {"pad2d", "[1,3,4]", "-3"})
+          .error("cropping to a negative size", [] { pad2d(ones({2, 2}), {-3, 0, 0, 0}); },
+                 {"pad2d", "{-3,0,0,0}", "[2,2]", "negative size"}),
+  };
 }
 
 }  // namespace tg

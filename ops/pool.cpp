@@ -1,14 +1,13 @@
 // max_pool2d and avg_pool2d: argument checks and autograd wiring.
-// The loops live in ops/kernels/pool2d.cpp.
-//
-// Backward rules (windows may overlap: contributions add up):
-//   max_pool2d: gx[argmax of window o] += gy[o]     (first maximum, as np.argmax)
-//   avg_pool2d: gx[i] += gy[o] / (KH*KW)   for every window o that covers pixel i
+// The loops live in ops/kernels/pool2d.cpp; each gradient is the formula passed
+// to autograd::formulas (windows may overlap: their contributions add up). The
+// samples and error inputs are declared at the bottom.
 #include <algorithm>
 #include <optional>
 
 #include "core/dispatch.hpp"
 #include "core/tensor_impl.hpp"
+#include "ops/declarations.hpp"
 #include "ops/kernels/pool2d.hpp"
 #include "ops/kernels/window.hpp"
 #include <tapegrad/core/autograd.hpp>
@@ -17,7 +16,6 @@
 namespace tg {
 namespace {
 
-using autograd::Grads;
 using detail::fail;
 using detail::PoolGeometry;
 using detail::pair_str;
@@ -75,15 +73,16 @@ Tensor max_pool2d(const Tensor& x, Size2 kernel, std::optional<Size2> stride, Si
     using T = decltype(tag);
     detail::max_pool2d_forward<T>(x.data<T>(), g, y.data<T>(), argmax.data<std::int64_t>());
   });
+  // gx[argmax of window o] += gy[o]   (the first maximum, as np.argmax)
   if (autograd::needs_grad(x))
-    autograd::record("max_pool2d", {x}, y, [g, argmax, shape = x.shape()](const Tensor& gy) -> Grads {
+    autograd::record("max_pool2d", {x}, y, autograd::formulas([g, argmax, shape = x.shape()](const Tensor& gy) {
       Tensor gx = detail::make_tensor(shape, gy.dtype());
       detail::dispatch_float(gy.dtype(), "max_pool2d backward", [&](auto tag) {
         using T = decltype(tag);
         detail::max_pool2d_backward<T>(gy.data<T>(), argmax.data<std::int64_t>(), g, gx.data<T>());
       });
-      return {gx};
-    });
+      return gx;
+    }));
   return y;
 }
 
@@ -94,16 +93,64 @@ Tensor avg_pool2d(const Tensor& x, Size2 kernel, std::optional<Size2> stride, Si
     using T = decltype(tag);
     detail::avg_pool2d_forward<T>(x.data<T>(), g, y.data<T>());
   });
+  // gx[i] += gy[o] / (KH*KW) for every window o that covers pixel i
   if (autograd::needs_grad(x))
-    autograd::record("avg_pool2d", {x}, y, [g, shape = x.shape()](const Tensor& gy) -> Grads {
+    autograd::record("avg_pool2d", {x}, y, autograd::formulas([g, shape = x.shape()](const Tensor& gy) {
       Tensor gx = detail::make_tensor(shape, gy.dtype());
       detail::dispatch_float(gy.dtype(), "avg_pool2d backward", [&](auto tag) {
         using T = decltype(tag);
         detail::avg_pool2d_backward<T>(gy.data<T>(), g, gx.data<T>());
       });
-      return {gx};
-    });
+      return gx;
+    }));
   return y;
+}
+
+// ---------------------------------------------------------------------------
+// Declarations: samples (overlapping windows, padding) and error inputs.
+// Random inputs have no ties, so max pooling is differentiable at them.
+// ---------------------------------------------------------------------------
+std::vector<OpInfo> pool_op_declarations() {
+  using inputs::any;
+  using Pool = Tensor (*)(const Tensor&, Size2, std::optional<Size2>, Size2);
+  auto pool = [](Pool op, Size2 kernel, std::optional<Size2> stride = std::nullopt, Size2 padding = 0) -> OpCall {
+    return [=](const OpArgs& v) { return op(v[0], kernel, stride, padding); };
+  };
+  return {
+      OpInfo("max_pool2d")
+          .sample("2x2", {any({2, 3, 4, 6})}, pool(max_pool2d, 2))
+          .sample("3x3, stride 1, padding 1", {any({2, 2, 5, 4})}, pool(max_pool2d, 3, Size2(1), 1))
+          .sample("2x3, stride (1, 2), padding (1, 1)", {any({1, 2, 5, 6})},
+                  pool(max_pool2d, {2, 3}, Size2{1, 2}, {1, 1}))
+          .error("kernel larger than the input", [] { max_pool2d(ones({1, 1, 4, 4}), 5); },
+                 {"max_pool2d", "[1,1,4,4]", "5"})
+          .error("kernel larger than a 2x2 input", [] { max_pool2d(ones({1, 1, 2, 2}), 3); },
+                 {"max_pool2d: kernel 3x3 is larger than the padded input 2x2", "[1,1,2,2]"})
+          .error("stride 0", [] { max_pool2d(ones({1, 1, 4, 4}), 2, Size2(0)); }, {"max_pool2d", "stride"})
+          .error("stride (2, 0)", [] { max_pool2d(ones({1, 1, 2, 2}), 2, Size2{2, 0}); },
+                 {"max_pool2d: stride must be positive, got (2, 0)"})
+          .error("negative padding", [] { max_pool2d(ones({1, 1, 2, 2}), 2, std::nullopt, -1); },
+                 {"max_pool2d", "padding must be non-negative"})
+          .error("padding more than half the kernel", [] { max_pool2d(ones({1, 1, 4, 4}), 2, std::nullopt, 2); },
+                 {"max_pool2d", "padding"})
+          .error("padding (2, 2) with a 3x3 kernel", [] { max_pool2d(ones({1, 1, 8, 8}), 3, std::nullopt, 2); },
+                 {"max_pool2d: padding (2, 2) must be at most half the kernel (3, 3)"})
+          .error("2-D input", [] { max_pool2d(ones({4, 4}), 2); },
+                 {"max_pool2d: expects input [N,C,H,W] or [C,H,W], got [4,4]"})
+          .error("kernel 0", [] { max_pool2d(ones({1, 1, 4, 4}), 0); }, {"max_pool2d", "kernel", "(0, 0)"}),
+      OpInfo("avg_pool2d")
+          .sample("2x2", {any({2, 3, 4, 6})}, pool(avg_pool2d, 2))
+          .sample("3x3, stride 1, padding 1", {any({2, 2, 5, 4})}, pool(avg_pool2d, 3, Size2(1), 1))
+          .sample("3x2, stride (2, 1), padding (1, 0)", {any({1, 2, 6, 5})},
+                  pool(avg_pool2d, {3, 2}, Size2{2, 1}, {1, 0}))
+          .error("kernel larger than the input", [] { avg_pool2d(ones({1, 1, 3, 6}), Size2(4, 2)); },
+                 {"avg_pool2d", "[1,1,3,6]", "4"})
+          .error("kernel (0, 2)", [] { avg_pool2d(ones({1, 1, 2, 2}), {0, 2}); },
+                 {"avg_pool2d: kernel must be positive, got (0, 2)"})
+          .error("negative stride", [] { avg_pool2d(ones({1, 1, 4, 4}), 2, Size2(-1)); },
+                 {"avg_pool2d", "stride", "-1"})
+          .error("int64 input", [] { avg_pool2d(tensor_i64({1, 2, 3, 4}, {1, 1, 2, 2}), 2); }, {"avg_pool2d", "int64"}),
+  };
 }
 
 }  // namespace tg

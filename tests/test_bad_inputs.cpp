@@ -5,8 +5,9 @@
 // failure too.
 //
 // README "Errors you may see" quotes messages from this table and from the
-// error inputs each op declares next to its definition (ops/*.cpp); the last test
-// case checks every quote against the library's real output, and
+// error inputs each op and nn::functional composite declares next to its
+// definition (ops/*.cpp, nn/*.cpp); the last test case checks every quote
+// against the library's real output, and
 //   tapegrad_tests "[.print_bad_inputs]"
 // prints every row's message for updating that section.
 #include <catch2/catch.hpp>
@@ -138,73 +139,11 @@ Tensor some_loss() {
 
 std::vector<BadInput> bad_inputs() {
   files();  // made before any row runs
-  const Tensor image = ones({1, 3, 8, 8});
-  const Tensor log_probs = log_softmax(ones({2, 3}));
   const Tensor empty_rows = zeros({0, 3});
-  const Tensor no_targets = tensor_i64({}, {0});
   const double nan = std::numeric_limits<double>::quiet_NaN();
   const ExpectedType IA = kInvalidArgument;
 
   return {
-      // ---- matmul
-      {"matmul: inner dimensions differ", [] { matmul(ones({3, 4}), ones({5, 2})); }, IA,
-       {"matmul", "[3,4]", "[5,2]", "4 != 5"}},
-      {"matmul: batched, inner dimensions differ", [] { matmul(ones({2, 3, 4}), ones({2, 5, 6})); }, IA,
-       {"matmul", "[2,3,4]", "[2,5,6]"}},
-      {"matmul: batched, batch sizes differ", [] { matmul(ones({2, 3, 4}), ones({3, 4, 5})); }, IA,
-       {"matmul", "[2,3,4]", "[3,4,5]", "batch"}},
-      {"matmul: batched times 2-D, inner dimensions differ", [] { matmul(ones({2, 3, 4}), ones({5, 6})); }, IA,
-       {"matmul", "[2,3,4]", "[5,6]"}},
-      {"matmul: a 1-D operand", [] { matmul(ones({4}), ones({4, 2})); }, IA, {"matmul", "[4]", "[4,2]"}},
-      {"matmul: int64 operands", [=] { matmul(tensor_i64({1, 2, 3, 4}, {2, 2}), tensor_i64({1, 2, 3, 4}, {2, 2})); },
-       IA, {"matmul", "int64"}},
-
-      // ---- conv2d / conv1d
-      {"conv2d: input channels differ from the weight's",
-       [=] { conv2d(image, ones({4, 2, 3, 3})); }, IA, {"conv2d", "[1,3,8,8]", "[4,2,3,3]", "channels"}},
-      {"conv2d: kernel larger than the padded input",
-       [] { conv2d(ones({1, 1, 4, 4}), ones({1, 1, 7, 7}), Tensor(), 1, 1); }, IA,
-       {"conv2d", "[1,1,4,4]", "[1,1,7,7]"}},
-      {"conv2d: stride 0", [=] { conv2d(image, ones({2, 3, 3, 3}), Tensor(), 0); }, IA, {"conv2d", "stride"}},
-      {"conv2d: negative stride", [=] { conv2d(image, ones({2, 3, 3, 3}), Tensor(), Size2(1, -2)); }, IA,
-       {"conv2d", "stride", "-2"}},
-      {"conv2d: dilation 0", [=] { conv2d(image, ones({2, 3, 3, 3}), Tensor(), 1, 0, 0); }, IA,
-       {"conv2d", "dilation"}},
-      {"conv2d: dilated kernel larger than the input",
-       [=] { conv2d(image, ones({2, 3, 3, 3}), Tensor(), 1, 0, 4); }, IA, {"conv2d", "[1,3,8,8]", "[2,3,3,3]"}},
-      {"conv2d: 3-D input", [] { conv2d(ones({3, 8, 8}), ones({2, 3, 3, 3})); }, IA, {"conv2d", "[3,8,8]"}},
-      {"conv2d: 3-D weight", [=] { conv2d(image, ones({2, 3, 3})); }, IA, {"conv2d", "[2,3,3]"}},
-      {"conv2d: bias of the wrong length", [=] { conv2d(image, ones({2, 3, 3, 3}), ones({3})); }, IA,
-       {"conv2d", "bias", "[3]"}},
-      {"conv2d: unknown padding mode", [=] { conv2d(image, ones({2, 3, 3, 3}), Tensor(), 1, "full"); }, IA,
-       {"full", "same", "valid"}},
-      {"conv2d: int64 input", [] { conv2d(tensor_i64(std::vector<std::int64_t>(16, 1), {1, 1, 4, 4}), ones({1, 1, 2, 2})); },
-       IA, {"conv2d", "int64"}},
-      {"conv1d: input channels differ from the weight's", [] { conv1d(ones({1, 3, 10}), ones({2, 2, 3})); }, IA,
-       {"conv1d", "[1,3,10]", "[2,2,3]"}},
-      {"conv1d: kernel larger than the input", [] { conv1d(ones({1, 1, 4}), ones({1, 1, 6})); }, IA,
-       {"conv1d", "[1,1,4]", "[1,1,6]"}},
-      {"conv1d: 4-D input", [] { conv1d(ones({1, 3, 4, 4}), ones({2, 3, 3})); }, IA, {"conv1d", "[1,3,4,4]"}},
-      {"conv1d: stride 0", [] { conv1d(ones({1, 3, 10}), ones({2, 3, 3}), Tensor(), 0); }, IA, {"conv1d", "stride"}},
-      {"conv2d: negative padding", [=] { conv2d(image, ones({2, 3, 3, 3}), Tensor(), 1, -1); }, IA,
-       {"conv2d", "padding", "-1"}},
-
-      // ---- pooling and padding
-      {"max_pool2d: kernel larger than the input", [] { max_pool2d(ones({1, 1, 4, 4}), 5); }, IA,
-       {"max_pool2d", "[1,1,4,4]", "5"}},
-      {"max_pool2d: stride 0", [] { max_pool2d(ones({1, 1, 4, 4}), 2, Size2(0)); }, IA, {"max_pool2d", "stride"}},
-      {"max_pool2d: padding more than half the kernel", [] { max_pool2d(ones({1, 1, 4, 4}), 2, std::nullopt, 2); },
-       IA, {"max_pool2d", "padding"}},
-      {"max_pool2d: 2-D input", [] { max_pool2d(ones({4, 4}), 2); }, IA, {"max_pool2d", "[4,4]"}},
-      {"max_pool2d: kernel 0", [] { max_pool2d(ones({1, 1, 4, 4}), 0); }, IA, {"max_pool2d", "kernel", "(0, 0)"}},
-      {"avg_pool2d: kernel larger than the input", [] { avg_pool2d(ones({1, 1, 3, 6}), Size2(4, 2)); }, IA,
-       {"avg_pool2d", "[1,1,3,6]", "4"}},
-      {"avg_pool2d: negative stride", [] { avg_pool2d(ones({1, 1, 4, 4}), 2, Size2(-1)); }, IA,
-       {"avg_pool2d", "stride", "-1"}},
-      {"pad2d: 1-D input", [] { pad2d(ones({4}), {1, 1, 1, 1}); }, IA, {"pad2d", "[4]"}},
-      {"pad2d: cropping more than the input has", [] { pad2d(ones({1, 3, 4}), {-3, -2, 0, 0}); }, IA,
-       {"pad2d", "[1,3,4]", "-3"}},
-
       // ---- factories and tensor state
       {"tensor: values do not fill the shape", [] { tensor({1, 2, 3}, {2, 2}); }, IA, {"tensor", "3 values", "[2,2]"}},
       {"zeros: more elements than 64 bits count", [] { zeros({std::int64_t{1} << 40, std::int64_t{1} << 40}); }, IA,
@@ -218,12 +157,6 @@ std::vector<BadInput> bad_inputs() {
       {"randperm: negative n", [] { randperm(-3); }, IA, {"randperm", "-3"}},
 
       // ---- empty tensors
-      {"nll_loss on an empty batch", [=] { nll_loss(empty_rows, no_targets); }, IA, {"nll_loss", "empty", "[0,3]"}},
-      {"cross_entropy on an empty batch", [=] { F::cross_entropy(empty_rows, no_targets); }, IA,
-       {"cross_entropy", "empty", "[0,3]"}},
-      {"mse_loss mean of empty tensors", [] { F::mse_loss(ones({0}), ones({0})); }, IA, {"mse_loss", "empty"}},
-      {"binary_cross_entropy mean of empty tensors", [] { F::binary_cross_entropy(ones({0, 1}), ones({0, 1})); },
-       IA, {"binary_cross_entropy", "empty", "[0,1]"}},
 
       // ---- int64 where floats are needed
       {"requires_grad_ on int64", [] { tensor_i64({1, 2}, {2}).requires_grad_(); }, IA,
@@ -250,47 +183,7 @@ std::vector<BadInput> bad_inputs() {
       {"in-place change of a tensor that requires grad", [] { ones({2}).requires_grad_().fill_(0); }, IA,
        {"fill_", "NoGradGuard"}},
 
-      // ---- losses: targets out of range or mismatched
-      {"nll_loss: class index >= number of classes", [=] { nll_loss(log_probs, tensor_i64({0, 3}, {2})); }, IA,
-       {"nll_loss", "target 3", "position 1", "3 classes"}},
-      {"nll_loss: negative class index", [=] { nll_loss(log_probs, tensor_i64({-1, 0}, {2})); }, IA,
-       {"nll_loss", "target -1", "position 0"}},
-      {"nll_loss: float targets", [=] { nll_loss(log_probs, tensor({0, 1})); }, IA, {"nll_loss", "int64", "float32"}},
-      {"nll_loss: one target for two rows", [=] { nll_loss(log_probs, tensor_i64({0}, {1})); }, IA,
-       {"nll_loss", "[2,3]", "[1]"}},
-      {"cross_entropy: class index >= number of classes",
-       [] { F::cross_entropy(ones({2, 3}), tensor_i64({0, 7}, {2})); }, IA,
-       {"cross_entropy", "target 7", "position 1", "3 classes"}},
-      {"cross_entropy: negative class index", [] { F::cross_entropy(ones({2, 3}), tensor_i64({-2, 0}, {2})); }, IA,
-       {"cross_entropy", "target -2", "position 0"}},
-      {"cross_entropy: one target for two rows", [] { F::cross_entropy(ones({2, 3}), tensor_i64({0}, {1})); }, IA,
-       {"cross_entropy", "[2,3]", "[1]"}},
-      {"cross_entropy: 1-D logits", [] { F::cross_entropy(ones({3}), tensor_i64({0}, {1})); }, IA,
-       {"cross_entropy", "[3]"}},
-      {"binary_cross_entropy: target above 1",
-       [] { F::binary_cross_entropy(full({2, 1}, 0.5), tensor({0, 1.5}, {2, 1})); }, IA,
-       {"binary_cross_entropy", "targets must be in [0, 1]", "1.5", "position 1"}},
-      {"binary_cross_entropy: negative target",
-       [] { F::binary_cross_entropy(full({2, 1}, 0.5), tensor({-0.25, 1}, {2, 1})); }, IA,
-       {"binary_cross_entropy", "-0.25", "position 0"}},
-      {"binary_cross_entropy: probabilities outside [0, 1] (logits passed)",
-       [] { F::binary_cross_entropy(tensor({0.5, 3}, {2, 1}), tensor({0, 1}, {2, 1})); }, IA,
-       {"binary_cross_entropy", "probabilities", "sigmoid", "3"}},
-      {"binary_cross_entropy: shapes differ", [] { F::binary_cross_entropy(full({4, 1}, 0.5), ones({4})); }, IA,
-       {"binary_cross_entropy", "[4,1]", "[4]"}},
-      {"hinge_loss: target 0 instead of -1", [] { F::hinge_loss(ones({3, 1}), tensor({1, 0, -1}, {3, 1})); }, IA,
-       {"hinge_loss", "-1 or +1", "found 0", "position 1"}},
-      {"mse_loss: shapes differ", [] { F::mse_loss(ones({4, 1}), ones({4})); }, IA, {"mse_loss", "[4,1]", "[4]"}},
-
       // ---- NaN where an op refuses it
-      {"binary_cross_entropy: NaN target",
-       [=] { F::binary_cross_entropy(full({2, 1}, 0.5), tensor({1, nan}, {2, 1})); }, IA,
-       {"binary_cross_entropy", "targets", "nan", "position 1"}},
-      {"binary_cross_entropy: NaN probability",
-       [=] { F::binary_cross_entropy(tensor({nan, 0.5}, {2, 1}), ones({2, 1})); }, IA,
-       {"binary_cross_entropy", "probabilities", "nan", "position 0"}},
-      {"hinge_loss: NaN target", [=] { F::hinge_loss(ones({2, 1}), tensor({1, nan}, {2, 1})); }, IA,
-       {"hinge_loss", "nan", "position 1"}},
       {"SGD: NaN learning rate",
        [=] { optim::SGD(std::vector<Tensor>{ones({2}).requires_grad_()}, optim::SGDOptions(nan)); }, IA,
        {"SGD", "learning rate", "nan"}},
@@ -466,15 +359,23 @@ Outcome run(const BadInput& row) {
   return o;
 }
 
-// The messages of the ops' declared error inputs (ops/*.cpp), with the op's name.
+// Every declaration: the ops' (ops/*.cpp) and nn::functional's composites' (nn/*.cpp).
+std::vector<const OpInfo*> declarations() {
+  std::vector<const OpInfo*> out;
+  for (const OpInfo& op : declared_ops()) out.push_back(&op);
+  for (const OpInfo& f : nn::functional::declared_functions()) out.push_back(&f);
+  return out;
+}
+
+// The messages of the declared error inputs, with the op's name.
 std::vector<std::pair<std::string, std::string>> declared_error_messages() {
   std::vector<std::pair<std::string, std::string>> out;
-  for (const OpInfo& op : declared_ops())
-    for (const OpErrorInput& e : op.errors) {
+  for (const OpInfo* op : declarations())
+    for (const OpErrorInput& e : op->errors) {
       try {
         e.call();
       } catch (const std::exception& ex) {
-        out.emplace_back(op.name + ": " + e.description, ex.what());
+        out.emplace_back(op->name + ": " + e.description, ex.what());
       }
     }
   return out;
@@ -489,9 +390,10 @@ TEST_CASE("bad-input rows have unique names and something to check", "[errors][b
     CHECK(names.insert(row.name).second);  // a repeated name would hide a section
     CHECK(!row.fragments.empty());
   }
-  // With the error inputs the ops declare next to their definitions (checked by test_op_declarations).
+  // With the error inputs the ops and nn::functional's composites declare next to
+  // their definitions (checked by test_op_declarations).
   std::size_t declared = 0;
-  for (const OpInfo& op : declared_ops()) declared += op.errors.size();
+  for (const OpInfo* op : declarations()) declared += op->errors.size();
   CHECK(names.size() + declared >= 100);
 }
 
@@ -510,8 +412,10 @@ TEST_CASE("bad inputs: each raises its exception type with a message naming the 
 
 TEST_CASE("bad inputs leave no recorded nodes behind", "[errors][bad_inputs]") {
   const std::vector<BadInput> rows = bad_inputs();
+  declarations();  // built before counting (some build tensors)
   const std::int64_t before = autograd::live_nodes();
   for (const BadInput& row : rows) run(row);
+  declared_error_messages();  // the declared error inputs, too
   CHECK(autograd::live_nodes() == before);
 }
 

@@ -23,24 +23,6 @@ void check(const GradcheckFunction& f, const Inputs& in) {
 
 }  // namespace
 
-TEST_CASE("gradcheck: matmul, non-square and batched", "[gradcheck]") {
-  manual_seed(6);
-  check([](const Inputs& v) { return matmul(v[0], v[1]); }, {leaf({3, 4}), leaf({4, 2})});
-  check([](const Inputs& v) { return matmul(v[0], v[1]); }, {leaf({1, 5}), leaf({5, 3})});
-  check([](const Inputs& v) { return matmul(v[0], v[1]); }, {leaf({2, 3, 4}), leaf({2, 4, 5})});
-  check([](const Inputs& v) { return matmul(v[0], v[1]); }, {leaf({2, 3, 4}), leaf({4, 2})});
-  // Only one side requiring grad.
-  Tensor fixed = randn({4, 2}, kFloat64);
-  check([fixed](const Inputs& v) { return matmul(v[0], fixed); }, {leaf({3, 4})});
-}
-
-TEST_CASE("gradcheck: nll_loss over log_softmax, all reductions", "[gradcheck]") {
-  manual_seed(7);
-  Tensor targets = tensor_i64({1, 0, 3, 3}, {4});
-  for (Reduction r : {Reduction::Mean, Reduction::Sum, Reduction::None})
-    check([r](const Inputs& v) { return nll_loss(log_softmax(v[0]), v[1], r); }, {leaf({4, 5}), targets});
-}
-
 TEST_CASE("gradcheck: a composite expression (2-layer MLP with loss)", "[gradcheck]") {
   manual_seed(8);
   Tensor x = randn({5, 3}, kFloat64);

@@ -1,5 +1,6 @@
 // tg::image — seed 000's matrix convolution, box blur, edge detection and
-// pattern finding, on top of conv2d.
+// pattern finding, on top of conv2d. Gradient checks and errors are the filters'
+// declarations (ops/image.cpp, run by tests/test_op_declarations.cpp).
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -10,12 +11,9 @@
 #include "test_helpers.hpp"
 
 using namespace tg;
-using Catch::Contains;
-using Inputs = std::vector<Tensor>;
 
 namespace {
 
-using testing::check_gradcheck;
 using testing::check_values;
 
 // Seed 000's demo: the cross pattern placed with np.pad(pattern, [(12, 12), (10, 14)]):
@@ -78,22 +76,4 @@ TEST_CASE("find_pattern locates seed 000's cross", "[image][seed]") {
   manual_seed(30);
   const Tensor noisy = cross_image() * 0.5 + rand({27, 27}, kFloat64) * 0.5;
   CHECK(image::find_pattern(noisy, cross_pattern()) == std::pair<std::int64_t, std::int64_t>{13, 11});
-}
-
-TEST_CASE("gradcheck: image filters", "[image][gradcheck]") {
-  manual_seed(31);
-  auto leaf = [](const Shape& s) { return (randn(s, kFloat64) + 3.0).detach().requires_grad_(); };
-  check_gradcheck([](const Inputs& v) { return image::conv_matrix(v[0], v[1]); }, {leaf({5, 6}), leaf({3, 5})});
-  check_gradcheck([](const Inputs& v) { return image::box_blur(v[0], 3); }, {leaf({5, 4})});
-  check_gradcheck([](const Inputs& v) { return image::box_blur(v[0], 2); }, {leaf({4, 5})});
-  check_gradcheck([](const Inputs& v) { return image::gradient_amplitude(v[0]); }, {leaf({5, 5})});
-}
-
-TEST_CASE("image filter errors", "[image][errors]") {
-  CHECK_THROWS_WITH(image::conv_matrix(ones({3, 3}), ones({2, 2})),
-                    Contains("conv_matrix: kernel [2,2] must have odd sizes"));
-  CHECK_THROWS_WITH(image::conv_matrix(ones({1, 3, 3}), ones({3, 3})),
-                    Contains("conv_matrix: expects the input as a matrix [H,W], got [1,3,3]"));
-  CHECK_THROWS_WITH(image::box_blur(ones({3, 3}), 0), Contains("box_blur: box_size must be positive, got 0"));
-  CHECK_THROWS_WITH(image::gradient_amplitude(ones({3})), Contains("gradient_amplitude"));
 }

@@ -1,7 +1,8 @@
-// The generic op test: every declared op (ops/*.cpp, bottom of each file) runs
-// check_op over its samples and error inputs — float64 gradcheck, float32
-// against float64, the backward honouring the needs-grad mask, and each error
-// input's message. One DYNAMIC_SECTION per op, so a failure names the op.
+// The generic op test: every declared op (ops/*.cpp, bottom of each file) and
+// every declared nn::functional composite (nn/*.cpp) runs check_op over its
+// samples and error inputs — float64 gradcheck, float32 against float64, the
+// backward honouring the needs-grad mask, and each error input's message. One
+// DYNAMIC_SECTION per op, so a failure names the op.
 #include <catch2/catch.hpp>
 
 #include <set>
@@ -10,9 +11,11 @@
 
 using namespace tg;
 
-TEST_CASE("every declared op passes the generic checks", "[ops][declarations]") {
-  for (const OpInfo& op : declared_ops()) {
-    DYNAMIC_SECTION(op.name) {
+namespace {
+
+void check_declared(const std::vector<OpInfo>& declared, const std::string& prefix) {
+  for (const OpInfo& op : declared) {
+    DYNAMIC_SECTION(prefix << op.name) {
       const OpCheckReport report = check_op(op);
       INFO(report.str());
       CHECK(report.passed());
@@ -21,14 +24,31 @@ TEST_CASE("every declared op passes the generic checks", "[ops][declarations]") 
   }
 }
 
-TEST_CASE("op declarations: unique names, and each has a sample", "[ops][declarations]") {
+std::set<std::string> unique_names(const std::vector<OpInfo>& declared) {
   std::set<std::string> names;
-  for (const OpInfo& op : declared_ops()) {
+  for (const OpInfo& op : declared) {
     INFO(op.name);
     CHECK(names.insert(op.name).second);
     CHECK_FALSE(op.samples.empty());
   }
-  CHECK(names.size() >= 20);
+  return names;
+}
+
+}  // namespace
+
+TEST_CASE("every declared op passes the generic checks", "[ops][declarations]") { check_declared(declared_ops(), ""); }
+
+TEST_CASE("every declared nn::functional composite passes the generic checks", "[nn][declarations]") {
+  check_declared(nn::functional::declared_functions(), "nn::functional::");
+}
+
+TEST_CASE("op declarations: unique names, and each has a sample", "[ops][declarations]") {
+  CHECK(unique_names(declared_ops()).size() >= 20);
+  CHECK(unique_names(nn::functional::declared_functions()).size() >= 4);
+  for (const OpInfo& f : nn::functional::declared_functions()) {
+    INFO(f.name);
+    CHECK(f.composite);
+  }
 }
 
 // The checker itself must catch what it claims to catch.

@@ -1,5 +1,6 @@
 // max_pool2d / avg_pool2d and pad2d: the seeds' known answers (seeds 002 and
-// 004), gradient routing, numerical gradient checks and shape errors.
+// 004) and gradient routing. Gradient checks and shape errors are the ops'
+// declarations (ops/pool.cpp, ops/pad.cpp, run by tests/test_op_declarations.cpp).
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -11,18 +12,12 @@
 #include "test_helpers.hpp"
 
 using namespace tg;
-using Catch::Contains;
-using Inputs = std::vector<Tensor>;
 
 namespace {
-
-Tensor leaf(const Shape& s) { return randn(s, kFloat64).detach().requires_grad_(); }
 
 void check_values(const Tensor& t, const std::vector<double>& expected) {
   testing::check_values(t, expected, 1e-12);
 }
-
-using testing::check_gradcheck;
 
 Tensor one_to(std::int64_t n, const Shape& shape) { return reshape(arange(n) + 1.0, shape.vec()).detach(); }
 
@@ -132,31 +127,6 @@ TEST_CASE("pooling on one thread and on two gives the same values", "[pool]") {
   check_values(parallel[1], serial[1].to_vector<double>());
 }
 
-TEST_CASE("gradcheck: pooling with overlapping windows and padding", "[pool][gradcheck]") {
-  manual_seed(21);
-  // Random normal inputs have no ties, so max pooling is differentiable at them.
-  check_gradcheck([](const Inputs& v) { return max_pool2d(v[0], 2); }, {leaf({2, 3, 4, 6})});
-  check_gradcheck([](const Inputs& v) { return max_pool2d(v[0], 3, Size2(1), 1); }, {leaf({2, 2, 5, 4})});
-  check_gradcheck([](const Inputs& v) { return max_pool2d(v[0], {2, 3}, Size2{1, 2}, {1, 1}); }, {leaf({1, 2, 5, 6})});
-  check_gradcheck([](const Inputs& v) { return avg_pool2d(v[0], 2); }, {leaf({2, 3, 4, 6})});
-  check_gradcheck([](const Inputs& v) { return avg_pool2d(v[0], 3, Size2(1), 1); }, {leaf({2, 2, 5, 4})});
-  check_gradcheck([](const Inputs& v) { return avg_pool2d(v[0], {3, 2}, Size2{2, 1}, {1, 0}); }, {leaf({1, 2, 6, 5})});
-}
-
-TEST_CASE("pooling errors name the op and the shapes", "[pool][errors]") {
-  const Tensor x = ones({1, 1, 2, 2});
-  CHECK_THROWS_AS(max_pool2d(x, 3), std::invalid_argument);
-  CHECK_THROWS_WITH(max_pool2d(x, 3), Contains("max_pool2d: kernel 3x3 is larger than the padded input 2x2") &&
-                                          Contains("[1,1,2,2]"));
-  CHECK_THROWS_WITH(avg_pool2d(x, {0, 2}), Contains("avg_pool2d: kernel must be positive, got (0, 2)"));
-  CHECK_THROWS_WITH(max_pool2d(x, 2, Size2{2, 0}), Contains("max_pool2d: stride must be positive, got (2, 0)"));
-  CHECK_THROWS_WITH(max_pool2d(x, 2, std::nullopt, -1), Contains("padding must be non-negative"));
-  CHECK_THROWS_WITH(max_pool2d(ones({1, 1, 8, 8}), 3, std::nullopt, 2),
-                    Contains("max_pool2d: padding (2, 2) must be at most half the kernel (3, 3)"));
-  CHECK_THROWS_WITH(max_pool2d(ones({4, 4}), 2), Contains("max_pool2d: expects input [N,C,H,W] or [C,H,W], got [4,4]"));
-  CHECK_THROWS_WITH(avg_pool2d(tensor_i64({1, 2, 3, 4}, {1, 1, 2, 2}), 2), Contains("avg_pool2d") && Contains("int64"));
-}
-
 TEST_CASE("pad2d pads {left, right, top, bottom} and crops with negative pads", "[pool]") {
   Tensor x = tensor({1, 2, 3, 4, 5, 6}, {1, 2, 3}).requires_grad_();
   Tensor y = pad2d(x, {1, 0, 2, 1}, -1.0);
@@ -171,16 +141,4 @@ TEST_CASE("pad2d pads {left, right, top, bottom} and crops with negative pads", 
   check_values(pad2d(tensor({1, 2, 3, 4, 5, 6}, {2, 3}), {-1, 0, 0, -1}), {2, 3});
   CHECK(pad2d(tensor_i64({1, 2, 3, 4}, {2, 2}), {1, 1, 0, 0}).to_vector<std::int64_t>() ==
         std::vector<std::int64_t>{0, 1, 2, 0, 0, 3, 4, 0});
-}
-
-TEST_CASE("gradcheck: pad2d", "[pool][gradcheck]") {
-  manual_seed(22);
-  check_gradcheck([](const Inputs& v) { return pad2d(v[0], {1, 2, 0, 3}, 0.5); }, {leaf({2, 3, 4, 3})});
-  check_gradcheck([](const Inputs& v) { return pad2d(v[0], {-1, 1, 2, -2}); }, {leaf({2, 5, 4})});
-}
-
-TEST_CASE("pad2d errors", "[pool][errors]") {
-  CHECK_THROWS_WITH(pad2d(ones({4}), {1, 1, 1, 1}), Contains("pad2d: expects a tensor with at least 2 dimensions, got [4]"));
-  CHECK_THROWS_WITH(pad2d(ones({2, 2}), {-3, 0, 0, 0}),
-                    Contains("pad2d") && Contains("{-3,0,0,0}") && Contains("[2,2]") && Contains("negative size"));
 }

@@ -24,8 +24,9 @@ namespace functional {
 /// in [0, 1] — seed 000's NLL, PyTorch's binary_cross_entropy:
 ///   -mean(y log p + (1 - y) log(1 - p)).
 /// Each log is clamped at -100, so p = 0 or 1 gives a large finite loss; the
-/// gradient (p - y) / max(p (1 - p), 1e-12) stays finite too.
-Tensor binary_cross_entropy(const Tensor& probs, const Tensor& targets, Reduction reduction = Reduction::Mean);
+/// gradient (p - y) / max(p (1 - p), 1e-12) stays finite too. The op of
+/// <tapegrad/ops/ops.hpp> (one function, so unqualified calls are not ambiguous).
+using tg::binary_cross_entropy;
 
 /// Negative log-likelihood on log-probabilities [N, C] with int64 class targets [N].
 using tg::nll_loss;

@@ -11,6 +11,7 @@
 /// fit()/evaluate() training loop.
 
 #include <tapegrad/nn/conv_layers.hpp>
+#include <tapegrad/nn/declared_functions.hpp>
 #include <tapegrad/nn/init.hpp>
 #include <tapegrad/nn/layers.hpp>
 #include <tapegrad/nn/loss.hpp>
