@@ -562,6 +562,7 @@ TEST_CASE("BatchLoader: a seeded shuffle, new every epoch, reproducible", "[data
   CHECK(e0 != e1);          // ... differently each epoch
   CHECK(sizes.back() == 4);
   CHECK(e0 == loader.order(0));  // batches follow order(epoch)
+  CHECK(e1 == randperm(100, 42, 1));  // which is tg::randperm(N, seed, epoch)
 
   // Same seed and epoch: the same order, from a fresh loader too; another seed: another order.
   CHECK(run_epoch(loader, 0) == e0);
