@@ -32,6 +32,7 @@
 #include "core/parallel.hpp"
 #include "core/tensor_impl.hpp"
 #include "ops/blas.hpp"
+#include "ops/kernels/window.hpp"
 #include <tapegrad/core/parallel.hpp>
 
 namespace tg::detail {
@@ -39,26 +40,14 @@ namespace {
 
 std::atomic<ConvThreading> threading{ConvThreading::Auto};
 
-// ceil(a / b) for b > 0 and any a.
-std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
-
-// The output positions along one axis whose input coordinate
-// o*stride + offset lies inside [0, extent): [lo, hi). The rest read padding.
-struct Range {
-  std::int64_t offset, lo, hi;
-};
-Range valid_range(std::int64_t offset, std::int64_t stride, std::int64_t extent, std::int64_t out) {
-  const std::int64_t lo = std::clamp<std::int64_t>(ceil_div(-offset, stride), 0, out);
-  const std::int64_t hi = std::clamp<std::int64_t>(ceil_div(extent - offset, stride), lo, out);
-  return {offset, lo, hi};
-}
+using Range = OutputRange;
 // For kernel row kh: output rows [lo, hi) read input row oh*stride_h + offset.
 Range row_range(const ConvGeometry& g, std::int64_t kh) {
-  return valid_range(kh * g.dilation_h - g.pad_top, g.stride_h, g.in_h, g.out_h);
+  return output_range(kh * g.dilation_h - g.pad_top, g.stride_h, g.in_h, g.out_h);
 }
 // For kernel column kw: output columns [lo, hi) read input column ow*stride_w + offset.
 Range column_range(const ConvGeometry& g, std::int64_t kw) {
-  return valid_range(kw * g.dilation_w - g.pad_left, g.stride_w, g.in_w, g.out_w);
+  return output_range(kw * g.dilation_w - g.pad_left, g.stride_w, g.in_w, g.out_w);
 }
 
 // With stride 1 and as many output as input columns (e.g. "same" padding), row

@@ -12,26 +12,18 @@
 #include <vector>
 
 #include "core/parallel.hpp"
+#include "ops/kernels/window.hpp"
 
 namespace tg::detail {
 namespace {
 
-// ceil(a / b) for b > 0 and any a.
-std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
-
 // For window column e: the output columns [lo, hi) whose input column
 // ow*stride_w + offset lies inside the plane.
-struct Columns {
-  std::int64_t offset, lo, hi;
-};
+using Columns = OutputRange;
 std::vector<Columns> window_columns(const PoolGeometry& g) {
   std::vector<Columns> cols;
-  for (std::int64_t e = 0; e < g.kernel_w; ++e) {
-    const std::int64_t offset = e - g.pad_left;
-    const std::int64_t lo = std::clamp<std::int64_t>(ceil_div(-offset, g.stride_w), 0, g.out_w);
-    const std::int64_t hi = std::clamp<std::int64_t>(ceil_div(g.in_w - offset, g.stride_w), lo, g.out_w);
-    cols.push_back({offset, lo, hi});
-  }
+  for (std::int64_t e = 0; e < g.kernel_w; ++e)
+    cols.push_back(output_range(e - g.pad_left, g.stride_w, g.in_w, g.out_w));
   return cols;
 }
 
