@@ -32,6 +32,7 @@
 #include "core/parallel.hpp"
 #include "core/tensor_impl.hpp"
 #include "ops/blas.hpp"
+#include "ops/kernels/row_sum.hpp"
 #include "ops/kernels/window.hpp"
 #include <tapegrad/core/parallel.hpp>
 
@@ -68,21 +69,6 @@ template <class T> void zero_padding_columns(T* row, const Range& rows, const Ra
     if (ow >= out_w) break;
     for (std::int64_t oh = rows.lo; oh < rows.hi; ++oh) row[oh * out_w + ow] = T(0);
   }
-}
-
-// Sum of n values. Sixteen independent partial sums let the compiler vectorise
-// the loop (a single running sum is one dependent add per element: perf showed
-// the bias gradient at ~5% of the benchmark's forward+backward).
-template <class T> T row_sum(const T* v, std::int64_t n) {
-  constexpr int kLanes = 16;
-  T lanes[kLanes] = {};
-  std::int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (int j = 0; j < kLanes; ++j) lanes[j] += v[i + j];
-  T s = 0;
-  for (; i < n; ++i) s += v[i];
-  for (int j = 0; j < kLanes; ++j) s += lanes[j];
-  return s;
 }
 
 // A scratch buffer from the tensor allocator (cached, so a training loop reuses
@@ -244,7 +230,7 @@ void conv2d_backward(const T* x, const T* w, const T* gy, const ConvGeometry& g,
         gemm<T>(false, true, K, F, P, T(1), pointwise ? xn : col.data, gyn, T(1), acc_wt);
       }
       if (acc_b)
-        for (std::int64_t f = 0; f < F; ++f) acc_b[f] += row_sum(gyn + f * P, P);
+        for (std::int64_t f = 0; f < F; ++f) acc_b[f] += static_cast<T>(row_sum(gyn + f * P, P));
       if (gx) {
         T* gxn = gx + n * g.channels * g.in_plane();
         if (pointwise) {
