@@ -105,6 +105,39 @@ TEST_CASE("random initialisers have the documented distributions", "[nn]") {
   CHECK_THROWS_WITH(init::normal_(tensor_i64({1}, {1})), Contains("normal_") && Contains("int64"));
 }
 
+TEST_CASE("layer_default_ is PyTorch's layer default, drawn by Linear and Conv2d", "[nn]") {
+  manual_seed(5);
+  Tensor w = empty({300, 200}, kFloat64), b = empty({200}, kFloat64);  // Linear layout: fan_in 300
+  init::layer_default_(w, b);
+  check_uniform(w, 1 / std::sqrt(300.0));
+  check_uniform(b, 1 / std::sqrt(300.0));
+
+  // The layers draw exactly this, weight first, then bias.
+  manual_seed(11);
+  Linear linear(6, 4);
+  manual_seed(11);
+  Tensor lw = empty({6, 4}), lb = empty({4});
+  init::layer_default_(lw, lb);
+  CHECK(linear.weight.to_vector() == lw.to_vector());
+  CHECK(linear.bias.to_vector() == lb.to_vector());
+
+  manual_seed(11);
+  Conv2d conv(3, 2, 3);
+  manual_seed(11);
+  Tensor cw = empty({2, 3, 3, 3}), cb = empty({2});
+  init::layer_default_(cw, cb);
+  CHECK(conv.weight.to_vector() == cw.to_vector());
+  CHECK(conv.bias.to_vector() == cb.to_vector());
+  CHECK(moments(cb).max <= 1 / std::sqrt(27.0));  // fan_in = 3 channels x 3x3
+  CHECK(moments(cb).min >= -1 / std::sqrt(27.0));
+
+  // No bias: only the weight is drawn.
+  manual_seed(11);
+  Tensor alone = empty({6, 4});
+  init::layer_default_(alone, Tensor());
+  CHECK(alone.to_vector() == lw.to_vector());
+}
+
 TEST_CASE("initialisers are reproducible from manual_seed", "[nn]") {
   Tensor a = empty({4, 5}), b = empty({4, 5});
   manual_seed(99);

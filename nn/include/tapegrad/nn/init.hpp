@@ -62,4 +62,11 @@ Tensor kaiming_uniform_(Tensor t, double a = 0.0, FanMode mode = FanMode::FanIn,
 Tensor kaiming_normal_(Tensor t, double a = 0.0, FanMode mode = FanMode::FanIn,
                        Nonlinearity nonlinearity = Nonlinearity::LeakyReLU);
 
+/// PyTorch's default initialisation of Linear and Conv layers (their
+/// reset_parameters): weight = kaiming_uniform_(weight, a = sqrt(5)), which is
+/// U(-1/sqrt(fan_in), 1/sqrt(fan_in)); then, when `bias` is defined, bias from
+/// U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with the weight's fan_in. Draws the
+/// weight first, then the bias.
+void layer_default_(Tensor weight, Tensor bias);
+
 }  // namespace tg::nn::init
