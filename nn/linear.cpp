@@ -1,4 +1,4 @@
-// tg::nn::Linear: H = X W + b with W of shape (in, out) (seed 000's Dense).
+// tg::nn::Linear: H = X W + b with W of shape (in, out).
 // One matmul (OpenBLAS gemm, no transposed copy) plus a broadcast bias add;
 // both record themselves, so backward is the tape's:
 //   dX = dH W^T,   dW = X^T dH,   db = sum over rows of dH.

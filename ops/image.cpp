@@ -1,6 +1,6 @@
-// The seeds' image filters (seed 000 §3), as compositions of conv2d and core
-// ops: each is differentiable through those ops' backward rules, and runs the
-// same im2col + gemm kernel as a conv layer.
+// Classic image filters (blur, sharpen, edges, template matching), as
+// compositions of conv2d and core ops: each is differentiable through those
+// ops' backward rules, and runs the same im2col + gemm kernel as a conv layer.
 #include "core/dispatch.hpp"
 #include <tapegrad/ops/image.hpp>
 #include <tapegrad/ops/ops.hpp>

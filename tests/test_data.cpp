@@ -430,7 +430,7 @@ TEST_CASE("data_dir_flag reads --data-dir DIR and --data-dir=DIR", "[data]") {
 // ---- dataset helpers ---------------------------------------------------------------
 
 
-TEST_CASE("filter_labels, take and the label maps build the seeds' 0-vs-1 experiment", "[data]") {
+TEST_CASE("filter_labels, take and the label maps build the 0-vs-1 experiment", "[data]") {
   // Sample i is an image filled with the value i, so rows can be traced.
   const data::Dataset all{reshape(arange(6), {6, 1, 1, 1}), tensor_i64({3, 0, 1, 2, 1, 0}, {6})};
 
@@ -622,7 +622,7 @@ TEST_CASE("the real MNIST test set", "[data][mnist]") {
   // The commonly quoted mean pixel of the MNIST test set.
   CHECK(mean(test.images).item() == Approx(0.1325).margin(5e-4));
 
-  // The seeds' 0-vs-1 subset: the first 1000 zeros and ones of the test set.
+  // The classic 0-vs-1 subset: the first 1000 zeros and ones of the test set.
   const data::Dataset binary = data::take(data::filter_labels(test, {0, 1}), 1000);
   CHECK(binary.size() == 1000);
   for (std::int64_t y : labels_of(binary.labels)) CHECK((y == 0 || y == 1));

@@ -53,7 +53,7 @@ TEST_CASE("fans follow tapegrad's layouts: Linear (in, out), Conv (out, in, k...
   init::Fans f = init::compute_fans(empty({196, 32}));
   CHECK(f.fan_in == 196);
   CHECK(f.fan_out == 32);
-  f = init::compute_fans(empty({6, 3, 3, 3}));  // seed 002: Conv2d(3 -> 6, 3x3)
+  f = init::compute_fans(empty({6, 3, 3, 3}));  // Conv2d(3 -> 6, 3x3)
   CHECK(f.fan_in == 27);
   CHECK(f.fan_out == 54);
   f = init::compute_fans(empty({8, 4, 5}));
@@ -88,8 +88,8 @@ TEST_CASE("random initialisers have the documented distributions", "[nn]") {
   manual_seed(5);
   const std::int64_t fan_in = 300, fan_out = 200;
   Tensor w = empty({fan_in, fan_out}, kFloat64);  // Linear layout
-  check_normal(init::normal_(w, 0, 0.01), 0.01);   // seed 000's Dense
-  check_normal(init::normal_(w, 0, 1), 1.0);       // seed 000's ConvLayer
+  check_normal(init::normal_(w, 0, 0.01), 0.01);   // small dense-layer weights
+  check_normal(init::normal_(w, 0, 1), 1.0);       // unit conv-layer weights
   CHECK(moments(init::normal_(w, 3, 2)).mean == Approx(3).margin(5 * 2 / std::sqrt(6e4)));
   check_uniform(init::uniform_(w, -0.3, 0.3), 0.3);
   check_uniform(init::xavier_uniform_(w), std::sqrt(6.0 / (fan_in + fan_out)));

@@ -1,8 +1,8 @@
 // conv2d kernels: im2col with raw loops, one OpenBLAS gemm per image.
 //
 // Why raw loops: im2col through xtensor views (one view per patch) measured
-// 16-28 ms for 64x16x28x28 with a 3x3 kernel (/work/shared/notes/stack-facts.md),
-// the loops below ~1 ms for the whole batch. Padding is handled inline (rows that fall
+// 16-28 ms for 64x16x28x28 with a 3x3 kernel, the loops below ~1 ms for the
+// whole batch. Padding is handled inline (rows that fall
 // outside the image are zero-filled, in-image runs are copied), so no padded
 // copy of the input is ever made; stride-1 runs are a memcpy.
 //
@@ -84,7 +84,8 @@ template <class T> struct Scratch {
 };
 
 // Below this many multiply-adds per call, waking the pool costs more than it
-// saves: the seed CNN's convs (~450K MACs at batch 32) ran 25 % faster serially.
+// saves: the convs of the examples' small 0-vs-1 MNIST CNN (~450K MACs at
+// batch 32) ran 25 % faster serially.
 constexpr std::int64_t kParallelMacs = std::int64_t{1} << 20;
 
 // How many slices of the batch to run concurrently.

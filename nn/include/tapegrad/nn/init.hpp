@@ -7,12 +7,13 @@
 // Fan-in/fan-out follow tapegrad's weight layouts:
 //   2-D (in, out)          Linear          fan_in = in,       fan_out = out
 //   n-D (out, in, k...)    Conv1d/Conv2d   fan_in = in * k.., fan_out = out * k..
-// (PyTorch's Linear weight is (out, in); tapegrad's is its transpose, seed 000.)
+// (PyTorch's Linear weight is (out, in); tapegrad's is its transpose.)
 //
-// Presets used in the seeds and by PyTorch:
-//   normal_(w, 0, 0.01)            seed 000's Dense
-//   normal_(w, 0, 1)               seed 000's ConvLayer
-//   kaiming_uniform_(w, sqrt(5))   PyTorch's Linear/Conv default: U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+// Common presets:
+//   normal_(w, 0, 0.01)            small Gaussian weights for a dense layer
+//   normal_(w, 0, 1)               unit Gaussian weights for a conv layer
+//   kaiming_uniform_(w, sqrt(5))   PyTorch's Linear/Conv default: U(-1/sqrt(fan_in), 1/sqrt(fan_in));
+//                                  layer_default_ adds the bias, as Linear and Conv do
 #pragma once
 
 #include <cstdint>
