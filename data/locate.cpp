@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <string>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include "core/dispatch.hpp"
@@ -69,26 +70,32 @@ std::string what_is_missing(const DatasetSource& source, Split split, const std:
 
 const char* split_name(Split split) { return split == Split::Train ? "train" : "test"; }
 
-DatasetSource mnist_source() {
+namespace {
+
+// A data set in the MNIST layout, at `dir_name` in the standard places.
+DatasetSource standard_source(std::string name, std::string env_var, const std::string& dir_name,
+                              std::string how_to_get) {
   DatasetSource s;
-  s.name = "MNIST";
-  s.env_var = "TAPEGRAD_DATA";
-  add_standard_places(s.search_dirs, "mnist");
-  s.how_to_get =
-      "Download train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and "
-      "t10k-labels-idx1-ubyte.gz (e.g. from https://ossci-datasets.s3.amazonaws.com/mnist/).";
+  s.name = std::move(name);
+  s.env_var = std::move(env_var);
+  add_standard_places(s.search_dirs, dir_name);
+  s.how_to_get = std::move(how_to_get);
   return s;
 }
 
+}  // namespace
+
+DatasetSource mnist_source() {
+  return standard_source("MNIST", "TAPEGRAD_DATA", "mnist",
+                         "Download train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "
+                         "t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz (e.g. from "
+                         "https://ossci-datasets.s3.amazonaws.com/mnist/).");
+}
+
 DatasetSource fashion_mnist_source() {
-  DatasetSource s;
-  s.name = "Fashion-MNIST";
-  s.env_var = "TAPEGRAD_FASHION_DATA";
-  add_standard_places(s.search_dirs, "fashion-mnist");
-  s.how_to_get =
-      "Install it with `apt-get install dataset-fashion-mnist` (it puts the four .gz files in "
-      "/usr/share/datasets/fashion-mnist).";
-  return s;
+  return standard_source("Fashion-MNIST", "TAPEGRAD_FASHION_DATA", "fashion-mnist",
+                         "Install it with `apt-get install dataset-fashion-mnist` (it puts the four .gz files "
+                         "in /usr/share/datasets/fashion-mnist).");
 }
 
 std::string find_data_dir(const DatasetSource& source, Split split, const std::string& data_dir) {
