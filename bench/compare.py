@@ -39,7 +39,7 @@ WORKLOADS = [
 
 def find_mnist():
     for d in [os.environ.get("TAPEGRAD_DATA", ""), os.path.join(ROOT, "..", "shared", "data", "mnist"),
-              "/work/shared/data/mnist", os.path.expanduser("~/.cache/tapegrad/mnist")]:
+              "/usr/share/datasets/mnist", os.path.expanduser("~/.cache/tapegrad/mnist")]:
         if d and os.path.exists(os.path.join(d, "train-images-idx3-ubyte.gz")):
             return os.path.abspath(d)
     return None

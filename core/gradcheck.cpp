@@ -1,25 +1,119 @@
 // gradcheck: analytic Jacobian (one backward per output element, graph
 // retained) against central differences (two forwards per input element).
+// compare_jacobians is the algorithm; gradcheck (here) and gradcheck_module
+// (nn/module_gradcheck.cpp) choose what to check and word the messages.
 #include <cmath>
 #include <sstream>
 
 #include "core/dispatch.hpp"
+#include "core/jacobian_check.hpp"
 #include <tapegrad/core/autograd.hpp>
 #include <tapegrad/core/gradcheck.hpp>
 
 namespace tg {
+namespace detail {
+
+JacobianComparison compare_jacobians(const std::function<Tensor()>& forward, const std::vector<Tensor>& targets,
+                                     const GradcheckOptions& opt, const std::string& subject) {
+  JacobianComparison cmp;
+  // analytic[t][j * n_t + i] = d out_j / d target_t[i]
+  std::vector<std::vector<double>> analytic(targets.size());
+  std::int64_t n_out = 0;
+  {
+    Tensor out = forward();
+    if (!out.defined()) {
+      cmp.error = subject + " returned an undefined tensor";
+      return cmp;
+    }
+    if (!is_floating(out.dtype())) {
+      cmp.error = subject + " returned " + describe(out) + ", not a float tensor";
+      return cmp;
+    }
+    n_out = out.numel();
+    for (std::size_t t = 0; t < targets.size(); ++t)
+      analytic[t].assign(static_cast<std::size_t>(n_out * targets[t].numel()), 0.0);
+    if (out.requires_grad()) {
+      std::vector<double> onehot(static_cast<std::size_t>(n_out), 0.0);
+      for (std::int64_t j = 0; j < n_out; ++j) {
+        for (Tensor target : targets) target.zero_grad();
+        onehot[j] = 1.0;
+        out.backward(tensor(onehot, out.shape(), out.dtype()), /*retain_graph=*/true);
+        onehot[j] = 0.0;
+        for (std::size_t t = 0; t < targets.size(); ++t) {
+          const Tensor g = targets[t].grad();
+          if (!g.defined()) continue;
+          const std::vector<double> gv = g.to_vector<double>();
+          const std::int64_t n_in = static_cast<std::int64_t>(gv.size());
+          for (std::int64_t i = 0; i < n_in; ++i) analytic[t][j * n_in + i] = gv[i];
+        }
+      }
+    }
+  }
+
+  auto evaluate = [&] {
+    NoGradGuard no_grad;
+    return forward().to_vector<double>();
+  };
+  GradcheckResult& result = cmp.worst;
+  result.passed = true;
+  double worst_excess = -1;
+  bool any_nonzero = false;
+  for (std::size_t t = 0; t < targets.size(); ++t) {
+    Tensor x = targets[t];
+    double* data = x.data<double>();
+    const std::int64_t n_in = x.numel();
+    for (std::int64_t i = 0; i < n_in; ++i) {
+      const double saved = data[i];
+      std::vector<double> plus, minus;
+      try {
+        data[i] = saved + opt.eps;
+        plus = evaluate();
+        data[i] = saved - opt.eps;
+        minus = evaluate();
+      } catch (...) {
+        data[i] = saved;
+        throw;
+      }
+      data[i] = saved;
+      for (std::int64_t j = 0; j < n_out; ++j) {
+        const double numeric = (plus[j] - minus[j]) / (2 * opt.eps);
+        const double a = analytic[t][j * n_in + i];
+        if (a != 0 || numeric != 0) any_nonzero = true;
+        const double excess = std::abs(a - numeric) - (opt.atol + opt.rtol * std::abs(numeric));
+        const bool nan = std::isnan(a) || std::isnan(numeric);
+        if (excess > worst_excess || nan) {
+          if (excess > 0 || nan) result.passed = false;
+          worst_excess = std::isnan(excess) ? INFINITY : excess;
+          result.input = static_cast<int>(t);
+          result.input_element = i;
+          result.output_element = j;
+          result.analytic = a;
+          result.numeric = numeric;
+        }
+      }
+    }
+  }
+  cmp.vacuous = !any_nonzero;
+  return cmp;
+}
+
+std::string mismatch_detail(const GradcheckResult& worst, const GradcheckOptions& opt) {
+  std::ostringstream os;
+  os.precision(10);
+  os << " at element " << worst.input_element << " (output element " << worst.output_element << "): analytic "
+     << worst.analytic << ", numeric " << worst.numeric << " (allowed difference "
+     << opt.atol + opt.rtol * std::abs(worst.numeric) << ")";
+  return os.str();
+}
+
+}  // namespace detail
+
 namespace {
 
 GradcheckResult failure(std::string message) {
   GradcheckResult r;
   r.message = "gradcheck: " + std::move(message);
   return r;
-}
-
-// Output of f as a float64 vector (f run without recording).
-std::vector<double> evaluate(const GradcheckFunction& f, const std::vector<Tensor>& inputs) {
-  NoGradGuard no_grad;
-  return f(inputs).to_vector<double>();
 }
 
 }  // namespace
@@ -29,6 +123,7 @@ GradcheckResult gradcheck(const GradcheckFunction& f, const std::vector<Tensor>&
   // Work on float64 copies so the caller's tensors and their .grad() stay as they were.
   std::vector<Tensor> inputs;
   std::vector<int> checked;
+  std::vector<Tensor> targets;
   for (std::size_t k = 0; k < user_inputs.size(); ++k) {
     const Tensor& in = user_inputs[k];
     if (!in.defined()) return failure("input " + std::to_string(k) + " is undefined");
@@ -44,80 +139,23 @@ GradcheckResult gradcheck(const GradcheckFunction& f, const std::vector<Tensor>&
     Tensor copy = in.detach().to(kFloat64).clone();
     copy.requires_grad_(true);
     inputs.push_back(copy);
+    targets.push_back(copy);
     checked.push_back(static_cast<int>(k));
   }
   if (checked.empty()) return failure("no input requires grad, so there is nothing to check");
 
-  Tensor out = f(inputs);
-  if (!out.defined()) return failure("the function returned an undefined tensor");
-  if (!is_floating(out.dtype())) return failure("the function returned " + describe(out) + ", not a float tensor");
-  const std::int64_t n_out = out.numel();
-
-  // analytic[c][j * n_in + i] = d out_j / d input_i for checked input c.
-  std::vector<std::vector<double>> analytic(checked.size());
-  for (std::size_t c = 0; c < checked.size(); ++c)
-    analytic[c].assign(static_cast<std::size_t>(n_out * inputs[checked[c]].numel()), 0.0);
-  if (out.requires_grad()) {
-    for (std::int64_t j = 0; j < n_out; ++j) {
-      for (int k : checked) inputs[k].zero_grad();
-      std::vector<double> onehot(static_cast<std::size_t>(n_out), 0.0);
-      onehot[j] = 1.0;
-      out.backward(tensor(onehot, out.shape(), out.dtype()), /*retain_graph=*/true);
-      for (std::size_t c = 0; c < checked.size(); ++c) {
-        const Tensor g = inputs[checked[c]].grad();
-        if (!g.defined()) continue;
-        const std::vector<double> gv = g.to_vector<double>();
-        const std::int64_t n_in = static_cast<std::int64_t>(gv.size());
-        for (std::int64_t i = 0; i < n_in; ++i) analytic[c][j * n_in + i] = gv[i];
-      }
-    }
-  }
-
-  GradcheckResult result;
-  result.passed = true;
-  double worst_excess = -1;
-  bool any_nonzero = false;
-  for (std::size_t c = 0; c < checked.size(); ++c) {
-    Tensor& x = inputs[checked[c]];
-    const std::int64_t n_in = x.numel();
-    for (std::int64_t i = 0; i < n_in; ++i) {
-      double* p = x.data<double>() + i;
-      const double saved = *p;
-      *p = saved + opt.eps;
-      const std::vector<double> plus = evaluate(f, inputs);
-      *p = saved - opt.eps;
-      const std::vector<double> minus = evaluate(f, inputs);
-      *p = saved;
-      for (std::int64_t j = 0; j < n_out; ++j) {
-        const double numeric = (plus[j] - minus[j]) / (2 * opt.eps);
-        const double a = analytic[c][j * n_in + i];
-        if (a != 0 || numeric != 0) any_nonzero = true;
-        const double excess = std::abs(a - numeric) - (opt.atol + opt.rtol * std::abs(numeric));
-        if (excess > worst_excess || std::isnan(a) || std::isnan(numeric)) {
-          if (excess > 0 || std::isnan(a) || std::isnan(numeric)) result.passed = false;
-          worst_excess = std::isnan(excess) ? INFINITY : excess;
-          result.input = checked[c];
-          result.input_element = i;
-          result.output_element = j;
-          result.analytic = a;
-          result.numeric = numeric;
-        }
-      }
-    }
-  }
-
-  if (!any_nonzero && !opt.allow_vacuous)
+  const detail::JacobianComparison cmp =
+      detail::compare_jacobians([&] { return f(inputs); }, targets, opt, "the function");
+  if (!cmp.error.empty()) return failure(cmp.error);
+  if (cmp.vacuous && !opt.allow_vacuous)
     return failure(
         "both Jacobians are entirely zero, so the check proves nothing (vacuous). Use inputs where the "
         "function has a non-zero gradient, or set GradcheckOptions::allow_vacuous");
-  if (!result.passed) {
-    std::ostringstream os;
-    os.precision(10);
-    os << "gradcheck: Jacobian mismatch for input " << result.input << " at element " << result.input_element
-       << " (output element " << result.output_element << "): analytic " << result.analytic << ", numeric "
-       << result.numeric << " (allowed difference " << opt.atol + opt.rtol * std::abs(result.numeric) << ")";
-    result.message = os.str();
-  }
+  GradcheckResult result = cmp.worst;
+  if (result.input >= 0) result.input = checked[result.input];  // a target's index -> the input's
+  if (!result.passed)
+    result.message = "gradcheck: Jacobian mismatch for input " + std::to_string(result.input) +
+                     detail::mismatch_detail(result, opt);
   return result;
 }
 

@@ -1,9 +1,17 @@
 // The global random generator behind randn/rand/randint/randperm, dropout and
 // the initialisers. One mt19937_64, seeded by tg::manual_seed: a program that
 // seeds once gets the same numbers on every run.
+//
+// randperm(n, seed, stream) is tapegrad's one shuffle (BatchLoader's epochs,
+// DistributedSampler's shards and randperm(n) all use it): Fisher-Yates over
+// std::mt19937_64 (whose output the C++ standard fixes) with bias-free bounded
+// draws, instead of std::shuffle or std::uniform_int_distribution, whose
+// results differ between standard libraries. So a permutation depends only on
+// (n, seed, stream), on every platform.
 #include <mutex>
 #include <numeric>
 #include <random>
+#include <utility>
 
 #include "core/dispatch.hpp"
 #include "core/random_internal.hpp"
@@ -61,13 +69,46 @@ Tensor randint(std::int64_t low, std::int64_t high, const Shape& shape) {
   return t;
 }
 
-std::vector<std::int64_t> randperm(std::int64_t n) {
+namespace {
+
+// SplitMix64's finaliser: spreads nearby inputs (seed 0 and 1, stream 0 and 1)
+// over unrelated generator states.
+std::uint64_t mix(std::uint64_t x) {
+  x += 0x9E3779B97F4A7C15ULL;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+  return x ^ (x >> 31);
+}
+
+// Uniform in [0, bound): rejects the 2^64 mod bound lowest draws so that every
+// residue is equally likely.
+std::uint64_t uniform_below(std::mt19937_64& gen, std::uint64_t bound) {
+  const std::uint64_t threshold = (0 - bound) % bound;
+  for (;;) {
+    const std::uint64_t x = gen();
+    if (x >= threshold) return x % bound;
+  }
+}
+
+}  // namespace
+
+std::vector<std::int64_t> randperm(std::int64_t n, std::uint64_t seed, std::uint64_t stream) {
   if (n < 0) detail::fail("randperm: n must be >= 0, got ", n);
   std::vector<std::int64_t> idx(static_cast<std::size_t>(n));
   std::iota(idx.begin(), idx.end(), std::int64_t{0});
-  std::lock_guard<std::mutex> lock(detail::generator_mutex());
-  std::shuffle(idx.begin(), idx.end(), detail::generator());
+  std::mt19937_64 gen(mix(mix(seed) + stream));
+  for (std::size_t i = idx.size(); i > 1; --i) std::swap(idx[i - 1], idx[uniform_below(gen, i)]);
   return idx;
+}
+
+std::vector<std::int64_t> randperm(std::int64_t n) {
+  if (n < 0) detail::fail("randperm: n must be >= 0, got ", n);
+  std::uint64_t seed;
+  {
+    std::lock_guard<std::mutex> lock(detail::generator_mutex());
+    seed = detail::generator()();
+  }
+  return randperm(n, seed);
 }
 
 }  // namespace tg

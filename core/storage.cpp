@@ -98,12 +98,12 @@ CachingAllocator& allocator() {
 namespace detail {
 
 Storage::~Storage() {
-  if (owned && data) allocator().release(data, bytes);
+  if (data) allocator().release(data, bytes);
 }
 
 std::shared_ptr<Storage> allocate_storage(std::size_t bytes) {
   std::size_t rounded = round_up(bytes);
-  return std::make_shared<Storage>(allocator().allocate(rounded), rounded, true);
+  return std::make_shared<Storage>(allocator().allocate(rounded), rounded);
 }
 
 }  // namespace detail

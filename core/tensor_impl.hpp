@@ -10,13 +10,12 @@
 namespace tg {
 
 namespace detail {
-/// A 64-byte aligned block from the caching allocator (storage.cpp), or
-/// memory owned by someone else (`owned == false`, never freed by us).
+/// A 64-byte aligned block from the caching allocator (storage.cpp), given
+/// back to it when the last tensor using it goes.
 struct Storage {
   void* data = nullptr;
   std::size_t bytes = 0;
-  bool owned = true;
-  Storage(void* d, std::size_t b, bool o) : data(d), bytes(b), owned(o) {}
+  Storage(void* d, std::size_t b) : data(d), bytes(b) {}
   ~Storage();
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;

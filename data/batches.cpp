@@ -1,44 +1,19 @@
 // Minibatches: per-epoch sample orders and batch assembly.
 //
-// The shuffle is our own Fisher-Yates over std::mt19937_64 (whose output the
-// C++ standard fixes) with bias-free bounded draws, instead of std::shuffle or
-// std::uniform_int_distribution, whose results differ between standard
-// libraries: the order of an epoch must depend only on (seed, epoch, N).
+// The order of a shuffled epoch is tg::randperm(N, seed, epoch), whose result
+// the C++ standard library does not change: it depends only on (seed, epoch, N).
 #include <tapegrad/data/batches.hpp>
 
 #include <algorithm>
 #include <numeric>
-#include <random>
 #include <utility>
 
 #include "core/dispatch.hpp"
 #include <tapegrad/ops/ops.hpp>
 
 namespace tg::data {
-namespace {
 
 using detail::fail;
-
-// SplitMix64's finaliser: spreads nearby inputs (seed 0 and 1, epoch 0 and 1)
-// over unrelated generator states.
-std::uint64_t mix(std::uint64_t x) {
-  x += 0x9E3779B97F4A7C15ULL;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  return x ^ (x >> 31);
-}
-
-// Uniform in [0, bound): rejects the 2^64 mod bound lowest draws so that every
-// residue is equally likely.
-std::uint64_t uniform_below(std::mt19937_64& gen, std::uint64_t bound) {
-  const std::uint64_t threshold = (0 - bound) % bound;
-  for (;;) {
-    const std::uint64_t x = gen();
-    if (x >= threshold) return x % bound;
-  }
-}
-
-}  // namespace
 
 BatchLoader::BatchLoader(Tensor inputs, Tensor targets, BatchOptions options)
     : inputs_(std::move(inputs)), targets_(std::move(targets)), options_(options) {
@@ -63,11 +38,9 @@ std::int64_t BatchLoader::num_batches() const {
 
 std::vector<std::int64_t> BatchLoader::order(std::int64_t epoch) const {
   if (epoch < 0) fail("BatchLoader: epoch must be >= 0, got ", epoch);
+  if (options_.shuffle) return randperm(num_samples_, options_.seed, static_cast<std::uint64_t>(epoch));
   std::vector<std::int64_t> order(static_cast<std::size_t>(num_samples_));
   std::iota(order.begin(), order.end(), std::int64_t{0});
-  if (!options_.shuffle) return order;
-  std::mt19937_64 gen(mix(mix(options_.seed) + static_cast<std::uint64_t>(epoch)));
-  for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[uniform_below(gen, i)]);
   return order;
 }
 

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <string>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include "core/dispatch.hpp"
@@ -44,8 +45,11 @@ void add_place(std::vector<std::string>& places, const fs::path& dir) {
   places.push_back(normal);
 }
 
-// The user's cache directories for `name`: $XDG_CACHE_HOME/tapegrad/<name>, ~/.cache/tapegrad/<name>.
-void add_cache_places(std::vector<std::string>& places, const std::string& name) {
+// The standard places of data set `name`, in order: /usr/share/datasets/<name>
+// (where Debian's dataset-* packages install), $XDG_CACHE_HOME/tapegrad/<name>
+// when set, ~/.cache/tapegrad/<name>.
+void add_standard_places(std::vector<std::string>& places, const std::string& name) {
+  add_place(places, fs::path("/usr/share/datasets") / name);
   if (const std::string xdg = env("XDG_CACHE_HOME"); !xdg.empty()) add_place(places, fs::path(xdg) / "tapegrad" / name);
   if (const std::string home = env("HOME"); !home.empty()) add_place(places, fs::path(home) / ".cache" / "tapegrad" / name);
 }
@@ -66,51 +70,51 @@ std::string what_is_missing(const DatasetSource& source, Split split, const std:
 
 const char* split_name(Split split) { return split == Split::Train ? "train" : "test"; }
 
-DatasetSource mnist_source() {
+namespace {
+
+// A data set in the MNIST layout, at `dir_name` in the standard places.
+DatasetSource standard_source(std::string name, std::string env_var, const std::string& dir_name,
+                              std::string how_to_get) {
   DatasetSource s;
-  s.name = "MNIST";
-  s.env_var = "TAPEGRAD_DATA";
-  const fs::path relative = fs::path("..") / "shared" / "data" / "mnist";
-  std::error_code ec;
-  const fs::path cwd = fs::current_path(ec);
-  if (!ec) add_place(s.search_dirs, cwd / relative);
-  // The executable's directory and its ancestors: finds the shared data from any
-  // build directory of any worktree (e.g. /work/wt/build/tests -> /work/shared/...).
-  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec)
-    for (fs::path dir = exe.parent_path(); dir.has_relative_path(); dir = dir.parent_path())
-      add_place(s.search_dirs, dir / relative);
-  add_place(s.search_dirs, "/work/shared/data/mnist");
-  add_cache_places(s.search_dirs, "mnist");
-  s.how_to_get =
-      "Download train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and "
-      "t10k-labels-idx1-ubyte.gz (e.g. from https://ossci-datasets.s3.amazonaws.com/mnist/) into one of these "
-      "directories, or pass --data-dir DIR or set TAPEGRAD_DATA=DIR for the directory that holds them.";
+  s.name = std::move(name);
+  s.env_var = std::move(env_var);
+  add_standard_places(s.search_dirs, dir_name);
+  s.how_to_get = std::move(how_to_get);
   return s;
+}
+
+}  // namespace
+
+DatasetSource mnist_source() {
+  return standard_source("MNIST", "TAPEGRAD_DATA", "mnist",
+                         "Download train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "
+                         "t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz (e.g. from "
+                         "https://ossci-datasets.s3.amazonaws.com/mnist/).");
 }
 
 DatasetSource fashion_mnist_source() {
-  DatasetSource s;
-  s.name = "Fashion-MNIST";
-  s.env_var = "TAPEGRAD_FASHION_DATA";
-  add_place(s.search_dirs, "/usr/share/datasets/fashion-mnist");
-  add_cache_places(s.search_dirs, "fashion-mnist");
-  s.how_to_get =
-      "Install it with `apt-get install dataset-fashion-mnist` (it puts the four .gz files in "
-      "/usr/share/datasets/fashion-mnist), or pass --data-dir DIR or set TAPEGRAD_FASHION_DATA=DIR for a "
-      "directory that holds them.";
-  return s;
+  return standard_source("Fashion-MNIST", "TAPEGRAD_FASHION_DATA", "fashion-mnist",
+                         "Install it with `apt-get install dataset-fashion-mnist` (it puts the four .gz files "
+                         "in /usr/share/datasets/fashion-mnist).");
 }
 
 std::string find_data_dir(const DatasetSource& source, Split split, const std::string& data_dir) {
+  const std::string what = source.name + " " + split_name(split) + " set";
+  const std::string how_to_get = source.how_to_get.empty() ? "" : source.how_to_get + " ";
+  // Given explicitly, the directory is the only place looked at.
+  if (!data_dir.empty()) {
+    const std::string missing = what_is_missing(source, split, data_dir);
+    if (missing.empty()) return data_dir;
+    fail(what, " not found in ", data_dir, " (the data_dir argument): ", missing,
+         ". A directory given explicitly is the only place looked at. ", how_to_get,
+         "Put them in that directory, or pass the directory that holds them.");
+  }
+
   struct Place {
     std::string dir, origin;
   };
   std::vector<Place> places;
-  if (!data_dir.empty()) {
-    places.push_back({data_dir, "--data-dir"});
-  } else if (const std::string from_env = source.env_var.empty() ? "" : env(source.env_var.c_str());
-             !from_env.empty()) {
+  if (const std::string from_env = source.env_var.empty() ? "" : env(source.env_var.c_str()); !from_env.empty()) {
     places.push_back({from_env, "$" + source.env_var});
   } else {
     for (const std::string& dir : source.search_dirs) places.push_back({dir, ""});
@@ -123,7 +127,10 @@ std::string find_data_dir(const DatasetSource& source, Split split, const std::s
     looked += "\n  " + place.dir + (place.origin.empty() ? "" : " (" + place.origin + ")") + ": " + missing;
   }
   if (places.empty()) looked = "\n  (no places to look: the source lists no search directories)";
-  fail(source.name, " ", split_name(split), " set not found. Looked in:", looked, "\n", source.how_to_get);
+  const std::string point_env =
+      source.env_var.empty() ? "" : "point $" + source.env_var + " at the directory that holds them, or ";
+  fail(what, " not found. Looked in:", looked, "\n", how_to_get, "Put them in one of these directories, ", point_env,
+       "pass that directory to the loader.");
 }
 
 std::string data_dir_flag(int argc, const char* const* argv) {

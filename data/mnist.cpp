@@ -2,7 +2,7 @@
 //
 // Pixels are converted through a 256-entry table holding float(byte / 255.0),
 // the value NumPy's `images / 255` gives after a cast to float32, so the
-// tensors match the seeds' preprocessing bit for bit.
+// tensors match the usual NumPy preprocessing bit for bit.
 #include <array>
 #include <string>
 

@@ -8,7 +8,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <numeric>
-#include <random>
 #include <stdexcept>
 #include <thread>
 
@@ -219,11 +218,12 @@ DistributedSampler::DistributedSampler(std::int64_t dataset_size, int rank, int 
 }
 
 std::vector<std::int64_t> DistributedSampler::indices(std::int64_t epoch) const {
-  std::vector<std::int64_t> all(static_cast<std::size_t>(size_));
-  std::iota(all.begin(), all.end(), std::int64_t{0});
+  std::vector<std::int64_t> all;
   if (shuffle_) {
-    std::mt19937_64 gen(seed_ * 1000003ULL + static_cast<std::uint64_t>(epoch));
-    std::shuffle(all.begin(), all.end(), gen);
+    all = randperm(size_, seed_, static_cast<std::uint64_t>(epoch));
+  } else {
+    all.resize(static_cast<std::size_t>(size_));
+    std::iota(all.begin(), all.end(), std::int64_t{0});
   }
   const std::int64_t used = drop_last_ ? size_ / world_ * world_ : size_;
   std::vector<std::int64_t> mine;

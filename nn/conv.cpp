@@ -2,7 +2,6 @@
 // differentiable tg::conv2d / tg::conv1d ops (<tapegrad/ops/vision.hpp>), whose
 // backward rules live with the ops.
 #include <algorithm>
-#include <cmath>
 
 #include "core/dispatch.hpp"
 #include <tapegrad/nn/init.hpp>
@@ -15,15 +14,6 @@ std::string pair_str(Size2 s) { return tg::detail::cat("(", s.h, ", ", s.w, ")")
 
 void check_positive(const char* module, const char* what, std::int64_t v) {
   if (v <= 0) tg::detail::fail(module, ": ", what, " must be positive, got ", v);
-}
-
-// PyTorch's default for both weight and bias: U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
-void default_init(Tensor& weight, Tensor& bias) {
-  init::kaiming_uniform_(weight, std::sqrt(5.0));
-  if (bias.defined()) {
-    const double bound = 1.0 / std::sqrt(static_cast<double>(init::compute_fans(weight).fan_in));
-    init::uniform_(bias, -bound, bound);
-  }
 }
 
 }  // namespace
@@ -46,7 +36,7 @@ Conv2d::Conv2d(std::int64_t in_channels, std::int64_t out_channels, Size2 kernel
   check_positive("Conv2d", "dilation", std::min(dilation_.h, dilation_.w));
   weight = register_parameter("weight", empty({out_, in_, kernel_.h, kernel_.w}));
   if (with_bias) bias = register_parameter("bias", empty({out_}));
-  default_init(weight, bias);
+  init::layer_default_(weight, bias);
 }
 
 Tensor Conv2d::forward(const Tensor& input) {
@@ -87,7 +77,7 @@ Conv1d::Conv1d(std::int64_t in_channels, std::int64_t out_channels, std::int64_t
   check_positive("Conv1d", "dilation", dilation_);
   weight = register_parameter("weight", empty({out_, in_, kernel_}));
   if (with_bias) bias = register_parameter("bias", empty({out_}));
-  default_init(weight, bias);
+  init::layer_default_(weight, bias);
 }
 
 Tensor Conv1d::forward(const Tensor& input) {

@@ -99,4 +99,12 @@ Tensor kaiming_normal_(Tensor t, double a, FanMode mode, Nonlinearity nonlineari
   return normal_(std::move(t), 0.0, std);
 }
 
+void layer_default_(Tensor weight, Tensor bias) {
+  kaiming_uniform_(weight, std::sqrt(5.0));
+  if (bias.defined()) {
+    const double bound = 1.0 / std::sqrt(static_cast<double>(compute_fans(weight).fan_in));
+    uniform_(std::move(bias), -bound, bound);
+  }
+}
+
 }  // namespace tg::nn::init

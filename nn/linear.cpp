@@ -1,8 +1,7 @@
-// tg::nn::Linear: H = X W + b with W of shape (in, out) (seed 000's Dense).
+// tg::nn::Linear: H = X W + b with W of shape (in, out).
 // One matmul (OpenBLAS gemm, no transposed copy) plus a broadcast bias add;
 // both record themselves, so backward is the tape's:
 //   dX = dH W^T,   dW = X^T dH,   db = sum over rows of dH.
-#include <cmath>
 
 #include "core/dispatch.hpp"
 #include <tapegrad/nn/init.hpp>
@@ -16,14 +15,9 @@ Linear::Linear(std::int64_t in_features, std::int64_t out_features, bool with_bi
   if (in_features <= 0 || out_features <= 0)
     tg::detail::fail("Linear: in_features and out_features must be positive, got ", in_features, " and ",
                      out_features);
-  // PyTorch's default: kaiming_uniform(a = sqrt(5)) = U(-1/sqrt(in), 1/sqrt(in)), same bound for the bias.
   weight = register_parameter("weight", empty({in_, out_}));
-  init::kaiming_uniform_(weight, std::sqrt(5.0));
-  if (with_bias) {
-    bias = register_parameter("bias", empty({out_}));
-    const double bound = 1.0 / std::sqrt(static_cast<double>(in_));
-    init::uniform_(bias, -bound, bound);
-  }
+  if (with_bias) bias = register_parameter("bias", empty({out_}));
+  init::layer_default_(weight, bias);  // PyTorch's default: U(-1/sqrt(in), 1/sqrt(in)) for both
 }
 
 Tensor Linear::forward(const Tensor& input) {

@@ -31,7 +31,7 @@ using detail::fail;
 // that needs, split with the odd pixel at the end (bottom/right).
 std::pair<std::int64_t, std::int64_t> same_padding(std::int64_t in, std::int64_t kernel, std::int64_t stride,
                                                    std::int64_t dilation) {
-  const std::int64_t out = (in + stride - 1) / stride;
+  const std::int64_t out = detail::ceil_div(in, stride);
   const std::int64_t span = dilation * (kernel - 1) + 1;
   const std::int64_t total = std::max<std::int64_t>(0, (out - 1) * stride + span - in);
   return {total / 2, total - total / 2};

@@ -1,7 +1,7 @@
-// The seeds' image filters (seed 000 §3), as compositions of conv2d and core
-// ops: each is differentiable through those ops' backward rules, and runs the
-// same im2col + gemm kernel as a conv layer. The filters are declared at the
-// bottom (composites: samples and error inputs only).
+// Classic image filters (blur, sharpen, edges, template matching), as
+// compositions of conv2d and core ops: each is differentiable through those
+// ops' backward rules, and runs the same im2col + gemm kernel as a conv layer.
+// The filters are declared at the bottom (composites: samples and error inputs only).
 #include "core/dispatch.hpp"
 #include "ops/declarations.hpp"
 #include <tapegrad/ops/image.hpp>

@@ -13,25 +13,14 @@
 #include "core/tensor_impl.hpp"
 #include "ops/broadcast.hpp"
 #include "ops/declarations.hpp"
+#include "ops/kernels/row_sum.hpp"
 #include <tapegrad/core/autograd.hpp>
 #include <tapegrad/ops/ops.hpp>
 
 namespace tg {
 namespace {
 
-// Sum of n contiguous values, accumulated in double in four lanes.
-template <class T> double row_sum(const T* x, std::int64_t n) {
-  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  std::int64_t i = 0;
-  for (; i + 4 <= n; i += 4) {
-    s0 += x[i];
-    s1 += x[i + 1];
-    s2 += x[i + 2];
-    s3 += x[i + 3];
-  }
-  for (; i < n; ++i) s0 += x[i];
-  return (s0 + s1) + (s2 + s3);
-}
+using detail::row_sum;
 
 // Marks the axes to reduce; throws on duplicates or out-of-range axes.
 std::vector<bool> reduced_axes(const Shape& shape, const std::vector<int>& axes, const char* op) {

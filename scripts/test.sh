@@ -8,6 +8,7 @@
 #   TAPEGRAD_FUZZ_SECONDS=0 scripts/test.sh  # skip the short fuzzing pass (default 20 s per reader)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/data-env.sh
 start=$(date +%s)
 jobs=$(nproc)
 

@@ -1,7 +1,7 @@
-// conv2d / conv1d: the seeds' known answers (seeds 002 and 004), a direct
-// loop-based reference, float32 vs float64, the parallel path vs the serial
-// one. Gradient checks and shape errors are the ops' declarations (ops/conv.cpp,
-// run by tests/test_op_declarations.cpp).
+// conv2d / conv1d: hand-computed known answers, a direct loop-based reference,
+// float32 vs float64, the parallel path vs the serial one. Gradient checks and
+// shape errors are the ops' declarations (ops/conv.cpp, run by
+// tests/test_op_declarations.cpp).
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -43,17 +43,20 @@ std::vector<double> reference_conv2d(const Tensor& x, const Tensor& w, const Ten
   return y;
 }
 
-const std::vector<double> kSeed004Input = {1, 1, 1, 0, 0, 0, 1, 1, 1, 0, 0, 0, 1,
-                                           1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0};
-const std::vector<double> kSeed004Kernel = {1, 0, 1, 0, 1, 0, 1, 0, 1};
+// The 5x5 binary image and X-shaped 3x3 kernel of the UFLDL tutorial's
+// convolution illustration (Stanford, "Feature extraction using convolution"),
+// whose valid output is [[4, 3, 4], [2, 4, 3], [2, 3, 4]].
+const std::vector<double> kUfldlImage = {1, 1, 1, 0, 0, 0, 1, 1, 1, 0, 0, 0, 1,
+                                         1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0};
+const std::vector<double> kUfldlKernel = {1, 0, 1, 0, 1, 0, 1, 0, 1};
 
-// Seed 002 Problem 2: two 3x3 kernels on the 4x4 image 1..16.
+// A worked example: two 3x3 kernels on the 4x4 image 1..16, forward and backward by hand.
 Tensor debug_weights() { return tensor({0, 0, 0, 0, 1, 0, 0, -1, 0, 0, 0, 0, 0, -1, 1, 0, 0, 0}, {2, 1, 3, 3}); }
 Tensor debug_input() { return (arange(16) + 1.0).detach(); }
 
 }  // namespace
 
-TEST_CASE("conv_output_size follows seed 002 Problems 3 and 10", "[conv][seed]") {
+TEST_CASE("conv_output_size follows floor((in + 2p - d(k-1) - 1) / s) + 1", "[conv][known]") {
   CHECK(conv_output_size(28, 3, 1, 1) == 28);
   CHECK(conv_output_size(10, 2, 2, 0) == 5);
   CHECK(conv_output_size(144, 3) == 142);
@@ -64,9 +67,9 @@ TEST_CASE("conv_output_size follows seed 002 Problems 3 and 10", "[conv][seed]")
   CHECK_THROWS_WITH(conv_output_size(4, 0), Contains("conv_output_size") && Contains("kernel 0"));
 }
 
-TEST_CASE("conv2d matches seed 004's convolve2d for valid/same and stride 1/2", "[conv][seed]") {
-  const Tensor x = tensor(kSeed004Input, {1, 1, 5, 5});
-  const Tensor k = tensor(kSeed004Kernel, {1, 1, 3, 3});
+TEST_CASE("conv2d matches the UFLDL tutorial's 5x5 example for valid/same and stride 1/2", "[conv][known]") {
+  const Tensor x = tensor(kUfldlImage, {1, 1, 5, 5});
+  const Tensor k = tensor(kUfldlKernel, {1, 1, 3, 3});
   check_values(conv2d(x, k, Tensor(), 1, "valid"), {4, 3, 4, 2, 4, 3, 2, 3, 4});
   check_values(conv2d(x, k, Tensor(), 1, "same"),
                {2, 2, 3, 1, 1, 1, 4, 3, 4, 1, 1, 2, 4, 3, 3, 1, 2, 3, 4, 1, 0, 2, 2, 1, 1});
@@ -98,7 +101,7 @@ TEST_CASE("\"same\" padding puts the odd pixel at the bottom/right (TensorFlow)"
   CHECK_THROWS_WITH(same.resolve(6, 6, 3, 3, 0, 1), Contains("Padding 'same'") && Contains("stride (0, 0)"));
 }
 
-TEST_CASE("conv2d forward and backward match seed 002 Problem 2", "[conv][seed]") {
+TEST_CASE("conv2d forward and backward match a worked example", "[conv][known]") {
   Tensor x = reshape(debug_input(), {1, 1, 4, 4}).detach().requires_grad_();
   Tensor w = debug_weights().requires_grad_();
   Tensor b = zeros({2}).requires_grad_();
@@ -111,7 +114,7 @@ TEST_CASE("conv2d forward and backward match seed 002 Problem 2", "[conv][seed]"
   check_values(b.grad(), {13, -16});
 }
 
-TEST_CASE("conv2d with padding 1 matches seed 002 Problem 2's padded run", "[conv][seed]") {
+TEST_CASE("conv2d with padding 1 matches the worked example's padded run", "[conv][known]") {
   Tensor x = reshape(debug_input(), {1, 1, 4, 4}).detach().requires_grad_();
   Tensor w = debug_weights().requires_grad_();
   Tensor b = zeros({2}).requires_grad_();
@@ -124,7 +127,7 @@ TEST_CASE("conv2d with padding 1 matches seed 002 Problem 2's padded run", "[con
   y.backward(tensor(delta, {1, 2, 4, 4}));
   check_values(x.grad(), {-5, 4, -7, 0, 13, 27, -11, 0, -10, -11, 0, 0, 0, 0, 0, 0});
   const auto gw = w.grad().to_vector<double>();
-  // The seed prints filter 0's gradient and the first entry of filter 1's.
+  // Filter 0's gradient and the first entry of filter 1's, computed by hand.
   const std::vector<double> filter0(gw.begin(), gw.begin() + 9);
   CHECK(filter0 == std::vector<double>{11, 32, 53, 51, 104, 117, 79, 156, 169});
   CHECK(gw[9] == -11);
@@ -205,10 +208,10 @@ TEST_CASE("conv2d gives the same values on one thread and on two (batch-parallel
   }
 }
 
-TEST_CASE("conv1d is conv2d on a height of 1 (seed 002 Problem 1)", "[conv]") {
+TEST_CASE("conv1d is conv2d on a height of 1", "[conv]") {
   manual_seed(15);
   const Tensor x = randn({2, 3, 10}, kFloat64), w = randn({4, 3, 3}, kFloat64), b = randn({4}, kFloat64);
-  // Seed 002's Conv1d: output width (W + 2p - K)/s + 1.
+  // Conv1d's output width: (W + 2p - K)/s + 1.
   CHECK(conv1d(x, w, b, 1, 1).shape() == Shape{2, 4, 10});
   CHECK(conv1d(x, w, b, 2, 0).shape() == Shape{2, 4, 4});
   CHECK(conv1d(x, w, b, 3, "same").shape() == Shape{2, 4, 4});

@@ -1,7 +1,7 @@
 // Conv2d, Conv1d, MaxPool2d, AvgPool2d modules: known answers, default init,
 // printing, error paths, gradients against finite differences (alone, in
-// Sequentials with every activation, behind every loss), the seed 002
-// Problem 10 summary and a CNN checkpoint round trip.
+// Sequentials with every activation, behind every loss), summaries checked
+// against the parameter and output-size formulas, and a CNN checkpoint round trip.
 #include <catch2/catch.hpp>
 #include <unistd.h>
 
@@ -31,8 +31,8 @@ void check_module(Module& m, const Tensor& x) {
   CHECK(r.passed);
 }
 
-// Seed 001's CNN (28x28 input, "same" 3x3 convolutions), with a classifier head of `classes` outputs.
-std::shared_ptr<Sequential> seed001_cnn(std::int64_t size = 28, std::int64_t classes = 1) {
+// A small MNIST CNN (28x28 input, "same" 3x3 convolutions), with a classifier head of `classes` outputs.
+std::shared_ptr<Sequential> small_cnn(std::int64_t size = 28, std::int64_t classes = 1) {
   const std::int64_t flat = 4 * (size / 4) * (size / 4);
   return std::make_shared<Sequential>(
       std::make_shared<Conv2d>(1, 2, 3, 1, 1), std::make_shared<ReLU>(), std::make_shared<MaxPool2d>(2),
@@ -90,7 +90,7 @@ TEST_CASE("convolution layers use PyTorch's default init", "[nn]") {
 
 TEST_CASE("convolution and pooling modules print like PyTorch", "[nn]") {
   std::ostringstream os;
-  os << *seed001_cnn();
+  os << *small_cnn();
   CHECK(os.str() ==
         "Sequential(\n"
         "  (0): Conv2d(1, 2, kernel_size=(3, 3), stride=(1, 1), padding=1)\n"
@@ -114,7 +114,7 @@ TEST_CASE("convolution and pooling modules print like PyTorch", "[nn]") {
 }
 
 TEST_CASE("convolution errors name the module path and the channels", "[nn]") {
-  auto cnn = seed001_cnn();
+  auto cnn = small_cnn();
   CHECK_THROWS_WITH((*cnn)(ones({2, 3, 28, 28})),
                     "Sequential[0] Conv2d(1->2, 3x3): input has 3 channels, expected 1 (input [2,3,28,28] float32)");
   CHECK_THROWS_WITH((*cnn)(ones({2, 28, 28})), Catch::StartsWith("Sequential[0] Conv2d(1->2, 3x3): expected an input [N, C, H, W]"));
@@ -170,7 +170,7 @@ TEST_CASE("every loss behind a CNN matches finite differences", "[nn]") {
   };
   auto check_loss = [](std::int64_t classes, ModulePtr last, std::function<Tensor(const Tensor&)> loss) {
     manual_seed(17);
-    auto cnn = seed001_cnn(8, classes);
+    auto cnn = small_cnn(8, classes);
     if (last) cnn->add(last);
     LossOf wrapped(cnn, std::move(loss));
     wrapped.to(kFloat64);
@@ -187,7 +187,7 @@ TEST_CASE("every loss behind a CNN matches finite differences", "[nn]") {
   check_loss(1, nullptr, [](const Tensor& y) { return F::mse_loss(y, tensor({0.5, -1, 2}, {3, 1}, kFloat64)); });
 }
 
-TEST_CASE("summary reproduces seed 002 Problem 10", "[nn]") {
+TEST_CASE("summary counts (F_h F_w C_in + 1) C_out parameters and the conv output sizes", "[nn]") {
   struct Case {
     std::int64_t in, out, size, stride, expected_size, expected_params;
   };
@@ -202,9 +202,9 @@ TEST_CASE("summary reproduces seed 002 Problem 10", "[nn]") {
     CHECK(s.total_parameters == c.expected_params);
   }
   // The three layers in one model, each on its own input size, as a table.
-  struct Problem10 : Module {
+  struct ThreeConvs : Module {
     std::shared_ptr<Conv2d> a, b, c;
-    Problem10() {
+    ThreeConvs() {
       a = register_module("a", std::make_shared<Conv2d>(3, 6, 3));
       b = register_module("b", std::make_shared<Conv2d>(24, 48, 3));
       c = register_module("c", std::make_shared<Conv2d>(10, 20, 3, 2));
@@ -225,8 +225,8 @@ TEST_CASE("summary reproduces seed 002 Problem 10", "[nn]") {
   CHECK_THAT(table, Contains("Total params: 12,404"));
 }
 
-TEST_CASE("summary of seed 001's CNN", "[nn]") {
-  const ModelSummary s = summary(*seed001_cnn(), {32, 1, 28, 28});
+TEST_CASE("summary of a small MNIST CNN", "[nn]") {
+  const ModelSummary s = summary(*small_cnn(), {32, 1, 28, 28});
   REQUIRE(s.rows.size() == 10);
   const std::vector<Shape> shapes = {{32, 2, 28, 28}, {32, 2, 28, 28}, {32, 2, 14, 14}, {32, 4, 14, 14}, {32, 4, 14, 14},
                                      {32, 4, 7, 7},   {32, 196},       {32, 32},        {32, 32},        {32, 1}};
@@ -240,10 +240,10 @@ TEST_CASE("summary of seed 001's CNN", "[nn]") {
 TEST_CASE("a CNN round-trips through a checkpoint", "[nn][checkpoint]") {
   const std::string path = "/tmp/tapegrad_cnn_" + std::to_string(::getpid()) + ".tgc";
   manual_seed(1);
-  auto a = seed001_cnn();
+  auto a = small_cnn();
   save(a, path);
   manual_seed(2);
-  auto b = seed001_cnn();
+  auto b = small_cnn();
   load(b, path);
   std::remove(path.c_str());
   Tensor x = randn({2, 1, 28, 28});

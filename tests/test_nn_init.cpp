@@ -53,7 +53,7 @@ TEST_CASE("fans follow tapegrad's layouts: Linear (in, out), Conv (out, in, k...
   init::Fans f = init::compute_fans(empty({196, 32}));
   CHECK(f.fan_in == 196);
   CHECK(f.fan_out == 32);
-  f = init::compute_fans(empty({6, 3, 3, 3}));  // seed 002: Conv2d(3 -> 6, 3x3)
+  f = init::compute_fans(empty({6, 3, 3, 3}));  // Conv2d(3 -> 6, 3x3)
   CHECK(f.fan_in == 27);
   CHECK(f.fan_out == 54);
   f = init::compute_fans(empty({8, 4, 5}));
@@ -88,8 +88,8 @@ TEST_CASE("random initialisers have the documented distributions", "[nn]") {
   manual_seed(5);
   const std::int64_t fan_in = 300, fan_out = 200;
   Tensor w = empty({fan_in, fan_out}, kFloat64);  // Linear layout
-  check_normal(init::normal_(w, 0, 0.01), 0.01);   // seed 000's Dense
-  check_normal(init::normal_(w, 0, 1), 1.0);       // seed 000's ConvLayer
+  check_normal(init::normal_(w, 0, 0.01), 0.01);   // small dense-layer weights
+  check_normal(init::normal_(w, 0, 1), 1.0);       // unit conv-layer weights
   CHECK(moments(init::normal_(w, 3, 2)).mean == Approx(3).margin(5 * 2 / std::sqrt(6e4)));
   check_uniform(init::uniform_(w, -0.3, 0.3), 0.3);
   check_uniform(init::xavier_uniform_(w), std::sqrt(6.0 / (fan_in + fan_out)));
@@ -103,6 +103,39 @@ TEST_CASE("random initialisers have the documented distributions", "[nn]") {
   CHECK_THROWS_WITH(init::normal_(w, 0, -1), Contains("init::normal_: std must be >= 0"));
   CHECK_THROWS_WITH(init::uniform_(w, 1, 0), Contains("low <= high"));
   CHECK_THROWS_WITH(init::normal_(tensor_i64({1}, {1})), Contains("normal_") && Contains("int64"));
+}
+
+TEST_CASE("layer_default_ is PyTorch's layer default, drawn by Linear and Conv2d", "[nn]") {
+  manual_seed(5);
+  Tensor w = empty({300, 200}, kFloat64), b = empty({200}, kFloat64);  // Linear layout: fan_in 300
+  init::layer_default_(w, b);
+  check_uniform(w, 1 / std::sqrt(300.0));
+  check_uniform(b, 1 / std::sqrt(300.0));
+
+  // The layers draw exactly this, weight first, then bias.
+  manual_seed(11);
+  Linear linear(6, 4);
+  manual_seed(11);
+  Tensor lw = empty({6, 4}), lb = empty({4});
+  init::layer_default_(lw, lb);
+  CHECK(linear.weight.to_vector() == lw.to_vector());
+  CHECK(linear.bias.to_vector() == lb.to_vector());
+
+  manual_seed(11);
+  Conv2d conv(3, 2, 3);
+  manual_seed(11);
+  Tensor cw = empty({2, 3, 3, 3}), cb = empty({2});
+  init::layer_default_(cw, cb);
+  CHECK(conv.weight.to_vector() == cw.to_vector());
+  CHECK(conv.bias.to_vector() == cb.to_vector());
+  CHECK(moments(cb).max <= 1 / std::sqrt(27.0));  // fan_in = 3 channels x 3x3
+  CHECK(moments(cb).min >= -1 / std::sqrt(27.0));
+
+  // No bias: only the weight is drawn.
+  manual_seed(11);
+  Tensor alone = empty({6, 4});
+  init::layer_default_(alone, Tensor());
+  CHECK(alone.to_vector() == lw.to_vector());
 }
 
 TEST_CASE("initialisers are reproducible from manual_seed", "[nn]") {

@@ -44,7 +44,7 @@ void check_loss_behind(ModulePtr model, std::function<Tensor(const Tensor&)> los
 
 }  // namespace
 
-TEST_CASE("binary_cross_entropy is seed 000's NLL", "[nn]") {
+TEST_CASE("binary_cross_entropy is the Bernoulli NLL", "[nn]") {
   Tensor p = leaf({0.9, 0.2, 0.6}, {3, 1});
   Tensor y = tensor({1, 0, 1}, {3, 1}, kFloat64);
   Tensor loss = F::binary_cross_entropy(p, y);
@@ -95,7 +95,7 @@ TEST_CASE("nll_loss and cross_entropy", "[nn]") {
              {std::exp(1.0) / z / 2, std::exp(2.0) / z / 2, (std::exp(3.0) / z - 1) / 2, 0, 0, 0}, 1e-12));
 }
 
-TEST_CASE("hinge_loss for targets in {-1, +1} (seed 001)", "[nn]") {
+TEST_CASE("hinge_loss for targets in {-1, +1}", "[nn]") {
   Tensor s = leaf({0.5, 0.5, 2}, {3, 1});
   Tensor y = tensor({1, -1, 1}, {3, 1}, kFloat64);
   // max(0, 1 - 0.5) + max(0, 1 + 0.5) + max(0, 1 - 2) = 0.5 + 1.5 + 0
@@ -118,7 +118,7 @@ TEST_CASE("mse_loss", "[nn]") {
   CHECK(F::mse_loss(x, t, Reduction::None).to_vector() == V{0, 4, 4, 1});
 }
 
-TEST_CASE("l2_penalty is seed 000's regulariser: 108.25, gradient lambda * w", "[nn]") {
+TEST_CASE("l2_penalty is lambda/2 sum ||w||^2: 108.25, gradient lambda * w", "[nn]") {
   Tensor w = leaf({5, 3, 7, 5, 0.5}, {5});
   Tensor penalty = F::l2_penalty(2, {w});
   CHECK(penalty.item() == Approx(108.25));  // 2/2 * (25 + 9 + 49 + 25 + 0.25)

@@ -178,7 +178,7 @@ TEST_CASE("modules print like PyTorch", "[nn]") {
 }
 
 TEST_CASE("shape errors inside a module name the module path", "[nn]") {
-  // The seed 001 CNN's classifier fed 200 features where 196 are expected.
+  // A small MNIST CNN's classifier fed 200 features where 196 are expected.
   Sequential seq(std::make_shared<Linear>(3, 200), std::make_shared<ReLU>(), std::make_shared<Tanh>(),
                  std::make_shared<Sigmoid>(), std::make_shared<ReLU>(), std::make_shared<Tanh>(),
                  std::make_shared<ReLU>(), std::make_shared<Linear>(196, 8));

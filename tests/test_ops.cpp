@@ -59,8 +59,8 @@ TEST_CASE("element-wise math", "[ops]") {
   CHECK(lt(x, 0).to_vector() == V{1, 1, 0, 0, 0});
 }
 
-TEST_CASE("the seed's ReLU example", "[ops][seed]") {
-  // seed 000 §1.2: ReLU([[1, -0.5], [0.3, 0.1]]) = [[1, 0], [0.3, 0.1]]
+TEST_CASE("ReLU on a 2x2 example", "[ops][known]") {
+  // ReLU([[1, -0.5], [0.3, 0.1]]) = [[1, 0], [0.3, 0.1]]
   CHECK(relu(tensor({1, -0.5, 0.3, 0.1}, {2, 2}, kFloat64)).to_vector() == V{1, 0, 0.3, 0.1});
 }
 
@@ -118,7 +118,7 @@ TEST_CASE("shape ops", "[ops]") {
   CHECK(p.shape() == Shape{4, 2, 3});
   CHECK(p.to_vector()[1] == 4);    // p[0,0,1] = t3[0,1,0]
   CHECK(p.to_vector()[23] == 23);  // p[3,1,2] = t3[1,2,3]
-  CHECK(flatten(ones({100, 3, 16, 16}), 1).shape() == Shape{100, 768});  // seed 000 §3.5
+  CHECK(flatten(ones({100, 3, 16, 16}), 1).shape() == Shape{100, 768});  // 3 * 16 * 16 = 768
   CHECK(flatten(t3).shape() == Shape{24});
   CHECK(broadcast_to(tensor({1, 2}), {3, 2}).to_vector() == V{1, 2, 1, 2, 1, 2});
   CHECK(narrow(m, 1, 1).to_vector() == V{3, 4, 5});
@@ -136,7 +136,7 @@ TEST_CASE("matmul: 2-D, batched, 3-D x 2-D", "[ops]") {
   CHECK(matmul(ba, bb).to_vector() == V{58, 64, 139, 154, 58, 64, 139, 154});
   CHECK(matmul(ba, b).shape() == Shape{2, 2, 2});
   CHECK(matmul(ba, b).to_vector() == V{58, 64, 139, 154, 58, 64, 139, 154});
-  // The seed's dense layer: H = XW + b with X (3x2), W (2x1).
+  // A dense layer: H = XW + b with X (3x2), W (2x1).
   Tensor X = tensor({1, 2, 3, 4, 5, 6}, {3, 2}, kFloat64);
   Tensor W = tensor({0.5, -1}, {2, 1}, kFloat64);
   CHECK((matmul(X, W) + tensor({1}, kFloat64)).to_vector() == V{-0.5, -1.5, -2.5});

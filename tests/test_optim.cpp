@@ -34,7 +34,7 @@ void check_near(const Tensor& t, const V& expected, double tol = 1e-12) {
 
 }  // namespace
 
-TEST_CASE("SGD with momentum 0 is seed 000's rule w <- w - lr (dw + lambda w)", "[optim]") {
+TEST_CASE("SGD with momentum 0 is the rule w <- w - lr (dw + lambda w)", "[optim]") {
   Tensor w = param({1, -2});
   SGD opt({w}, SGDOptions(0.1).weight_decay(0.01));
   // Constant gradient c = [0.5, 1.5]:
@@ -243,7 +243,7 @@ TEST_CASE("clip_grad_norm returns the total norm and scales every gradient once"
   CHECK_THROWS_WITH(clip_grad_norm({a}, -1), Contains("clip_grad_norm: max_norm must be >= 0"));
 }
 
-TEST_CASE("a Sequential trained with BCE + L2 + SGD or Adam separates seed 000's two circles", "[optim][nn]") {
+TEST_CASE("a Sequential trained with BCE + L2 + SGD or Adam separates two circles", "[optim][nn]") {
   // 60 points on radius 1.1 (label 1) and 60 on radius 3 (label 0).
   V xs, ys;
   for (int c = 0; c < 2; ++c)

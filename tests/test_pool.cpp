@@ -1,6 +1,6 @@
-// max_pool2d / avg_pool2d and pad2d: the seeds' known answers (seeds 002 and
-// 004) and gradient routing. Gradient checks and shape errors are the ops'
-// declarations (ops/pool.cpp, ops/pad.cpp, run by tests/test_op_declarations.cpp).
+// max_pool2d / avg_pool2d and pad2d: hand-computed known answers and gradient
+// routing. Gradient checks and shape errors are the ops' declarations
+// (ops/pool.cpp, ops/pad.cpp, run by tests/test_op_declarations.cpp).
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -21,12 +21,12 @@ void check_values(const Tensor& t, const std::vector<double>& expected) {
 
 Tensor one_to(std::int64_t n, const Shape& shape) { return reshape(arange(n) + 1.0, shape.vec()).detach(); }
 
-// Seed 002's two-channel input: 1..16 and 17..32.
+// A two-channel input: 1..16 and 17..32.
 Tensor two_channels() { return one_to(32, {1, 2, 4, 4}).requires_grad_(); }
 
 }  // namespace
 
-TEST_CASE("2x2 max pool picks each window's maximum and routes the gradient to it", "[pool][seed]") {
+TEST_CASE("2x2 max pool picks each window's maximum and routes the gradient to it", "[pool][known]") {
   Tensor x = tensor({1, 1, 2, 4, 5, 6, 7, 8, 3, 2, 1, 0, 1, 2, 3, 4}, {1, 1, 4, 4}).requires_grad_();
   Tensor y = max_pool2d(x, 2);
   check_values(y, {6, 8, 3, 4});
@@ -55,13 +55,13 @@ TEST_CASE("max pool propagates NaN and handles all -inf windows", "[pool]") {
   check_values(x.grad(), {0, 1, 0, 0, 0, 0, 2, 0, 3, 0, 4, 0, 0, 0, 0, 0});
 }
 
-TEST_CASE("pooling with stride 1 matches seed 004", "[pool][seed]") {
+TEST_CASE("pooling with stride 1 on the 4x4 image 1..16", "[pool][known]") {
   const Tensor x = one_to(16, {1, 1, 4, 4});
   check_values(max_pool2d(x, 2, Size2(1)), {6, 7, 8, 10, 11, 12, 14, 15, 16});
   check_values(avg_pool2d(x, 2, Size2(1)), {3.5, 4.5, 5.5, 7.5, 8.5, 9.5, 11.5, 12.5, 13.5});
 }
 
-TEST_CASE("max pooling forward and backward match seed 002 Problem 4", "[pool][seed]") {
+TEST_CASE("max pooling forward and backward on the 4x4 image 1..16", "[pool][known]") {
   Tensor x = one_to(16, {1, 1, 4, 4}).requires_grad_();
   Tensor y = max_pool2d(x, {2, 2}, Size2{2, 2});
   check_values(y, {6, 8, 14, 16});
@@ -76,7 +76,7 @@ TEST_CASE("max pooling forward and backward match seed 002 Problem 4", "[pool][s
                            0, 0, 0, 0, 0, 11, 0, 12, 0, 0, 0, 0, 0, 15, 0, 16});
 }
 
-TEST_CASE("average pooling forward and backward match seed 002 Problem 5", "[pool][seed]") {
+TEST_CASE("average pooling forward and backward on the 4x4 image 1..16", "[pool][known]") {
   Tensor x = one_to(16, {1, 1, 4, 4}).requires_grad_();
   Tensor y = avg_pool2d(x, 2);
   check_values(y, {3.5, 5.5, 11.5, 13.5});

@@ -1,8 +1,8 @@
 // conv2d kernels: im2col with raw loops, one OpenBLAS gemm per image.
 //
 // Why raw loops: im2col through xtensor views (one view per patch) measured
-// 16-28 ms for 64x16x28x28 with a 3x3 kernel (/work/shared/notes/stack-facts.md),
-// the loops below ~1 ms for the whole batch. Padding is handled inline (rows that fall
+// 16-28 ms for 64x16x28x28 with a 3x3 kernel, the loops below ~1 ms for the
+// whole batch. Padding is handled inline (rows that fall
 // outside the image are zero-filled, in-image runs are copied), so no padded
 // copy of the input is ever made; stride-1 runs are a memcpy.
 //
@@ -32,6 +32,8 @@
 #include "core/parallel.hpp"
 #include "core/tensor_impl.hpp"
 #include "ops/blas.hpp"
+#include "ops/kernels/row_sum.hpp"
+#include "ops/kernels/window.hpp"
 #include <tapegrad/core/parallel.hpp>
 
 namespace tg::detail {
@@ -39,26 +41,14 @@ namespace {
 
 std::atomic<ConvThreading> threading{ConvThreading::Auto};
 
-// ceil(a / b) for b > 0 and any a.
-std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
-
-// The output positions along one axis whose input coordinate
-// o*stride + offset lies inside [0, extent): [lo, hi). The rest read padding.
-struct Range {
-  std::int64_t offset, lo, hi;
-};
-Range valid_range(std::int64_t offset, std::int64_t stride, std::int64_t extent, std::int64_t out) {
-  const std::int64_t lo = std::clamp<std::int64_t>(ceil_div(-offset, stride), 0, out);
-  const std::int64_t hi = std::clamp<std::int64_t>(ceil_div(extent - offset, stride), lo, out);
-  return {offset, lo, hi};
-}
+using Range = OutputRange;
 // For kernel row kh: output rows [lo, hi) read input row oh*stride_h + offset.
 Range row_range(const ConvGeometry& g, std::int64_t kh) {
-  return valid_range(kh * g.dilation_h - g.pad_top, g.stride_h, g.in_h, g.out_h);
+  return output_range(kh * g.dilation_h - g.pad_top, g.stride_h, g.in_h, g.out_h);
 }
 // For kernel column kw: output columns [lo, hi) read input column ow*stride_w + offset.
 Range column_range(const ConvGeometry& g, std::int64_t kw) {
-  return valid_range(kw * g.dilation_w - g.pad_left, g.stride_w, g.in_w, g.out_w);
+  return output_range(kw * g.dilation_w - g.pad_left, g.stride_w, g.in_w, g.out_w);
 }
 
 // With stride 1 and as many output as input columns (e.g. "same" padding), row
@@ -81,21 +71,6 @@ template <class T> void zero_padding_columns(T* row, const Range& rows, const Ra
   }
 }
 
-// Sum of n values. Sixteen independent partial sums let the compiler vectorise
-// the loop (a single running sum is one dependent add per element: perf showed
-// the bias gradient at ~5% of the benchmark's forward+backward).
-template <class T> T row_sum(const T* v, std::int64_t n) {
-  constexpr int kLanes = 16;
-  T lanes[kLanes] = {};
-  std::int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (int j = 0; j < kLanes; ++j) lanes[j] += v[i + j];
-  T s = 0;
-  for (; i < n; ++i) s += v[i];
-  for (int j = 0; j < kLanes; ++j) s += lanes[j];
-  return s;
-}
-
 // A scratch buffer from the tensor allocator (cached, so a training loop reuses
 // the same blocks every step).
 template <class T> struct Scratch {
@@ -109,7 +84,8 @@ template <class T> struct Scratch {
 };
 
 // Below this many multiply-adds per call, waking the pool costs more than it
-// saves: the seed CNN's convs (~450K MACs at batch 32) ran 25 % faster serially.
+// saves: the convs of the examples' small 0-vs-1 MNIST CNN (~450K MACs at
+// batch 32) ran 25 % faster serially.
 constexpr std::int64_t kParallelMacs = std::int64_t{1} << 20;
 
 // How many slices of the batch to run concurrently.
@@ -255,7 +231,7 @@ void conv2d_backward(const T* x, const T* w, const T* gy, const ConvGeometry& g,
         gemm<T>(false, true, K, F, P, T(1), pointwise ? xn : col.data, gyn, T(1), acc_wt);
       }
       if (acc_b)
-        for (std::int64_t f = 0; f < F; ++f) acc_b[f] += row_sum(gyn + f * P, P);
+        for (std::int64_t f = 0; f < F; ++f) acc_b[f] += static_cast<T>(row_sum(gyn + f * P, P));
       if (gx) {
         T* gxn = gx + n * g.channels * g.in_plane();
         if (pointwise) {

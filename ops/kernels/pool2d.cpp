@@ -1,9 +1,8 @@
 // Pooling kernels: raw loops, parallel over the planes.
 //
 // Why raw loops: a 2x2 max pool measured 2.25 ms through xtensor views and
-// 0.11 ms as a loop (/work/shared/notes/stack-facts.md). Window rows and
-// columns are clipped to the plane up front, so the inner loops carry no
-// padding tests.
+// 0.11 ms as a loop. Window rows and columns are clipped to the plane up
+// front, so the inner loops carry no padding tests.
 #include "ops/kernels/pool2d.hpp"
 
 #include <algorithm>
@@ -12,26 +11,18 @@
 #include <vector>
 
 #include "core/parallel.hpp"
+#include "ops/kernels/window.hpp"
 
 namespace tg::detail {
 namespace {
 
-// ceil(a / b) for b > 0 and any a.
-std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
-
 // For window column e: the output columns [lo, hi) whose input column
 // ow*stride_w + offset lies inside the plane.
-struct Columns {
-  std::int64_t offset, lo, hi;
-};
+using Columns = OutputRange;
 std::vector<Columns> window_columns(const PoolGeometry& g) {
   std::vector<Columns> cols;
-  for (std::int64_t e = 0; e < g.kernel_w; ++e) {
-    const std::int64_t offset = e - g.pad_left;
-    const std::int64_t lo = std::clamp<std::int64_t>(ceil_div(-offset, g.stride_w), 0, g.out_w);
-    const std::int64_t hi = std::clamp<std::int64_t>(ceil_div(g.in_w - offset, g.stride_w), lo, g.out_w);
-    cols.push_back({offset, lo, hi});
-  }
+  for (std::int64_t e = 0; e < g.kernel_w; ++e)
+    cols.push_back(output_range(e - g.pad_left, g.stride_w, g.in_w, g.out_w));
   return cols;
 }
 
@@ -46,8 +37,8 @@ Rows window_rows(const PoolGeometry& g, std::int64_t oh) {
 }
 
 // Runs fn(plane) for every plane, in parallel chunks of at least ~128K reads
-// (smaller chunks lost to the pool's wake-up: the seed CNN's pools, 100K reads,
-// ran faster serially).
+// (smaller chunks lost to the pool's wake-up: the pools of the examples' small
+// 0-vs-1 MNIST CNN, 100K reads, ran faster serially).
 template <class Fn> void for_each_plane(const PoolGeometry& g, const Fn& fn) {
   const std::int64_t work = std::max<std::int64_t>(1, g.out_plane() * g.kernel_h * g.kernel_w + g.in_plane());
   const std::int64_t grain = std::max<std::int64_t>(1, 131072 / work);
@@ -66,8 +57,8 @@ template <class Fn> void for_each_plane(const PoolGeometry& g, const Fn& fn) {
 // PyTorch 1.13 measured 8.2 and 6.3 ms on the same machine. What is left in max
 // pooling is the dependent compare-select chain inside each window.
 
-// The 2x2, stride-2, unpadded case (every pooling layer of LeNet and the seed
-// CNN): a fixed four-way select per output with no loop-carried chain across
+// The 2x2, stride-2, unpadded case (every pooling layer of LeNet-5 and of the
+// examples' small MNIST CNN): a fixed four-way select per output with no loop-carried chain across
 // outputs, which the compiler vectorises along the row (bench_pool, max forward
 // on 64x32x28x28, 1 thread: 3.5 -> 1.8 ms). NaNs go to the general loop below.
 template <class T> bool max_pool2x2_plane(const T* in, const PoolGeometry& g, T* out, std::int64_t* out_at) {

@@ -1,6 +1,7 @@
 // Private: sliding-window arithmetic and wording shared by conv and pooling.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 
@@ -15,6 +16,22 @@ inline std::int64_t window_count(std::int64_t in, std::int64_t kernel, std::int6
   const std::int64_t span = dilation * (kernel - 1) + 1;
   const std::int64_t room = in + pad_total - span;
   return room < 0 ? 0 : room / stride + 1;
+}
+
+/// ceil(a / b) for b > 0 and any a.
+inline std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
+
+/// The output positions o along one axis whose input coordinate
+/// o * stride + offset lies inside [0, extent): [lo, hi), within [0, out).
+/// The others read padding. `offset` is that of one kernel tap (kernel index
+/// times dilation, minus the leading padding).
+struct OutputRange {
+  std::int64_t offset, lo, hi;
+};
+inline OutputRange output_range(std::int64_t offset, std::int64_t stride, std::int64_t extent, std::int64_t out) {
+  const std::int64_t lo = std::clamp<std::int64_t>(ceil_div(-offset, stride), 0, out);
+  const std::int64_t hi = std::clamp<std::int64_t>(ceil_div(extent - offset, stride), lo, out);
+  return {offset, lo, hi};
 }
 
 /// "(2, 3)" — a (height, width) pair in error messages.

@@ -193,7 +193,15 @@ Tensor randn(const Shape& shape, Dtype dtype = kFloat32);
 Tensor rand(const Shape& shape, Dtype dtype = kFloat32);
 /// Uniform integers in [low, high) as int64.
 Tensor randint(std::int64_t low, std::int64_t high, const Shape& shape);
-/// A random permutation of 0..n-1 (int64).
+/// A random permutation of 0..n-1 (int64), from the global generator: it takes
+/// one 64-bit draw as the seed of randperm(n, seed). Throws for n < 0.
 std::vector<std::int64_t> randperm(std::int64_t n);
+/// A permutation of 0..n-1 fixed by (n, seed, stream) alone, the same with every
+/// compiler, standard library and platform; the global generator is neither used
+/// nor advanced. `stream` picks one of many unrelated permutations of one seed —
+/// BatchLoader and DistributedSampler pass the epoch. Fisher-Yates over
+/// std::mt19937_64 seeded with s = SplitMix64(SplitMix64(seed) + stream), each
+/// index drawn without modulo bias. Throws for n < 0.
+std::vector<std::int64_t> randperm(std::int64_t n, std::uint64_t seed, std::uint64_t stream = 0);
 
 }  // namespace tg

@@ -58,7 +58,7 @@ class BatchLoader {
   const BatchOptions& options() const { return options_; }
 
   /// The sample order of epoch `epoch` (>= 0): 0..N-1 without shuffle, otherwise
-  /// a Fisher-Yates permutation driven by a generator seeded from (seed, epoch).
+  /// tg::randperm(N, seed, epoch) (<tapegrad/core/tensor.hpp>).
   /// Throws for a negative epoch.
   std::vector<std::int64_t> order(std::int64_t epoch) const;
   /// The batches of epoch `epoch`, to iterate over (or index) once or many times.

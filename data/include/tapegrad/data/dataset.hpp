@@ -1,7 +1,7 @@
 // tapegrad — an in-memory data set of (image, label) pairs and the helpers
-// that carve the classic experiments out of it (seeds 000/001: "a 0-vs-1
-// classifier on the first 1000 training digits", targets as a column of 0/1
-// for binary NLL or of -1/+1 for hinge).
+// that carve the classic experiments out of it (e.g. a 0-vs-1 classifier on
+// the first 1000 training digits, targets as a column of 0/1 for binary
+// cross-entropy or of -1/+1 for hinge loss).
 #pragma once
 
 #include <cstdint>

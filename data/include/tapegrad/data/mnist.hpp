@@ -3,21 +3,23 @@
 //   auto train = tg::data::load_mnist(tg::data::data_dir_flag(argc, argv), tg::data::Split::Train);
 //   // train.images: float32 [60000,1,28,28] in [0,1]; train.labels: int64 [60000]
 //
-// Where the files are looked for, first match wins (find_data_dir):
-//   1. the directory given explicitly (a --data-dir flag), and nothing else;
+// Where the files are looked for (find_data_dir):
+//   1. the directory passed explicitly (the data_dir argument of the loaders
+//      and of find_data_dir), and nothing else: neither the environment
+//      variable nor the standard places are consulted then;
 //   2. else the directory in the source's environment variable, and nothing
 //      else: TAPEGRAD_DATA for MNIST, TAPEGRAD_FASHION_DATA for Fashion-MNIST;
-//   3. else the source's well-known places, in order:
-//      MNIST:   ../shared/data/mnist from the current directory, then from the
-//               executable's directory and each of its ancestors;
-//               /work/shared/data/mnist; $XDG_CACHE_HOME/tapegrad/mnist when
-//               set; ~/.cache/tapegrad/mnist
-//      Fashion: /usr/share/datasets/fashion-mnist (Debian's
-//               dataset-fashion-mnist); ~/.cache/tapegrad/fashion-mnist
+//   3. else the source's standard places, in order, where <name> is mnist or
+//      fashion-mnist:
+//        /usr/share/datasets/<name>          (where Debian's dataset-* packages
+//                                             install, e.g. dataset-fashion-mnist)
+//        $XDG_CACHE_HOME/tapegrad/<name>     (when XDG_CACHE_HOME is set)
+//        ~/.cache/tapegrad/<name>
 // A directory counts when it holds both files of the requested split, each
 // either plain (train-images-idx3-ubyte) or gzip-compressed (….gz); the plain
-// file is preferred when both exist. When nothing is found the error lists
-// every place looked at, what each one lacks, and how to get the data.
+// file is preferred when both exist. When nothing is found the error says what
+// the directory passed as data_dir lacks (case 1), or lists every place looked
+// at with what each one lacks (cases 2 and 3); then how to get the data.
 #pragma once
 
 #include <cstdint>
@@ -40,8 +42,8 @@ const char* split_name(Split split);
 struct DatasetSource {
   std::string name;                      ///< for messages: "MNIST"
   std::string env_var;                   ///< consulted when no directory is given; "" for none
-  std::vector<std::string> search_dirs;  ///< well-known places, in order
-  std::string how_to_get;                ///< the last sentence of the not-found error
+  std::vector<std::string> search_dirs;  ///< standard places, in order (when neither is given)
+  std::string how_to_get;                ///< how to obtain the files, for the not-found error
   std::int64_t num_classes = 10;         ///< labels must lie in [0, num_classes)
   /// The four file names, without ".gz" (either form is found).
   ///@{
@@ -58,18 +60,23 @@ DatasetSource mnist_source();
 DatasetSource fashion_mnist_source();
 
 /// The directory holding `source`'s files for `split` (see the top of this file):
-/// `data_dir` when not empty, else $env_var when set, else the first search_dirs
-/// entry that has both files. Throws std::invalid_argument listing every place
-/// looked at and source.how_to_get when none has them.
+/// `data_dir` when not empty — then the only place looked at, $env_var is not
+/// consulted — else $env_var when set, else the first search_dirs entry that has
+/// both files. Throws std::invalid_argument when the files are not there: for a
+/// given `data_dir`, naming that directory and what it lacks; otherwise listing
+/// every place looked at; both with source.how_to_get.
 std::string find_data_dir(const DatasetSource& source, Split split, const std::string& data_dir = "");
 
-/// Loads one split: images float32 [N,1,H,W] (pixel / 255), labels int64 [N].
-/// `data_dir` empty means find_data_dir. Refuses files that do not pair up
+/// Loads one split: images float32 [N,1,H,W] (pixel / 255), labels int64 [N],
+/// from `data_dir` — then the only place looked at, $env_var is not consulted —
+/// or, when it is empty, from where find_data_dir finds them. Refuses files that do not pair up
 /// (image count != label count, images not 3-D, labels not 1-D) or a label
 /// outside [0, num_classes), naming the files.
 Dataset load_dataset(const DatasetSource& source, Split split, const std::string& data_dir = "");
 
 /// MNIST: images [N,1,28,28] in [0,1], labels 0..9 (N = 60000 train, 10000 test).
+/// A non-empty `data_dir` is the only place read ($TAPEGRAD_DATA is not
+/// consulted); an empty one searches as at the top of this file.
 Dataset load_mnist(const std::string& data_dir, Split split);
 /// Fashion-MNIST: as load_mnist, labels 0..9 = T-shirt/top ... ankle boot.
 Dataset load_fashion_mnist(const std::string& data_dir, Split split);

@@ -97,7 +97,8 @@ void barrier();
 [[noreturn]] void abort(const std::string& message, int code = 1);
 
 /// Splits each epoch's shuffled indices across ranks without overlap: every
-/// rank shuffles with the same seed + epoch, then takes a strided share.
+/// rank computes the same tg::randperm(dataset_size, seed, epoch) — the order a
+/// BatchLoader with this seed gives that epoch — then takes a strided share.
 /// With drop_last the total is cut to a multiple of the world size; without it,
 /// the first ranks get one index more than the others.
 class DistributedSampler {

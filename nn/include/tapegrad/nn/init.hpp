@@ -7,12 +7,13 @@
 // Fan-in/fan-out follow tapegrad's weight layouts:
 //   2-D (in, out)          Linear          fan_in = in,       fan_out = out
 //   n-D (out, in, k...)    Conv1d/Conv2d   fan_in = in * k.., fan_out = out * k..
-// (PyTorch's Linear weight is (out, in); tapegrad's is its transpose, seed 000.)
+// (PyTorch's Linear weight is (out, in); tapegrad's is its transpose.)
 //
-// Presets used in the seeds and by PyTorch:
-//   normal_(w, 0, 0.01)            seed 000's Dense
-//   normal_(w, 0, 1)               seed 000's ConvLayer
-//   kaiming_uniform_(w, sqrt(5))   PyTorch's Linear/Conv default: U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+// Common presets:
+//   normal_(w, 0, 0.01)            small Gaussian weights for a dense layer
+//   normal_(w, 0, 1)               unit Gaussian weights for a conv layer
+//   kaiming_uniform_(w, sqrt(5))   PyTorch's Linear/Conv default: U(-1/sqrt(fan_in), 1/sqrt(fan_in));
+//                                  layer_default_ adds the bias, as Linear and Conv do
 #pragma once
 
 #include <cstdint>
@@ -61,5 +62,12 @@ Tensor kaiming_uniform_(Tensor t, double a = 0.0, FanMode mode = FanMode::FanIn,
 /// He: N(0, std^2) with std = gain / sqrt(fan), gain = calculate_gain(nonlinearity, a).
 Tensor kaiming_normal_(Tensor t, double a = 0.0, FanMode mode = FanMode::FanIn,
                        Nonlinearity nonlinearity = Nonlinearity::LeakyReLU);
+
+/// PyTorch's default initialisation of Linear and Conv layers (their
+/// reset_parameters): weight = kaiming_uniform_(weight, a = sqrt(5)), which is
+/// U(-1/sqrt(fan_in), 1/sqrt(fan_in)); then, when `bias` is defined, bias from
+/// U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with the weight's fan_in. Draws the
+/// weight first, then the bias.
+void layer_default_(Tensor weight, Tensor bias);
 
 }  // namespace tg::nn::init

@@ -17,7 +17,7 @@
 
 namespace tg::nn {
 
-/// Fully-connected layer H = X W + b (seed 000's Dense).
+/// Fully-connected layer H = X W + b.
 /// Layout: weight is (in_features, out_features) — the transpose of PyTorch's
 /// (out, in) — so the forward is one row-major gemm with no transposition.
 /// Input [..., in_features] -> output [..., out_features].

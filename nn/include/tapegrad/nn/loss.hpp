@@ -21,7 +21,7 @@ namespace tg::nn {
 namespace functional {
 
 /// Binary negative log-likelihood on probabilities p in [0, 1] with targets y
-/// in [0, 1] — seed 000's NLL, PyTorch's binary_cross_entropy:
+/// in [0, 1] — the Bernoulli negative log-likelihood, PyTorch's binary_cross_entropy:
 ///   -mean(y log p + (1 - y) log(1 - p)).
 /// Each log is clamped at -100, so p = 0 or 1 gives a large finite loss; the
 /// gradient (p - y) / max(p (1 - p), 1e-12) stays finite too. The op of
@@ -36,14 +36,14 @@ using tg::nll_loss;
 /// gradient with respect to the logits is (softmax - onehot) / N for Mean.
 Tensor cross_entropy(const Tensor& logits, const Tensor& targets, Reduction reduction = Reduction::Mean);
 
-/// Hinge loss for targets in {-1, +1} (seed 001): mean(max(0, 1 - y * score)).
+/// Hinge loss for targets in {-1, +1} (the SVM loss): mean(max(0, 1 - y * score)).
 /// Any other target value is refused.
 Tensor hinge_loss(const Tensor& scores, const Tensor& targets, Reduction reduction = Reduction::Mean);
 
 /// Mean squared error: mean((input - target)^2).
 Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::Mean);
 
-/// The L2 penalty lambda/2 * sum_m ||w_m||^2 (seed 000), differentiable: its
+/// The L2 penalty (weight decay) lambda/2 * sum_m ||w_m||^2, differentiable: its
 /// gradient with respect to each w_m is lambda * w_m. A 0-d tensor; 0 for no params.
 Tensor l2_penalty(double weight_decay, const std::vector<Tensor>& params);
 

@@ -1,4 +1,4 @@
-// tapegrad — the seeds' image filters on 2-D tensors [H,W] (ops/image.cpp).
+// tapegrad — classic image filters on 2-D tensors [H,W] (ops/image.cpp).
 //
 // Built on conv2d, so every filter is differentiable and runs the same fast kernel.
 #pragma once
@@ -9,11 +9,11 @@
 #include <tapegrad/core/tensor.hpp>
 
 /// @namespace tg::image
-/// The seeds' classic image filters on single-channel 2-D tensors.
+/// Classic image filters on single-channel 2-D tensors.
 namespace tg::image {
 
 /// Zero-padded "same" cross-correlation of a matrix [N,M] with a kernel of
-/// odd size (2p+1)x(2q+1) (seed 000 §3.1):
+/// odd size (2p+1)x(2q+1):
 ///   Y[i,j] = sum_{a,b} K[a,b] X[i+a-p, j+b-q]
 Tensor conv_matrix(const Tensor& matrix, const Tensor& kernel);
 
@@ -22,12 +22,13 @@ Tensor conv_matrix(const Tensor& matrix, const Tensor& kernel);
 /// box_size pads its extra row/column at the bottom/right ("same" padding).
 Tensor box_blur(const Tensor& image, std::int64_t box_size);
 
-/// sqrt(Xh^2 + Xv^2) with Xh = X * [-1 0 1] and Xv = X * [-1 0 1]^T (seed 000 §3.2),
+/// sqrt(Xh^2 + Xv^2) with Xh = X * [-1 0 1] and Xv = X * [-1 0 1]^T (central differences),
 /// zero padded. Like sqrt, its gradient is not finite where the amplitude is 0.
 Tensor gradient_amplitude(const Tensor& image);
 
-/// The classic 3x3 kernels of seed 000 §3.2 (float32; conv_matrix promotes as needed):
-/// sharpen [[0,-1,0],[-1,5,-1],[0,-1,0]] and edge [[-1,-1,-1],[-1,8,-1],[-1,-1,-1]].
+/// The classic 3x3 kernels (float32; conv_matrix promotes as needed): sharpen
+/// [[0,-1,0],[-1,5,-1],[0,-1,0]] (identity minus the 4-neighbour Laplacian) and
+/// edge [[-1,-1,-1],[-1,8,-1],[-1,-1,-1]] (the negated 8-neighbour Laplacian).
 ///@{
 Tensor sharpen_kernel();
 Tensor edge_kernel();

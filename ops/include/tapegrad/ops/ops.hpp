@@ -151,7 +151,7 @@ enum class Reduction { Mean, Sum, None };
 /// Mean: -(1/N) sum_i log_probs[i, targets[i]]; Sum drops the 1/N; None gives [N].
 /// Throws for other shapes, a target out of range, or Mean over N = 0.
 Tensor nll_loss(const Tensor& log_probs, const Tensor& targets, Reduction reduction = Reduction::Mean);
-/// Binary cross-entropy (PyTorch's binary_cross_entropy, seed 000's NLL) on
+/// Binary cross-entropy (PyTorch's binary_cross_entropy) on
 /// probabilities p in [0, 1] with targets y in [0, 1] of the same shape:
 ///   Mean: -(1/n) sum_i (y_i log p_i + (1 - y_i) log(1 - p_i)); Sum drops the 1/n; None gives p's shape.
 /// Each log is clamped at -100, so p = 0 or 1 gives a large finite loss; the

@@ -33,7 +33,7 @@ struct Size2 {
 
 /// Explicit zero padding (int or (h, w) pair), or "same" / "valid".
 /// "same" follows TensorFlow: output = ceil(input / stride), and an odd total
-/// padding puts the extra row/column at the bottom/right (seed 004).
+/// padding puts the extra row/column at the bottom/right.
 class Padding {
  public:
   /// Explicit zero padding: p on every side, or ph above and below and pw left
@@ -65,7 +65,8 @@ class Padding {
   bool same_ = false;
 };
 
-/// The convolution/pooling output-size rule (seed 002 Problem 3):
+/// The convolution/pooling output-size rule (PyTorch's Conv2d and MaxPool2d;
+/// Dumoulin & Visin, "A guide to convolution arithmetic for deep learning", 2016):
 ///   out = floor((in + pad_before + pad_after - dilation*(kernel-1) - 1) / stride) + 1
 /// With symmetric padding p and dilation 1 this is floor((in + 2p - k)/s) + 1.
 /// Returns 0 when not even one window fits; throws on a non-positive kernel,

@@ -40,7 +40,7 @@ class SGDOptions {
 };
 
 /// PyTorch's SGD (torch.optim.SGD documentation), with g = grad + weight_decay * w:
-///   momentum 0:  w <- w - lr * g                      (seed 000: w - lr (dw + lambda w))
+///   momentum 0:  w <- w - lr * g                      (= w - lr (dw + lambda w))
 ///   otherwise:   b <- g on the first step, else momentum * b + (1 - dampening) * g
 ///                w <- w - lr * (g + momentum * b)  with nesterov, else  w - lr * b
 /// Nesterov needs momentum > 0 and dampening 0. Negative settings are refused.

@@ -1,5 +1,5 @@
 // tapegrad — fit(): the common training loop, as a small optional helper
-// (the seeds' Model.train(epochs, x, y, x_val, y_val, batch_size) idea); the
+// (the idea of Keras's Model.fit(x, y, batch_size, epochs, validation_data)); the
 // example is on fit() below.
 //
 // Each epoch: the model in train mode, one step per minibatch (zero_grad,
