@@ -1,4 +1,4 @@
-// Seeds 000/001 "Visualizing activations": trains the mnist_binary CNN (or loads
+// Visualizing activations: trains the mnist_binary CNN (or loads
 // it with --resume) and writes PNG grids of two input images and of every
 // conv / ReLU / pool activation they produce.
 //

@@ -1,4 +1,4 @@
-// Seed 000 §3: image filters by convolution (tg::image, on conv2d).
+// Image filters by convolution (tg::image, on conv2d).
 //
 //   image_filters [IMAGE] [--out DIR]
 //
@@ -142,7 +142,7 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  // The filters of seed 000 §3.2. Pixel values stay in [0,1] for gray/blur;
+  // Grey, blur, sharpen and edge filters. Pixel values stay in [0,1] for gray/blur;
   // sharpening overshoots and is clipped; edges are stretched to full range.
   const Tensor blur = image::box_blur(gray, 3);
   const Tensor sharp = image::conv_matrix(gray, image::sharpen_kernel());
@@ -152,7 +152,7 @@ int main(int argc, char** argv) {
             write_png(out_dir / "sharpen.png", sharp) && write_png(out_dir / "edges.png", edges, 0, 0) &&
             write_png(out_dir / "edge_kernel.png", edge_response, 0, 0);
 
-  // Seed 000 §3.2 "Pattern Detection": np.pad(pattern, [(12, 12), (10, 14)]), then
+  // Pattern detection: np.pad(pattern, [(12, 12), (10, 14)]), then
   // 0.5 * image + 0.5 * noise; the cross's centre is at row 12 + 1, column 10 + 1.
   const Tensor pattern = tensor({0, 1, 0, 1, 1, 1, 0, 1, 0}, {3, 3});
   manual_seed(0);

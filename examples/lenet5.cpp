@@ -1,4 +1,4 @@
-// LeNet-5 (seed 002 Problem 8) on MNIST or Fashion-MNIST, full 60k/10k:
+// LeNet-5 (LeCun et al., 1998) on MNIST or Fashion-MNIST, full 60k/10k:
 //   Conv(1->6,5)-ReLU-MaxPool2-Conv(6->16,5)-ReLU-MaxPool2-Flatten-
 //   Linear(256->120)-ReLU-Linear(120->84)-ReLU-Linear(84->10), cross-entropy, SGD with momentum.
 //

@@ -1,4 +1,4 @@
-// Seeds 000/001: MNIST digits 0 vs 1 with the seeds' small CNN; binary NLL on a
+// MNIST digits 0 vs 1 with a small CNN; binary NLL on a
 // sigmoid output, or (--loss hinge) the hinge loss on raw scores with ±1 targets.
 //
 //   mnist_binary --epochs 5 --batch-size 32 --out out/mnist_binary
@@ -16,16 +16,16 @@ using namespace tg;
 namespace ex = tg::examples;
 
 int main(int argc, char** argv) try {
-  ex::FlagParser flags("mnist_binary", "Trains the seeds' CNN to tell MNIST 0s from 1s (NLL or hinge loss).");
+  ex::FlagParser flags("mnist_binary", "Trains a small CNN to tell MNIST 0s from 1s (NLL or hinge loss).");
   ex::TrainingDefaults defaults;
   defaults.epochs = 5;
   defaults.batch_size = 32;
   defaults.lr = 0.05;
   defaults.out = "out/mnist_binary";
   ex::add_training_flags(flags, defaults);
-  flags.add_string("loss", "nll (sigmoid output, seed 000) or hinge (scores, ±1 targets, seed 001)", "nll");
-  flags.add_int("limit", "train on the first N images of 0s and 1s (the seeds used 1000; 0: all)", 0).at_least(0);
-  flags.add_bool("seed-init", "initialise as the seeds did (conv N(0,1), dense N(0,0.01)) instead of PyTorch's defaults");
+  flags.add_string("loss", "nll (sigmoid output) or hinge (scores, ±1 targets)", "nll");
+  flags.add_int("limit", "train on the first N images of 0s and 1s (0: all)", 0).at_least(0);
+  flags.add_bool("seed-init", "initialise conv weights N(0,1) and dense weights N(0,0.01) instead of PyTorch's defaults");
   flags.parse_or_exit(argc, argv);
   ex::TrainingOptions opt = ex::training_options(flags);
   ex::apply_runtime_options(opt);

@@ -1,4 +1,4 @@
-// Seed 000 §2: a 2-16-1 MLP (ReLU, Sigmoid) separates two concentric circles.
+// A 2-16-1 MLP (ReLU, Sigmoid) separates two concentric circles.
 // Binary NLL, SGD lr 0.1 with weight decay 1e-4 in the optimizer (the seed's
 // w <- w - lr (dw + λw)), 5000 full-batch iterations, the loss printed every
 // 500; a decision-boundary PNG like the seed's plot_model_prediction.

@@ -3,7 +3,7 @@
 // Each map is min-max normalised on its own (a constant map is drawn as its
 // minimum) and upscaled with nearest neighbour by an integer factor so that
 // 7x7 pooling outputs are as visible as 28x28 inputs. Default colours follow
-// the seeds' `cmap=gray_r`: large values dark on a white page.
+// matplotlib's `cmap=gray_r`: large values dark on a white page.
 #pragma once
 
 #include <cstdint>
@@ -29,7 +29,7 @@ struct ImageGridOptions {
   std::string title;          ///< drawn across the top when not empty
   int columns = 0;            ///< maps per row; 0 = min(count, 8)
   int min_cell_pixels = 140;  ///< upscale until the longer side reaches this
-  bool large_is_dark = true;  ///< gray_r as in the seeds; false: large values light
+  bool large_is_dark = true;  ///< like matplotlib's gray_r; false: large values light
 };
 
 /// Where everything goes: computed from the map count, map size and options.

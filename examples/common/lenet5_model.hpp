@@ -1,4 +1,4 @@
-// LeNet-5 (seed 002 Problem 8) for 28x28 grey images, shared by the lenet5
+// LeNet-5 (LeCun et al., 1998) for 28x28 grey images, shared by the lenet5
 // trainer, the soak test (tests/test_soak.cpp) and the soak tool (bench/soak.cpp).
 #pragma once
 

@@ -40,7 +40,7 @@ bool warn_if_failed(const PlotResult& r);
 /// The gnuplot program to run, or "" with `why` filled when there is none.
 std::string find_gnuplot(std::string* why = nullptr);
 
-/// The seeds' twin-axis chart: loss per batch on the left axis, accuracy per
+/// A twin-axis chart: loss per batch on the left axis, accuracy per
 /// batch on the right, batches numbered across epochs, epoch boundaries dashed.
 PlotResult plot_loss_accuracy(const std::filesystem::path& png, const std::vector<train::BatchRecord>& history,
                               const std::string& title = "training");

@@ -1,4 +1,4 @@
-// Trains the two-circles MLP (seed 000 §2) using only tapegrad's installed headers.
+// Trains the two-circles MLP using only tapegrad's installed headers.
 #include <cmath>
 #include <cstdio>
 
