@@ -1,6 +1,9 @@
 // tapegrad — one include for the whole library.
 //
+// <!-- snippet: file -->
+// @code
 //   #include <tapegrad/tapegrad.hpp>
+// @endcode
 //
 // Public headers never include xtensor or BLAS headers, so this costs a
 // user's translation unit well under a second. For xtensor interop include

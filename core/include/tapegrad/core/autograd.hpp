@@ -13,13 +13,21 @@
 //
 // Writing an op (ops/*.cpp hold every built-in one; docs/architecture.md):
 //
-//   Tensor square(const Tensor& x) {
-//     Tensor y = mul(x, x);                                  // any computation
-//     if (autograd::needs_grad(x))
-//       autograd::record("square", {x}, y, autograd::formulas(
-//           [x](const Tensor& gy) { return gy * x * 2.0; }));  // d square / dx
+// <!-- snippet: file -->
+// @code
+//   tg::Tensor square(const tg::Tensor& x) {
+//     tg::Tensor y = tg::mul(x.detach(), x.detach());  // any computation, kept off the tape
+//     if (tg::autograd::needs_grad(x))
+//       tg::autograd::record("square", {x}, y, tg::autograd::formulas(
+//           [x](const tg::Tensor& gy) { return gy * x * 2.0; }));  // d square / dx
 //     return y;
 //   }
+// @endcode
+//
+// @code
+//   tg::Tensor x = tg::randn({3}, tg::kFloat64).requires_grad_();
+//   tg::sum(square(x)).backward();   // x.grad() = 2 x
+// @endcode
 //
 // formulas() takes one gradient formula per input and calls only those whose
 // input needs a gradient. A rule that shares work between inputs takes the

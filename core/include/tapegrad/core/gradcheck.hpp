@@ -5,9 +5,11 @@
 // float64 inputs, eps = 1e-6, and an element passes when
 //     |analytic - numeric| <= atol + rtol * |numeric|   (atol 1e-5, rtol 1e-3).
 //
+// @code
 //   auto r = tg::gradcheck([](const std::vector<tg::Tensor>& in) { return tg::sigmoid(in[0]); },
 //                          {tg::randn({3, 4}, tg::kFloat64).requires_grad_()});
 //   if (!r) std::cerr << r.message;
+// @endcode
 //
 // Only inputs with requires_grad() are checked; others (int64 targets, fixed
 // weights) are passed through unchanged. The caller's tensors are not touched:

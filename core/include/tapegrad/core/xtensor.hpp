@@ -1,9 +1,11 @@
 // tapegrad — optional interop with xtensor (header-only; link tapegrad::xtensor).
 //
+// @code
 //   xt::xarray<float> a = {{1, 2}, {3, 4}};
 //   tg::Tensor t = tg::from_xtensor(a);          // copies into tapegrad storage
 //   auto v = tg::as_xtensor<float>(t);            // zero-copy view of t's buffer
 //   v(0, 1) = 5;                                  // writes into t
+// @endcode
 //
 // The view is valid while the tensor (or another handle to its storage) lives.
 #pragma once

@@ -1,11 +1,21 @@
 // tapegrad — minibatches over (inputs, targets) tensors.
 //
+// @code
+//   // Stand-ins for tg::data::load_mnist(dir, Split::Train): images [N,1,28,28], int64 labels [N].
+//   tg::data::Dataset train{tg::randn({200, 1, 28, 28}), tg::randint(0, 10, {200})};
+//   auto model = std::make_shared<tg::nn::Sequential>(std::make_shared<tg::nn::Flatten>(),
+//                                                     std::make_shared<tg::nn::Linear>(784, 10));
+//   tg::optim::SGD optimizer(model->parameters(), tg::optim::SGDOptions(0.1));
+//
 //   tg::data::BatchLoader loader(train.images, train.labels, {/*batch_size*/ 64, /*shuffle*/ true, /*seed*/ 1});
-//   for (std::int64_t epoch = 0; epoch < 10; ++epoch)
-//     for (const tg::data::Batch& b : loader.epoch(epoch)) {
-//       Tensor loss = nll_loss(log_softmax(model(b.inputs)), b.targets);
-//       ...
+//   for (std::int64_t epoch = 0; epoch < 2; ++epoch)
+//     for (const tg::data::Batch& b : loader.epoch(epoch)) {   // batches of 64, 64, 64, 8
+//       optimizer.zero_grad();
+//       tg::Tensor loss = tg::nll_loss(tg::log_softmax((*model)(b.inputs)), b.targets);
+//       loss.backward();
+//       optimizer.step();
 //     }
+// @endcode
 //
 // Each epoch visits every sample once (the last, short batch is dropped when
 // drop_last is set). With shuffle, the order of epoch e is a permutation that

@@ -1,7 +1,11 @@
 // tapegrad — MNIST and Fashion-MNIST: finding the files and loading them.
 //
-//   auto train = tg::data::load_mnist(tg::data::data_dir_flag(argc, argv), tg::data::Split::Train);
+// <!-- snippet: compile --> not run: it needs the MNIST files
+// @code
+//   const char* argv[] = {"train", "--data-dir", "data/mnist"};   // as main() gets them
+//   auto train = tg::data::load_mnist(tg::data::data_dir_flag(3, argv), tg::data::Split::Train);
 //   // train.images: float32 [60000,1,28,28] in [0,1]; train.labels: int64 [60000]
+// @endcode
 //
 // Where the files are looked for (find_data_dir):
 //   1. the directory passed explicitly (the data_dir argument of the loaders

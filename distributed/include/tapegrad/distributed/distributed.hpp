@@ -3,16 +3,25 @@
 // Link tapegrad::distributed (built when CMake finds MPI; TAPEGRAD_WITH_MPI).
 // The core library never depends on it.
 //
-//   int main(int argc, char** argv) {
+// <!-- snippet: file --> compiled, not run: it needs MPI ranks (mpirun -n 2 ./program)
+// @code
+//   int train_main(int argc, char** argv) {              // the program's main
 //     tg::distributed::Environment mpi(argc, argv);      // MPI_Init ... MPI_Finalize
+//     tg::manual_seed(tg::distributed::rank());          // each rank its own data
+//     tg::Tensor x = tg::randn({32, 4}), y = tg::argmax(x, 1);   // this rank's shard
+//     auto model = std::make_shared<tg::nn::Linear>(4, 4);
+//     tg::optim::SGD optimizer(model->parameters(), tg::optim::SGDOptions(0.1));
 //     auto params = model->parameters();
 //     tg::distributed::broadcast_parameters(params);      // same start on every rank
-//     for (each batch of this rank's shard) {
-//       loss.backward();
+//     for (int step = 0; step < 10; ++step) {
+//       optimizer.zero_grad();
+//       tg::nn::functional::cross_entropy((*model)(x), y).backward();
 //       tg::distributed::all_reduce_gradients(params);    // average over ranks
 //       optimizer.step();
 //     }
+//     return 0;
 //   }
+// @endcode
 //
 // Failure behaviour: collectives wait at most `timeout_seconds()` (default 300,
 // env TAPEGRAD_MPI_TIMEOUT); a rank that throws, times out, or sees a peer die

@@ -4,10 +4,13 @@
 // backward rules live with the ops. Default initialisation follows PyTorch:
 // weight and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = in * kernel area.
 //
+// @code
 //   auto net = std::make_shared<tg::nn::Sequential>(
 //       std::make_shared<tg::nn::Conv2d>(1, 2, 3, 1, "same"), std::make_shared<tg::nn::ReLU>(),
 //       std::make_shared<tg::nn::MaxPool2d>(2), std::make_shared<tg::nn::Flatten>(),
 //       std::make_shared<tg::nn::Linear>(2 * 14 * 14, 10));
+//   tg::Tensor logits = (*net)(tg::randn({4, 1, 28, 28}));   // [4,10]
+// @endcode
 #pragma once
 
 #include <cstdint>

@@ -3,8 +3,11 @@
 //
 // Each layer is a Module whose forward() is made of differentiable ops, so its
 // backward comes from the tape. Create them as shared_ptrs:
+// @code
+//   tg::Tensor x = tg::randn({2, 784});
 //   auto fc = std::make_shared<tg::nn::Linear>(784, 10);
-//   tg::Tensor y = (*fc)(x);
+//   tg::Tensor y = (*fc)(x);   // [2,10]
+// @endcode
 // Default initialisation follows PyTorch (see <tapegrad/nn/init.hpp>): weights and
 // biases ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)), drawn from the generator that
 // tg::manual_seed seeds.

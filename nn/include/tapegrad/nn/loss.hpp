@@ -1,8 +1,12 @@
 // tapegrad — loss functions (tg::nn::functional) and their callable wrappers.
 //
+// @code
 //   namespace F = tg::nn::functional;
+//   auto model = std::make_shared<tg::nn::Linear>(3, 5);
+//   tg::Tensor logits = (*model)(tg::randn({8, 3})), labels = tg::randint(0, 5, {8});
 //   tg::Tensor loss = F::cross_entropy(logits, labels) + F::l2_penalty(1e-4, model->parameters());
 //   loss.backward();
+// @endcode
 //
 // Every loss is differentiable with respect to its prediction (and, where it
 // makes sense, its target) and takes a tg::Reduction: Mean (default), Sum, or

@@ -4,6 +4,8 @@
 // (state that is saved but not trained) and named submodules, held by
 // shared_ptr as libtorch's module holders are:
 //
+// <!-- snippet: file -->
+// @code
 //   struct Net : tg::nn::Module {
 //     std::shared_ptr<tg::nn::Linear> fc1, fc2;
 //     Net() {
@@ -12,6 +14,13 @@
 //     }
 //     tg::Tensor forward(const tg::Tensor& x) override { return (*fc2)(tg::relu((*fc1)(x))); }
 //   };
+// @endcode
+//
+// @code
+//   auto net = std::make_shared<Net>();
+//   tg::Tensor logits = (*net)(tg::randn({2, 784}));   // [2,10]
+//   tg::sum(logits).backward();                        // fills net->fc1->weight.grad(), ...
+// @endcode
 //
 // Call modules with operator(), not forward(): operator() puts the module's
 // path into errors raised inside it, e.g.

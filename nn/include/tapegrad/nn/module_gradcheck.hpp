@@ -1,8 +1,13 @@
 // tapegrad — gradient checking for whole modules.
 //
-//   auto net = std::make_shared<tg::nn::Sequential>(...);
+// @code
+//   auto net = std::make_shared<tg::nn::Sequential>(
+//       std::make_shared<tg::nn::Linear>(3, 5), std::make_shared<tg::nn::Tanh>(),
+//       std::make_shared<tg::nn::Linear>(5, 2));
 //   net->to(tg::kFloat64);
 //   tg::GradcheckResult r = tg::nn::gradcheck_module(*net, tg::randn({4, 3}, tg::kFloat64));
+//   if (!r) std::cerr << r.message;
+// @endcode
 //
 // Checks the gradient of the module's output with respect to its input and to
 // every parameter that requires grad against central finite differences, with

@@ -1,9 +1,12 @@
 // tapegrad — tg::nn::Sequential, a chain of modules.
 //
+// @code
 //   auto net = std::make_shared<tg::nn::Sequential>(
 //       std::make_shared<tg::nn::Linear>(2, 16), std::make_shared<tg::nn::ReLU>(),
 //       std::make_shared<tg::nn::Linear>(16, 1), std::make_shared<tg::nn::Sigmoid>());
 //   net->add(std::make_shared<tg::nn::Dropout>(0.1));
+//   tg::Tensor p = (*net)(tg::randn({8, 2}));   // [8,1], in (0, 1)
+// @endcode
 //
 // Children are named "0", "1", ... so parameters are "0.weight", "2.bias", and
 // an error in child 7 reads "Sequential[7] Linear(196->8): ...".

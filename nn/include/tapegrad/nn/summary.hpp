@@ -1,12 +1,18 @@
 // tapegrad — a Keras/torchsummary-style model summary.
 //
+// @code
+//   auto net = std::make_shared<tg::nn::Sequential>(std::make_shared<tg::nn::Conv2d>(3, 6, 3));
 //   std::cout << tg::nn::summary(*net, {1, 3, 144, 144});
+// @endcode
+// prints
 //
-//   Layer  Type    Output shape     Param #
-//   ---------------------------------------
-//   0      Conv2d  [1,6,142,142]        168
-//   ...
-//   Input shape [1,3,144,144], total params 168, trainable 168
+//   Layer  Type    Output shape   Param #
+//   -------------------------------------
+//   0      Conv2d  [1,6,142,142]      168
+//   -------------------------------------
+//   Input shape [1,3,144,144], output shape [1,6,142,142]
+//   Total params: 168
+//   Trainable params: 168
 #pragma once
 
 #include <cstdint>

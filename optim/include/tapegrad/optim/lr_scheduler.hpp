@@ -1,7 +1,14 @@
 // tapegrad — learning-rate schedules (tg::optim).
 //
+// @code
+//   auto model = std::make_shared<tg::nn::Linear>(3, 2);
+//   tg::optim::SGD opt(model->parameters(), tg::optim::SGDOptions(0.1));
 //   tg::optim::StepLR sched(opt, /*step_size=*/30, /*gamma=*/0.1);
-//   for (int epoch = 0; epoch < 90; ++epoch) { train_one_epoch(); sched.step(); }
+//   for (int epoch = 0; epoch < 90; ++epoch) {
+//     // ... train one epoch with opt ...
+//     sched.step();   // lr 0.1 for epochs 0-29, 0.01 for 30-59, 0.001 for 60-89
+//   }
+// @endcode
 //
 // A scheduler remembers the optimizer's lr at construction as base_lr and,
 // on each step(), sets the lr for the next epoch from a closed form (PyTorch's

@@ -1,11 +1,15 @@
 // tapegrad — the optimizer base class (tg::optim::Optimizer).
 //
+// @code
+//   tg::Tensor x = tg::randn({16, 3}), y = tg::randn({16, 1});
+//   auto model = std::make_shared<tg::nn::Linear>(3, 1);
 //   tg::optim::SGD opt(model->parameters(), tg::optim::SGDOptions(0.1).momentum(0.9));
-//   for (...) {
+//   for (int step = 0; step < 20; ++step) {
 //     opt.zero_grad();
-//     loss_fn(model(x), y).backward();
+//     tg::nn::functional::mse_loss((*model)(x), y).backward();
 //     opt.step();
 //   }
+// @endcode
 //
 // An optimizer holds the parameter handles (not copies) and per-parameter
 // state. step() updates each parameter that has a gradient, in place, under

@@ -2,7 +2,10 @@
 // contents or the new ones, never a mix. Checkpoints (tg::save) and the
 // metrics files (<tapegrad/train/metrics.hpp>) are written this way.
 //
-//   tg::train::write_file_atomically("runs/a/summary.txt", "accuracy 0.98\n", {/*create_directories*/ true});
+// @code
+//   auto path = std::filesystem::temp_directory_path() / "tapegrad_example" / "runs" / "a" / "summary.txt";
+//   tg::train::write_file_atomically(path, "accuracy 0.98\n", {/*create_directories*/ true});
+// @endcode
 #pragma once
 
 #include <filesystem>

@@ -1,7 +1,12 @@
 // tapegrad — checkpoints: save and load a module's tensors or an optimizer's state.
 //
-//   tg::save(*model, "model.tgc");      tg::load(*model, "model.tgc");
-//   tg::save(optimizer, "optim.tgc");   tg::load(optimizer, "optim.tgc");
+// @code
+//   auto model = std::make_shared<tg::nn::Linear>(3, 2);
+//   tg::optim::Adam optimizer(model->parameters(), tg::optim::AdamOptions(1e-3));
+//   std::string dir = std::filesystem::temp_directory_path().string();
+//   tg::save(*model, dir + "/model.tgc");      tg::load(*model, dir + "/model.tgc");
+//   tg::save(optimizer, dir + "/optim.tgc");   tg::load(optimizer, dir + "/optim.tgc");
+// @endcode
 //
 // Saving writes a temporary file in the same directory, flushes and fsyncs it,
 // then renames it over `path` (and fsyncs the directory; see
