@@ -66,8 +66,9 @@ void write_metrics_json(const std::filesystem::path& path, const RunMetrics& m);
 ///
 ///   tg::train::RunMetrics metrics = tg::train::run_metrics(history);
 ///   metrics.extra = {{"model", std::string("linear")}};
-///   tg::train::write_metrics_json("runs/linear/metrics.json", metrics);   // {"test_accuracy":…, …, "model":"linear"}
-///   tg::train::write_history_csv("runs/linear/history.csv", tg::train::batch_records(history));  // a header + 8 rows
+///   const auto dir = std::filesystem::temp_directory_path() / "runs" / "linear";
+///   tg::train::write_metrics_json(dir / "metrics.json", metrics);   // {"test_accuracy":…, …, "model":"linear"}
+///   tg::train::write_history_csv(dir / "history.csv", tg::train::batch_records(history));  // a header + 8 rows
 /// @endcode
 RunMetrics run_metrics(const nn::FitHistory& history);
 
