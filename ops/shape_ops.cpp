@@ -158,8 +158,9 @@ Tensor broadcast_to(const Tensor& x, const Shape& shape) {
 Tensor narrow(const Tensor& x, std::int64_t start, std::int64_t length) {
   detail::check_defined(x, "narrow");
   if (x.dim() == 0) detail::fail("narrow: needs at least one dimension, got ", describe(x));
-  if (start < 0 || length < 0 || start + length > x.shape()[0])
-    detail::fail("narrow: rows [", start, ", ", start + length, ") are outside ", describe(x));
+  // length > rows - start, not start + length > rows: the sum could overflow.
+  if (start < 0 || length < 0 || start > x.shape()[0] || length > x.shape()[0] - start)
+    detail::fail("narrow: ", length, " rows from row ", start, " are outside ", describe(x));
   Shape s = x.shape();
   s[0] = length;
   const std::int64_t row = x.shape()[0] == 0 ? 0 : x.numel() / x.shape()[0];

@@ -2,7 +2,11 @@
 // wrong results (each case reproduced a real finding); run under ASan/UBSan too.
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <filesystem>
 #include <thread>
 #include <vector>
 
@@ -137,4 +141,50 @@ TEST_CASE("optimizer state with impossible values is refused on load", "[misuse]
   adam.load_state_dict(with("step.0", tensor_i64({big}, {})), "f");
   for (const auto& [n, t] : adam.state_dict())
     if (n == "step.0") CHECK(t.to_vector<std::int64_t>()[0] == big);
+}
+
+TEST_CASE("narrow with a length that overflows start + length is refused", "[misuse]") {
+  const std::int64_t huge = std::numeric_limits<std::int64_t>::max();
+  CHECK_THROWS_WITH(narrow(ones({4}), 1, huge), Contains("narrow") && Contains("[4]"));
+  CHECK_THROWS_WITH(narrow(ones({4, 2}), 2, huge - 1), Contains("narrow") && Contains("[4,2]"));
+  CHECK_THROWS_WITH(narrow(ones({4, 2}), huge, 1), Contains("narrow") && Contains("[4,2]"));
+  CHECK(narrow(ones({4, 2}), 4, 0).shape() == Shape{0, 2});  // an empty slice at the end is fine
+}
+
+namespace {
+// A fresh directory under the system's temporary folder, removed afterwards.
+struct ScratchDir {
+  std::filesystem::path path;
+  ScratchDir() {
+    path = std::filesystem::temp_directory_path() / ("tapegrad_misuse_" + std::to_string(::getpid()));
+    std::filesystem::remove_all(path);
+    std::filesystem::create_directories(path);
+  }
+  ~ScratchDir() { std::filesystem::remove_all(path); }
+};
+}  // namespace
+
+TEST_CASE("load refuses a named pipe instead of hanging on it", "[misuse][checkpoint]") {
+  ScratchDir dir;
+  const std::string fifo = (dir.path / "model.tgc").string();
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  auto model = std::make_shared<nn::Linear>(2, 1);
+  CHECK_THROWS_WITH(load(*model, fifo), Contains("load") && Contains("model.tgc") && Contains("not a regular file"));
+}
+
+TEST_CASE("save through a symlink writes the file it points to and keeps the link", "[misuse][checkpoint]") {
+  ScratchDir dir;
+  const auto target = dir.path / "real.tgc", link = dir.path / "latest.tgc";
+  auto model = std::make_shared<nn::Linear>(2, 1);
+  save(*model, target.string());
+  std::filesystem::create_symlink(target.filename(), link);
+  {
+    NoGradGuard g;
+    for (Tensor& p : model->parameters()) p.fill_(0.25);
+  }
+  save(*model, link.string());
+  CHECK(std::filesystem::is_symlink(std::filesystem::symlink_status(link)));
+  auto loaded = std::make_shared<nn::Linear>(2, 1);
+  load(*loaded, target.string());
+  for (const Tensor& p : loaded->parameters()) CHECK(p.to_vector() == std::vector<double>(p.numel(), 0.25));
 }

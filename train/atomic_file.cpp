@@ -34,9 +34,19 @@ void write_all(int fd, std::string_view bytes, const AtomicWriteOptions& o, cons
   }
 }
 
+// Where a write to `requested` really goes: the file a symlink points to (as an
+// ordinary write would), not a new file put in place of the link.
+fs::path resolve_symlinks(const fs::path& requested) {
+  std::error_code ec;
+  if (!fs::is_symlink(fs::symlink_status(requested, ec))) return requested;
+  const fs::path target = fs::weakly_canonical(requested, ec);
+  return ec || target.empty() ? requested : target;
+}
+
 }  // namespace
 
-void write_file_atomically(const fs::path& path, std::string_view contents, const AtomicWriteOptions& options) {
+void write_file_atomically(const fs::path& requested, std::string_view contents, const AtomicWriteOptions& options) {
+  const fs::path path = resolve_symlinks(requested);
   if (path.empty() || !path.has_filename())
     throw std::invalid_argument(options.context + ": '" + path.string() + "' is not a file name");
   const fs::path dir = path.parent_path();

@@ -1,6 +1,7 @@
 // The checkpoint file format (see <tapegrad/train/serialize.hpp> for the layout):
 // serialising named tensors into a payload, the CRC-32'd header (written with
 // train::write_file_atomically), and a reader that validates every size against the bytes present.
+#include <filesystem>
 #include <zlib.h>
 
 #include <cerrno>
@@ -135,6 +136,11 @@ void write_checkpoint(const std::string& path, const std::string& kind, const Na
 }
 
 CheckpointContents read_checkpoint(const std::string& path) {
+  // A FIFO or a device would block or never end: only regular files are read.
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (!ec && std::filesystem::exists(status) && !std::filesystem::is_regular_file(status))
+    fail("load: '", path, "' is not a regular file (a pipe, a device or a directory cannot hold a checkpoint)");
   std::ifstream in(path, std::ios::binary);
   if (!in) fail("load: cannot open '", path, "': ", std::strerror(errno));
   in.seekg(0, std::ios::end);

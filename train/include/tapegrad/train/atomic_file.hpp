@@ -30,7 +30,8 @@ struct AtomicWriteOptions {
 /// `path`; the directory is fsync'ed last so the rename itself survives a power
 /// loss. On failure the temporary file is removed and `path` is untouched. A
 /// process killed mid-write may leave its temporary file behind; later writes
-/// pick new names and never read it.
+/// pick new names and never read it. When `path` is a symlink, the file it
+/// points to is the one replaced (in its own directory); the link stays.
 ///
 /// Throws std::invalid_argument when `path` names no file (empty, or ending in
 /// a separator), std::runtime_error "<context>: cannot <step> '<file>': <system
