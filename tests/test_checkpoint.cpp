@@ -10,6 +10,8 @@
 
 #include <tapegrad/tapegrad.hpp>
 
+#include "test_helpers.hpp"
+
 using namespace tg;
 using namespace tg::nn;
 using namespace tg::optim;
@@ -20,17 +22,7 @@ using Bytes = std::string;
 namespace {
 
 // A fresh directory per test case, removed afterwards.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int counter = 0;
-    path = fs::temp_directory_path() / ("tapegrad_ckpt_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
+using tg::testing::TempDir;
 
 Bytes read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

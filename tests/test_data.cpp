@@ -20,6 +20,8 @@
 
 #include <tapegrad/tapegrad.hpp>
 
+#include "test_helpers.hpp"
+
 using namespace tg;
 using Catch::Contains;
 namespace fs = std::filesystem;
@@ -29,22 +31,7 @@ namespace {
 using Bytes = std::vector<std::uint8_t>;
 
 // A fresh directory, removed with everything in it at the end of the test.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int counter = 0;
-    path = fs::temp_directory_path() /
-           ("tapegrad-test-data-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-  std::string str() const { return path.string(); }
-};
+using tg::testing::TempDir;
 
 // Sets an environment variable for the lifetime of the guard.
 struct EnvGuard {

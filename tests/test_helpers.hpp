@@ -52,6 +52,10 @@ struct TempDir {
   }
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
+  /// The path of `name` inside the directory, as a string.
+  std::string file(const std::string& name) const { return (path / name).string(); }
+  /// The directory's path as a string.
+  std::string str() const { return path.string(); }
 };
 
 /// The whole file as text ("" when it cannot be read).

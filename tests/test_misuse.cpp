@@ -12,6 +12,8 @@
 
 #include <tapegrad/tapegrad.hpp>
 
+#include "test_helpers.hpp"
+
 using namespace tg;
 using Catch::Contains;
 
@@ -151,21 +153,9 @@ TEST_CASE("narrow with a length that overflows start + length is refused", "[mis
   CHECK(narrow(ones({4, 2}), 4, 0).shape() == Shape{0, 2});  // an empty slice at the end is fine
 }
 
-namespace {
-// A fresh directory under the system's temporary folder, removed afterwards.
-struct ScratchDir {
-  std::filesystem::path path;
-  ScratchDir() {
-    path = std::filesystem::temp_directory_path() / ("tapegrad_misuse_" + std::to_string(::getpid()));
-    std::filesystem::remove_all(path);
-    std::filesystem::create_directories(path);
-  }
-  ~ScratchDir() { std::filesystem::remove_all(path); }
-};
-}  // namespace
 
 TEST_CASE("load refuses a named pipe instead of hanging on it", "[misuse][checkpoint]") {
-  ScratchDir dir;
+  tg::testing::TempDir dir;
   const std::string fifo = (dir.path / "model.tgc").string();
   REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
   auto model = std::make_shared<nn::Linear>(2, 1);
@@ -173,7 +163,7 @@ TEST_CASE("load refuses a named pipe instead of hanging on it", "[misuse][checkp
 }
 
 TEST_CASE("save through a symlink writes the file it points to and keeps the link", "[misuse][checkpoint]") {
-  ScratchDir dir;
+  tg::testing::TempDir dir;
   const auto target = dir.path / "real.tgc", link = dir.path / "latest.tgc";
   auto model = std::make_shared<nn::Linear>(2, 1);
   save(*model, target.string());
