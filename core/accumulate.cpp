@@ -2,6 +2,8 @@
 #include <array>
 #include <functional>
 #include <mutex>
+#include <stdexcept>
+#include <string>
 
 #include "core/accumulate.hpp"
 #include "core/dispatch.hpp"
@@ -33,6 +35,7 @@ void accumulate_into(Tensor& acc, const Tensor& g) {
     const T* __restrict b = static_cast<const T*>(src.raw_data());
     for (std::int64_t i = 0, n = acc.numel(); i < n; ++i) a[i] += b[i];
   });
+  acc.bump_version();
 }
 
 void accumulate_into_grad(TensorImpl& owner, Tensor g) {
@@ -40,6 +43,14 @@ void accumulate_into_grad(TensorImpl& owner, Tensor g) {
   // is serialised (as in PyTorch), by a lock chosen by the leaf's address.
   static std::array<std::mutex, 64> locks;
   std::lock_guard<std::mutex> lock(locks[std::hash<const void*>()(&owner) % locks.size()]);
+  // The engine gives a gradient the dtype its input had in the forward pass; a
+  // leaf whose data was replaced since (set_data, Module::to) no longer matches it.
+  if (g.dtype() != owner.dtype)
+    throw std::runtime_error("backward: a gradient of dtype " + std::string(dtype_name(g.dtype())) +
+                             " reached the leaf " + owner.shape.str() + " " + dtype_name(owner.dtype) +
+                             ", which was " + dtype_name(g.dtype()) +
+                             " in the forward pass (its data was replaced since, by set_data or Module::to); run "
+                             "the forward pass again after changing dtypes");
   if (!owner.grad.defined()) {
     // The first gradient becomes the tensor's own buffer: never one that another
     // leaf's .grad(), the caller's seed or an op's saved value also holds.

@@ -83,9 +83,46 @@ bool needs_grad_list(const std::vector<Tensor>& ts) {
   return false;
 }
 
+// ---------------------------------------------------------------------------
+// Saved tensors
+// ---------------------------------------------------------------------------
+namespace {
+// The node whose rule this thread is running, named by SavedTensor's error.
+thread_local const Node* running_node = nullptr;
+
+struct RunningNode {
+  const Node* prev;
+  explicit RunningNode(const Node* n) : prev(running_node) { running_node = n; }
+  ~RunningNode() { running_node = prev; }
+};
+}  // namespace
+
+SavedTensor::SavedTensor(Tensor t) : tensor_(std::move(t)), version_(tensor_.defined() ? tensor_.version() : 0) {}
+
+const Tensor& SavedTensor::get() const {
+  if (tensor_.defined() && tensor_.version() != version_) {
+    const std::string who = running_node ? "backward of '" + running_node->name() + "'" : "a saved tensor";
+    throw std::runtime_error(
+        who + ": a tensor it saved, " + describe(tensor_) + ", was changed in place after the forward pass (version " +
+        std::to_string(tensor_.version()) + ", saved at version " + std::to_string(version_) +
+        "). Change it after backward(), or change a clone() of it; in-place changes are copy_, fill_, set_data "
+        "(Module::to), an optimizer step");
+  }
+  return tensor_;
+}
+
 void Context::save_for_backward(const std::vector<Tensor>& tensors) {
   saved_.clear();
-  for (const Tensor& t : tensors) saved_.push_back(t.defined() ? t.detach() : Tensor());
+  unpacked_.clear();
+  for (const Tensor& t : tensors) {
+    unpacked_.push_back(t.defined() ? t.detach() : Tensor());
+    saved_.emplace_back(unpacked_.back());
+  }
+}
+
+const std::vector<Tensor>& Context::saved() const {
+  for (const SavedTensor& s : saved_) s.get();
+  return unpacked_;
 }
 
 // ---------------------------------------------------------------------------
@@ -197,7 +234,11 @@ void run_backward(const Tensor& root, const Tensor& seed, bool retain_graph) {
     if (auto out = node->retained_output.lock()) detail::accumulate_into_grad(*out, gy);
 
     for (EngineHook* h : hooks) h->before_backward(*node);
-    Grads gx = node->backward(gy, node->needs);
+    Grads gx;
+    {
+      RunningNode running(node);
+      gx = node->backward(gy, node->needs);
+    }
     check_grads(*node, gx);
     for (EngineHook* h : hooks) h->after_backward(*node, gx);
 

@@ -1,4 +1,5 @@
 // check_op: the generic checks over an op's declared samples and error inputs.
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <sstream>
@@ -96,6 +97,73 @@ OpArgs with_grad(const OpArgs& args, const std::vector<bool>& want, Dtype dtype 
 
 std::string what_of(const std::exception& e) { return e.what(); }
 
+// A different value for every element of `t`, written in place: float values
+// scaled and shifted, int64 ones (indices) in reverse order, so they stay in range.
+void change_in_place(Tensor& t) {
+  NoGradGuard no_grad;
+  if (is_floating(t.dtype())) {
+    std::vector<double> v = t.to_vector<double>();
+    for (double& x : v) x = 1.5 * x + 0.25;
+    t.copy_(tensor(v, t.shape(), t.dtype()));
+    return;
+  }
+  std::vector<std::int64_t> v = t.to_vector<std::int64_t>();
+  std::reverse(v.begin(), v.end());
+  t.copy_(tensor_i64(v, t.shape()));
+}
+
+bool same_values(const Tensor& a, const Tensor& b) {
+  if (a.defined() != b.defined()) return false;
+  if (!a.defined()) return true;
+  const std::vector<double> x = a.to_vector<double>(), y = b.to_vector<double>();
+  for (std::size_t i = 0; i < x.size(); ++i)
+    if (!(std::abs(x[i] - y[i]) <= 1e-12 * (1 + std::abs(x[i])))) return false;
+  return true;
+}
+
+// For each input and for the output: run the forward, change that tensor in
+// place, run backward. It must throw the saved-tensor error, or give exactly the
+// gradients of an unchanged run.
+template <class Fail>
+void check_saved_tensors(const OpSample& s, const OpArgs& base, const std::vector<bool>& diff, std::uint64_t seed,
+                         const std::string& where, std::int64_t& checks, Fail& fail) {
+  auto fresh_inputs = [&] {
+    OpArgs args = with_grad(base, diff);
+    for (Tensor& t : args)
+      if (!is_floating(t.dtype())) t = t.clone();  // int64 inputs are changed too: never base's
+    return args;
+  };
+  const OpArgs reference = fresh_inputs();
+  const Tensor y0 = s.call(reference);
+  if (!y0.requires_grad()) return;
+  const Tensor seed_grad = make_inputs({inputs::any(y0.shape())}, seed * 7919)[0].to(y0.dtype());
+  y0.backward(seed_grad);
+
+  for (std::size_t k = 0; k <= base.size(); ++k) {  // k == base.size(): the output
+    ++checks;
+    const std::string what = k < base.size() ? "input " + std::to_string(k) : std::string("the output");
+    OpArgs args = fresh_inputs();
+    Tensor y = s.call(args);
+    if (k < base.size())
+      change_in_place(args[k]);
+    else
+      change_in_place(y);
+    try {
+      y.backward(seed_grad);
+    } catch (const std::runtime_error& e) {
+      if (what_of(e).find("changed in place") == std::string::npos)
+        fail(where, "after changing " + what + " in place, backward threw another error: " + what_of(e));
+      continue;
+    }
+    for (std::size_t j = 0; j < args.size(); ++j)
+      if (diff[j] && !same_values(args[j].grad(), reference[j].grad())) {
+        fail(where, "backward read " + what + " after it was changed in place, and gave input " + std::to_string(j) +
+                        " another gradient instead of refusing (keep what a backward reads as an autograd::SavedTensor)");
+        break;
+      }
+  }
+}
+
 }  // namespace
 
 OpCheckReport check_op(const OpInfo& info) {
@@ -183,6 +251,10 @@ OpCheckReport check_op(const OpInfo& info) {
             }
         }
       }
+      // A tensor the backward reads is saved with its version: changing an input
+      // or the output in place after the forward pass makes backward refuse, or
+      // (when the backward never reads it) leaves every gradient as it was.
+      if (info.differentiable && any_diff) check_saved_tensors(s, base, diff, seed, where, r.checks, fail);
     } catch (const std::exception& e) {
       fail(where, std::string("threw: ") + e.what());
     }

@@ -304,6 +304,7 @@ Tensor& Tensor::fill_(double value) {
     using T = decltype(tag);
     std::fill_n(static_cast<T*>(raw_data()), n, static_cast<T>(value));
   });
+  bump_version();
   return *this;
 }
 
@@ -318,6 +319,9 @@ void Tensor::set_data(const Tensor& src, Dtype dtype) {
   if (converted.is_same(src) || TensorImpl::of(converted).storage == TensorImpl::of(src).storage)
     converted = converted.clone();  // never alias the source's buffer
   const TensorImpl& from = TensorImpl::of(converted);
+  // The new buffer continues the old one's count, one change further on: a
+  // backward that saved this tensor sees that its data was replaced.
+  from.storage->version.store(im.storage->version.load() + 1);
   im.storage = from.storage;
   im.offset_bytes = from.offset_bytes;
   im.dtype = dtype;
@@ -332,8 +336,13 @@ Tensor& Tensor::copy_(const Tensor& src) {
   if (requires_grad() && GradMode::is_enabled())
     fail("Tensor::copy_: in-place change of a tensor that requires grad; wrap it in tg::NoGradGuard");
   convert(src, *this);
+  bump_version();
   return *this;
 }
+
+std::uint64_t Tensor::version() const { return impl_of(*this, "Tensor::version").storage->version.load(); }
+
+void Tensor::bump_version() { impl_of(*this, "Tensor::bump_version").storage->version.fetch_add(1); }
 
 // ---------------------------------------------------------------------------
 // Factories

@@ -1,7 +1,9 @@
 // Private: what a Tensor handle points to. Not installed, not for users.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 
 #include <tapegrad/core/autograd.hpp>
@@ -15,6 +17,10 @@ namespace detail {
 struct Storage {
   void* data = nullptr;
   std::size_t bytes = 0;
+  /// Counts in-place changes of these bytes (shared by every view, as in
+  /// PyTorch): a tensor saved for backward remembers it and refuses to be read
+  /// once it moved (autograd::SavedTensor).
+  std::atomic<std::uint64_t> version{0};
   Storage(void* d, std::size_t b) : data(d), bytes(b) {}
   ~Storage();
   Storage(const Storage&) = delete;

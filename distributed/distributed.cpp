@@ -125,6 +125,7 @@ void broadcast_parameters(const std::vector<Tensor>& params, int root) {
                      &request),
           "broadcast_parameters");
     wait(request, "broadcast_parameters");
+    t.bump_version();
   }
 }
 
@@ -188,6 +189,7 @@ void all_reduce_gradients(const std::vector<Tensor>& params, AllReduce mode) {
   offset = 0;
   for (Tensor& g : grads) {
     std::memcpy(g.raw_data(), base + offset * esize, g.numel() * esize);
+    g.bump_version();
     offset += g.numel();
   }
 }

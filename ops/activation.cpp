@@ -17,6 +17,7 @@
 #include <tapegrad/ops/ops.hpp>
 
 namespace tg {
+using autograd::SavedTensor;
 namespace {
 
 using detail::flat;
@@ -84,8 +85,8 @@ Tensor sigmoid(const Tensor& x) {
     return T(1) / (T(1) + xt::exp(-v));
   });
   if (autograd::needs_grad(x))
-    autograd::record("sigmoid", {x}, y, autograd::formulas([y = y.detach()](const Tensor& gy) {
-      return fused(gy, y, "sigmoid backward", [](const auto& g, const auto& s, auto t) {
+    autograd::record("sigmoid", {x}, y, autograd::formulas([y = SavedTensor(y.detach())](const Tensor& gy) {
+      return fused(gy, y.get(), "sigmoid backward", [](const auto& g, const auto& s, auto t) {
         using T = decltype(t);
         return g * s * (T(1) - s);
       });
@@ -97,8 +98,8 @@ Tensor tanh(const Tensor& x) {
   detail::check_floating(x, "tanh");
   Tensor y = fused(x, x, "tanh", [](const auto& v, const auto&, auto) { return xt::tanh(v); });
   if (autograd::needs_grad(x))
-    autograd::record("tanh", {x}, y, autograd::formulas([y = y.detach()](const Tensor& gy) {
-      return fused(gy, y, "tanh backward", [](const auto& g, const auto& t, auto tag) {
+    autograd::record("tanh", {x}, y, autograd::formulas([y = SavedTensor(y.detach())](const Tensor& gy) {
+      return fused(gy, y.get(), "tanh backward", [](const auto& g, const auto& t, auto tag) {
         using T = decltype(tag);
         return g * (T(1) - t * t);
       });
@@ -114,8 +115,8 @@ Tensor relu(const Tensor& x) {
   });
   // gy * [x > 0], read as [y > 0]: saving y lets x's buffer be freed.
   if (autograd::needs_grad(x))
-    autograd::record("relu", {x}, y, autograd::formulas([y = y.detach()](const Tensor& gy) {
-      return fused(gy, y, "relu backward", [](const auto& g, const auto& r, auto t) {
+    autograd::record("relu", {x}, y, autograd::formulas([y = SavedTensor(y.detach())](const Tensor& gy) {
+      return fused(gy, y.get(), "relu backward", [](const auto& g, const auto& r, auto t) {
         using T = decltype(t);
         return xt::where(r > T(0), g, T(0));
       });
@@ -126,8 +127,8 @@ Tensor relu(const Tensor& x) {
 Tensor softmax(const Tensor& x, int axis) {
   Tensor y = softmax_kernel(x, axis, false, "softmax");
   if (autograd::needs_grad(x))
-    autograd::record("softmax", {x}, y, autograd::formulas([y = y.detach(), axis](const Tensor& gy) {
-      return y * (gy - sum(gy * y, {axis}, true));
+    autograd::record("softmax", {x}, y, autograd::formulas([y = SavedTensor(y.detach()), axis](const Tensor& gy) {
+      return y.get() * (gy - sum(gy * y.get(), {axis}, true));
     }));
   return y;
 }
@@ -135,8 +136,8 @@ Tensor softmax(const Tensor& x, int axis) {
 Tensor log_softmax(const Tensor& x, int axis) {
   Tensor y = softmax_kernel(x, axis, true, "log_softmax");
   if (autograd::needs_grad(x))
-    autograd::record("log_softmax", {x}, y, autograd::formulas([y = y.detach(), axis](const Tensor& gy) {
-      return gy - exp(y) * sum(gy, {axis}, true);
+    autograd::record("log_softmax", {x}, y, autograd::formulas([y = SavedTensor(y.detach()), axis](const Tensor& gy) {
+      return gy - exp(y.get()) * sum(gy, {axis}, true);
     }));
   return y;
 }

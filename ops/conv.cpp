@@ -19,6 +19,7 @@
 #include <tapegrad/ops/vision.hpp>
 
 namespace tg {
+using autograd::SavedTensor;
 namespace {
 
 using autograd::Grads;
@@ -126,7 +127,8 @@ Tensor conv2d_checked(const Tensor& x, const Tensor& w, const Tensor& b, const C
 
   // Save only what the gradients read: x for gW, W for gx.
   autograd::record("conv2d", {x, w, b}, y, autograd::BackwardFn(
-      [g, x = w.requires_grad() ? x.detach() : Tensor(), w = x.requires_grad() ? w.detach() : Tensor()](
+      [g, x = SavedTensor(w.requires_grad() ? x.detach() : Tensor()),
+       w = SavedTensor(x.requires_grad() ? w.detach() : Tensor())](
           const Tensor& gy, const autograd::NeedsGrad& needs) -> Grads {
         const Dtype dt = gy.dtype();
         Tensor gx = needs[0] ? detail::make_tensor({g.batch, g.channels, g.in_h, g.in_w}, dt) : Tensor();
@@ -135,7 +137,7 @@ Tensor conv2d_checked(const Tensor& x, const Tensor& w, const Tensor& b, const C
         detail::dispatch_float(dt, "conv2d backward", [&](auto tag) {
           using T = decltype(tag);
           auto out = [](Tensor& t) { return t.defined() ? t.data<T>() : nullptr; };
-          detail::conv2d_backward<T>(needs[1] ? x.data<T>() : nullptr, needs[0] ? w.data<T>() : nullptr,
+          detail::conv2d_backward<T>(needs[1] ? x.get().data<T>() : nullptr, needs[0] ? w.get().data<T>() : nullptr,
                                      gy.data<T>(), g, out(gx), out(gw), out(gb));
         });
         return {gx, gw, gb};

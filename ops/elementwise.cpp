@@ -17,6 +17,7 @@
 #include <tapegrad/ops/ops.hpp>
 
 namespace tg {
+using autograd::SavedTensor;
 namespace {
 
 using detail::flat;
@@ -130,8 +131,8 @@ Tensor mul(const Tensor& a0, const Tensor& b0) {
   // Each formula keeps only the operand it reads: b for a's gradient, a for b's.
   if (autograd::needs_grad(a, b))
     autograd::record("mul", {a, b}, y, autograd::formulas(
-        [b = a.requires_grad() ? b : Tensor(), sa = a.shape()](const Tensor& gy) { return sum_to(gy * b, sa); },
-        [a = b.requires_grad() ? a : Tensor(), sb = b.shape()](const Tensor& gy) { return sum_to(gy * a, sb); }));
+        [b = SavedTensor(a.requires_grad() ? b : Tensor()), sa = a.shape()](const Tensor& gy) { return sum_to(gy * b.get(), sa); },
+        [a = SavedTensor(b.requires_grad() ? a : Tensor()), sb = b.shape()](const Tensor& gy) { return sum_to(gy * a.get(), sb); }));
   return y;
 }
 
@@ -142,8 +143,10 @@ Tensor div(const Tensor& a0, const Tensor& b0) {
   // d(a/b)/db = -a/b^2 = -y/b: the output is saved instead of a.
   if (autograd::needs_grad(a, b))
     autograd::record("div", {a, b}, y, autograd::formulas(
-        [b, sa = a.shape()](const Tensor& gy) { return sum_to(gy / b, sa); },
-        [b, y = b.requires_grad() ? y.detach() : Tensor()](const Tensor& gy) { return sum_to(neg(gy * y / b), b.shape()); }));
+        [b = SavedTensor(b), sa = a.shape()](const Tensor& gy) { return sum_to(gy / b.get(), sa); },
+        [b = SavedTensor(b), y = SavedTensor(b.requires_grad() ? y.detach() : Tensor()), sb = b.shape()](const Tensor& gy) {
+          return sum_to(neg(gy * y.get() / b.get()), sb);
+        }));
   return y;
 }
 
@@ -184,7 +187,7 @@ Tensor rdiv(double s, const Tensor& b) {
   Tensor y = scalar_forward<ScalarOp::RDiv>(b, s, "rdiv");
   if (autograd::needs_grad(b))  // d(s/b)/db = -s/b^2 = -y/b
     autograd::record("rdiv_scalar", {b}, y,
-                     autograd::formulas([b, y = y.detach()](const Tensor& gy) { return neg(gy * y / b); }));
+                     autograd::formulas([b = SavedTensor(b), y = SavedTensor(y.detach())](const Tensor& gy) { return neg(gy * y.get() / b.get()); }));
   return y;
 }
 

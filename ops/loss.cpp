@@ -20,6 +20,7 @@
 #include <tapegrad/ops/ops.hpp>
 
 namespace tg {
+using autograd::SavedTensor;
 
 using detail::fail;
 
@@ -64,13 +65,13 @@ Tensor detail::nll_loss_checked(const Tensor& log_probs, const Tensor& targets, 
   // Targets are class indices, not an input of the tape. The gradient is
   // -gy (scaled by 1/N for Mean) at [i, t_i], 0 elsewhere.
   if (autograd::needs_grad(log_probs))
-    autograd::record("nll_loss", {log_probs}, y, autograd::formulas([targets, N, C, reduction](const Tensor& gy) {
+    autograd::record("nll_loss", {log_probs}, y, autograd::formulas([targets = SavedTensor(targets), N, C, reduction](const Tensor& gy) {
       Tensor g = zeros(Shape{N, C}, gy.dtype());
       dispatch_float(gy.dtype(), "nll_loss backward", [&](auto tag) {
         using T = decltype(tag);
         const T* pg = static_cast<const T*>(gy.raw_data());
         T* out = static_cast<T*>(g.raw_data());
-        const std::int64_t* t = targets.data<std::int64_t>();
+        const std::int64_t* t = targets.get().data<std::int64_t>();
         const T scale = reduction == Reduction::Mean ? T(1) / static_cast<T>(N) : T(1);
         for (std::int64_t i = 0; i < N; ++i)
           out[i * C + t[i]] = -(reduction == Reduction::None ? pg[i] : pg[0]) * scale;
@@ -156,13 +157,13 @@ Tensor binary_cross_entropy(const Tensor& probs, const Tensor& targets, Reductio
   // Both gradients read p; only p's reads y.
   if (autograd::needs_grad(p, y))
     autograd::record(op, {p, y}, out, autograd::formulas(
-        [p, y = p.requires_grad() ? y : Tensor(), reduction](const Tensor& gy) {
+        [p = SavedTensor(p), y = SavedTensor(p.requires_grad() ? y : Tensor()), reduction](const Tensor& gy) {
           return bce_gradient(gy, p, y, reduction, [](auto g, auto pi, auto yi) {  // g (p - y) / max(p (1 - p), 1e-12)
             using T = decltype(pi);
             return g * (pi - yi) / std::max(pi * (T(1) - pi), static_cast<T>(kGradEps));
           });
         },
-        [p, reduction](const Tensor& gy) {
+        [p = SavedTensor(p), reduction](const Tensor& gy) {
           return bce_gradient(gy, p, Tensor(), reduction, [](auto g, auto pi, auto) {  // g (clog(1 - p) - clog(p))
             using T = decltype(pi);
             return g * (clamped_log(T(1) - pi) - clamped_log(pi));

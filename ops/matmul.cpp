@@ -12,6 +12,7 @@
 #include <tapegrad/ops/ops.hpp>
 
 namespace tg {
+using autograd::SavedTensor;
 namespace {
 
 // op(a) · op(b) for 2-D operands, or batch by batch for 3-D ones (same batch).
@@ -60,8 +61,8 @@ Tensor matmul(const Tensor& a0, const Tensor& b0) {
   // gA = gY · Bᵀ and gB = Aᵀ · gY: each formula keeps only the operand it reads.
   if (autograd::needs_grad(a, b))
     autograd::record("matmul", {a, b}, y, autograd::formulas(
-        [b = a.requires_grad() ? b : Tensor()](const Tensor& gy) { return gemm_op(gy, false, b, true); },
-        [a = b.requires_grad() ? a : Tensor()](const Tensor& gy) { return gemm_op(a, true, gy, false); }));
+        [b = SavedTensor(a.requires_grad() ? b : Tensor())](const Tensor& gy) { return gemm_op(gy, false, b, true); },
+        [a = SavedTensor(b.requires_grad() ? a : Tensor())](const Tensor& gy) { return gemm_op(a, true, gy, false); }));
   return y;
 }
 

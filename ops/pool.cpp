@@ -14,6 +14,7 @@
 #include <tapegrad/ops/vision.hpp>
 
 namespace tg {
+using autograd::SavedTensor;
 namespace {
 
 using detail::fail;
@@ -75,11 +76,11 @@ Tensor max_pool2d(const Tensor& x, Size2 kernel, std::optional<Size2> stride, Si
   });
   // gx[argmax of window o] += gy[o]   (the first maximum, as np.argmax)
   if (autograd::needs_grad(x))
-    autograd::record("max_pool2d", {x}, y, autograd::formulas([g, argmax, shape = x.shape()](const Tensor& gy) {
+    autograd::record("max_pool2d", {x}, y, autograd::formulas([g, argmax = SavedTensor(argmax), shape = x.shape()](const Tensor& gy) {
       Tensor gx = detail::make_tensor(shape, gy.dtype());
       detail::dispatch_float(gy.dtype(), "max_pool2d backward", [&](auto tag) {
         using T = decltype(tag);
-        detail::max_pool2d_backward<T>(gy.data<T>(), argmax.data<std::int64_t>(), g, gx.data<T>());
+        detail::max_pool2d_backward<T>(gy.data<T>(), argmax.get().data<std::int64_t>(), g, gx.data<T>());
       });
       return gx;
     }));

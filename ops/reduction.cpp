@@ -18,6 +18,7 @@
 #include <tapegrad/ops/ops.hpp>
 
 namespace tg {
+using autograd::SavedTensor;
 namespace {
 
 using detail::row_sum;
@@ -146,13 +147,13 @@ MaxResult max_along(const Tensor& x, int axis, bool keepdim, const char* op) {
 
   // gx: zeros, with gy scattered to the index of each maximum.
   if (autograd::needs_grad(x))
-    autograd::record("max", {x}, values, autograd::formulas([s, indices, outer, n, inner](const Tensor& gy) {
+    autograd::record("max", {x}, values, autograd::formulas([s, indices = SavedTensor(indices), outer, n, inner](const Tensor& gy) {
       Tensor gx = zeros(s, gy.dtype());
       detail::dispatch_float(gy.dtype(), "max backward", [&](auto tag) {
         using T = decltype(tag);
         const T* g = static_cast<const T*>(gy.raw_data());
         T* pgx = static_cast<T*>(gx.raw_data());
-        const std::int64_t* pi = indices.data<std::int64_t>();
+        const std::int64_t* pi = indices.get().data<std::int64_t>();
         for (std::int64_t o = 0; o < outer; ++o)
           for (std::int64_t i = 0; i < inner; ++i)
             pgx[(o * n + pi[o * inner + i]) * inner + i] += g[o * inner + i];

@@ -16,6 +16,7 @@
 #include <tapegrad/ops/ops.hpp>
 
 namespace tg {
+using autograd::SavedTensor;
 
 Tensor reshape(const Tensor& x, const std::vector<std::int64_t>& dims) {
   detail::check_defined(x, "reshape");
@@ -198,14 +199,15 @@ Tensor index_select(const Tensor& x, const Tensor& indices) {
                 static_cast<const char*>(x.raw_data()) + idx[i] * bytes, bytes);
   if (autograd::needs_grad(x)) {
     // gx: zeros, with each row of gy added at its index.
-    auto scatter_rows = [shape = x.shape(), indices, row](const Tensor& gy) {
+    auto scatter_rows = [shape = x.shape(), indices = SavedTensor(indices), row](const Tensor& gy) {
       Tensor gx = zeros(shape, gy.dtype());
       detail::dispatch_float(gy.dtype(), "index_select backward", [&](auto tag) {
         using T = decltype(tag);
         const T* g = static_cast<const T*>(gy.raw_data());
         T* p = static_cast<T*>(gx.raw_data());
-        const std::int64_t* id = indices.data<std::int64_t>();
-        for (std::int64_t i = 0; i < indices.numel(); ++i)
+        const Tensor& saved_indices = indices.get();
+        const std::int64_t* id = saved_indices.data<std::int64_t>();
+        for (std::int64_t i = 0; i < saved_indices.numel(); ++i)
           for (std::int64_t j = 0; j < row; ++j) p[id[i] * row + j] += g[i * row + j];
       });
       return gx;

@@ -17,6 +17,7 @@
 #include <tapegrad/ops/ops.hpp>
 
 namespace tg {
+using autograd::SavedTensor;
 namespace {
 
 using detail::flat;
@@ -40,21 +41,21 @@ template <class F> Tensor map(const Tensor& x, const char* name, F f) {
 Tensor exp(const Tensor& x) {
   Tensor y = map(x, "exp", [](const auto& v, auto) { return xt::exp(v); });
   if (autograd::needs_grad(x))
-    autograd::record("exp", {x}, y, autograd::formulas([y = y.detach()](const Tensor& gy) { return gy * y; }));
+    autograd::record("exp", {x}, y, autograd::formulas([y = SavedTensor(y.detach())](const Tensor& gy) { return gy * y.get(); }));
   return y;
 }
 
 Tensor log(const Tensor& x) {
   Tensor y = map(x, "log", [](const auto& v, auto) { return xt::log(v); });
   if (autograd::needs_grad(x))
-    autograd::record("log", {x}, y, autograd::formulas([x](const Tensor& gy) { return gy / x; }));
+    autograd::record("log", {x}, y, autograd::formulas([x = SavedTensor(x)](const Tensor& gy) { return gy / x.get(); }));
   return y;
 }
 
 Tensor sqrt(const Tensor& x) {
   Tensor y = map(x, "sqrt", [](const auto& v, auto) { return xt::sqrt(v); });
   if (autograd::needs_grad(x))
-    autograd::record("sqrt", {x}, y, autograd::formulas([y = y.detach()](const Tensor& gy) { return gy / (y * 2.0); }));
+    autograd::record("sqrt", {x}, y, autograd::formulas([y = SavedTensor(y.detach())](const Tensor& gy) { return gy / (y.get() * 2.0); }));
   return y;
 }
 
@@ -71,7 +72,7 @@ Tensor sign_of(const Tensor& x) {
 Tensor abs(const Tensor& x) {
   Tensor y = map(x, "abs", [](const auto& v, auto) { return xt::abs(v); });
   if (autograd::needs_grad(x))
-    autograd::record("abs", {x}, y, autograd::formulas([x](const Tensor& gy) { return gy * sign_of(x); }));
+    autograd::record("abs", {x}, y, autograd::formulas([x = SavedTensor(x)](const Tensor& gy) { return gy * sign_of(x); }));
   return y;
 }
 
@@ -81,7 +82,7 @@ Tensor pow(const Tensor& x, double p) {
     return xt::pow(v, static_cast<T>(p));
   });
   if (autograd::needs_grad(x))
-    autograd::record("pow", {x}, y, autograd::formulas([x, p](const Tensor& gy) { return gy * pow(x, p - 1.0) * p; }));
+    autograd::record("pow", {x}, y, autograd::formulas([x = SavedTensor(x), p](const Tensor& gy) { return gy * pow(x.get(), p - 1.0) * p; }));
   return y;
 }
 
@@ -104,7 +105,7 @@ Tensor clamp(const Tensor& x, double lo, double hi) {
     return xt::clip(v, static_cast<T>(lo), static_cast<T>(hi));
   });
   if (autograd::needs_grad(x))
-    autograd::record("clamp", {x}, y, autograd::formulas([x, lo, hi](const Tensor& gy) { return gy * inside(x, lo, hi); }));
+    autograd::record("clamp", {x}, y, autograd::formulas([x = SavedTensor(x), lo, hi](const Tensor& gy) { return gy * inside(x, lo, hi); }));
   return y;
 }
 

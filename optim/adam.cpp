@@ -93,6 +93,7 @@ void Adam::step() {
       update.run(static_cast<T*>(p.raw_data()), static_cast<const T*>(g.raw_data()), static_cast<T*>(m.raw_data()),
                  static_cast<T*>(v.raw_data()), p.numel());
     });
+    p.bump_version();  // a backward that saved p must not run on the stepped values
   }
 }
 

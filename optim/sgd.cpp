@@ -67,6 +67,7 @@ void SGD::step() {
         momentum_step(w, dw, static_cast<T*>(buf->raw_data()), n, lr, wd, static_cast<T>(mu),
                       static_cast<T>(1 - options_.dampening()), first, options_.nesterov());
     });
+    p.bump_version();  // a backward that saved p must not run on the stepped values
     ++s.step;
   }
 }

@@ -182,6 +182,23 @@ std::vector<BadInput> bad_inputs() {
        kRuntimeError, {"backward", "second time", "retain_graph"}},
       {"in-place change of a tensor that requires grad", [] { ones({2}).requires_grad_().fill_(0); }, IA,
        {"fill_", "NoGradGuard"}},
+      {"a tensor saved for backward changed before it",
+       [] {
+         Tensor w = tensor({1.0, 2.0, 3.0, 4.0}, {2, 2}).requires_grad_();
+         Tensor loss = sum(matmul(ones({1, 2}).requires_grad_(), w));
+         NoGradGuard no_grad;
+         w.fill_(0);
+         loss.backward();
+       },
+       kRuntimeError, {"backward of 'matmul'", "[2,2] float32", "changed in place", "version 1"}},
+      {"a model's dtype changed between forward and backward",
+       [] {
+         nn::Linear fc(2, 2);
+         Tensor loss = sum(fc(ones({1, 2})));
+         fc.to(kFloat64);
+         loss.backward();
+       },
+       kRuntimeError, {"backward", "float32", "float64", "Module::to"}},
 
       // ---- NaN where an op refuses it
       {"SGD: NaN learning rate",

@@ -178,3 +178,154 @@ TEST_CASE("save through a symlink writes the file it points to and keeps the lin
   load(*loaded, target.string());
   for (const Tensor& p : loaded->parameters()) CHECK(p.to_vector() == std::vector<double>(p.numel(), 0.25));
 }
+
+// ---- row 2: tensors saved for backward and changed before it ---------------------
+namespace {
+// Runs `backward` and requires the saved-tensor error naming `op`.
+template <class F> void require_saved_tensor_error(F backward, const std::string& op) {
+  try {
+    backward();
+    FAIL("backward ran on a tensor changed in place after the forward pass");
+  } catch (const std::runtime_error& e) {
+    CHECK_THAT(e.what(), Contains("backward of '" + op + "'") && Contains("changed in place after the forward pass"));
+  }
+}
+}  // namespace
+
+TEST_CASE("int64 indices saved for backward and changed before it are refused, not written through",
+          "[misuse][autograd]") {
+  // Each index tensor is changed to one far out of range: before the version
+  // check, backward scattered through it outside its buffer (ASan WRITE/READ).
+  SECTION("the indices of max(x, 1)") {
+    Tensor x = randn({3, 4}, kFloat64).requires_grad_();
+    MaxResult m = max(x, 1);
+    m.indices.copy_(full({3}, 1000000, kInt64));
+    require_saved_tensor_error([&] { sum(m.values).backward(); }, "max");
+  }
+  SECTION("the targets of nll_loss") {
+    Tensor logits = randn({2, 3}, kFloat64).requires_grad_();
+    Tensor targets = tensor_i64({0, 2}, {2});
+    Tensor loss = nll_loss(log_softmax(logits, 1), targets);
+    targets.copy_(tensor_i64({1000000, -1000000}, {2}));
+    require_saved_tensor_error([&] { loss.backward(); }, "nll_loss");
+  }
+  SECTION("the targets of cross_entropy") {
+    Tensor logits = randn({2, 3}, kFloat64).requires_grad_();
+    Tensor targets = tensor_i64({1, 2}, {2});
+    Tensor loss = nn::functional::cross_entropy(logits, targets);
+    targets.fill_(1 << 30);
+    require_saved_tensor_error([&] { loss.backward(); }, "nll_loss");
+  }
+  SECTION("the indices of index_select") {
+    Tensor x = randn({5, 2}, kFloat64).requires_grad_();
+    Tensor idx = tensor_i64({4, 0, 4}, {3});
+    Tensor y = index_select(x, idx);
+    idx.copy_(tensor_i64({99999, 0, 1}, {3}));
+    require_saved_tensor_error([&] { sum(y).backward(); }, "index_select");
+  }
+}
+
+TEST_CASE("float tensors saved for backward and changed before it are refused, not read", "[misuse][autograd]") {
+  Tensor w = randn({4, 3}, kFloat64).requires_grad_();
+  Tensor x = randn({2, 4}, kFloat64).requires_grad_();
+  SECTION("copy_ under NoGradGuard") {
+    Tensor loss = sum(matmul(x, w));
+    {
+      NoGradGuard no_grad;
+      w.copy_(zeros({4, 3}, kFloat64));
+    }
+    require_saved_tensor_error([&] { loss.backward(); }, "matmul");
+  }
+  SECTION("fill_ through a detached view") {
+    Tensor loss = sum(exp(x));  // exp saves its output
+    Tensor y = x * 2.0;         // mul by a scalar saves nothing
+    Tensor e = exp(y);
+    e.detach().fill_(7);
+    require_saved_tensor_error([&] { sum(e).backward(); }, "exp");
+    loss.backward();  // the first graph saw no change
+    CHECK(x.grad().defined());
+  }
+  SECTION("an optimizer step between forward and backward") {
+    optim::SGD sgd({w}, optim::SGDOptions(0.1));
+    Tensor loss = sum(matmul(x, w));
+    loss.backward(true);
+    sgd.step();
+    require_saved_tensor_error([&] { loss.backward(); }, "matmul");
+  }
+  SECTION("a change of a tensor the backward does not read is fine, as in PyTorch") {
+    Tensor b = randn({3}, kFloat64).requires_grad_();
+    Tensor loss = sum(matmul(x.detach(), w) + b);  // add reads neither operand
+    {
+      NoGradGuard no_grad;
+      b.fill_(5);
+    }
+    loss.backward();
+    CHECK(b.grad().to_vector() == std::vector<double>{2, 2, 2});
+  }
+}
+
+namespace {
+struct Cube : autograd::Function<Cube> {
+  static constexpr const char* name = "cube";
+  static Tensor forward(autograd::Context& ctx, const Tensor& x) {
+    ctx.save_for_backward({x});
+    return x * x * x;
+  }
+  static autograd::Grads backward(autograd::Context& ctx, const Tensor& gy) {
+    const Tensor& x = ctx.saved()[0];
+    return {gy * x * x * 3.0};
+  }
+};
+}  // namespace
+
+TEST_CASE("a custom Function's saved tensors are checked too", "[misuse][autograd]") {
+  Tensor x = tensor({1.0, 2.0}, {2}, kFloat64).requires_grad_();
+  Tensor y = Cube::apply(x);
+  {
+    NoGradGuard no_grad;
+    x.copy_(tensor({3.0, 4.0}, {2}, kFloat64));
+  }
+  require_saved_tensor_error([&] { sum(y).backward(); }, "cube");
+}
+
+// ---- row 3: a module's dtype changed between forward and backward -----------------
+TEST_CASE("Module::to between forward and backward is refused, in both directions", "[misuse][autograd][nn]") {
+  SECTION("float64 forward, to(float32), backward: matmul saved the weight") {
+    auto fc = std::make_shared<nn::Linear>(64, 32, /*bias=*/false);  // (a bias would be refused first, below)
+    fc->to(kFloat64);
+    Tensor x = randn({8, 64}, kFloat64).requires_grad_();  // x needs a gradient, so matmul keeps W
+    Tensor loss = sum((*fc)(x));
+    fc->to(kFloat32);
+    require_saved_tensor_error([&] { loss.backward(); }, "matmul");
+  }
+  SECTION("float32 forward, to(float64), backward: no float32 gradient lands on a float64 weight") {
+    auto fc = std::make_shared<nn::Linear>(4, 3);
+    Tensor loss = sum((*fc)(randn({2, 4})));  // the input needs no gradient: W is not saved
+    fc->to(kFloat64);
+    try {
+      loss.backward();
+      FAIL("backward accumulated into a leaf whose dtype changed");
+    } catch (const std::runtime_error& e) {
+      CHECK_THAT(e.what(), Contains("float32 reached the leaf") && Contains("float64") && Contains("Module::to"));
+    }
+    for (const Tensor& p : fc->parameters()) CHECK_FALSE(p.grad().defined());
+  }
+}
+
+TEST_CASE("version(): raised by every in-place change, shared by views", "[misuse][autograd]") {
+  Tensor t = zeros({2, 3}, kFloat64);
+  const std::uint64_t v0 = t.version();
+  t.fill_(1);
+  CHECK(t.version() == v0 + 1);
+  Tensor view = t.detach();
+  view.copy_(ones({2, 3}, kFloat64));
+  CHECK(t.version() == v0 + 2);
+  CHECK(view.version() == t.version());
+  t.bump_version();
+  CHECK(view.version() == v0 + 3);
+  Tensor c = t.clone();  // a copy has a count of its own
+  c.fill_(2);
+  CHECK(t.version() == v0 + 3);
+  t.set_data(c, kFloat32);
+  CHECK(t.version() == v0 + 4);
+}

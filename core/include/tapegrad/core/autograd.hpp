@@ -19,7 +19,9 @@
 //     tg::Tensor y = tg::mul(x.detach(), x.detach());  // any computation, kept off the tape
 //     if (tg::autograd::needs_grad(x))
 //       tg::autograd::record("square", {x}, y, tg::autograd::formulas(
-//           [x](const tg::Tensor& gy) { return gy * x * 2.0; }));  // d square / dx
+//           [x = tg::autograd::SavedTensor(x)](const tg::Tensor& gy) {
+//             return gy * x.get() * 2.0;  // d square / dx
+//           }));
 //     return y;
 //   }
 // @endcode
@@ -34,8 +36,10 @@
 // mask itself: [](const Tensor& gy, const NeedsGrad& needs) -> Grads, returning
 // an undefined Tensor where needs[i] is false (the engine checks it).
 // Backward rules run with grad mode off and may use any tapegrad op; each
-// gradient has its input's shape. Save an op's *output* with .detach() to avoid
-// a reference cycle.
+// gradient has its input's shape. Keep every tensor a rule reads as a
+// SavedTensor (below), so an in-place change between forward and backward is
+// refused instead of read; save an op's *output* as y.detach() to avoid a
+// reference cycle.
 #pragma once
 
 #include <cstdint>
@@ -94,6 +98,29 @@ class NeedsGrad {
 
  private:
   std::vector<bool> mask_;
+};
+
+/// A tensor a backward rule keeps from the forward pass, with the version() it
+/// had then (PyTorch's SavedVariable). Reading it after an in-place change
+/// (fill_, copy_, set_data or Module::to, an optimizer step) throws
+/// std::runtime_error naming the op whose backward reads it, instead of
+/// computing a gradient from the changed values. Every tensor a backward rule
+/// reads — an input, the output (saved as y.detach()), int64 indices — is kept
+/// as one: `[x = autograd::SavedTensor(x)](const Tensor& gy) { return gy / x.get(); }`.
+class SavedTensor {
+ public:
+  SavedTensor() = default;
+  /// Keeps `t` (an undefined tensor keeps nothing).
+  explicit SavedTensor(Tensor t);
+  /// The tensor, after checking that it has not changed since it was saved.
+  const Tensor& get() const;
+  /// Same as get(), so a saved tensor passes wherever a `const Tensor&` is taken.
+  operator const Tensor&() const { return get(); }
+  bool defined() const { return tensor_.defined(); }
+
+ private:
+  Tensor tensor_;
+  std::uint64_t version_ = 0;
 };
 
 /// Maps the gradient of an op's output to the gradients of the inputs that need one.
@@ -237,10 +264,12 @@ class Profiler {
 /// plain values. One Context per call of Function::apply.
 class Context {
  public:
-  /// Keeps tensors for backward (stored detached, so saving the output is safe).
+  /// Keeps tensors for backward (stored detached, so saving the output is safe;
+  /// each as a SavedTensor, so an in-place change before backward is refused).
   void save_for_backward(const std::vector<Tensor>& tensors);
-  /// The tensors of the last save_for_backward, in the order given.
-  const std::vector<Tensor>& saved() const { return saved_; }
+  /// The tensors of the last save_for_backward, in the order given; throws
+  /// std::runtime_error when one was changed in place since it was saved.
+  const std::vector<Tensor>& saved() const;
   /// In backward: whether the Tensor argument `i` of forward needs its gradient
   /// (PyTorch's ctx.needs_input_grad); a gradient returned for one that does not
   /// is dropped, so skipping its computation is only a saving.
@@ -248,7 +277,8 @@ class Context {
 
  private:
   template <class Derived> friend struct Function;
-  std::vector<Tensor> saved_;
+  std::vector<SavedTensor> saved_;
+  std::vector<Tensor> unpacked_;  // saved_'s tensors, handed out after their check
   NeedsGrad needs_;
 };
 

@@ -115,6 +115,9 @@ struct OpCheckReport {
 ///  * the backward honours the mask: with only input k requiring grad, exactly
 ///    input k gets a gradient, equal to its gradient when all inputs require grad;
 ///  * a non-differentiable op's output does not require grad;
+///  * changing an input or the output in place between forward and backward
+///    makes backward throw the saved-tensor error (autograd::SavedTensor), or
+///    leaves every gradient unchanged when the backward does not read it;
 /// and, for each error input, that it throws std::invalid_argument whose message
 /// holds every fragment. Never throws for a failed check.
 OpCheckReport check_op(const OpInfo& info);

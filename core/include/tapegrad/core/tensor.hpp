@@ -131,6 +131,15 @@ class Tensor {
   /// dtype, or on a non-leaf.
   void set_data(const Tensor& src, Dtype dtype);
 
+  /// How many in-place changes this tensor's elements have seen (PyTorch's
+  /// `_version`; shared with every view of the same storage). fill_, copy_,
+  /// set_data, the optimizers and gradient accumulation raise it; a backward
+  /// that saved the tensor refuses to run once it has moved.
+  std::uint64_t version() const;
+  /// Raises version(): call it after changing elements in place through data<T>()
+  /// yourself, so that a backward which saved this tensor refuses the changed values.
+  void bump_version();
+
   /// Same tensor (identity, not value equality).
   bool is_same(const Tensor& o) const { return impl_ == o.impl_; }
   /// A key identifying the tensor behind this handle (equal for copies of the
