@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The README's test command: installs what is missing, builds, runs every test;
 # then builds the suite again with AddressSanitizer + UndefinedBehaviorSanitizer
-# (LeakSanitizer included) and runs it there too, and fuzzes the file readers
-# briefly with libFuzzer. Any finding fails.
+# (LeakSanitizer included) and runs it there too, runs the threads suite under
+# ThreadSanitizer, and fuzzes the file readers briefly with libFuzzer. Any
+# finding fails.
 #
-#   TAPEGRAD_SANITIZERS=0 scripts/test.sh   # skip the sanitizer stage (local iterations)
+#   TAPEGRAD_SANITIZERS=0 scripts/test.sh   # skip the sanitizer stages (local iterations)
 #   TAPEGRAD_FUZZ_SECONDS=0 scripts/test.sh  # skip the short fuzzing pass (default 20 s per reader)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,6 +32,14 @@ if [ "${TAPEGRAD_SANITIZERS:-1}" != 0 ]; then
    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
    ctest --output-on-failure -j"$jobs" -E "^(consumer_|distributed_)")
   echo "== sanitizer stage finished in $(( $(date +%s) - start )) s"
+
+  # ThreadSanitizer excludes ASan, so it gets a build of its own: the library and
+  # the threads suite only (tests/test_threads.cpp), which keeps it inside CI's time.
+  cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" \
+        -DTAPEGRAD_SANITIZE_THREAD=ON -DTAPEGRAD_BUILD_TESTS=ON -DTAPEGRAD_BUILD_EXAMPLES=OFF >/dev/null
+  cmake --build build-tsan -j"$jobs" --target tapegrad_thread_tests
+  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 build-tsan/tests/tapegrad_thread_tests
+  echo "== thread sanitizer stage finished in $(( $(date +%s) - start )) s"
 fi
 # A short fuzzing pass over the file readers (scripts/fuzz.sh; longer runs by hand).
 if [ "${TAPEGRAD_FUZZ_SECONDS:-20}" != 0 ]; then

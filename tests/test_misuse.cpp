@@ -5,9 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <filesystem>
-#include <thread>
 #include <vector>
 
 #include <tapegrad/tapegrad.hpp>
@@ -49,36 +47,6 @@ TEST_CASE("a leaf's gradient is a buffer of its own", "[misuse][autograd]") {
     }
     CHECK(x.grad().to_vector() == std::vector<double>{1, 1});
   }
-}
-
-TEST_CASE("backward passes in two threads into one shared leaf lose no update", "[misuse][threads]") {
-  Tensor w = ones({4}, kFloat64).requires_grad_();
-  const int passes = 500;
-  auto work = [&] {
-    for (int i = 0; i < passes; ++i) sum(w * 2.0).backward();
-  };
-  std::thread a(work), b(work);
-  a.join();
-  b.join();
-  // Each pass adds 2 to every element.
-  CHECK(w.grad().to_vector() == std::vector<double>(4, 2.0 * 2 * passes));
-}
-
-TEST_CASE("set_num_threads while another thread runs parallel work", "[misuse][threads]") {
-  const int before = get_num_threads();
-  std::atomic<bool> stop{false};
-  std::thread worker([&] {
-    Tensor x = randn({8, 16, 28, 28}), w = randn({32, 16, 3, 3});
-    while (!stop) {
-      Tensor y = conv2d(x, w, Tensor(), 1, 1);
-      CHECK(y.shape() == Shape{8, 32, 28, 28});
-    }
-  });
-  for (int i = 0; i < 40; ++i) set_num_threads(1 + i % 3);
-  stop = true;
-  worker.join();
-  set_num_threads(before);
-  CHECK(get_num_threads() == before);
 }
 
 TEST_CASE("copy_ between overlapping views of one storage", "[misuse]") {

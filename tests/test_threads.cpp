@@ -1,0 +1,144 @@
+// Threads: what may run concurrently, and must neither race nor lose work.
+//
+// Its own test program (tapegrad_thread_tests), run by ctest with the rest, so
+// that scripts/test.sh can build just it, and the library, with
+// ThreadSanitizer (TAPEGRAD_SANITIZE_THREAD=ON) within CI's time. Assertions run
+// on the main thread only: Catch2 v2 is not thread safe.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include <tapegrad/tapegrad.hpp>
+
+#include "test_helpers.hpp"
+
+using namespace tg;
+
+namespace {
+
+std::shared_ptr<nn::Sequential> small_cnn(std::uint64_t seed) {
+  manual_seed(seed);
+  auto net = std::make_shared<nn::Sequential>(
+      std::make_shared<nn::Conv2d>(1, 4, 3, 1, 1), std::make_shared<nn::ReLU>(), std::make_shared<nn::MaxPool2d>(2),
+      std::make_shared<nn::Flatten>(), std::make_shared<nn::Linear>(4 * 4 * 4, 3));
+  net->to(kFloat64);
+  return net;
+}
+
+// A few SGD steps on fixed data; the last loss.
+double train_steps(nn::Module& net, const Tensor& x, const Tensor& y, int steps) {
+  optim::SGD sgd(net.parameters(), optim::SGDOptions(0.05).momentum(0.9));
+  double loss = 0;
+  for (int i = 0; i < steps; ++i) {
+    sgd.zero_grad();
+    Tensor l = nn::functional::cross_entropy(net.forward(x), y);
+    l.backward();
+    sgd.step();
+    loss = l.item();
+  }
+  return loss;
+}
+
+}  // namespace
+
+TEST_CASE("independent graphs train in four threads exactly as one after another", "[threads]") {
+  constexpr int kThreads = 4, kSteps = 20;
+  manual_seed(42);
+  const Tensor x = randn({8, 1, 8, 8}, kFloat64);
+  const Tensor y = randint(0, 3, {8});
+
+  std::vector<double> serial(kThreads);
+  for (int t = 0; t < kThreads; ++t) serial[t] = train_steps(*small_cnn(100 + t), x, y, kSteps);
+
+  // The models are built before the threads start: their initial values come
+  // from the one global generator, in a fixed order.
+  std::vector<std::shared_ptr<nn::Sequential>> nets;
+  for (int t = 0; t < kThreads; ++t) nets.push_back(small_cnn(100 + t));
+  std::vector<double> parallel(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] { parallel[t] = train_steps(*nets[t], x, y, kSteps); });
+  for (std::thread& th : threads) th.join();
+
+  for (int t = 0; t < kThreads; ++t) {
+    INFO("thread " << t);
+    CHECK(parallel[t] == Approx(serial[t]).epsilon(1e-12));
+    CHECK(parallel[t] < 1.0);  // they did train
+  }
+}
+
+TEST_CASE("backward passes in two threads into one shared leaf lose no update", "[threads][misuse]") {
+  // Issue: accumulation into a leaf was unsynchronised (2x2000 passes summed to
+  // 15780-15976 instead of 16000). It is serialised per leaf, as in PyTorch.
+  Tensor w = ones({4}, kFloat64).requires_grad_();
+  const int passes = 500;
+  auto work = [&] {
+    for (int i = 0; i < passes; ++i) sum(w * 2.0).backward();
+  };
+  std::thread a(work), b(work);
+  a.join();
+  b.join();
+  // Each pass adds 2 to every element.
+  CHECK(w.grad().to_vector() == std::vector<double>(4, 2.0 * 2 * passes));
+}
+
+TEST_CASE("set_num_threads while another thread runs parallel work", "[threads][misuse]") {
+  // Issue: set_num_threads freed the pool a running conv2d still used
+  // (heap-use-after-free in ThreadPool::run).
+  const int before = get_num_threads();
+  std::atomic<bool> stop{false};
+  std::atomic<int> runs{0}, wrong_shapes{0};
+  std::thread worker([&] {
+    Tensor x = randn({8, 16, 12, 12}), w = randn({32, 16, 3, 3});
+    while (!stop || runs == 0) {
+      if (conv2d(x, w, Tensor(), 1, 1).shape() != Shape{8, 32, 12, 12}) ++wrong_shapes;
+      ++runs;
+    }
+  });
+  for (int i = 0; i < 40; ++i) set_num_threads(1 + i % 3);
+  stop = true;
+  worker.join();
+  set_num_threads(before);
+  CHECK(runs > 0);
+  CHECK(wrong_shapes == 0);
+  CHECK(get_num_threads() == before);
+}
+
+TEST_CASE("the pool's parallel kernels agree with one thread", "[threads]") {
+  // conv2d and pooling split the batch over the pool; the result must not depend on it.
+  manual_seed(7);
+  const Tensor x0 = randn({6, 3, 10, 10}, kFloat64), w0 = randn({5, 3, 3, 3}, kFloat64);
+  auto run = [&](int threads) {
+    set_num_threads(threads);
+    Tensor x = x0.clone().requires_grad_(), w = w0.clone().requires_grad_();
+    Tensor loss = sum(max_pool2d(relu(conv2d(x, w, Tensor(), 1, 1)), 2));
+    loss.backward();
+    return std::vector<std::vector<double>>{{loss.item()}, x.grad().to_vector(), w.grad().to_vector()};
+  };
+  const int before = get_num_threads();
+  const auto one = run(1), two = run(2);
+  set_num_threads(before);
+  for (std::size_t i = 0; i < one.size(); ++i)
+    for (std::size_t j = 0; j < one[i].size(); ++j) REQUIRE(two[i][j] == Approx(one[i][j]).epsilon(1e-12));
+}
+
+TEST_CASE("checkpoints saved from several threads at once are each whole", "[threads][checkpoint]") {
+  testing::TempDir dir;
+  constexpr int kThreads = 3;
+  std::vector<std::shared_ptr<nn::Sequential>> nets;
+  for (int t = 0; t < kThreads; ++t) nets.push_back(small_cnn(200 + t));
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 5; ++i) save(*nets[t], dir.file("net" + std::to_string(t) + ".tgc"));
+    });
+  for (std::thread& th : threads) th.join();
+  for (int t = 0; t < kThreads; ++t) {
+    auto back = small_cnn(999);
+    load(*back, dir.file("net" + std::to_string(t) + ".tgc"));
+    const auto want = nets[t]->parameters(), got = back->parameters();
+    for (std::size_t i = 0; i < want.size(); ++i) CHECK(got[i].to_vector() == want[i].to_vector());
+  }
+}
