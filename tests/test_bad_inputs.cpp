@@ -105,6 +105,7 @@ struct BrokenFiles {
     write_bytes(file("train-images-truncated"), idx_file({10, 28, 28}, 1000));
     write_bytes(file("train-images-badmagic"), idx_file({1, 2, 2}, 4, 0x1f ^ 0x01));
     write_bytes(file("train-images-short-header"), Bytes("\0\0\x08", 3));
+    fs::create_directories(dir / "checkpoints");
   }
   BrokenFiles(const BrokenFiles&) = delete;  // a copy's destructor would remove the files
   BrokenFiles& operator=(const BrokenFiles&) = delete;
@@ -155,6 +156,9 @@ std::vector<BadInput> bad_inputs() {
        {"set_grad", "[3]", "[2]"}},
       {"randint: empty range", [] { randint(5, 2, {3}); }, IA, {"randint", "5", "2"}},
       {"randperm: negative n", [] { randperm(-3); }, IA, {"randperm", "-3"}},
+      {"int64 fill with NaN", [=] { full({2}, nan, kInt64); }, IA, {"fill_", "nan", "int64"}},
+      {"narrow: start + length past the end (overflowing)",
+       [] { narrow(ones({4, 2}), 2, std::numeric_limits<std::int64_t>::max() - 1); }, IA, {"narrow", "[4,2]"}},
 
       // ---- empty tensors
 
@@ -240,6 +244,9 @@ std::vector<BadInput> bad_inputs() {
          optim::StepLR(sgd, 0);
        },
        IA, {"StepLR", "step_size", "0"}},
+      {"SGD: an infinite learning rate",
+       [] { optim::SGD(std::vector<Tensor>{ones({2}).requires_grad_()}, optim::SGDOptions(INFINITY)); }, IA,
+       {"SGD", "learning rate", "inf"}},
       {"clip_grad_norm: negative max_norm", [] { optim::clip_grad_norm({ones({1}).requires_grad_()}, -1.0); }, IA,
        {"clip_grad_norm", "max_norm", "-1"}},
 
@@ -265,6 +272,8 @@ std::vector<BadInput> bad_inputs() {
       {"load: not a checkpoint (wrong magic)", [=] { load(*mlp(), broken("notes.tgc")); }, IA,
        {"load", "notes.tgc", "magic"}},
       {"load: missing file", [=] { load(*mlp(), broken("absent.tgc")); }, IA, {"load", "absent.tgc", "cannot open"}},
+      {"load: a directory (or a pipe, a device)", [=] { load(*mlp(), broken("checkpoints")); }, IA,
+       {"load", "checkpoints", "not a regular file"}},
       {"load: optimizer state into a model", [=] { load(*mlp(), broken("sgd.tgc")); }, IA,
        {"load", "sgd.tgc", "SGD optimizer state"}},
       {"load: a model's file into an optimizer",
