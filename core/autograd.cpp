@@ -261,15 +261,10 @@ void run_backward(const Tensor& root, const Tensor& seed, bool retain_graph) {
 namespace {
 
 // "NaN" or "Inf" when t holds one, else null.
-const char* first_non_finite(const Tensor& t) {
-  if (!t.defined() || !is_floating(t.dtype())) return nullptr;
-  return detail::dispatch_float(t.dtype(), "anomaly check", [&](auto tag) -> const char* {
-    using T = decltype(tag);
-    const T* p = static_cast<const T*>(t.raw_data());
-    for (std::int64_t i = 0, n = t.numel(); i < n; ++i)
-      if (!std::isfinite(p[i])) return std::isnan(p[i]) ? "NaN" : "Inf";
-    return nullptr;
-  });
+const char* non_finite_kind(const Tensor& t) {
+  const std::optional<double> bad = detail::first_non_finite(t);
+  if (!bad) return nullptr;
+  return std::isnan(*bad) ? "NaN" : "Inf";
 }
 
 std::string input_shapes(const std::vector<Edge>& inputs) {
@@ -281,13 +276,13 @@ std::string input_shapes(const std::vector<Edge>& inputs) {
 
 struct AnomalyHook final : EngineHook {
   void on_record(const TapeNode& node, const Tensor& output) override {
-    if (const char* bad = first_non_finite(output))
+    if (const char* bad = non_finite_kind(output))
       throw AnomalyError("anomaly detected: forward of op '" + node.name() + "' produced " + bad +
                          " in its output " + describe(output) + " (inputs: " + input_shapes(node.inputs) + ")");
   }
   void after_backward(const TapeNode& node, const Grads& grads) override {
     for (std::size_t i = 0; i < grads.size(); ++i)
-      if (const char* bad = first_non_finite(grads[i]))
+      if (const char* bad = non_finite_kind(grads[i]))
         throw AnomalyError("anomaly detected: backward of op '" + node.name() + "' produced " + bad +
                            " in the gradient of input " + std::to_string(i) + " (inputs: " +
                            input_shapes(node.inputs) + ")");

@@ -1,6 +1,8 @@
 // Private: dtype dispatch and error-message helpers shared by every op.
 #pragma once
 
+#include <cmath>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -42,6 +44,19 @@ template <class F> decltype(auto) dispatch_all(Dtype dtype, F&& f) {
     case Dtype::Float64: return f(double{});
     default: return f(std::int64_t{});
   }
+}
+
+/// The first NaN or infinite element of a float tensor; nullopt when there is
+/// none, and for undefined and int64 tensors. Anomaly detection and fit() use it.
+inline std::optional<double> first_non_finite(const Tensor& t) {
+  if (!t.defined() || !is_floating(t.dtype())) return std::nullopt;
+  return dispatch_float(t.dtype(), "first_non_finite", [&](auto tag) -> std::optional<double> {
+    using T = decltype(tag);
+    const T* p = static_cast<const T*>(t.raw_data());
+    for (std::int64_t i = 0, n = t.numel(); i < n; ++i)
+      if (!std::isfinite(p[i])) return static_cast<double>(p[i]);
+    return std::nullopt;
+  });
 }
 
 /// Float operands of different precision are computed in float64, as in PyTorch.

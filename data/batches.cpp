@@ -31,9 +31,16 @@ BatchLoader::BatchLoader(Tensor inputs, Tensor targets, BatchOptions options)
 BatchLoader::BatchLoader(const Dataset& data, BatchOptions options)
     : BatchLoader(data.images, data.labels, options) {}
 
+// Not (samples + batch_size - 1) / batch_size: that sum overflows for a batch size near INT64_MAX.
+std::int64_t batches_per_epoch(std::int64_t samples, std::int64_t batch_size, bool drop_last) {
+  if (samples < 0) fail("batches_per_epoch: samples must be >= 0, got ", samples);
+  if (batch_size <= 0) fail("batches_per_epoch: batch_size must be positive, got ", batch_size);
+  const std::int64_t full = samples / batch_size;
+  return full + (!drop_last && samples % batch_size != 0 ? 1 : 0);
+}
+
 std::int64_t BatchLoader::num_batches() const {
-  const std::int64_t b = options_.batch_size;
-  return options_.drop_last ? num_samples_ / b : (num_samples_ + b - 1) / b;
+  return batches_per_epoch(num_samples_, options_.batch_size, options_.drop_last);
 }
 
 std::vector<std::int64_t> BatchLoader::order(std::int64_t epoch) const {

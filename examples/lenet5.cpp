@@ -92,7 +92,8 @@ int run(int argc, char** argv) {
   const std::string schedule_name = flags.get_string("schedule");
   if (schedule_name == "cosine") {
     const std::int64_t shard = (train.size() + world - 1) / world;
-    const std::int64_t steps = opt.epochs * ((shard + opt.batch_size - 1) / opt.batch_size);
+    // Cannot overflow: --epochs is at most ex::kMaxEpochs and an epoch of MNIST has at most 60000 batches.
+    const std::int64_t steps = opt.epochs * data::batches_per_epoch(shard, opt.batch_size);
     schedule = std::make_unique<optim::CosineAnnealingLR>(sgd, std::max<std::int64_t>(1, steps));
   } else if (schedule_name != "constant") {
     throw ex::FlagError("--schedule: expected cosine or constant, got '" + schedule_name + "'");

@@ -33,7 +33,9 @@ CosineAnnealingLR::CosineAnnealingLR(Optimizer& optimizer, std::int64_t T_max, d
 
 double CosineAnnealingLR::lr_at(std::int64_t epoch) const {
   const double phase = M_PI * static_cast<double>(epoch) / static_cast<double>(t_max_);
-  return eta_min_ + (base_lr_ - eta_min_) * (1 + std::cos(phase)) / 2;
+  // The factor in [0, 1] first: (base - eta_min) * (1 + cos) would overflow to inf for a base near DBL_MAX.
+  const double factor = (1 + std::cos(phase)) / 2;
+  return eta_min_ + (base_lr_ - eta_min_) * factor;
 }
 
 }  // namespace tg::optim

@@ -44,6 +44,7 @@ template <class E> ExpectedType expect(const char* name) {
 const ExpectedType kInvalidArgument = expect<std::invalid_argument>("std::invalid_argument");
 const ExpectedType kRuntimeError = expect<std::runtime_error>("std::runtime_error");
 const ExpectedType kAnomalyError = expect<autograd::AnomalyError>("tg::autograd::AnomalyError");
+const ExpectedType kNonFiniteError = expect<nn::NonFiniteError>("tg::nn::NonFiniteError");
 
 struct BadInput {
   std::string name;
@@ -106,6 +107,7 @@ struct BrokenFiles {
     write_bytes(file("train-images-badmagic"), idx_file({1, 2, 2}, 4, 0x1f ^ 0x01));
     write_bytes(file("train-images-short-header"), Bytes("\0\0\x08", 3));
     fs::create_directories(dir / "checkpoints");
+    fs::create_directories(dir / "runs");
   }
   BrokenFiles(const BrokenFiles&) = delete;  // a copy's destructor would remove the files
   BrokenFiles& operator=(const BrokenFiles&) = delete;
@@ -143,6 +145,7 @@ std::vector<BadInput> bad_inputs() {
   const Tensor empty_rows = zeros({0, 3});
   const double nan = std::numeric_limits<double>::quiet_NaN();
   const ExpectedType IA = kInvalidArgument;
+  const nn::LossFunction ce = [](const Tensor& out, const Tensor& t) { return F::cross_entropy(out, t); };
 
   return {
       // ---- factories and tensor state
@@ -285,6 +288,8 @@ std::vector<BadInput> bad_inputs() {
        IA, {"load", "mlp.tgc", "module", "Adam"}},
       {"save: into a directory that does not exist", [=] { save(*mlp(), broken("no/such/dir/m.tgc")); }, kRuntimeError,
        {"save", "no/such/dir/m.tgc", "No such file"}},
+      {"check_writable: the output is a directory", [=] { train::check_writable(broken("runs"), {true, "save"}); },
+       kRuntimeError, {"save", "runs", "Is a directory"}},
 
       // ---- IDX files and data loading
       {"read_idx: truncated data", [=] { data::read_idx(broken("train-images-truncated")); }, IA,
@@ -318,6 +323,27 @@ std::vector<BadInput> bad_inputs() {
        IA, {"BatchLoader", "batch_size", "0"}},
       {"BatchLoader: inputs and targets of different lengths",
        [] { data::BatchLoader(ones({4, 2}), tensor_i64({0, 1, 0}, {3})); }, IA, {"BatchLoader", "[4,2]", "[3]"}},
+
+      // ---- training with nn::fit
+      {"fit: an empty training set",
+       [=] {
+         auto model = mlp();
+         optim::SGD sgd(model->parameters(), optim::SGDOptions(0.1));
+         nn::fit(*model, ce, sgd, zeros({0, 3}), tensor_i64(std::vector<std::int64_t>{}, {0}));
+       },
+       IA, {"fit", "training inputs [0,3]", "no samples"}},
+      {"evaluate: an empty data set",
+       [=] { nn::evaluate(*mlp(), ce, nullptr, zeros({0, 3}), tensor_i64(std::vector<std::int64_t>{}, {0})); },
+       IA, {"evaluate", "[0,3]", "no samples"}},
+      {"fit: a NaN in the data",
+       [=] {
+         nn::Linear model(3, 2);
+         optim::SGD sgd(model.parameters(), optim::SGDOptions(0.1));
+         nn::FitOptions options;
+         options.on_epoch = [](const nn::EpochReport&) {};
+         nn::fit(model, ce, sgd, tensor({1, nan, 0}, {1, 3}), tensor_i64({1}, {1}), options);
+       },
+       kNonFiniteError, {"fit", "nan", "epoch 1, batch 1 (step 1)", "previous parameters", "DetectAnomalyGuard"}},
 
       // ---- modules called with the wrong input
       {"Linear: wrong number of features", [] { nn::Linear(4, 2)(ones({5, 3})); }, IA,

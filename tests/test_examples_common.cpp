@@ -22,6 +22,7 @@
 #include "common/flags.hpp"
 #include "common/image_grid.hpp"
 #include "common/plots.hpp"
+#include "common/run_training.hpp"
 #include "test_helpers.hpp"
 
 using namespace tg;
@@ -30,6 +31,7 @@ using tg::testing::TempDir;
 using tg::train::BatchRecord;
 namespace fs = std::filesystem;
 using Catch::Matchers::Contains;
+using Catch::Matchers::StartsWith;
 
 namespace {
 
@@ -173,6 +175,25 @@ TEST_CASE("examples: bad flag values name the flag", "[examples]") {
   CHECK_THAT(flag_error(flags, {"--lr", "--epochs", "3"}), Contains("--lr needs a value"));
   CHECK_THAT(flag_error(flags, {"--out="}), Contains("--out needs a value (DIR)"));
   CHECK_THAT(flag_error(flags, {"extra"}), Contains("unexpected argument 'extra'"));
+}
+
+TEST_CASE("examples: numeric flags refuse what would overflow, naming the flag", "[examples]") {
+  FlagParser flags = trainer_flags();
+  // Before: accepted, and printed as "epoch 1/-1294967296".
+  CHECK(flag_error(flags, {"--epochs", "3000000000"}) == "--epochs must be at most 1000000000, got 3000000000");
+  CHECK(flag_error(flags, {"--epochs", "99999999999999999999"}) ==
+        "--epochs: expected an integer (N), got '99999999999999999999'");
+  // A batch larger than any data set is one batch of all of it (fit's batch count no longer overflows).
+  REQUIRE(flags.parse({"--batch-size", "9223372036854775807"}));
+  CHECK(training_options(flags).batch_size == std::numeric_limits<std::int64_t>::max());
+}
+
+TEST_CASE("examples: --detect-anomaly", "[examples]") {
+  FlagParser flags = trainer_flags();
+  REQUIRE(flags.parse({}));
+  CHECK_FALSE(training_options(flags).detect_anomaly);
+  REQUIRE(flags.parse({"--detect-anomaly"}));
+  CHECK(training_options(flags).detect_anomaly);
 }
 
 TEST_CASE("examples: unknown and missing required flags are errors", "[examples]") {
@@ -391,4 +412,139 @@ TEST_CASE("examples: gnuplot writes the three charts as PNGs", "[examples]") {
   check_png(dir.path / "boundary.png");
   CHECK(seen == Shape{10000, 2});
   CHECK(seen_dtype == kFloat64);
+}
+
+// ---- outputs: checked before training, and the model never lost (issue 15, row 11) ----
+
+namespace {
+
+// A regular file where a directory is expected: unwritable even for root.
+fs::path blocked_path(const TempDir& dir, const std::string& below) {
+  const fs::path file = dir.path / "a-file";
+  std::ofstream(file) << "not a directory";
+  return file / below;
+}
+
+// A small classification run that trains in milliseconds.
+struct TinyRun {
+  std::shared_ptr<nn::Linear> model = std::make_shared<nn::Linear>(4, 3);
+  optim::SGD sgd{model->parameters(), optim::SGDOptions(0.1)};
+  TrainingRun run;
+  int epochs_run = 0;
+  explicit TinyRun(const TempDir& dir) {
+    manual_seed(11);
+    run.name = "tiny";
+    run.model = model.get();
+    run.optimizer = &sgd;
+    run.loss = [](const Tensor& out, const Tensor& t) { return nn::functional::cross_entropy(out, t); };
+    run.metric = nn::multiclass_accuracy;
+    run.x_train = randn({32, 4});
+    run.y_train = randint(0, 3, {32});
+    run.x_test = run.x_train;
+    run.y_test = run.y_train;
+    run.options.epochs = 2;
+    run.options.batch_size = 8;
+    run.options.out = dir.path / "out";
+    run.progress = false;
+    run.on_epoch = [this](const nn::EpochReport&) { ++epochs_run; };
+  }
+};
+
+}  // namespace
+
+TEST_CASE("examples: every unwritable output is refused before training, naming its flag", "[examples]") {
+  TempDir dir;
+  const std::string nothing_trained = " (checked before training: nothing was trained)";
+  TrainingOptions o;
+  o.out = blocked_path(dir, "out");
+  CHECK_THROWS_WITH(check_output_locations(o), "--out: cannot create the directory '" + o.out.string() +
+                                                   "': Not a directory" + nothing_trained);
+  o.out = dir.path / "out";
+  o.save = blocked_path(dir, "m.tgc");
+  CHECK_THROWS_WITH(check_output_locations(o), Contains("--save: cannot create the directory") &&
+                                                   Contains("a-file") && Contains(nothing_trained));
+  o.save = dir.path / "models";  // a directory, not a file
+  fs::create_directories(*o.save);
+  CHECK_THROWS_WITH(check_output_locations(o), Contains("--save: cannot replace") && Contains("Is a directory"));
+  o.save.reset();
+  o.metrics_json = blocked_path(dir, "m.json");
+  CHECK_THROWS_WITH(check_output_locations(o), Contains("--metrics-json: cannot create the directory"));
+  // Writable outputs: their directories are made now, and nothing is left behind.
+  o.metrics_json = dir.path / "runs" / "metrics.json";
+  o.save = dir.path / "checkpoints" / "m.tgc";
+  check_output_locations(o);
+  CHECK(fs::is_empty(dir.path / "out"));
+  CHECK(fs::is_empty(dir.path / "runs"));
+  CHECK(fs::is_empty(dir.path / "checkpoints"));
+}
+
+TEST_CASE("examples: run_training refuses an unwritable --save before the first step", "[examples]") {
+  // Before: it trained, then failed at the save, and the trained model was lost.
+  TempDir dir;
+  TinyRun tiny(dir);
+  tiny.run.options.save = blocked_path(dir, "m.tgc");
+  const std::vector<double> initial = tiny.model->weight.to_vector();
+  CHECK_THROWS_WITH(run_training(tiny.run), Contains("--save") && Contains("nothing was trained"));
+  CHECK(tiny.epochs_run == 0);
+  CHECK(tiny.model->weight.to_vector() == initial);
+}
+
+TEST_CASE("examples: a checkpoint that cannot be saved where asked is rescued elsewhere", "[examples]") {
+  TempDir dir, rescue;
+  auto model = std::make_shared<nn::Linear>(2, 2);
+  optim::SGD sgd(model->parameters(), optim::SGDOptions(0.1));
+  const fs::path blocked = blocked_path(dir, "lenet5.tgc");
+  const SavedCheckpoint saved = save_checkpoint(*model, sgd, blocked, {dir.path / "a-file", rescue.path});
+  CHECK_THAT(saved.failure, Contains("save: cannot create a temporary file next to '" + blocked.string()));
+  CHECK(saved.model == rescue.path / ("lenet5.rescued-" + std::to_string(::getpid()) + ".tgc"));
+  CHECK(saved.optimizer == fs::path(saved.model.string() + ".optim"));
+  auto loaded = std::make_shared<nn::Linear>(2, 2);
+  tg::load(*loaded, saved.model.string());
+  CHECK(loaded->weight.to_vector() == model->weight.to_vector());
+  tg::load(sgd, saved.optimizer.string());
+  // Nowhere to go: the error says so and names every place tried.
+  CHECK_THROWS_WITH(save_checkpoint(*model, sgd, blocked, {dir.path / "a-file"}),
+                    Contains("could not be saved anywhere else either") && Contains("a-file/lenet5.rescued-"));
+  // Where asked, when it can.
+  const SavedCheckpoint direct = save_checkpoint(*model, sgd, dir.path / "m.tgc", {rescue.path});
+  CHECK(direct.failure.empty());
+  CHECK(fs::exists(dir.path / "m.tgc"));
+  CHECK(fs::exists(dir.path / "m.tgc.optim"));
+}
+
+TEST_CASE("examples: an output that fails after training does not cost the model", "[examples]") {
+  TempDir dir;
+  TinyRun tiny(dir);
+  tiny.run.options.save = dir.path / "ckpt" / "m.tgc";
+  tiny.run.options.metrics_json = dir.path / "metrics" / "m.json";
+  // Both pass the check before training; then, during training, --metrics-json's
+  // directory and --save's directory become files (a vanished mount, say).
+  tiny.run.on_epoch = [&](const nn::EpochReport& e) {
+    if (e.epoch != 0) return;
+    for (const char* sub : {"metrics", "ckpt"}) {
+      fs::remove_all(dir.path / sub);
+      std::ofstream(dir.path / sub) << "in the way";
+    }
+  };
+  std::string message;
+  try {
+    run_training(tiny.run);
+  } catch (const std::runtime_error& e) {
+    message = e.what();
+  }
+  INFO(message);
+  CHECK_THAT(message, StartsWith("after training, 2 output(s) could not be written"));
+  CHECK_THAT(message, Contains("--metrics-json: write_metrics_json: cannot create the directory"));
+  // The model went to the rescue place, and the message says where.
+  const fs::path rescued = fs::temp_directory_path() / ("m.rescued-" + std::to_string(::getpid()) + ".tgc");
+  CHECK_THAT(message, Contains("--save: save: cannot create a temporary file next to") &&
+                          Contains("the trained model was saved to '" + rescued.string() + "' instead"));
+  REQUIRE(fs::exists(rescued));
+  auto loaded = std::make_shared<nn::Linear>(4, 3);
+  tg::load(*loaded, rescued.string());
+  CHECK(loaded->weight.to_vector() == tiny.model->weight.to_vector());
+  fs::remove(rescued);
+  fs::remove(rescued.string() + ".optim");
+  // --out was still written.
+  CHECK(fs::exists(dir.path / "out" / "history.csv"));
 }

@@ -1,6 +1,8 @@
 // nn::fit and nn::evaluate: the optional training loop.
 #include <catch2/catch.hpp>
 
+#include <limits>
+
 #include <tapegrad/tapegrad.hpp>
 
 using namespace tg;
@@ -73,4 +75,159 @@ TEST_CASE("evaluate refuses mismatched data", "[fit]") {
   auto net = small_net();
   CHECK_THROWS_WITH(nn::evaluate(*net, ce, nullptr, ones({3, 4}), tensor_i64({0, 1}, {2})),
                     Catch::Contains("evaluate") && Catch::Contains("[3,4]") && Catch::Contains("[2]"));
+}
+
+// ---- refusals before the first step, and stopping at the first NaN (issue 15, row 12) ----
+
+namespace {
+nn::FitOptions quiet_options(std::int64_t epochs, std::int64_t batch_size) {
+  nn::FitOptions options;
+  options.epochs = epochs;
+  options.batches.batch_size = batch_size;
+  options.batches.shuffle = false;
+  options.on_epoch = [](const nn::EpochReport&) {};
+  return options;
+}
+const Tensor no_labels = tensor_i64(std::vector<std::int64_t>{}, {0});
+
+// The message of the E that f() throws (another exception fails the test case).
+template <class E, class F> std::string message_of(F&& f) {
+  try {
+    f();
+  } catch (const E& e) {
+    return e.what();
+  }
+  FAIL("nothing was thrown");
+  return "";
+}
+}  // namespace
+
+TEST_CASE("fit refuses an empty training set before any step", "[fit]") {
+  auto net = small_net();
+  optim::SGD sgd(net->parameters(), optim::SGDOptions(0.1));
+  nn::FitOptions options = quiet_options(3, 8);
+  int steps = 0;
+  options.on_batch = [&](const nn::BatchReport&) { ++steps; };
+  // Before: 3 epochs of nothing, each reported with loss 0 and accuracy 0.
+  CHECK_THROWS_MATCHES(nn::fit(*net, ce, sgd, zeros({0, 4}), no_labels, options), std::invalid_argument,
+                       Catch::Message("fit: training inputs [0,4] float32 and targets [0] int64 hold no samples (an "
+                                      "empty data set: a filter that kept nothing, or an empty data file?)"));
+  CHECK(steps == 0);
+}
+
+TEST_CASE("fit refuses empty or half-given validation data before any step", "[fit]") {
+  manual_seed(5);
+  auto net = small_net();
+  optim::SGD sgd(net->parameters(), optim::SGDOptions(0.1));
+  nn::FitOptions options = quiet_options(1, 8);
+  int steps = 0;
+  options.on_batch = [&](const nn::BatchReport&) { ++steps; };
+  const Tensor x = randn({16, 4}), y = randint(0, 3, {16});
+  CHECK_THROWS_WITH(nn::fit(*net, ce, sgd, x, y, options, zeros({0, 4}), no_labels),
+                    Catch::Contains("fit: validation inputs [0,4] float32") && Catch::Contains("no samples"));
+  CHECK_THROWS_WITH(nn::fit(*net, ce, sgd, x, y, options, x, Tensor()),
+                    Catch::Contains("fit: validation inputs were given without targets"));
+  CHECK_THROWS_WITH(nn::fit(*net, ce, sgd, x, y, options, x, randint(0, 3, {15})),
+                    Catch::Contains("fit: validation inputs [16,4]") && Catch::Contains("[15] int64"));
+  CHECK(steps == 0);
+}
+
+TEST_CASE("evaluate refuses an empty data set instead of reporting loss 0", "[fit]") {
+  auto net = small_net();
+  const std::string message = message_of<std::invalid_argument>(
+      [&] { nn::evaluate(*net, ce, nn::multiclass_accuracy, zeros({0, 4}), no_labels); });
+  CHECK_THAT(message, Catch::Contains("evaluate: inputs [0,4] float32") && Catch::Contains("hold no samples"));
+}
+
+TEST_CASE("fit refuses an epoch with no batch to train on", "[fit]") {
+  auto net = small_net();
+  optim::SGD sgd(net->parameters(), optim::SGDOptions(0.1));
+  const Tensor x = randn({5, 4}), y = randint(0, 3, {5});
+  nn::FitOptions options = quiet_options(1, 8);
+  options.batches.drop_last = true;  // 5 samples never fill a batch of 8
+  CHECK_THROWS_WITH(nn::fit(*net, ce, sgd, x, y, options),
+                    "fit: epoch 1 has no batch to train on: 5 samples with drop_last and batch_size 8");
+  options = quiet_options(2, 8);
+  options.sample_order = [](std::int64_t epoch) {
+    return epoch == 0 ? std::vector<std::int64_t>{0, 1} : std::vector<std::int64_t>{};
+  };
+  CHECK_THROWS_WITH(nn::fit(*net, ce, sgd, x, y, options),
+                    "fit: epoch 2 has no batch to train on: 0 samples from sample_order");
+}
+
+TEST_CASE("fit takes a batch size larger than the data set as one batch", "[fit]") {
+  manual_seed(6);
+  auto net = small_net();
+  optim::SGD sgd(net->parameters(), optim::SGDOptions(0.1));
+  // Before: (N + batch_size - 1) overflowed (UBSan) for batch_size INT64_MAX.
+  const nn::FitHistory h = nn::fit(*net, ce, sgd, randn({10, 4}), randint(0, 3, {10}),
+                                   quiet_options(2, std::numeric_limits<std::int64_t>::max()));
+  REQUIRE(h.batches.size() == 2);
+  CHECK(h.batches[0].batches == 1);
+  CHECK(h.batches[0].batch_size == 10);
+}
+
+TEST_CASE("fit stops at the first non-finite loss, naming the epoch and step, before its update", "[fit]") {
+  manual_seed(7);
+  auto net = small_net();
+  optim::SGD sgd(net->parameters(), optim::SGDOptions(0.1));
+  const Tensor x = randn({12, 4}), y = randint(0, 3, {12});
+  nn::FitOptions options = quiet_options(3, 4);  // 3 batches per epoch
+  int calls = 0;
+  auto loss_turning_infinite = [&](const Tensor& out, const Tensor& t) {
+    // The 5th batch (epoch 2, batch 2) has an infinite loss.
+    return ++calls == 5 ? ce(out, t) * std::numeric_limits<double>::infinity() : ce(out, t);
+  };
+  std::vector<double> weights_after_step_4;
+  options.on_batch = [&](const nn::BatchReport& b) {
+    if (b.epoch == 1 && b.batch == 0) weights_after_step_4 = net->parameters()[0].to_vector();
+  };
+  try {
+    nn::fit(*net, loss_turning_infinite, sgd, x, y, options);
+    FAIL("fit went on past an infinite loss");
+  } catch (const nn::NonFiniteError& e) {
+    CHECK_THAT(e.what(), Catch::StartsWith("fit: the loss is inf at epoch 2, batch 2 (step 5); stopped before that "
+                                           "step's update, so the model keeps its previous parameters."));
+    CHECK(e.epoch() == 1);
+    CHECK(e.batch() == 1);
+    CHECK(e.step() == 5);
+  }
+  CHECK(net->parameters()[0].to_vector() == weights_after_step_4);
+}
+
+TEST_CASE("fit names the step whose model output is NaN, before a loss refuses it", "[fit]") {
+  // Before: binary_cross_entropy said "probabilities must be in [0, 1] (apply sigmoid first), found -nan".
+  manual_seed(8);
+  auto net = std::make_shared<nn::Sequential>(std::make_shared<nn::Linear>(2, 1), std::make_shared<nn::Sigmoid>());
+  optim::SGD sgd(net->parameters(), optim::SGDOptions(0.1));
+  Tensor x = randn({6, 2});
+  {
+    NoGradGuard g;
+    narrow(x, 4, 1).fill_(std::numeric_limits<double>::quiet_NaN());  // a NaN in the third batch
+  }
+  const Tensor y = tensor({0, 1, 0, 1, 0, 1}, {6, 1});
+  auto bce = [](const Tensor& p, const Tensor& t) { return nn::functional::binary_cross_entropy(p, t); };
+  CHECK_THAT(message_of<nn::NonFiniteError>([&] { nn::fit(*net, bce, sgd, x, y, quiet_options(1, 2)); }),
+             Catch::StartsWith("fit: the model's output holds nan at epoch 1, batch 3 (step 3)"));
+}
+
+TEST_CASE("fit stops when a huge learning rate drives the loss to NaN", "[fit]") {
+  // Before: training went on with loss nan and fit returned normally.
+  manual_seed(9);
+  auto net = small_net();
+  optim::SGD sgd(net->parameters(), optim::SGDOptions(1e308));
+  const Tensor x = randn({64, 4}), y = randint(0, 3, {64});
+  CHECK_THAT(message_of<nn::NonFiniteError>([&] { nn::fit(*net, ce, sgd, x, y, quiet_options(5, 16)); }),
+             Catch::Contains("at epoch 1, batch 2 (step 2)"));
+}
+
+TEST_CASE("under DetectAnomalyGuard, fit's anomaly names the op and the step", "[fit][anomaly]") {
+  manual_seed(9);
+  auto net = small_net();
+  optim::SGD sgd(net->parameters(), optim::SGDOptions(1e308));
+  const Tensor x = randn({64, 4}), y = randint(0, 3, {64});
+  autograd::DetectAnomalyGuard anomaly;
+  CHECK_THAT(message_of<autograd::AnomalyError>([&] { nn::fit(*net, ce, sgd, x, y, quiet_options(5, 16)); }),
+             Catch::StartsWith("anomaly detected: forward of op '") &&
+                 Catch::EndsWith("at epoch 1, batch 2 (step 2) of fit"));
 }

@@ -5,7 +5,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cmath>
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <limits>
 #include <vector>
 
 #include <tapegrad/tapegrad.hpp>
@@ -296,4 +300,75 @@ TEST_CASE("version(): raised by every in-place change, shared by views", "[misus
   CHECK(t.version() == v0 + 3);
   t.set_data(c, kFloat32);
   CHECK(t.version() == v0 + 4);
+}
+
+// ---- issue 15, rows 11 and 12: huge counts and outputs checked before training --------
+
+TEST_CASE("batch counts stay exact for a batch size near INT64_MAX", "[misuse][data]") {
+  const std::int64_t huge = std::numeric_limits<std::int64_t>::max();
+  // Before: (N + batch_size - 1) / batch_size overflowed (UBSan) and gave 0 batches.
+  CHECK(data::batches_per_epoch(1000, huge) == 1);
+  CHECK(data::batches_per_epoch(1000, huge, /*drop_last*/ true) == 0);
+  CHECK(data::batches_per_epoch(huge, huge) == 1);
+  CHECK(data::batches_per_epoch(huge, 2) == huge / 2 + 1);
+  CHECK(data::batches_per_epoch(0, 7) == 0);
+  CHECK(data::batches_per_epoch(14, 7) == 2);
+  CHECK_THROWS_WITH(data::batches_per_epoch(3, 0), Contains("batch_size must be positive, got 0"));
+  CHECK_THROWS_WITH(data::batches_per_epoch(-1, 3), Contains("samples must be >= 0, got -1"));
+  data::BatchOptions options;
+  options.batch_size = huge;
+  const data::BatchLoader loader(ones({5, 2}), tensor_i64({0, 1, 0, 1, 0}, {5}), options);
+  REQUIRE(loader.num_batches() == 1);
+  CHECK(loader.epoch(0)[0].inputs.shape() == Shape{5, 2});
+}
+
+TEST_CASE("the progress display counts epochs beyond 2^31", "[misuse][train]") {
+  // Before: epochs were int, and 3000000000 printed as "epoch 1/-1294967296".
+  train::EpochSummary e;
+  e.epoch = 2'999'999'999;
+  e.epochs = 3'000'000'000;
+  CHECK_THAT(train::format_epoch_line(e), Catch::StartsWith("epoch 2999999999/3000000000  loss"));
+  train::ProgressSnapshot s;
+  s.epoch = 1;
+  s.epochs = 3'000'000'000;
+  s.batches = 10;
+  CHECK_THAT(train::format_progress_line(s), Catch::StartsWith("epoch          1/3000000000  batch"));
+  std::FILE* sink = std::tmpfile();
+  REQUIRE(sink);
+  train::Progress progress(3'000'000'000, 1, sink, train::ProgressStyle::Lines);
+  progress.start_epoch(2'500'000'000);
+  progress.batch(4, 0.5, 1.0);
+  CHECK(progress.end_epoch().epoch == 2'500'000'000);
+  std::fclose(sink);
+}
+
+TEST_CASE("cosine annealing of a learning rate near DBL_MAX stays finite", "[misuse][optim]") {
+  // Before: base_lr * (1 + cos) overflowed to inf, and SGD refused "learning rate ... inf"
+  // although the user's --lr was finite.
+  Tensor w = ones({1}).requires_grad_();
+  optim::SGD sgd({w}, optim::SGDOptions(1e308));
+  optim::CosineAnnealingLR cosine(sgd, 4);
+  cosine.step();
+  CHECK(std::isfinite(sgd.lr()));
+  CHECK(sgd.lr() == Approx(1e308 * ((1 + std::cos(M_PI / 4)) / 2)));
+}
+
+TEST_CASE("check_writable refuses an unwritable output before any work", "[misuse][train]") {
+  tg::testing::TempDir dir;
+  const auto file = dir.path / "a-file";
+  std::ofstream(file) << "not a directory";
+  // A regular file where a directory should be: refused even when running as root.
+  CHECK_THROWS_WITH(train::check_writable(file / "m.tgc", {true, "--save"}),
+                    "--save: cannot create the directory '" + file.string() + "': Not a directory");
+  CHECK_THROWS_WITH(train::check_writable(file / "m.tgc", {false, "save"}),
+                    "save: cannot create a temporary file next to '" + (file / "m.tgc").string() +
+                        "': Not a directory");
+  CHECK_THROWS_WITH(train::check_writable(dir.path, {false, "--save"}),
+                    "--save: cannot replace '" + dir.path.string() + "': Is a directory");
+  // A writable place: the directories are made, and nothing is left in them.
+  const auto nested = dir.path / "runs" / "1" / "metrics.json";
+  train::check_writable(nested, {true, "--metrics-json"});
+  CHECK(std::filesystem::is_directory(nested.parent_path()));
+  CHECK(std::filesystem::is_empty(nested.parent_path()));
+  CHECK_FALSE(std::filesystem::exists(nested));
 }

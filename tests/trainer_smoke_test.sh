@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end run of the example trainers on a tiny generated dataset:
-# flags, training, --metrics-json, --out files, --save, --resume, and the
-# refusal of a corrupt checkpoint. Usage: trainer_smoke_test.sh BUILD_DIR
+# flags, training, --metrics-json, --out files, --save, --resume, the refusal
+# of a corrupt checkpoint, and honest exits: unwritable outputs refused before
+# training, empty data, NaN losses, out-of-range numeric flags. Usage: trainer_smoke_test.sh BUILD_DIR
 set -euo pipefail
 build=$1
 work=$(mktemp -d)
@@ -45,6 +46,49 @@ grep -q "bad.tgc" "$work/bad.log" || fail "the refusal does not name the file: $
 [ "$(ls "$work/maps"/*.png | grep -c _)" -ge 7 ] || fail "feature_maps wrote $(ls "$work/maps")"
 "$ex/two_circles" --epochs 600 --out "$work/circles" > "$work/circles.log" || fail "two_circles did not separate the circles"
 grep -q "Step: 500" "$work/circles.log" || fail "two_circles prints the loss every 500 steps"
+
+# Honest exits (issue 15, rows 11 and 12). refused WHAT PATTERN COMMAND...: the
+# command must exit non-zero within 30 s with PATTERN (an extended regex) in its output.
+refused() {
+  local what=$1 pattern=$2 log=$work/refused.log
+  shift 2
+  if timeout 30 "$@" > "$log" 2>&1; then fail "$what: exited 0: $(cat "$log")"; fi
+  grep -Eq -- "$pattern" "$log" || fail "$what: expected /$pattern/ in: $(cat "$log")"
+}
+train=("$ex/lenet5" --data-dir "$work/data" --epochs 1 --batch-size 16 --threads 1)
+
+# An output that cannot be written is refused before the first step: a regular
+# file where a directory should be (unwritable even for root).
+echo "in the way" > "$work/a-file"
+for flag in --out --save --metrics-json; do
+  target=$work/a-file/output
+  refused "unwritable $flag" "^lenet5: $flag: cannot .*a-file.*nothing was trained" \
+    "${train[@]}" --out "$work/fine" "$flag" "$target"
+  if grep -q "^epoch 1/" "$work/refused.log"; then fail "unwritable $flag: it trained first: $(cat "$work/refused.log")"; fi
+done
+
+# An empty data set (IDX files of 0 images) is an error, not loss 0 and accuracy 0.
+mkdir -p "$work/empty"
+"$build/tests/make_tiny_mnist" "$work/empty" 0
+refused "empty data set" "hold no samples" "$ex/lenet5" --data-dir "$work/empty" --epochs 1 --out "$work/e"
+refused "empty 0-vs-1 data set" "hold no samples" "$ex/mnist_binary" --data-dir "$work/empty" --epochs 1 --out "$work/e"
+
+# A learning rate that drives training to NaN stops it, naming the step; with
+# --detect-anomaly the error names the op.
+refused "NaN loss" "^lenet5: fit: .* nan at epoch 1, batch [0-9]+ \(step [0-9]+\).*--detect-anomaly" \
+  "${train[@]}" --lr 1e308 --out "$work/nan"
+refused "NaN loss, two_circles" "^two_circles: fit: .* nan at epoch [0-9]+, batch 1 \(step [0-9]+\)" \
+  "$ex/two_circles" --lr 1e308 --out "$work/nan"
+refused "NaN with --detect-anomaly" "^lenet5: anomaly detected: forward of op '[a-z0-9_]+' produced (NaN|Inf).* at epoch 1" \
+  "${train[@]}" --lr 1e308 --out "$work/nan" --detect-anomaly
+
+# Numeric flags: an epoch count beyond 10^9 is refused; a batch larger than the
+# data set is one batch per epoch (its count overflowed int64 before).
+refused "--epochs 3000000000" "^lenet5: --epochs must be at most 1000000000, got 3000000000" \
+  "${train[@]}" --epochs 3000000000
+"$ex/lenet5" --data-dir "$work/data" --epochs 2 --threads 1 --batch-size 9223372036854775807 --limit 100 \
+  --out "$work/huge-batch" > "$work/huge-batch.log" 2>&1 || fail "--batch-size INT64_MAX: $(cat "$work/huge-batch.log")"
+[ "$(wc -l < "$work/huge-batch/history.csv")" -eq 3 ] || fail "--batch-size INT64_MAX should give one batch per epoch"
 
 # --help works and bad flags are refused.
 "$ex/lenet5" --help | grep -q -- "--metrics-json" || fail "--help lacks --metrics-json"

@@ -43,23 +43,50 @@ fs::path resolve_symlinks(const fs::path& requested) {
   return ec || target.empty() ? requested : target;
 }
 
-}  // namespace
+// The checks and set-up both write_file_atomically and check_writable do: the
+// file really written (symlinks followed), a file name, its directory (created
+// when asked), and a new temporary file next to it, open for writing.
+struct TemporaryFile {
+  fs::path target;  // where the data goes, symlinks resolved
+  std::string name;
+  int fd = -1;
+};
 
-void write_file_atomically(const fs::path& requested, std::string_view contents, const AtomicWriteOptions& options) {
-  const fs::path path = resolve_symlinks(requested);
-  if (path.empty() || !path.has_filename())
-    throw std::invalid_argument(options.context + ": '" + path.string() + "' is not a file name");
-  const fs::path dir = path.parent_path();
+TemporaryFile create_temporary_next_to(const fs::path& requested, const AtomicWriteOptions& options) {
+  TemporaryFile t;
+  t.target = resolve_symlinks(requested);
+  if (t.target.empty() || !t.target.has_filename())
+    throw std::invalid_argument(options.context + ": '" + t.target.string() + "' is not a file name");
+  const fs::path dir = t.target.parent_path();
   if (options.create_directories && !dir.empty()) {
     std::error_code ec;
     fs::create_directories(dir, ec);
     if (ec) io_failure(options, "create the directory", dir.string(), ec.value());
   }
-
   // Next to the target, so that rename() stays within one file system.
-  std::string tmp = path.string() + ".tmp.XXXXXX";
-  const int fd = ::mkstemp(tmp.data());
-  if (fd < 0) io_failure(options, "create a temporary file next to", path.string(), errno);
+  t.name = t.target.string() + ".tmp.XXXXXX";
+  t.fd = ::mkstemp(t.name.data());
+  if (t.fd < 0) io_failure(options, "create a temporary file next to", t.target.string(), errno);
+  return t;
+}
+
+}  // namespace
+
+void check_writable(const fs::path& requested, const AtomicWriteOptions& options) {
+  const TemporaryFile t = create_temporary_next_to(requested, options);
+  ::close(t.fd);
+  ::unlink(t.name.c_str());
+  // rename() cannot replace a directory; say so now rather than after the work.
+  std::error_code ec;
+  if (fs::is_directory(t.target, ec)) io_failure(options, "replace", t.target.string(), EISDIR);
+}
+
+void write_file_atomically(const fs::path& requested, std::string_view contents, const AtomicWriteOptions& options) {
+  const TemporaryFile t = create_temporary_next_to(requested, options);
+  const fs::path& path = t.target;
+  const fs::path dir = path.parent_path();
+  const std::string& tmp = t.name;
+  const int fd = t.fd;
   try {
     if (::fchmod(fd, 0644) != 0) io_failure(options, "set permissions of", tmp, errno);
     write_all(fd, contents, options, tmp);

@@ -1,6 +1,8 @@
 // fit() and evaluate(): the common training loop on modules, losses and optimizers.
 #include <chrono>
+#include <cmath>
 #include <cstdio>
+#include <string>
 
 #include "core/dispatch.hpp"
 #include <tapegrad/core/autograd.hpp>
@@ -15,6 +17,36 @@ namespace {
 double fraction_equal(const Tensor& a, const Tensor& b) {
   if (a.numel() == 0) return 0.0;
   return mean(eq(a, b).to(kFloat64)).item();
+}
+
+// "nan", "inf" or "-inf" (printf may say "-nan", which means nothing more to a reader).
+std::string non_finite_text(double v) { return std::isnan(v) ? "nan" : v > 0 ? "inf" : "-inf"; }
+
+// Data evaluate() and fit() can average over: targets for every input, and at
+// least one sample (an empty set would report a loss and accuracy of 0 as if
+// something had been measured). `what` starts the message, e.g. "fit: validation".
+void check_samples(const Tensor& x, const Tensor& y, const std::string& what) {
+  detail::check_defined(x, what.c_str());
+  detail::check_defined(y, what.c_str());
+  if (x.dim() == 0 || y.dim() == 0 || x.size(0) != y.size(0))
+    detail::fail(what, " inputs ", describe(x), " and targets ", describe(y), " differ in their first extent");
+  if (x.size(0) == 0)
+    detail::fail(what, " inputs ", describe(x), " and targets ", describe(y),
+                 " hold no samples (an empty data set: a filter that kept nothing, or an empty data file?)");
+}
+
+// Where in a fit() run something happened, for messages: "epoch 1, batch 2 (step 2)".
+std::string position(std::int64_t epoch, std::int64_t batch, std::int64_t step) {
+  return "epoch " + std::to_string(epoch + 1) + ", batch " + std::to_string(batch + 1) + " (step " +
+         std::to_string(step) + ")";
+}
+
+[[noreturn]] void stop_non_finite(const std::string& what, std::int64_t epoch, std::int64_t batch, std::int64_t step) {
+  throw NonFiniteError("fit: " + what + " at " + position(epoch, batch, step) +
+                           "; stopped before that step's update, so the model keeps its previous parameters. "
+                           "Lower the learning rate or look for NaN in the data; under "
+                           "tg::autograd::DetectAnomalyGuard the first op to produce NaN or Inf is named",
+                       epoch, batch, step);
 }
 
 void print_epoch(const EpochReport& r, std::int64_t last_epoch) {
@@ -44,10 +76,7 @@ double sign_accuracy(const Tensor& scores, const Tensor& targets) {
 
 Evaluation evaluate(Module& model, const LossFunction& loss, const MetricFunction& metric, const Tensor& x,
                     const Tensor& y, std::int64_t batch_size) {
-  detail::check_defined(x, "evaluate");
-  detail::check_defined(y, "evaluate");
-  if (x.dim() == 0 || y.dim() == 0 || x.size(0) != y.size(0))
-    detail::fail("evaluate: inputs ", describe(x), " and targets ", describe(y), " differ in their first extent");
+  check_samples(x, y, "evaluate:");
   if (batch_size <= 0) detail::fail("evaluate: batch_size must be positive, got ", batch_size);
   const bool was_training = model.is_training();
   model.eval();
@@ -62,13 +91,19 @@ Evaluation evaluate(Module& model, const LossFunction& loss, const MetricFunctio
     if (metric) metric_sum += metric(out, target) * static_cast<double>(len);
   }
   model.train(was_training);
-  return {n ? loss_sum / n : 0.0, n ? metric_sum / n : 0.0};
+  return {loss_sum / static_cast<double>(n), metric_sum / static_cast<double>(n)};
 }
 
 FitHistory fit(Module& model, const LossFunction& loss, optim::Optimizer& optimizer, const Tensor& x, const Tensor& y,
                const FitOptions& options, const Tensor& x_val, const Tensor& y_val) {
+  // Everything that can be refused is refused here, before the first step.
   if (options.epochs < 0) detail::fail("fit: epochs must be >= 0, got ", options.epochs);
   const data::BatchLoader loader(x, y, options.batches);
+  if (loader.num_samples() == 0) check_samples(x, y, "fit: training");
+  if (x_val.defined() != y_val.defined())
+    detail::fail("fit: validation ", x_val.defined() ? "inputs were given without targets" : "targets were given without inputs");
+  if (x_val.defined()) check_samples(x_val, y_val, "fit: validation");
+
   const std::int64_t last_epoch = options.first_epoch + options.epochs;
   FitHistory history;
   for (std::int64_t epoch = options.first_epoch; epoch < last_epoch; ++epoch) {
@@ -78,26 +113,43 @@ FitHistory fit(Module& model, const LossFunction& loss, optim::Optimizer& optimi
     std::vector<std::int64_t> order =
         options.sample_order ? options.sample_order(epoch) : loader.order(epoch);
     const std::int64_t bs = options.batches.batch_size;
-    std::int64_t batches = static_cast<std::int64_t>(order.size()) / bs;
-    if (!options.batches.drop_last && static_cast<std::int64_t>(order.size()) % bs) ++batches;
+    const std::int64_t samples = static_cast<std::int64_t>(order.size());
+    const std::int64_t batches = data::batches_per_epoch(samples, bs, options.batches.drop_last);
+    if (batches == 0)
+      detail::fail("fit: epoch ", epoch + 1, " has no batch to train on: ", samples, " samples",
+                   options.sample_order ? " from sample_order" : "", samples ? " with drop_last and batch_size " : "",
+                   samples ? std::to_string(bs) : "");
 
     EpochReport report;
     report.epoch = epoch;
     double loss_sum = 0, metric_sum = 0;
     for (std::int64_t b = 0; b < batches; ++b) {
       const std::int64_t first = b * bs;
-      const std::int64_t len = std::min<std::int64_t>(bs, static_cast<std::int64_t>(order.size()) - first);
+      const std::int64_t len = std::min<std::int64_t>(bs, samples - first);
       Tensor idx = tensor_i64({order.begin() + first, order.begin() + first + len}, {len});
       Tensor inputs = index_select(x, idx), targets = index_select(y, idx);
+      const std::int64_t step = static_cast<std::int64_t>(history.batches.size()) + 1;
 
       optimizer.zero_grad();
-      Tensor out = model(inputs);
-      Tensor l = loss(out, targets);
-      l.backward();
+      Tensor out, l;
+      double loss_value = 0;
+      try {
+        out = model(inputs);
+        // Checked before the loss: a loss that refuses NaN inputs (binary_cross_entropy)
+        // would otherwise report it as bad probabilities, without the step.
+        if (const auto bad = detail::first_non_finite(out); bad && std::isnan(*bad))
+          stop_non_finite("the model's output holds nan", epoch, b, step);
+        l = loss(out, targets);
+        loss_value = l.item();
+        if (!std::isfinite(loss_value)) stop_non_finite("the loss is " + non_finite_text(loss_value), epoch, b, step);
+        l.backward();
+      } catch (const autograd::AnomalyError& e) {
+        throw autograd::AnomalyError(std::string(e.what()) + " at " + position(epoch, b, step) + " of fit");
+      }
       if (options.after_backward) options.after_backward();
       optimizer.step();
 
-      BatchReport br{epoch, b, batches, len, l.item(), options.metric ? options.metric(out, targets) : 0.0};
+      BatchReport br{epoch, b, batches, len, loss_value, options.metric ? options.metric(out, targets) : 0.0};
       loss_sum += br.loss * static_cast<double>(len);
       metric_sum += br.accuracy * static_cast<double>(len);
       report.samples += len;
@@ -105,13 +157,11 @@ FitHistory fit(Module& model, const LossFunction& loss, optim::Optimizer& optimi
       if (options.on_batch) options.on_batch(br);
     }
     report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (report.samples) {
-      report.train_loss = loss_sum / static_cast<double>(report.samples);
-      report.train_accuracy = metric_sum / static_cast<double>(report.samples);
-    }
+    report.train_loss = loss_sum / static_cast<double>(report.samples);
+    report.train_accuracy = metric_sum / static_cast<double>(report.samples);
     const bool validate = (epoch - options.first_epoch + 1) % std::max<std::int64_t>(1, options.validation_interval) == 0 ||
                           epoch + 1 == last_epoch;
-    if (validate && x_val.defined() && y_val.defined()) {
+    if (validate && x_val.defined()) {
       const Evaluation v = evaluate(model, loss, options.metric, x_val, y_val, options.eval_batch_size);
       report.val_loss = v.loss;
       if (options.metric) report.val_accuracy = v.accuracy;

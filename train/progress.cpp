@@ -55,7 +55,8 @@ std::string format_progress_line(const ProgressSnapshot& s, int max_width) {
   // Counters padded to their final width so the bar does not jump as digits grow.
   const int batch_digits = static_cast<int>(std::to_string(s.batches).size());
   const int epoch_digits = static_cast<int>(std::to_string(s.epochs).size());
-  const std::string head = printf_text("epoch %*d/%d  batch %*lld/%lld ", epoch_digits, s.epoch, s.epochs,
+  const std::string head = printf_text("epoch %*lld/%lld  batch %*lld/%lld ", epoch_digits,
+                                       static_cast<long long>(s.epoch), static_cast<long long>(s.epochs),
                                        batch_digits, static_cast<long long>(s.batch), static_cast<long long>(s.batches));
   const std::string tail = printf_text(" loss %.4f  acc %6.2f%%  %6.0f img/s  ETA %s", s.loss, 100 * s.accuracy,
                                        s.images_per_second, format_duration(s.eta_seconds).c_str());
@@ -68,20 +69,20 @@ std::string format_progress_line(const ProgressSnapshot& s, int max_width) {
 }
 
 std::string format_epoch_line(const EpochSummary& e, const std::string& extra) {
-  std::string line = printf_text("epoch %d/%d  loss %.4f  accuracy %.4f  images/s %.0f  seconds %.1f", e.epoch,
-                                 e.epochs, e.loss, e.accuracy, e.images_per_second, e.seconds);
+  std::string line = printf_text("epoch %lld/%lld  loss %.4f  accuracy %.4f  images/s %.0f  seconds %.1f",
+                                 static_cast<long long>(e.epoch), static_cast<long long>(e.epochs), e.loss, e.accuracy, e.images_per_second, e.seconds);
   if (!extra.empty()) line += "  " + extra;
   return line;
 }
 
 // ---- the reporter ----------------------------------------------------------------
 
-Progress::Progress(int epochs, std::int64_t batches_per_epoch, std::FILE* out, ProgressStyle style)
+Progress::Progress(std::int64_t epochs, std::int64_t batches_per_epoch, std::FILE* out, ProgressStyle style)
     : epochs_(epochs), batches_per_epoch_(batches_per_epoch), out_(out) {
   live_ = style == ProgressStyle::Bar || (style == ProgressStyle::Auto && isatty(fileno(out)));
 }
 
-void Progress::start_epoch(int epoch) {
+void Progress::start_epoch(std::int64_t epoch) {
   epoch_ = epoch;
   batch_ = images_ = 0;
   loss_sum_ = accuracy_sum_ = 0;
@@ -160,7 +161,7 @@ void Progress::attach(nn::FitOptions& options, const std::string& val_label) {
   const std::int64_t first = options.first_epoch;
   auto begin = std::move(options.on_epoch_begin);
   options.on_epoch_begin = [this, first, begin](std::int64_t epoch) {
-    start_epoch(static_cast<int>(epoch - first + 1));
+    start_epoch(epoch - first + 1);
     if (begin) begin(epoch);
   };
   auto batch_done = std::move(options.on_batch);

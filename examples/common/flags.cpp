@@ -178,10 +178,14 @@ void FlagParser::assign(Flag& f, const std::string& text) {
     case FlagType::String:
     case FlagType::Path: break;
   }
+  // Integer bounds as integers: "at most 1000000000", not "1e+09".
+  auto bound_text = [&f](double bound) {
+    return f.type_ == FlagType::Int ? std::to_string(static_cast<std::int64_t>(bound)) : train::number_text(bound);
+  };
   if (number && f.min_ && *number < *f.min_)
-    throw FlagError(flag + " must be at least " + train::number_text(*f.min_) + ", got " + text);
+    throw FlagError(flag + " must be at least " + bound_text(*f.min_) + ", got " + text);
   if (number && f.max_ && *number > *f.max_)
-    throw FlagError(flag + " must be at most " + train::number_text(*f.max_) + ", got " + text);
+    throw FlagError(flag + " must be at most " + bound_text(*f.max_) + ", got " + text);
   f.value_ = text;
 }
 
@@ -328,7 +332,11 @@ std::optional<std::filesystem::path> FlagParser::get_optional_path(const std::st
 // ---- the flags every trainer declares ---------------------------------------------
 
 void add_training_flags(FlagParser& flags, const TrainingDefaults& d) {
-  flags.add_int("epochs", "passes over the training set", d.epochs).at_least(1);
+  // At most 10^9: more is a typo (two_circles' epochs are single full-batch steps,
+  // and 10^9 of them already take hours), and epochs x batches stays far from
+  // overflowing int64. --batch-size needs no upper bound: a batch larger than the
+  // data set is one batch of all of it (data::batches_per_epoch).
+  flags.add_int("epochs", "passes over the training set", d.epochs).at_least(1).at_most(kMaxEpochs);
   flags.add_int("batch-size", "examples per optimizer step", d.batch_size).at_least(1);
   flags.add_double("lr", "learning rate", d.lr).at_least(0);
   flags.add_double("weight-decay", "L2 penalty coefficient", d.weight_decay).at_least(0);
@@ -340,6 +348,8 @@ void add_training_flags(FlagParser& flags, const TrainingDefaults& d) {
   flags.add_path("save", "write the trained parameters to FILE", Presence::Optional).metavar("FILE");
   flags.add_path("resume", "load parameters from FILE before training", Presence::Optional).metavar("FILE");
   flags.add_path("metrics-json", "write the final metrics as JSON to FILE", Presence::Optional).metavar("FILE");
+  flags.add_bool("detect-anomaly",
+                 "stop at the first op whose output or gradient holds NaN or Inf, and name it (slower)");
 }
 
 TrainingOptions training_options(const FlagParser& flags) {
@@ -356,6 +366,7 @@ TrainingOptions training_options(const FlagParser& flags) {
   o.save = flags.get_optional_path("save");
   o.resume = flags.get_optional_path("resume");
   o.metrics_json = flags.get_optional_path("metrics-json");
+  o.detect_anomaly = flags.get_bool("detect-anomaly");
   return o;
 }
 

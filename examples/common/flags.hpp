@@ -121,8 +121,11 @@ struct TrainingDefaults {
   std::filesystem::path out = "out";
 };
 
+/// The largest --epochs accepted.
+constexpr std::int64_t kMaxEpochs = 1'000'000'000;
+
 /// Declares --epochs --batch-size --lr --weight-decay --momentum --seed
-/// --threads --data-dir --out --save --resume --metrics-json.
+/// --threads --data-dir --out --save --resume --metrics-json --detect-anomaly.
 void add_training_flags(FlagParser& flags, const TrainingDefaults& defaults);
 
 /// The values of the flags declared by add_training_flags.
@@ -137,6 +140,7 @@ struct TrainingOptions {
   std::filesystem::path data_dir;
   std::filesystem::path out;  ///< directory for plots, history.csv and other outputs
   std::optional<std::filesystem::path> save, resume, metrics_json;
+  bool detect_anomaly = false;  ///< train under tg::autograd::DetectAnomalyGuard
 };
 
 /// Reads the flags declared by add_training_flags (after parse).

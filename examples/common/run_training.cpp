@@ -1,9 +1,15 @@
 #include "common/run_training.hpp"
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <filesystem>
+#include <optional>
+#include <stdexcept>
 
 #include "common/plots.hpp"
+#include <tapegrad/core/autograd.hpp>
+#include <tapegrad/data/batches.hpp>
 #include <tapegrad/nn/nn.hpp>
 #include <tapegrad/train/serialize.hpp>
 #include <tapegrad/optim/optim.hpp>
@@ -11,14 +17,102 @@
 
 namespace tg::examples {
 
+namespace fs = std::filesystem;
+
+namespace {
+
+// Runs one write of the finished run. A failure is kept for the final error
+// instead of thrown, so that one unwritable output does not cost the others.
+template <class Write> void attempt(std::vector<std::string>& failures, const std::string& flag, Write&& write) {
+  try {
+    write();
+  } catch (const std::exception& e) {
+    failures.push_back(flag + ": " + e.what());
+  }
+}
+
+void write_history_and_charts(const TrainingRun& run, const TrainingResult& result) {
+  const fs::path& out = run.options.out;
+  fs::create_directories(out);
+  const std::vector<train::BatchRecord> records = train::batch_records(result.history);
+  train::write_history_csv(out / "history.csv", records);
+  if (!records.empty()) {
+    warn_if_failed(plot_loss_accuracy(out / "loss_accuracy.png", records, run.name + ": training"));
+    EpochChart chart;
+    chart.title = run.name + ": per-epoch metrics";
+    EpochSeries loss{"train loss", {}, false}, accuracy{"train accuracy", {}, true}, test{"test accuracy", {}, true};
+    for (const nn::EpochReport& e : result.history.epochs) {
+      loss.values.push_back(e.train_loss);
+      accuracy.values.push_back(e.train_accuracy);
+      if (e.val_accuracy) test.values.push_back(*e.val_accuracy);
+    }
+    chart.series = {loss, accuracy};
+    if (!test.values.empty()) chart.series.push_back(test);
+    if (loss.values.size() > 1) warn_if_failed(plot_epoch_metrics(out / "epochs.png", chart));
+  }
+  std::printf("wrote %s/history.csv and charts\n", out.string().c_str());
+}
+
+}  // namespace
+
 std::string optimizer_checkpoint_path(const std::string& model_path) { return model_path + ".optim"; }
+
+void check_output_locations(const TrainingOptions& opt) {
+  try {
+    if (!opt.out.empty()) train::check_writable(opt.out / "history.csv", {/*create_directories*/ true, "--out"});
+    if (opt.metrics_json) train::check_writable(*opt.metrics_json, {true, "--metrics-json"});
+    if (opt.save) {
+      train::check_writable(*opt.save, {true, "--save"});
+      train::check_writable(optimizer_checkpoint_path(opt.save->string()), {true, "--save"});
+    }
+  } catch (const std::exception& e) {
+    throw std::runtime_error(std::string(e.what()) + " (checked before training: nothing was trained)");
+  }
+}
+
+std::vector<fs::path> rescue_directories() {
+  std::vector<fs::path> dirs;
+  std::error_code ec;
+  if (fs::path tmp = fs::temp_directory_path(ec); !ec) dirs.push_back(tmp);
+  if (fs::path cwd = fs::current_path(ec); !ec) dirs.push_back(cwd);
+  return dirs;
+}
+
+SavedCheckpoint save_checkpoint(nn::Module& model, optim::Optimizer& optimizer, const fs::path& path,
+                                const std::vector<fs::path>& fallback_dirs) {
+  auto save_both = [&](const fs::path& model_path) {
+    tg::save(model, model_path.string());
+    tg::save(optimizer, optimizer_checkpoint_path(model_path.string()));
+    return SavedCheckpoint{model_path, optimizer_checkpoint_path(model_path.string()), ""};
+  };
+  std::string failure;
+  try {
+    return save_both(path);
+  } catch (const std::exception& e) {
+    failure = e.what();
+  }
+  // The pid keeps two rescued runs from overwriting each other.
+  const fs::path name = path.stem().string() + ".rescued-" + std::to_string(::getpid()) + path.extension().string();
+  std::string tried;
+  for (const fs::path& dir : fallback_dirs) {
+    try {
+      SavedCheckpoint saved = save_both(dir / name);
+      saved.failure = failure;
+      return saved;
+    } catch (const std::exception& e) {
+      tried += std::string("; ") + e.what();
+    }
+  }
+  throw std::runtime_error(failure + "; the trained model could not be saved anywhere else either" + tried);
+}
 
 TrainingResult run_training(TrainingRun& run) {
   const TrainingOptions& opt = run.options;
+  if (run.main_rank) check_output_locations(opt);
   if (opt.resume) {
     tg::load(*run.model, opt.resume->string());
     const std::string optim_path = optimizer_checkpoint_path(opt.resume->string());
-    if (std::filesystem::exists(optim_path)) tg::load(*run.optimizer, optim_path);
+    if (fs::exists(optim_path)) tg::load(*run.optimizer, optim_path);
     if (run.main_rank) std::printf("resumed from %s\n", opt.resume->string().c_str());
   }
 
@@ -40,14 +134,23 @@ TrainingResult run_training(TrainingRun& run) {
   if (run.main_rank && run.progress) {
     const std::int64_t n_train = run.sample_order ? static_cast<std::int64_t>(run.sample_order(0).size())
                                                   : run.x_train.size(0);
-    progress = std::make_unique<train::Progress>(static_cast<int>(opt.epochs),
-                                                 (n_train + opt.batch_size - 1) / opt.batch_size);
+    progress = std::make_unique<train::Progress>(opt.epochs, data::batches_per_epoch(n_train, opt.batch_size));
     progress->attach(fit, "test_accuracy");
   }
 
   TrainingResult result;
-  result.history = nn::fit(*run.model, run.loss, *run.optimizer, run.x_train, run.y_train, fit, run.x_test,
-                           run.y_test);
+  {
+    std::optional<autograd::DetectAnomalyGuard> anomaly;
+    if (opt.detect_anomaly) anomaly.emplace();
+    try {
+      result.history = nn::fit(*run.model, run.loss, *run.optimizer, run.x_train, run.y_train, fit, run.x_test,
+                               run.y_test);
+    } catch (const nn::NonFiniteError& e) {
+      if (opt.detect_anomaly) throw;
+      throw nn::NonFiniteError(std::string(e.what()) + " (--detect-anomaly turns that on)", e.epoch(), e.batch(),
+                               e.step());
+    }
+  }
   train::RunMetrics metrics = train::run_metrics(result.history);
   result.seconds = metrics.seconds;
   result.images_per_second = metrics.images_per_second;
@@ -64,36 +167,30 @@ TrainingResult run_training(TrainingRun& run) {
   std::printf("%s: test accuracy %.2f%% (test loss %.4f), %.1f s of training, %.0f images/s\n", run.name.c_str(),
               100 * result.test_accuracy, result.test_loss, result.seconds, result.images_per_second);
 
-  if (!opt.out.empty()) {
-    std::filesystem::create_directories(opt.out);
-    const std::vector<train::BatchRecord> records = train::batch_records(result.history);
-    train::write_history_csv(opt.out / "history.csv", records);
-    if (!records.empty()) {
-      warn_if_failed(plot_loss_accuracy(opt.out / "loss_accuracy.png", records, run.name + ": training"));
-      EpochChart chart;
-      chart.title = run.name + ": per-epoch metrics";
-      EpochSeries loss{"train loss", {}, false}, accuracy{"train accuracy", {}, true}, test{"test accuracy", {}, true};
-      for (const nn::EpochReport& e : result.history.epochs) {
-        loss.values.push_back(e.train_loss);
-        accuracy.values.push_back(e.train_accuracy);
-        if (e.val_accuracy) test.values.push_back(*e.val_accuracy);
-      }
-      chart.series = {loss, accuracy};
-      if (!test.values.empty()) chart.series.push_back(test);
-      if (loss.values.size() > 1) warn_if_failed(plot_epoch_metrics(opt.out / "epochs.png", chart));
-    }
-    std::printf("wrote %s/history.csv and charts\n", opt.out.string().c_str());
-  }
-  if (opt.metrics_json) {
-    metrics.test_accuracy = result.test_accuracy;
-    metrics.extra = run.extra_metrics;
-    train::write_metrics_json(*opt.metrics_json, metrics);
-  }
+  // The locations were checked before training, but a disk can fill up or a
+  // directory vanish meanwhile: the model is saved first, and every write is tried.
+  std::vector<std::string> failures;
   if (opt.save) {
-    tg::save(*run.model, opt.save->string());
-    tg::save(*run.optimizer, optimizer_checkpoint_path(opt.save->string()));
-    std::printf("saved %s (and %s)\n", opt.save->string().c_str(),
-                optimizer_checkpoint_path(opt.save->string()).c_str());
+    attempt(failures, "--save", [&] {
+      const SavedCheckpoint saved = save_checkpoint(*run.model, *run.optimizer, *opt.save, rescue_directories());
+      if (!saved.failure.empty())
+        throw std::runtime_error(saved.failure + "; the trained model was saved to '" + saved.model.string() +
+                                 "' instead (optimizer state: '" + saved.optimizer.string() + "')");
+      std::printf("saved %s (and %s)\n", saved.model.string().c_str(), saved.optimizer.string().c_str());
+    });
+  }
+  if (!opt.out.empty()) attempt(failures, "--out", [&] { write_history_and_charts(run, result); });
+  if (opt.metrics_json) {
+    attempt(failures, "--metrics-json", [&] {
+      metrics.test_accuracy = result.test_accuracy;
+      metrics.extra = run.extra_metrics;
+      train::write_metrics_json(*opt.metrics_json, metrics);
+    });
+  }
+  if (!failures.empty()) {
+    std::string message = "after training, " + std::to_string(failures.size()) + " output(s) could not be written";
+    for (const std::string& f : failures) message += "\n  " + f;
+    throw std::runtime_error(message);
   }
   return result;
 }

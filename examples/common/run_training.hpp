@@ -1,10 +1,13 @@
-// What the trainers' shared flags ask for around tg::nn::fit: --resume before
-// training, tg::train::Progress during it, and after it the summary line,
-// --out (history.csv and PNG charts), --metrics-json and --save. The pieces are
-// the library's (<tapegrad/train/train.hpp>); this file only wires them to the flags.
+// What the trainers' shared flags ask for around tg::nn::fit: before training,
+// a check that every output can be written, and --resume; during it,
+// tg::train::Progress and --detect-anomaly; after it the summary line, --save
+// (first: the trained model is what must not be lost), --out (history.csv and
+// PNG charts) and --metrics-json. The pieces are the library's
+// (<tapegrad/train/train.hpp>); this file only wires them to the flags.
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <vector>
@@ -56,11 +59,38 @@ struct TrainingResult {
   double seconds = 0, images_per_second = 0;
 };
 
-/// Loads --resume (model, and optimizer state if FILE.optim exists), trains,
-/// evaluates, and writes what --out, --metrics-json and --save ask for.
+/// Checks every output location (check_output_locations), loads --resume (model,
+/// and optimizer state if FILE.optim exists), trains, evaluates, and writes what
+/// --save, --out and --metrics-json ask for. A write that fails after training
+/// does not stop the others: the model is saved (where asked, or else where
+/// save_checkpoint could), and then one std::runtime_error lists every failure.
 TrainingResult run_training(TrainingRun& run);
+
+/// Refuses, before any training, outputs that could not be written afterwards:
+/// creates the --out directory and the directories of --save and --metrics-json,
+/// and creates and removes a temporary file where each file will go
+/// (tg::train::check_writable). Throws std::runtime_error naming the flag.
+void check_output_locations(const TrainingOptions& options);
 
 /// The optimizer file saved next to a model checkpoint: FILE.optim.
 std::string optimizer_checkpoint_path(const std::string& model_path);
+
+/// Where save_checkpoint put the model and its optimizer state.
+struct SavedCheckpoint {
+  std::filesystem::path model, optimizer;
+  /// Why the requested path could not be written; empty when the files are there.
+  std::string failure;
+};
+
+/// Saves the model to `path` and the optimizer to FILE.optim. When that fails, a
+/// trained model is not thrown away: both go to "<stem>.rescued-<pid><extension>"
+/// (and .optim) in the first of `fallback_dirs` that takes them, and the result
+/// says where and why. Throws std::runtime_error only when no place could.
+SavedCheckpoint save_checkpoint(nn::Module& model, optim::Optimizer& optimizer, const std::filesystem::path& path,
+                                const std::vector<std::filesystem::path>& fallback_dirs);
+
+/// Where a checkpoint that cannot be saved where asked goes instead: the
+/// temporary directory, then the working directory.
+std::vector<std::filesystem::path> rescue_directories();
 
 }  // namespace tg::examples

@@ -41,6 +41,12 @@ struct BatchOptions {
   bool drop_last = false;        ///< drop the final batch when it has fewer than batch_size samples
 };
 
+/// Batches in an epoch of `samples` samples: ceil(samples / batch_size), or
+/// floor with drop_last. Exact for every batch_size up to INT64_MAX (a batch
+/// larger than the data set is one batch of all of it). Throws
+/// std::invalid_argument when samples is negative or batch_size not positive.
+std::int64_t batches_per_epoch(std::int64_t samples, std::int64_t batch_size, bool drop_last = false);
+
 /// One minibatch: rows of the loader's inputs and targets, in the same order.
 struct Batch {
   Tensor inputs;   ///< [B, ...] rows of the loader's inputs

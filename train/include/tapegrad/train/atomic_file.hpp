@@ -40,4 +40,19 @@ struct AtomicWriteOptions {
 void write_file_atomically(const std::filesystem::path& path, std::string_view contents,
                            const AtomicWriteOptions& options = {});
 
+/// Checks now that write_file_atomically(path, ..., options) could write `path`,
+/// by doing its first steps: creating missing directories (with
+/// create_directories) and creating, then removing, a temporary file next to
+/// the file. A training program calls it for every output before its first
+/// step, so that an unwritable path fails in a second rather than after hours
+/// of training. Also refuses a `path` that is a directory. Throws what
+/// write_file_atomically throws for the same steps ("<context>: cannot create a
+/// temporary file next to '<file>': <system error>").
+///
+/// @code
+///   auto out = std::filesystem::temp_directory_path() / "tapegrad_example" / "run" / "model.tgc";
+///   tg::train::check_writable(out, {/*create_directories*/ true, "--save"});   // before training
+/// @endcode
+void check_writable(const std::filesystem::path& path, const AtomicWriteOptions& options = {});
+
 }  // namespace tg::train

@@ -15,6 +15,8 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include <tapegrad/data/batches.hpp>
@@ -93,10 +95,36 @@ struct FitOptions {
   std::int64_t validation_interval = 1;
 };
 
+/// Thrown by fit() when a batch's model output holds NaN or its loss is NaN or
+/// infinite (a learning rate too large, a NaN in the data). fit() stops before
+/// that batch's backward and optimizer step, so the model keeps the parameters
+/// of the last good step. To find the op that first produced the NaN or Inf,
+/// run fit() under tg::autograd::DetectAnomalyGuard.
+class NonFiniteError : public std::runtime_error {
+ public:
+  NonFiniteError(const std::string& message, std::int64_t epoch, std::int64_t batch, std::int64_t step)
+      : std::runtime_error(message), epoch_(epoch), batch_(batch), step_(step) {}
+  /// 0-based, as in EpochReport::epoch (the message counts from 1).
+  std::int64_t epoch() const { return epoch_; }
+  /// 0-based within the epoch (the message counts from 1).
+  std::int64_t batch() const { return batch_; }
+  /// 1-based count of this fit() call's optimizer steps, the failed one included.
+  std::int64_t step() const { return step_; }
+
+ private:
+  std::int64_t epoch_, batch_, step_;
+};
+
 /// Trains `model` on (x, y) and validates on (x_val, y_val) when given (see the
-/// top of this file for one epoch's steps). Throws std::invalid_argument for
-/// negative epochs or inputs a data::BatchLoader refuses; errors from the model,
-/// loss or optimizer propagate.
+/// top of this file for one epoch's steps). Before the first step it throws
+/// std::invalid_argument for negative epochs, inputs a data::BatchLoader
+/// refuses, an empty training set, and validation data that is empty or whose
+/// inputs and targets differ in length; an epoch with no batch (an empty
+/// sample_order, or fewer samples than a batch with drop_last) is refused too.
+/// During training it throws NonFiniteError at the first NaN output or
+/// non-finite loss; under DetectAnomalyGuard an op producing NaN or Inf throws
+/// autograd::AnomalyError instead, its message ending with the epoch and batch.
+/// Errors from the model, loss or optimizer propagate.
 ///
 /// @code
 ///   // Stand-ins for tg::data::load_mnist(dir, Split::Train / Split::Test): images [N,1,28,28], int64 labels [N].
@@ -126,7 +154,8 @@ struct Evaluation {
 };
 /// Mean loss and metric of `model` on (x, y), in eval mode, without grad, in
 /// batches of batch_size rows; the model's mode is restored afterwards. Throws
-/// when x and y differ in their first extent or batch_size is not positive.
+/// std::invalid_argument when x and y differ in their first extent, hold no
+/// samples, or batch_size is not positive.
 Evaluation evaluate(Module& model, const LossFunction& loss, const MetricFunction& metric, const Tensor& x,
                     const Tensor& y, std::int64_t batch_size = 1000);
 

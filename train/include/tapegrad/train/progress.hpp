@@ -23,8 +23,8 @@ namespace train {
 
 /// What the live line shows; counts are 1-based as printed.
 struct ProgressSnapshot {
-  int epoch = 1;                 ///< the running epoch, 1-based
-  int epochs = 1;                ///< epochs in the run
+  std::int64_t epoch = 1;        ///< the running epoch, 1-based
+  std::int64_t epochs = 1;       ///< epochs in the run
   std::int64_t batch = 0;        ///< batches done in this epoch
   std::int64_t batches = 0;      ///< batches per epoch
   double loss = 0;               ///< running mean over this epoch
@@ -45,8 +45,8 @@ std::string format_duration(double seconds);
 
 /// One finished epoch.
 struct EpochSummary {
-  int epoch = 1;                 ///< 1-based
-  int epochs = 1;                ///< epochs in the run
+  std::int64_t epoch = 1;        ///< 1-based
+  std::int64_t epochs = 1;       ///< epochs in the run
   double loss = 0;               ///< mean over the epoch's images
   double accuracy = 0;           ///< mean over the epoch's images, in [0, 1]
   double images_per_second = 0;  ///< training speed, start_epoch() to the last batch()
@@ -81,11 +81,11 @@ enum class ProgressStyle { Auto, Bar, Lines };
 class Progress {
  public:
   /// Auto picks Bar when `out` is a terminal.
-  Progress(int epochs, std::int64_t batches_per_epoch, std::FILE* out = stdout,
+  Progress(std::int64_t epochs, std::int64_t batches_per_epoch, std::FILE* out = stdout,
            ProgressStyle style = ProgressStyle::Auto);
 
   /// `epoch` is 1-based.
-  void start_epoch(int epoch);
+  void start_epoch(std::int64_t epoch);
   /// One finished batch of `images` examples with its mean loss and accuracy.
   void batch(std::int64_t images, double loss, double accuracy);
   /// Prints the epoch line (replacing the bar) and returns the epoch's summary;
@@ -107,11 +107,11 @@ class Progress {
   ProgressSnapshot snapshot(Clock::time_point now) const;
   void draw(const std::string& line);
 
-  int epochs_;
+  std::int64_t epochs_;
   std::int64_t batches_per_epoch_;
   std::FILE* out_;
   bool live_;
-  int epoch_ = 0;
+  std::int64_t epoch_ = 0;
   std::int64_t batch_ = 0, images_ = 0;
   double loss_sum_ = 0, accuracy_sum_ = 0;  // weighted by images
   Clock::time_point epoch_start_, last_draw_, last_batch_end_;
