@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <string>
 
+#include "core/checked_math.hpp"
 #include "core/dispatch.hpp"
 
 namespace tg::data {
@@ -188,7 +189,7 @@ IdxArray read_idx(const std::string& path) {
     if (d == 0) continue;
     const auto extent = static_cast<std::uint64_t>(d);
     if (expected > kMaxIdxBytes / extent)  // also guards the multiplication against overflow
-      fail(path, ": the header's dimensions ", Shape(out.dims).str(), " describe more than ", kMaxIdxBytes,
+      fail(path, ": the header's dimensions ", detail::extents_str(out.dims), " describe more than ", kMaxIdxBytes,
            " bytes of data", any_zero ? " (leaving out the zero extents)" : "", " (kMaxIdxBytes); the header is corrupt");
     expected *= extent;
   }
@@ -201,7 +202,7 @@ IdxArray read_idx(const std::string& path) {
     if (available < expected) fail(path, ": truncated: expected ", expected, " bytes of data, got ", available);
     if (available > expected)
       fail(path, ": ", available - expected, " unexpected bytes after the ", expected,
-           " bytes of data that the header's dimensions ", Shape(out.dims).str(), " describe");
+           " bytes of data that the header's dimensions ", detail::extents_str(out.dims), " describe");
   } else if (expected > kMaxDeflateRatio * src.file_size()) {
     fail(path, ": truncated: expected ", expected, " bytes of data, but a gzip file of ", src.file_size(),
          " bytes holds at most ", kMaxDeflateRatio * src.file_size(), " (deflate expands at most 1032:1)");
@@ -227,7 +228,7 @@ IdxArray read_idx(const std::string& path) {
     if (extra > 0)
       fail(path, ": ", extra > kMaxIdxBytes ? "more than " : "", std::min(extra, kMaxIdxBytes),
            " unexpected bytes after the ", expected,
-           " bytes of data that the header's dimensions ", Shape(out.dims).str(), " describe");
+           " bytes of data that the header's dimensions ", detail::extents_str(out.dims), " describe");
     if (src.gzip_cut_short())
       fail(path, ": truncated: the gzip stream is cut off after all ", expected,
            " bytes of data, before its end-of-stream checksum");

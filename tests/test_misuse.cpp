@@ -178,3 +178,78 @@ TEST_CASE("save through a symlink writes the file it points to and keeps the lin
   load(*loaded, target.string());
   for (const Tensor& p : loaded->parameters()) CHECK(p.to_vector() == std::vector<double>(p.numel(), 0.25));
 }
+
+TEST_CASE("huge sizes in shape rules are refused by the op, not wrapped around", "[misuse][shapes]") {
+  const std::int64_t max = std::numeric_limits<std::int64_t>::max(), big = std::int64_t{1} << 62;
+  SECTION("pad2d") {
+    // Once: 4 + 2 * INT64_MAX wrapped around to 2, and the output was [2,4].
+    CHECK_THROWS_WITH(pad2d(ones({4, 4}), {0, 0, max, max}),
+                      "pad2d: pads {left,right,top,bottom} = {0,0," + std::to_string(max) + "," + std::to_string(max) +
+                          "} are too large for input [4,4]: the padded size overflows 64-bit integers");
+    CHECK_THROWS_WITH(pad2d(ones({4, 4}), {max, -max, 0, 0}), Contains("pad2d") && Contains("overflows"));
+    // INT64_MIN cannot be negated by the backward.
+    CHECK_THROWS_WITH(pad2d(ones({4, 4}), {std::numeric_limits<std::int64_t>::min(), max, 0, 0}),
+                      Contains("pad2d") && Contains("overflows"));
+    CHECK_THROWS_WITH(pad2d(zeros({0, 1, 1}), {0, big, 0, big}),
+                      Contains("pad2d: the output shape [0,4611686018427387905,4611686018427387905] is too large"));
+  }
+  SECTION("conv2d and conv1d") {
+    // Once: the dilated span wrapped around and the output was [1,1,6,6].
+    CHECK_THROWS_WITH(conv2d(ones({1, 1, 8, 8}), ones({1, 1, 3, 3}), Tensor(), 1, 0, max),
+                      "conv2d: kernel 3 with dilation " + std::to_string(max) + " spans more than 2^63 - 1 positions");
+    CHECK_THROWS_WITH(conv2d(ones({1, 1, 8, 8}), ones({1, 1, 3, 3}), Tensor(), 1, "same", Size2(1, max)),
+                      Contains("conv2d: kernel 3 with dilation"));
+    CHECK_THROWS_WITH(conv2d(ones({1, 1, 8, 8}), ones({1, 1, 3, 3}), Tensor(), 1, max),
+                      "conv2d: input size 8 padded by " + std::to_string(max) + " and " + std::to_string(max) +
+                          " is more than 2^63 - 1 positions");
+    CHECK_THROWS_WITH(conv1d(ones({1, 1, 8}), ones({1, 1, 3}), Tensor(), 1, 0, max), Contains("conv1d: kernel 3"));
+    // A huge stride is fine: one window.
+    CHECK(conv2d(ones({1, 1, 8, 8}), ones({1, 1, 3, 3}), Tensor(), max, "same").shape() == Shape{1, 1, 1, 1});
+    // An empty batch whose output shape could not exist.
+    CHECK_THROWS_WITH(conv2d(zeros({0, 1, 1, 1}), ones({4, 1, 1, 1}), Tensor(), 1, {std::int64_t{1} << 61, 0}),
+                      Contains("conv2d: the output shape [0,4,"));
+  }
+  SECTION("conv_output_size") {
+    // Once: in + 2 * padding wrapped around to a garbage size.
+    CHECK_THROWS_WITH(conv_output_size(max, 3, 1, 1), "conv_output_size: input size " + std::to_string(max) +
+                                                          " padded by 1 and 1 is more than 2^63 - 1 positions");
+    CHECK_THROWS_WITH(conv_output_size(5, 2, 1, 0, max), Contains("conv_output_size: kernel 2 with dilation"));
+    CHECK(conv_output_size(max, 1, max) == 1);
+    CHECK(conv_output_size(max - 2, 3, 1, 1) == max - 2);
+  }
+  SECTION("pooling") {
+    CHECK_THROWS_WITH(max_pool2d(ones({1, 1, 4, 4}), 2, std::nullopt, Size2(max)),
+                      Contains("max_pool2d: padding") && Contains("at most half the kernel"));
+    CHECK_THROWS_WITH(avg_pool2d(ones({1, 1, 4, 4}), Size2(max), std::nullopt, Size2(max / 2)),
+                      Contains("avg_pool2d: input size 4 padded by"));
+    CHECK(max_pool2d(ones({1, 1, 4, 4}), 2, Size2(max)).shape() == Shape{1, 1, 1, 1});
+  }
+  SECTION("reshape and the strides of an empty shape") {
+    // Once: accepted, and permute then overflowed in Shape::strides.
+    CHECK_THROWS_WITH(reshape(zeros({0}), {0, big, big}),
+                      "reshape: cannot reshape [0] float32 into [0,4611686018427387904,4611686018427387904], which is "
+                      "too large: its extents other than 0 multiply to more than 2^63 - 1");
+    CHECK_THROWS_WITH(Shape({0, big, big}), Contains("Shape: [0,4611686018427387904,4611686018427387904] is too large"));
+    Shape s{0, big, 1};
+    CHECK_THROWS_WITH(s.set(2, 4), Contains("Shape: [0,4611686018427387904,4] is too large"));
+    CHECK(s == Shape({0, big, 1}));  // unchanged by the refused set
+    CHECK_THROWS_WITH(s.push_back(8), Contains("Shape"));
+    CHECK(s.size() == 3);
+    CHECK(permute(zeros({0, big, 1}), {2, 1, 0}).shape() == Shape{1, big, 0});
+  }
+  SECTION("broadcasting, matmul and index_select") {
+    CHECK_THROWS_WITH(zeros({0, big, 1}) + zeros({0, 1, 4}),
+                      "add: shapes [0,4611686018427387904,1] and [0,1,4] broadcast to [0,4611686018427387904,4], which "
+                      "is too large: its extents other than 0 multiply to more than 2^63 - 1");
+    CHECK_THROWS_WITH(matmul(zeros({std::int64_t{1} << 32, 0}), zeros({0, std::int64_t{1} << 32})),
+                      "matmul: the product of shapes [4294967296,0] and [0,4294967296] would have shape "
+                      "[4294967296,4294967296], which has more than 2^63 - 1 elements");
+    CHECK_THROWS_WITH(matmul(zeros({1, big, 0}), zeros({0, 4})),
+                      Contains("matmul: the product of shapes [1,4611686018427387904,0]"));
+    CHECK_THROWS_WITH(index_select(zeros({1, 0, big}), tensor_i64({0, 0, 0, 0}, {4})),
+                      Contains("index_select: the output shape [4,0,4611686018427387904] is too large"));
+  }
+  SECTION("box_blur") {
+    CHECK_THROWS_WITH(image::box_blur(ones({4, 4}), max), Contains("box_blur: box_size") && Contains("too large"));
+  }
+}

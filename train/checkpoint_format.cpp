@@ -12,6 +12,7 @@
 #include <stdexcept>
 #include <unordered_set>
 
+#include "core/checked_math.hpp"
 #include "core/dispatch.hpp"
 #include "core/tensor_impl.hpp"
 #include "train/checkpoint_format.hpp"
@@ -201,7 +202,9 @@ CheckpointContents read_checkpoint(const std::string& path) {
     const auto ndim = r.get<std::uint8_t>("number of dimensions");
     if (ndim > Shape::kMaxDims)
       fail("load: '", path, "': tensor '", name, "' has ", int(ndim), " dimensions (at most ", Shape::kMaxDims, ")");
-    Shape shape;
+    // The extents are checked here before they become a Shape, so that the
+    // messages name the file and the tensor.
+    std::vector<std::int64_t> shape;
     // numel * element size must fit in what remains: check each extent against that bound,
     // so the product never overflows and never exceeds the file.
     const std::uint64_t budget = r.remaining() / element_size(dtype);
@@ -215,7 +218,7 @@ CheckpointContents read_checkpoint(const std::string& path) {
       else numel *= e;
     }
     if (numel > r.remaining() / element_size(dtype))
-      fail("load: '", path, "' is malformed: tensor '", name, "' of shape ", shape.str(), " needs more bytes than the ",
+      fail("load: '", path, "' is malformed: tensor '", name, "' of shape ", extents_str(shape), " needs more bytes than the ",
            r.remaining(), " that remain");
     // A zero extent empties the tensor whatever the others are, but the shape must
     // still be one a tensor can have: its other extents must multiply to at most
@@ -225,13 +228,13 @@ CheckpointContents read_checkpoint(const std::string& path) {
       if (extent == 0) continue;
       const auto e = static_cast<std::uint64_t>(extent);
       if (nonzero_product > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) / e)
-        fail("load: '", path, "' is malformed: tensor '", name, "' has shape ", shape.str(),
+        fail("load: '", path, "' is malformed: tensor '", name, "' has shape ", extents_str(shape),
              ", whose extents multiply beyond 2^63-1");
       nonzero_product *= e;
     }
     const std::size_t bytes = static_cast<std::size_t>(numel) * element_size(dtype);
     const char* src = r.take(bytes, "tensor data");
-    Tensor t = make_tensor(shape, dtype);
+    Tensor t = make_tensor(Shape(shape), dtype);
     if (bytes > 0) std::memcpy(t.raw_data(), src, bytes);
     contents.tensors.emplace_back(std::move(name), std::move(t));
   }
