@@ -14,6 +14,7 @@
 
 #include "core/checked_math.hpp"
 #include "core/dispatch.hpp"
+#include "core/read_limits_message.hpp"
 #include "core/tensor_impl.hpp"
 #include "train/checkpoint_format.hpp"
 #include <tapegrad/train/atomic_file.hpp>
@@ -136,7 +137,7 @@ void write_checkpoint(const std::string& path, const std::string& kind, const Na
   train::write_file_atomically(path, file, {/*create_directories*/ false, /*context*/ "save"});
 }
 
-CheckpointContents read_checkpoint(const std::string& path) {
+CheckpointContents read_checkpoint(const std::string& path, const ReadLimits& limits) {
   // A FIFO or a device would block or never end: only regular files are read.
   std::error_code ec;
   const auto status = std::filesystem::status(path, ec);
@@ -176,6 +177,10 @@ CheckpointContents read_checkpoint(const std::string& path) {
   if (payload_size < present)
     fail("load: '", path, "' has ", present - payload_size, " unexpected bytes after its data");
 
+  if (payload_size > limits.max_checkpoint_bytes)
+    fail("load: '", path, "' holds ", payload_size, " bytes of data, more than ", limits.max_checkpoint_bytes, " ",
+         raise_limit_advice("max_checkpoint_bytes"));
+
   // payload_size now equals the bytes on disk, so this allocation is bounded by the file.
   std::string payload(static_cast<std::size_t>(payload_size), '\0');
   in.read(payload.data(), static_cast<std::streamsize>(payload_size));
@@ -189,6 +194,11 @@ CheckpointContents read_checkpoint(const std::string& path) {
   if (kind_length > kMaxKindLength) fail("load: '", path, "' is malformed: kind length ", kind_length);
   contents.kind = r.get_string(kind_length, "kind");
   const auto count = r.get<std::uint32_t>("tensor count");
+  // Before any tensor is made: millions of tiny tensors cost far more memory
+  // and time than their bytes in the file.
+  if (count > limits.max_checkpoint_tensors)
+    fail("load: '", path, "' holds ", count, " tensors, more than ", limits.max_checkpoint_tensors, " ",
+         raise_limit_advice("max_checkpoint_tensors"));
   std::unordered_set<std::string> names;
   for (std::uint32_t k = 0; k < count; ++k) {
     const auto name_length = r.get<std::uint16_t>("tensor name length");
