@@ -152,8 +152,9 @@ class ByteSource {
       inflateReset(&z_);
     } else {
       const std::uint64_t consumed = read_from_file_ - z_.avail_in;
-      fail(path_, ": ", file_size_ - std::min(consumed, file_size_),
-           " bytes after the end of the gzip data are not another gzip member (trailing garbage)");
+      const std::uint64_t left = file_size_ - std::min(consumed, file_size_);
+      fail(path_, ": ", left, left == 1 ? " byte" : " bytes", " after the end of the gzip data ",
+           left == 1 ? "is" : "are", " not another gzip member (trailing garbage)");
     }
   }
 

@@ -344,7 +344,7 @@ TEST_CASE("garbage after the end of a gzip IDX file is refused; further gzip mem
   CHECK_THROWS_WITH(data::read_idx(path),
                     path + ": 7 bytes after the end of the gzip data are not another gzip member (trailing garbage)");
   tg::testing::write_file(path, gzip(labels) + Bytes{0});
-  CHECK_THROWS_WITH(data::read_idx(path), Contains("1 bytes after the end of the gzip data"));
+  CHECK_THROWS_WITH(data::read_idx(path), Contains("1 byte after the end of the gzip data is not"));
   // RFC 1952: a gzip file is a series of members, decompressed as one (what gunzip and Python do).
   const Bytes head(labels.begin(), labels.begin() + 6), tail(labels.begin() + 6, labels.end());
   tg::testing::write_file(path, gzip(head) + gzip(tail));
