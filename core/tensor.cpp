@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 
+#include "core/checked_math.hpp"
 #include "core/dispatch.hpp"
 #include "core/engine.hpp"
 #include "core/tensor_impl.hpp"
@@ -18,32 +19,56 @@ using detail::fail;
 // Shape
 // ---------------------------------------------------------------------------
 Shape::Shape(std::initializer_list<std::int64_t> dims) {
-  for (auto d : dims) push_back(d);
+  for (auto d : dims) append(d);
+  check_size();
 }
 
 Shape::Shape(const std::vector<std::int64_t>& dims) {
-  for (auto d : dims) push_back(d);
+  for (auto d : dims) append(d);
+  check_size();
 }
 
-void Shape::push_back(std::int64_t d) {
+void Shape::append(std::int64_t d) {
   if (ndim_ == kMaxDims) fail("Shape: at most ", kMaxDims, " dimensions are supported");
   if (d < 0) fail("Shape: negative extent ", d);
   dims_[ndim_++] = d;
+}
+
+void Shape::check_size() const {
+  const std::string problem = detail::shape_size_problem(begin(), end());
+  if (!problem.empty()) fail("Shape: ", str(), " ", problem);
+}
+
+void Shape::push_back(std::int64_t d) {
+  append(d);
+  try {
+    check_size();
+  } catch (...) {
+    --ndim_;  // leave the shape as it was
+    throw;
+  }
+}
+
+void Shape::set(int i, std::int64_t extent) {
+  if (extent < 0) fail("Shape: negative extent ", extent);
+  const std::int64_t before = dims_[i];
+  dims_[i] = extent;
+  try {
+    check_size();
+  } catch (...) {
+    dims_[i] = before;
+    throw;
+  }
 }
 
 std::int64_t Shape::at(int i) const {
   return dims_[normalize_axis(i, ndim_, "Shape::at")];
 }
 
+// Both products are bounded by the class invariant (check_size): no overflow.
 std::int64_t Shape::numel() const {
   std::int64_t n = 1;
-  bool overflow = false;
-  for (int i = 0; i < ndim_; ++i) {
-    if (dims_[i] == 0) return 0;
-    overflow |= __builtin_mul_overflow(n, dims_[i], &n);
-  }
-  // A wrapped-around count would make a tensor whose storage is smaller than its shape.
-  if (overflow) fail("Shape: ", str(), " has more than 2^63 - 1 elements");
+  for (int i = 0; i < ndim_; ++i) n *= dims_[i];
   return n;
 }
 
@@ -61,14 +86,40 @@ bool Shape::operator==(const Shape& o) const {
   return ndim_ == o.ndim_ && std::equal(begin(), end(), o.begin());
 }
 
-std::string Shape::str() const {
+std::string Shape::str() const { return detail::extents_str(begin(), end()); }
+
+namespace detail {
+
+std::string extents_str(const std::int64_t* first, const std::int64_t* last) {
   std::string s = "[";
-  for (int i = 0; i < ndim_; ++i) {
-    if (i) s += ',';
-    s += std::to_string(dims_[i]);
+  for (const std::int64_t* p = first; p != last; ++p) {
+    if (p != first) s += ',';
+    s += std::to_string(*p);
   }
   return s + "]";
 }
+
+std::string shape_size_problem(const std::int64_t* first, const std::int64_t* last) {
+  std::int64_t product = 1;
+  bool has_zero = false;
+  for (const std::int64_t* p = first; p != last; ++p) {
+    if (*p == 0) {
+      has_zero = true;
+      continue;
+    }
+    const auto next = checked_product(product, *p);
+    if (!next) {
+      // A wrapped-around count would make a tensor whose storage is smaller than its shape.
+      return has_zero || std::find(p, last, 0) != last
+                 ? "is too large: its extents other than 0 multiply to more than 2^63 - 1"
+                 : "has more than 2^63 - 1 elements";
+    }
+    product = *next;
+  }
+  return "";
+}
+
+}  // namespace detail
 
 int normalize_axis(int axis, int ndim, const char* op) {
   int a = axis < 0 ? axis + ndim : axis;

@@ -2,9 +2,10 @@
 //
 // Plain files are checked against their size on disk before the data buffer
 // is allocated. A gzip file cannot tell its decompressed size up front, so the
-// header's promise is bounded by kMaxIdxBytes and by what the compressed size
-// can possibly expand to; then the stream is read to its very end, which makes
-// zlib verify the CRC-32 and length trailer and reveals any extra data.
+// header's promise is bounded by kMaxIdxBytes, ReadLimits::max_inflated_bytes
+// and by what the compressed size can possibly expand to; then the stream is
+// read to its very end, which makes zlib verify each member's CRC-32 and length
+// trailer and reveals any extra data.
 #include <tapegrad/data/idx.hpp>
 
 #include <zlib.h>
@@ -14,9 +15,12 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <string>
 
+#include "core/checked_math.hpp"
 #include "core/dispatch.hpp"
+#include "core/read_limits_message.hpp"
 
 namespace tg::data {
 namespace {
@@ -50,10 +54,16 @@ const char* element_type_name(std::uint8_t code) {
   }
 }
 
-// Bytes from a file, decompressed when the file starts with the gzip magic 1f 8b.
+// Bytes from a file, inflated when the file starts with the gzip magic 1f 8b.
+//
+// gzip is inflated with zlib's inflate rather than gzread, which silently
+// ignores anything after a gzip member that is not another member. RFC 1952
+// makes a gzip file a series of members, which gunzip concatenates: so do we,
+// and refuse any other bytes after a member as trailing garbage. The inflated
+// total is held to ReadLimits::max_inflated_bytes.
 class ByteSource {
  public:
-  explicit ByteSource(const std::string& path) : path_(path) {
+  ByteSource(const std::string& path, const ReadLimits& limits) : path_(path), limits_(limits) {
     std::error_code ec;
     const fs::file_status status = fs::status(path, ec);
     if (!fs::exists(status)) fail(path, ": cannot open: no such file");
@@ -61,79 +71,117 @@ class ByteSource {
     file_size_ = fs::file_size(path, ec);
     if (ec) fail(path, ": cannot read its size: ", ec.message());
 
-    std::FILE* f = std::fopen(path.c_str(), "rb");
-    if (!f) fail(path, ": cannot open: ", std::strerror(errno));
-    unsigned char magic[2] = {0, 0};
-    const std::size_t got = std::fread(magic, 1, 2, f);
-    gzip_ = got == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+    file_ = std::fopen(path.c_str(), "rb");
+    if (!file_) fail(path, ": cannot open: ", std::strerror(errno));
+    refill();
+    gzip_ = z_.avail_in >= 2 && in_[0] == 0x1f && in_[1] == 0x8b;
     if (!gzip_) {
-      std::rewind(f);
-      file_ = f;
+      std::rewind(file_);  // plain files are read straight from the file
       return;
     }
-    std::fclose(f);
-    gz_ = gzopen(path.c_str(), "rb");
-    if (!gz_) fail(path, ": cannot open: ", std::strerror(errno));
-    gzbuffer(gz_, 1 << 17);  // fewer, larger reads of the compressed file
+    if (inflateInit2(&z_, 15 + 16) != Z_OK) fail(path, ": cannot start inflating: out of memory");
+    inflating_ = true;
   }
   ~ByteSource() {
+    if (inflating_) inflateEnd(&z_);
     if (file_) std::fclose(file_);
-    if (gz_) gzclose_r(gz_);
   }
   ByteSource(const ByteSource&) = delete;
   ByteSource& operator=(const ByteSource&) = delete;
 
   bool gzip() const { return gzip_; }
   std::uint64_t file_size() const { return file_size_; }
-  /// True when a gzip file ended in the middle of its stream.
+  /// True when a gzip file ended in the middle of a member.
   bool gzip_cut_short() const { return cut_short_; }
 
   /// Reads up to n bytes; returns fewer only at the end of the data. Throws on
-  /// a read error or a corrupt gzip stream.
+  /// a read error, a corrupt gzip stream, trailing garbage, or when the inflated
+  /// total would pass the limit.
   std::size_t read(void* dst, std::size_t n) {
-    char* out = static_cast<char*>(dst);
+    return gzip_ ? read_gzip(static_cast<unsigned char*>(dst), n) : read_plain(static_cast<unsigned char*>(dst), n);
+  }
+
+ private:
+  std::size_t read_plain(unsigned char* out, std::size_t n) {
     std::size_t total = 0;
     while (total < n) {
-      std::size_t got = 0;
-      if (gzip_) {
-        const unsigned chunk = static_cast<unsigned>(std::min<std::size_t>(n - total, std::size_t{1} << 30));
-        const int r = gzread(gz_, out + total, chunk);
-        check_gzip_state();
-        got = r > 0 ? static_cast<std::size_t>(r) : 0;
-      } else {
-        got = std::fread(out + total, 1, n - total, file_);
-        if (std::ferror(file_)) fail(path_, ": read error: ", std::strerror(errno));
-      }
+      const std::size_t got = std::fread(out + total, 1, n - total, file_);
+      if (std::ferror(file_)) fail(path_, ": read error: ", std::strerror(errno));
       if (got == 0) break;
       total += got;
     }
     return total;
   }
 
- private:
-  // zlib keeps the first error of a stream: Z_BUF_ERROR means the file ended
-  // inside the gzip stream (truncated); anything else is corruption or I/O.
-  void check_gzip_state() {
-    int code = Z_OK;
-    const char* message = gzerror(gz_, &code);
-    if (code == Z_OK) return;
-    if (code == Z_BUF_ERROR) {
-      cut_short_ = true;
-      return;
+  std::size_t read_gzip(unsigned char* out, std::size_t n) {
+    // Never inflate past the limit: ask for at most one byte more than it allows.
+    const std::uint64_t allowed = limits_.max_inflated_bytes - std::min(inflated_, limits_.max_inflated_bytes);
+    const std::uint64_t one_past = allowed < std::numeric_limits<std::uint64_t>::max() ? allowed + 1 : allowed;
+    const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(n, one_past));
+    std::size_t total = 0;
+    while (total < want && !finished_) {
+      if (z_.avail_in == 0 && !refill()) {
+        cut_short_ = true;  // the file ended inside a member
+        break;
+      }
+      z_.next_out = out + total;
+      z_.avail_out = static_cast<uInt>(std::min<std::size_t>(want - total, std::size_t{1} << 30));
+      const uInt before = z_.avail_out;
+      const int r = inflate(&z_, Z_NO_FLUSH);
+      total += before - z_.avail_out;
+      if (r == Z_STREAM_END)
+        next_member();
+      else if (r == Z_MEM_ERROR)
+        fail(path_, ": inflating: out of memory");
+      else if (r != Z_OK && r != Z_BUF_ERROR)  // Z_BUF_ERROR: needs more input, refilled above
+        fail(path_, ": corrupt gzip stream: ", z_.msg ? z_.msg : "unknown zlib error");
     }
-    if (code == Z_ERRNO) fail(path_, ": read error: ", std::strerror(errno));
-    std::string what = message ? message : "unknown zlib error";
-    const std::string prefix = path_ + ": ";  // zlib prefixes its messages with the path
-    if (what.compare(0, prefix.size(), prefix) == 0) what.erase(0, prefix.size());
-    fail(path_, ": corrupt gzip stream: ", what);
+    inflated_ += total;
+    if (inflated_ > limits_.max_inflated_bytes)
+      fail(path_, ": inflates to more than ", limits_.max_inflated_bytes, " bytes ",
+           detail::raise_limit_advice("max_inflated_bytes"));
+    return total;
+  }
+
+  // After the end of a member: the end of the file, another member, or garbage.
+  void next_member() {
+    if (z_.avail_in < 2) refill();
+    if (z_.avail_in == 0) {
+      finished_ = true;
+    } else if (z_.avail_in >= 2 && z_.next_in[0] == 0x1f && z_.next_in[1] == 0x8b) {
+      inflateReset(&z_);
+    } else {
+      const std::uint64_t consumed = read_from_file_ - z_.avail_in;
+      const std::uint64_t left = file_size_ - std::min(consumed, file_size_);
+      fail(path_, ": ", left, left == 1 ? " byte" : " bytes", " after the end of the gzip data ",
+           left == 1 ? "is" : "are", " not another gzip member (trailing garbage)");
+    }
+  }
+
+  // Moves the unread input to the front of the buffer and tops it up from the
+  // file; false when nothing is left to read.
+  bool refill() {
+    if (z_.avail_in > 0 && z_.next_in != in_) std::memmove(in_, z_.next_in, z_.avail_in);
+    const std::size_t got = std::fread(in_ + z_.avail_in, 1, sizeof in_ - z_.avail_in, file_);
+    if (std::ferror(file_)) fail(path_, ": read error: ", std::strerror(errno));
+    read_from_file_ += got;
+    z_.next_in = in_;
+    z_.avail_in += static_cast<uInt>(got);
+    return z_.avail_in > 0;
   }
 
   std::string path_;
+  ReadLimits limits_;
   std::uint64_t file_size_ = 0;
   bool gzip_ = false;
+  bool inflating_ = false;
   bool cut_short_ = false;
+  bool finished_ = false;            // the last member ended at the end of the file
+  std::uint64_t inflated_ = 0;       // bytes handed out so far
+  std::uint64_t read_from_file_ = 0;
   std::FILE* file_ = nullptr;
-  gzFile gz_ = nullptr;
+  z_stream z_{};
+  unsigned char in_[1 << 17];
 };
 
 std::uint32_t big_endian_u32(const unsigned char* p) {
@@ -149,8 +197,8 @@ void read_header_bytes(ByteSource& src, unsigned char* dst, std::size_t n, std::
 
 }  // namespace
 
-IdxArray read_idx(const std::string& path) {
-  ByteSource src(path);
+IdxArray read_idx(const std::string& path, const ReadLimits& limits) {
+  ByteSource src(path, limits);
 
   // ---- the magic number: 0x00 0x00 <type> <number of dimensions> -----------
   unsigned char magic[4];
@@ -188,7 +236,7 @@ IdxArray read_idx(const std::string& path) {
     if (d == 0) continue;
     const auto extent = static_cast<std::uint64_t>(d);
     if (expected > kMaxIdxBytes / extent)  // also guards the multiplication against overflow
-      fail(path, ": the header's dimensions ", Shape(out.dims).str(), " describe more than ", kMaxIdxBytes,
+      fail(path, ": the header's dimensions ", detail::extents_str(out.dims), " describe more than ", kMaxIdxBytes,
            " bytes of data", any_zero ? " (leaving out the zero extents)" : "", " (kMaxIdxBytes); the header is corrupt");
     expected *= extent;
   }
@@ -201,7 +249,12 @@ IdxArray read_idx(const std::string& path) {
     if (available < expected) fail(path, ": truncated: expected ", expected, " bytes of data, got ", available);
     if (available > expected)
       fail(path, ": ", available - expected, " unexpected bytes after the ", expected,
-           " bytes of data that the header's dimensions ", Shape(out.dims).str(), " describe");
+           " bytes of data that the header's dimensions ", detail::extents_str(out.dims), " describe");
+  } else if (header_bytes + expected > limits.max_inflated_bytes) {
+    // Before allocating: the header promises more than a gzip file may inflate to.
+    fail(path, ": the header's dimensions ", detail::extents_str(out.dims), " describe ", expected,
+         " bytes of data, so the file inflates to more than ", limits.max_inflated_bytes, " bytes ",
+         detail::raise_limit_advice("max_inflated_bytes"));
   } else if (expected > kMaxDeflateRatio * src.file_size()) {
     fail(path, ": truncated: expected ", expected, " bytes of data, but a gzip file of ", src.file_size(),
          " bytes holds at most ", kMaxDeflateRatio * src.file_size(), " (deflate expands at most 1032:1)");
@@ -227,7 +280,7 @@ IdxArray read_idx(const std::string& path) {
     if (extra > 0)
       fail(path, ": ", extra > kMaxIdxBytes ? "more than " : "", std::min(extra, kMaxIdxBytes),
            " unexpected bytes after the ", expected,
-           " bytes of data that the header's dimensions ", Shape(out.dims).str(), " describe");
+           " bytes of data that the header's dimensions ", detail::extents_str(out.dims), " describe");
     if (src.gzip_cut_short())
       fail(path, ": truncated: the gzip stream is cut off after all ", expected,
            " bytes of data, before its end-of-stream checksum");

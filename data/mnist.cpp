@@ -16,8 +16,8 @@ namespace tg::data {
 
 using detail::fail;
 
-Tensor load_idx_images(const std::string& path) {
-  const IdxArray idx = read_idx(path);
+Tensor load_idx_images(const std::string& path, const ReadLimits& limits) {
+  const IdxArray idx = read_idx(path, limits);
   if (idx.dims.size() != 3)
     fail(path, ": expected images [N,rows,cols] (3 dimensions), got ", Shape(idx.dims).str(),
          idx.dims.size() == 1 ? " (a label file?)" : "");
@@ -35,8 +35,8 @@ Tensor load_idx_images(const std::string& path) {
   return images;
 }
 
-Tensor load_idx_labels(const std::string& path) {
-  const IdxArray idx = read_idx(path);
+Tensor load_idx_labels(const std::string& path, const ReadLimits& limits) {
+  const IdxArray idx = read_idx(path, limits);
   if (idx.dims.size() != 1)
     fail(path, ": expected labels [N] (1 dimension), got ", Shape(idx.dims).str(),
          idx.dims.size() == 3 ? " (an image file?)" : "");

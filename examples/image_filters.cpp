@@ -2,7 +2,8 @@
 //
 //   image_filters [IMAGE] [--out DIR]
 //
-// Loads a PNG/JPEG (any format stb_image reads) or, without IMAGE, draws a
+// Loads a PNG/JPEG (any format stb_image reads; at most tg::ReadLimits::
+// max_image_pixels pixels, checked before decoding) or, without IMAGE, draws a
 // built-in test picture; converts it to grayscale (the mean of the channels, as
 // the seed does) and writes gray, 3x3 box blur, sharpen, edges (the gradient
 // amplitude of the blurred image, as the seed's dog) and the response to the
@@ -16,10 +17,11 @@
 #include <string>
 #include <vector>
 
-#include <stb_image.h>
 #include <stb_image_write.h>
 
 #include <tapegrad/tapegrad.hpp>
+
+#include "common/image_file.hpp"
 
 using namespace tg;
 
@@ -33,18 +35,6 @@ void usage(const char* argv0) {
       "Writes gray.png, blur.png, sharpen.png, edges.png, edge_kernel.png,\n"
       "cross_noisy.png and cross_response.png, and prints where the cross is.\n",
       argv0);
-}
-
-// A grayscale picture [H,W] in [0,1]: the mean of the colour channels.
-Tensor to_gray(const unsigned char* pixels, int w, int h, int channels) {
-  const int colour = channels == 2 || channels == 4 ? channels - 1 : channels;  // ignore alpha
-  std::vector<double> gray(static_cast<std::size_t>(w) * h);
-  for (std::size_t i = 0; i < gray.size(); ++i) {
-    double s = 0;
-    for (int c = 0; c < colour; ++c) s += pixels[i * channels + c];
-    gray[i] = s / (255.0 * colour);
-  }
-  return tensor(gray, {h, w});
 }
 
 // The built-in test picture, 256x256 RGB: a soft background gradient, a disc,
@@ -120,18 +110,16 @@ int main(int argc, char** argv) {
 
   Tensor gray;
   if (!input.empty()) {
-    int w = 0, h = 0, channels = 0;
-    unsigned char* pixels = stbi_load(input.c_str(), &w, &h, &channels, 0);
-    if (!pixels) {
-      std::fprintf(stderr, "image_filters: cannot read %s: %s\n", input.c_str(), stbi_failure_reason());
+    try {
+      gray = examples::load_gray_image(input);  // refuses more than tg::ReadLimits::max_image_pixels
+    } catch (const std::invalid_argument& e) {
+      std::fprintf(stderr, "image_filters: %s\n", e.what());
       return 1;
     }
-    gray = to_gray(pixels, w, h, channels);
-    stbi_image_free(pixels);
-    std::printf("%s: %dx%d, %d channel(s)\n", input.c_str(), w, h, channels);
+    std::printf("%s: %ldx%ld\n", input.c_str(), long(gray.size(1)), long(gray.size(0)));
   } else {
     const int size = 256;
-    gray = to_gray(test_picture(size).data(), size, size, 3);
+    gray = examples::gray_from_pixels(test_picture(size).data(), size, size, 3);
     std::printf("no image given: using the built-in %dx%d test picture\n", size, size);
   }
 

@@ -1,6 +1,7 @@
 // NumPy broadcasting: the shape rule and the merged iteration plan.
 #include <algorithm>
 
+#include "core/checked_math.hpp"
 #include "core/dispatch.hpp"
 #include "ops/broadcast.hpp"
 #include <tapegrad/ops/ops.hpp>
@@ -9,7 +10,7 @@ namespace tg {
 
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
   const int nd = std::max(a.size(), b.size());
-  Shape out;
+  std::vector<std::int64_t> out;
   for (int i = 0; i < nd; ++i) {
     const int ia = i - (nd - a.size()), ib = i - (nd - b.size());
     const std::int64_t da = ia >= 0 ? a[ia] : 1, db = ib >= 0 ? b[ib] : 1;
@@ -18,7 +19,12 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
                    " vs ", db, " in dimension ", i - nd, ")");
     out.push_back(da == 1 ? db : da);
   }
-  return out;
+  // [2^40, 1] and [1, 2^40] are each valid, their broadcast is not.
+  const std::string problem = detail::shape_size_problem(out);
+  if (!problem.empty())
+    detail::fail(op, ": shapes ", a.str(), " and ", b.str(), " broadcast to ", detail::extents_str(out), ", which ",
+                 problem);
+  return Shape(out);
 }
 
 namespace detail {

@@ -7,8 +7,10 @@
 // each image); conv1d is conv2d on [N,C,1,W] between reshapes. The samples and
 // error inputs are declared at the bottom.
 #include <algorithm>
+#include <limits>
 #include <string>
 
+#include "core/checked_math.hpp"
 #include "core/dispatch.hpp"
 #include "core/tensor_impl.hpp"
 #include "ops/declarations.hpp"
@@ -29,12 +31,12 @@ using detail::fail;
 // ---- padding modes -----------------------------------------------------------
 
 // TensorFlow's "same" along one axis: out = ceil(in / stride); the total padding
-// that needs, split with the odd pixel at the end (bottom/right).
-std::pair<std::int64_t, std::int64_t> same_padding(std::int64_t in, std::int64_t kernel, std::int64_t stride,
-                                                   std::int64_t dilation) {
+// that needs, split with the odd pixel at the end (bottom/right). `span` is the
+// kernel's reach (window_span). (out - 1) * stride lies in [in - stride, in), so
+// subtracting `in` before adding the span keeps every step inside int64.
+std::pair<std::int64_t, std::int64_t> same_padding(std::int64_t in, std::int64_t span, std::int64_t stride) {
   const std::int64_t out = detail::ceil_div(in, stride);
-  const std::int64_t span = dilation * (kernel - 1) + 1;
-  const std::int64_t total = std::max<std::int64_t>(0, (out - 1) * stride + span - in);
+  const std::int64_t total = std::max<std::int64_t>(0, ((out - 1) * stride - in) + span);
   return {total / 2, total - total / 2};
 }
 
@@ -65,6 +67,9 @@ ConvGeometry conv_geometry(const Wording& say, const Shape& x, const Shape& w, c
   if (dilation.h <= 0 || dilation.w <= 0)
     fail(say.op, ": dilation must be positive, got ", say.pair(dilation.h, dilation.w));
   if (w[2] <= 0 || w[3] <= 0) fail(say.op, ": weight ", user_w.str(), " has an empty kernel");
+  // Before resolving "same" padding, which adds the span to the input size.
+  const std::int64_t span_h = detail::window_span(say.op, w[2], dilation.h);
+  const std::int64_t span_w = detail::window_span(say.op, w[3], dilation.w);
 
   ConvGeometry g;
   g.batch = x[0];
@@ -83,10 +88,9 @@ ConvGeometry conv_geometry(const Wording& say, const Shape& x, const Shape& w, c
     fail(say.op, ": padding must be non-negative, got ", say.padding);
   g.pad_top = pads[0];
   g.pad_left = pads[2];
-  g.out_h = detail::window_count(g.in_h, g.kernel_h, g.stride_h, pads[0] + pads[1], g.dilation_h);
-  g.out_w = detail::window_count(g.in_w, g.kernel_w, g.stride_w, pads[2] + pads[3], g.dilation_w);
+  g.out_h = detail::window_count(say.op, g.in_h, g.kernel_h, g.stride_h, pads[0], pads[1], g.dilation_h);
+  g.out_w = detail::window_count(say.op, g.in_w, g.kernel_w, g.stride_w, pads[2], pads[3], g.dilation_w);
   if (g.out_h == 0 || g.out_w == 0) {
-    const std::int64_t span_h = g.dilation_h * (g.kernel_h - 1) + 1, span_w = g.dilation_w * (g.kernel_w - 1) + 1;
     const bool dilated = g.dilation_h > 1 || g.dilation_w > 1;
     fail(say.op, ": kernel ", say.extent(g.kernel_h, g.kernel_w),
          dilated ? " with dilation " + say.pair(g.dilation_h, g.dilation_w) + " spans " + say.extent(span_h, span_w) +
@@ -95,6 +99,11 @@ ConvGeometry conv_geometry(const Wording& say, const Shape& x, const Shape& w, c
          " is larger than the padded input ", say.extent(g.in_h + pads[0] + pads[1], g.in_w + pads[2] + pads[3]),
          " (input ", user_x.str(), ", weight ", user_w.str(), ", padding ", say.padding, ")");
   }
+  const std::int64_t out[] = {g.batch, g.filters, g.out_h, g.out_w};
+  const std::string problem = detail::shape_size_problem(std::begin(out), std::end(out));
+  if (!problem.empty())
+    fail(say.op, ": the output shape ", detail::extents_str(std::begin(out), std::end(out)), " ", problem,
+         " (input ", user_x.str(), ", weight ", user_w.str(), ", padding ", say.padding, ")");
   return g;
 }
 
@@ -160,8 +169,8 @@ std::array<std::int64_t, 4> Padding::resolve(std::int64_t in_h, std::int64_t in_
   if (stride.h <= 0 || stride.w <= 0 || dilation.h <= 0 || dilation.w <= 0 || k_h <= 0 || k_w <= 0)
     fail("Padding 'same': needs a positive kernel, stride and dilation; got kernel ", detail::extent_str(k_h, k_w),
          ", stride ", detail::pair_str(stride.h, stride.w), ", dilation ", detail::pair_str(dilation.h, dilation.w));
-  const auto [top, bottom] = same_padding(in_h, k_h, stride.h, dilation.h);
-  const auto [left, right] = same_padding(in_w, k_w, stride.w, dilation.w);
+  const auto [top, bottom] = same_padding(in_h, detail::window_span("Padding 'same'", k_h, dilation.h), stride.h);
+  const auto [left, right] = same_padding(in_w, detail::window_span("Padding 'same'", k_w, dilation.w), stride.w);
   return {top, bottom, left, right};
 }
 
@@ -175,7 +184,7 @@ std::int64_t conv_output_size(std::int64_t in, std::int64_t kernel, std::int64_t
   if (in < 0 || kernel <= 0 || stride <= 0 || dilation <= 0 || padding < 0)
     fail("conv_output_size: needs in >= 0, kernel > 0, stride > 0, dilation > 0 and padding >= 0; got in ", in,
          ", kernel ", kernel, ", stride ", stride, ", padding ", padding, ", dilation ", dilation);
-  return detail::window_count(in, kernel, stride, 2 * padding, dilation);
+  return detail::window_count("conv_output_size", in, kernel, stride, padding, padding, dilation);
 }
 
 Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Size2 stride, Padding padding,
@@ -263,6 +272,9 @@ std::vector<OpInfo> conv_op_declarations() {
                  {"conv2d", "stride", "-2"})
           .error("dilation 0", [=] { conv2d(image, ones({2, 3, 3, 3}), Tensor(), 1, 0, 0); },
                  {"conv2d: dilation must be positive"})
+          .error("a dilation whose span overflows",
+                 [=] { conv2d(image, ones({2, 3, 3, 3}), Tensor(), 1, 0, std::numeric_limits<std::int64_t>::max()); },
+                 {"conv2d: kernel 3 with dilation 9223372036854775807 spans more than 2^63 - 1 positions"})
           .error("negative padding", [=] { conv2d(image, ones({2, 3, 3, 3}), Tensor(), 1, -1); },
                  {"conv2d", "padding must be non-negative, got -1"})
           .error("unknown padding mode", [=] { conv2d(image, ones({2, 3, 3, 3}), Tensor(), 1, "full"); },

@@ -2,6 +2,7 @@
 // compositions of conv2d and core ops: each is differentiable through those
 // ops' backward rules, and runs the same im2col + gemm kernel as a conv layer.
 // The filters are declared at the bottom (composites: samples and error inputs only).
+#include "core/checked_math.hpp"
 #include "core/dispatch.hpp"
 #include "ops/declarations.hpp"
 #include <tapegrad/ops/image.hpp>
@@ -35,6 +36,9 @@ Tensor conv_matrix(const Tensor& matrix, const Tensor& kernel) {
 Tensor box_blur(const Tensor& image, std::int64_t box_size) {
   check_matrix(image, "box_blur", "image");
   if (box_size <= 0) detail::fail("box_blur: box_size must be positive, got ", box_size);
+  // The divisor box_size^2 must not wrap around (a kernel that large holds no real image anyway).
+  if (!detail::checked_product(box_size, box_size))
+    detail::fail("box_blur: box_size ", box_size, " is too large: its square overflows 64-bit integers");
   // Sum with a kernel of ones, then divide once: exact for integer-valued images
   // (a 1/9 kernel would round 9 times). "same" also serves even box sizes.
   Tensor ones_kernel = ones({1, 1, box_size, box_size}, image.dtype());

@@ -4,6 +4,7 @@
 // are gemm flags, never copies); a 3-D x 2-D product is one 2-D gemm on [B*M, K]
 // between reshapes, so B's gradient is summed over the batch by that gemm. The
 // samples and error inputs are declared at the bottom.
+#include "core/checked_math.hpp"
 #include "core/dispatch.hpp"
 #include "core/tensor_impl.hpp"
 #include "ops/blas.hpp"
@@ -50,6 +51,13 @@ Tensor matmul(const Tensor& a0, const Tensor& b0) {
                  ")");
   if (a.dim() == 3 && b.dim() == 3 && a.shape()[0] != b.shape()[0])
     detail::fail("matmul: batch sizes differ: shapes ", a.shape().str(), " and ", b.shape().str());
+  // With K = 0 the operands can be empty while the output is not: [2^32,0] x [0,2^32].
+  std::vector<std::int64_t> out = a.shape().vec();
+  out.back() = b.shape().at(-1);
+  const std::string problem = detail::shape_size_problem(out);
+  if (!problem.empty())
+    detail::fail("matmul: the product of shapes ", a.shape().str(), " and ", b.shape().str(), " would have shape ",
+                 detail::extents_str(out), ", which ", problem);
 
   if (a.dim() == 3 && b.dim() == 2) {
     // [B,M,K] x [K,N]: one gemm over the B*M rows; reshape records the way back.

@@ -5,7 +5,9 @@
 // inputs are declared at the bottom.
 #include <algorithm>
 #include <cstring>
+#include <limits>
 
+#include "core/checked_math.hpp"
 #include "core/dispatch.hpp"
 #include "core/parallel.hpp"
 #include "core/tensor_impl.hpp"
@@ -23,20 +25,33 @@ Tensor pad2d(const Tensor& x, std::array<std::int64_t, 4> pads, double value) {
   auto pads_str = [&] { return detail::cat("{", left, ",", right, ",", top, ",", bottom, "}"); };
   if (x.dim() < 2) detail::fail("pad2d: expects a tensor with at least 2 dimensions, got ", x.shape().str());
   const std::int64_t H = x.size(-2), W = x.size(-1);
-  const std::int64_t OH = H + top + bottom, OW = W + left + right;
+  // Checked: huge pads must not wrap around to a plausible size. H + top and
+  // W + left are used below too, and the backward negates every pad.
+  const auto h_top = detail::checked_sum(H, top), w_left = detail::checked_sum(W, left);
+  const auto out_h = h_top ? detail::checked_sum(*h_top, bottom) : std::nullopt;
+  const auto out_w = w_left ? detail::checked_sum(*w_left, right) : std::nullopt;
+  const bool negatable = std::min({left, right, top, bottom}) > std::numeric_limits<std::int64_t>::min();
+  if (!out_h || !out_w || !negatable)
+    detail::fail("pad2d: pads {left,right,top,bottom} = ", pads_str(), " are too large for input ", x.shape().str(),
+                 ": the padded size overflows 64-bit integers");
+  const std::int64_t OH = *out_h, OW = *out_w;
   if (OH < 0 || OW < 0)
     detail::fail("pad2d: pads {left,right,top,bottom} = ", pads_str(), " crop input ", x.shape().str(),
                  " to a negative size");
-  Shape out_shape = x.shape();
-  out_shape[x.dim() - 2] = OH;
-  out_shape[x.dim() - 1] = OW;
-  Tensor y = detail::make_tensor(out_shape, x.dtype());
+  std::vector<std::int64_t> out_extents = x.shape().vec();
+  out_extents[x.dim() - 2] = OH;
+  out_extents[x.dim() - 1] = OW;
+  const std::string problem = detail::shape_size_problem(out_extents);
+  if (!problem.empty())
+    detail::fail("pad2d: the output shape ", detail::extents_str(out_extents),
+                 " ", problem, " (input ", x.shape().str(), ", pads {left,right,top,bottom} = ", pads_str(), ")");
+  Tensor y = detail::make_tensor(Shape(out_extents), x.dtype());
   std::int64_t planes = 1;
   for (int i = 0; i < x.dim() - 2; ++i) planes *= x.shape()[i];
 
   // Output columns [w0, w1) copy input columns [w0 - left, w1 - left); rows likewise.
-  const std::int64_t w0 = std::clamp<std::int64_t>(left, 0, OW), w1 = std::clamp<std::int64_t>(W + left, w0, OW);
-  const std::int64_t h0 = std::clamp<std::int64_t>(top, 0, OH), h1 = std::clamp<std::int64_t>(H + top, h0, OH);
+  const std::int64_t w0 = std::clamp<std::int64_t>(left, 0, OW), w1 = std::clamp<std::int64_t>(*w_left, w0, OW);
+  const std::int64_t h0 = std::clamp<std::int64_t>(top, 0, OH), h1 = std::clamp<std::int64_t>(*h_top, h0, OH);
   detail::dispatch_all(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T fill = static_cast<T>(value);
@@ -86,7 +101,13 @@ std::vector<OpInfo> pad_op_declarations() {
           .error("cropping more than the input has", [] { pad2d(ones({1, 3, 4}), {-3, -2, 0, 0}); },
                  {"pad2d", "[1,3,4]", "-3"})
           .error("cropping to a negative size", [] { pad2d(ones({2, 2}), {-3, 0, 0, 0}); },
-                 {"pad2d", "{-3,0,0,0}", "[2,2]", "negative size"}),
+                 {"pad2d", "{-3,0,0,0}", "[2,2]", "negative size"})
+          .error("pads whose sum overflows",
+                 [] {
+                   const std::int64_t max = std::numeric_limits<std::int64_t>::max();
+                   pad2d(ones({4, 4}), {0, 0, max, max});
+                 },
+                 {"pad2d", "[4,4]", "too large", "overflows 64-bit integers"}),
   };
 }
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "core/checked_math.hpp"
 #include "core/dispatch.hpp"
 #include "core/tensor_impl.hpp"
 #include "ops/declarations.hpp"
@@ -32,7 +33,8 @@ PoolGeometry pool_geometry(const char* op, const Tensor& x, Size2 kernel, std::o
   if (padding.h < 0 || padding.w < 0)
     fail(op, ": padding must be non-negative, got ", pair_str(padding.h, padding.w));
   // Beyond half the kernel a window could lie entirely in the padding.
-  if (2 * padding.h > kernel.h || 2 * padding.w > kernel.w)
+  // (p > k / 2 is 2p > k for integers, without the overflow of 2p.)
+  if (padding.h > kernel.h / 2 || padding.w > kernel.w / 2)
     fail(op, ": padding ", pair_str(padding.h, padding.w), " must be at most half the kernel ",
          pair_str(kernel.h, kernel.w));
 
@@ -47,20 +49,28 @@ PoolGeometry pool_geometry(const char* op, const Tensor& x, Size2 kernel, std::o
   g.stride_w = stride.w;
   g.pad_top = padding.h;
   g.pad_left = padding.w;
-  g.out_h = detail::window_count(g.in_h, kernel.h, stride.h, 2 * padding.h, 1);
-  g.out_w = detail::window_count(g.in_w, kernel.w, stride.w, 2 * padding.w, 1);
+  g.out_h = detail::window_count(op, g.in_h, kernel.h, stride.h, padding.h, padding.h, 1);
+  g.out_w = detail::window_count(op, g.in_w, kernel.w, stride.w, padding.w, padding.w, 1);
   if (g.out_h == 0 || g.out_w == 0)
     fail(op, ": kernel ", detail::extent_str(kernel.h, kernel.w), " is larger than the padded input ",
          detail::extent_str(g.in_h + 2 * padding.h, g.in_w + 2 * padding.w), " (input ", x.shape().str(),
          ", padding ", pair_str(padding.h, padding.w), ")");
+  // Padding can make the output one larger than the input in each of the two axes.
+  std::vector<std::int64_t> out = x.shape().vec();
+  out[out.size() - 2] = g.out_h;
+  out[out.size() - 1] = g.out_w;
+  const std::string problem = detail::shape_size_problem(out);
+  if (!problem.empty())
+    fail(op, ": the output shape ", detail::extents_str(out), " ", problem,
+         " (input ", x.shape().str(), ")");
   return g;
 }
 
 // x's shape with the last two extents replaced by the pooled ones.
 Shape pooled_shape(const Tensor& x, const PoolGeometry& g) {
   Shape s = x.shape();
-  s[s.size() - 2] = g.out_h;
-  s[s.size() - 1] = g.out_w;
+  s.set(s.size() - 2, g.out_h);  // pool_geometry checked that this shape can exist
+  s.set(s.size() - 1, g.out_w);
   return s;
 }
 

@@ -8,6 +8,7 @@
 // inputs are declared at the bottom, with those of Tensor::to and Tensor::clone.
 #include <cstring>
 
+#include "core/checked_math.hpp"
 #include "core/dispatch.hpp"
 #include "core/tensor_impl.hpp"
 #include "ops/broadcast.hpp"
@@ -25,26 +26,33 @@ Tensor reshape(const Tensor& x, const std::vector<std::int64_t>& dims) {
     for (std::size_t i = 0; i < dims.size(); ++i) s += (i ? "," : "") + std::to_string(dims[i]);
     return s + "]";
   };
-  Shape target;
+  std::vector<std::int64_t> extents;  // as requested, the -1 counted as 1 for now
   int infer = -1;
   for (std::size_t i = 0; i < dims.size(); ++i) {
     if (dims[i] == -1) {
       if (infer >= 0) detail::fail("reshape: only one dimension can be -1, got ", request());
       infer = static_cast<int>(i);
-      target.push_back(1);
+      extents.push_back(1);
     } else if (dims[i] < 0) {
       detail::fail("reshape: invalid extent ", dims[i], " for ", describe(x));
     } else {
-      target.push_back(dims[i]);
+      extents.push_back(dims[i]);
     }
   }
+  if (extents.size() > Shape::kMaxDims)
+    detail::fail("reshape: ", request(), " has ", extents.size(), " dimensions; at most ", Shape::kMaxDims,
+                 " are supported");
+  // Checked here, not by Shape, so that the message names reshape: extents such
+  // as [0, 2^62, 2^62] hold no elements but their strides overflow.
+  const std::string problem = detail::shape_size_problem(extents);
+  if (!problem.empty()) detail::fail("reshape: cannot reshape ", describe(x), " into ", request(), ", which ", problem);
+  Shape target(extents);
   if (infer >= 0) {
-    // The product of the given extents (the inferred one is 1 for now); Shape::numel
-    // refuses a product that overflows.
+    // The product of the given extents (the inferred one is 1 for now).
     const std::int64_t known = target.numel();
     if (known == 0 || x.numel() % known != 0)
       detail::fail("reshape: cannot reshape ", describe(x), " (", x.numel(), " elements) into ", request());
-    target[infer] = x.numel() / known;
+    target.set(infer, x.numel() / known);  // known * (numel / known) <= numel: the shape stays valid
   }
   if (target.numel() != x.numel())
     detail::fail("reshape: cannot reshape ", describe(x), " (", x.numel(), " elements) into ", request(), " (",
@@ -163,7 +171,7 @@ Tensor narrow(const Tensor& x, std::int64_t start, std::int64_t length) {
   if (start < 0 || length < 0 || start > x.shape()[0] || length > x.shape()[0] - start)
     detail::fail("narrow: ", length, " rows from row ", start, " are outside ", describe(x));
   Shape s = x.shape();
-  s[0] = length;
+  s.set(0, length);  // length <= rows: no larger than x
   const std::int64_t row = x.shape()[0] == 0 ? 0 : x.numel() / x.shape()[0];
   Tensor y = detail::make_view(x, s, start * row);
   // gx: zeros, with gy in rows [start, start + length).
@@ -190,8 +198,13 @@ Tensor index_select(const Tensor& x, const Tensor& indices) {
   for (std::int64_t i = 0; i < k; ++i)
     if (idx[i] < 0 || idx[i] >= rows)
       detail::fail("index_select: index ", idx[i], " is out of range for ", describe(x));
-  Shape s = x.shape();
-  s[0] = k;
+  std::vector<std::int64_t> out_extents = x.shape().vec();
+  out_extents[0] = k;  // more rows than x has, when indices repeat
+  const std::string problem = detail::shape_size_problem(out_extents);
+  if (!problem.empty())
+    detail::fail("index_select: the output shape ", detail::extents_str(out_extents), " ", problem, " (", k,
+                 " indices into ", describe(x), ")");
+  const Shape s(out_extents);
   Tensor y = detail::make_tensor(s, x.dtype());
   const std::size_t bytes = row * element_size(x.dtype());
   for (std::int64_t i = 0; i < k; ++i)
@@ -233,7 +246,12 @@ std::vector<OpInfo> shape_op_declarations() {
           .error("two inferred extents", [m23] { reshape(m23, {-1, -1}); }, {"reshape", "only one"})
           .error("inferred extent does not divide", [m23] { reshape(m23, {4, -1}); }, {"reshape", "[2,3]", "4"})
           .error("extents whose product overflows", [] { reshape(zeros({0, 3}), {std::int64_t{1} << 62, 4}); },
-                 {"Shape", "[4611686018427387904,4]", "2^63 - 1 elements"}),
+                 {"reshape: cannot reshape [0,3] float32 into [4611686018427387904,4], which has more than 2^63 - 1 "
+                  "elements"})
+          .error("an empty shape whose strides overflow",
+                 [] { reshape(zeros({0}), {0, std::int64_t{1} << 62, std::int64_t{1} << 62}); },
+                 {"reshape: cannot reshape [0] float32 into [0,4611686018427387904,4611686018427387904], which is too "
+                  "large: its extents other than 0 multiply to more than 2^63 - 1"}),
       OpInfo("flatten")
           .composite_of_other_ops()
           .sample("2x3x2 from dim 1", {any({2, 3, 2})}, [](const OpArgs& v) { return flatten(v[0], 1); })

@@ -12,6 +12,7 @@
 // prints every row's message for updating that section.
 #include <catch2/catch.hpp>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <filesystem>
 #include <fstream>
@@ -24,6 +25,8 @@
 #include <vector>
 
 #include <tapegrad/tapegrad.hpp>
+
+#include "test_helpers.hpp"
 
 using namespace tg;
 using Catch::Contains;
@@ -108,6 +111,23 @@ struct BrokenFiles {
     write_bytes(file("train-images-short-header"), Bytes("\0\0\x08", 3));
     fs::create_directories(dir / "checkpoints");
     fs::create_directories(dir / "runs");
+
+    // gzip: a header promising more than max_inflated_bytes (1 GiB) by default,
+    // and a good file followed by garbage.
+    auto gzip = [](const Bytes& raw) {
+      const std::vector<std::uint8_t> z = tg::testing::gzip({raw.begin(), raw.end()});
+      return Bytes(z.begin(), z.end());
+    };
+    write_bytes(file("train-images-huge.gz"), gzip(idx_file({1024, 1024, 1025}, 0)));
+    write_bytes(file("train-labels-junk.gz"), gzip(idx_file({4}, 4)) + "junk");
+    // A checkpoint announcing 4 million tensors (a valid header and checksum).
+    Bytes payload = std::string("\x06\0module", 8) + std::string("\x00\x09\x3d\x00", 4);
+    const auto crc = static_cast<std::uint32_t>(
+        crc32(crc32(0L, Z_NULL, 0), reinterpret_cast<const Bytef*>(payload.data()), static_cast<uInt>(payload.size())));
+    Bytes many = "TAPEGRAD" + std::string("\x01\0\0\0\0\0\0\0", 8);
+    for (int i = 0; i < 8; ++i) many.push_back(static_cast<char>(std::uint64_t{payload.size()} >> (8 * i)));
+    for (int i = 0; i < 4; ++i) many.push_back(static_cast<char>(crc >> (8 * i)));
+    write_bytes(file("many.tgc"), many + std::string(4, '\0') + payload);
   }
   BrokenFiles(const BrokenFiles&) = delete;  // a copy's destructor would remove the files
   BrokenFiles& operator=(const BrokenFiles&) = delete;
@@ -286,6 +306,8 @@ std::vector<BadInput> bad_inputs() {
          load(adam, broken("mlp.tgc"));
        },
        IA, {"load", "mlp.tgc", "module", "Adam"}},
+      {"load: more tensors than ReadLimits allows", [=] { load(*mlp(), broken("many.tgc")); }, IA,
+       {"load", "many.tgc", "4000000 tensors", "tg::ReadLimits::max_checkpoint_tensors", "tg::set_read_limits"}},
       {"save: into a directory that does not exist", [=] { save(*mlp(), broken("no/such/dir/m.tgc")); }, kRuntimeError,
        {"save", "no/such/dir/m.tgc", "No such file"}},
       {"check_writable: the output is a directory", [=] { train::check_writable(broken("runs"), {true, "save"}); },
@@ -298,6 +320,11 @@ std::vector<BadInput> bad_inputs() {
        {"train-images-badmagic", "magic"}},
       {"read_idx: header cut short", [=] { data::read_idx(broken("train-images-short-header")); }, IA,
        {"train-images-short-header", "header"}},
+      {"read_idx: a gzip file promising more than ReadLimits allows",
+       [=] { data::read_idx(broken("train-images-huge.gz")); }, IA,
+       {"train-images-huge.gz", "1073741824", "tg::ReadLimits::max_inflated_bytes", "tg::set_read_limits"}},
+      {"read_idx: garbage after the gzip data", [=] { data::read_idx(broken("train-labels-junk.gz")); }, IA,
+       {"train-labels-junk.gz", "4 bytes", "not another gzip member"}},
       {"read_idx: missing file", [=] { data::read_idx(broken("t10k-images-idx3-ubyte")); }, IA,
        {"t10k-images-idx3-ubyte", "no such file"}},
       {"load_mnist: missing directory", [=] { data::load_mnist(broken("mnist"), data::Split::Train); }, IA,

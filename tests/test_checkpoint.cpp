@@ -221,13 +221,19 @@ TEST_CASE("sizes in the file are checked before anything is allocated", "[checkp
   write_bytes(path, with_header(payload));
   CHECK_THROWS_WITH(load(model, path), Contains("tensor 'weight'") && Contains("[1099511627776,1099511627776]") &&
                                            Contains("needs more bytes"));
-  // A tensor count far beyond the data, and a name longer than the file.
-  Bytes many;
-  put<std::uint16_t>(many, 6);
-  many += "module";
-  put<std::uint32_t>(many, 0xFFFFFFFFu);
-  write_bytes(path, with_header(many));
-  CHECK_THROWS_WITH(load(model, path), Contains("malformed") && Contains("tensor name length"));
+  // A tensor count far beyond the data (beyond tg::ReadLimits' too, or within it),
+  // and a name longer than the file.
+  for (const std::uint32_t count : {0xFFFFFFFFu, 1000u}) {
+    Bytes many;
+    put<std::uint16_t>(many, 6);
+    many += "module";
+    put<std::uint32_t>(many, count);
+    write_bytes(path, with_header(many));
+    if (count > ReadLimits().max_checkpoint_tensors)
+      CHECK_THROWS_WITH(load(model, path), Contains("4294967295 tensors") && Contains("max_checkpoint_tensors"));
+    else
+      CHECK_THROWS_WITH(load(model, path), Contains("malformed") && Contains("tensor name length"));
+  }
   Bytes long_name;
   put<std::uint16_t>(long_name, 6);
   long_name += "module";

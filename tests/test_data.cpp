@@ -32,6 +32,8 @@ using Bytes = std::vector<std::uint8_t>;
 
 // A fresh directory, removed with everything in it at the end of the test.
 using tg::testing::TempDir;
+using tg::testing::gzip;
+using tg::testing::write_file;
 
 // Sets an environment variable for the lifetime of the guard.
 struct EnvGuard {
@@ -67,29 +69,6 @@ Bytes noise(std::size_t n, std::uint32_t seed = 1) {
     v = static_cast<std::uint8_t>(seed >> 24);
   }
   return b;
-}
-
-// gzip (RFC 1952) of `raw`, made by zlib in memory.
-Bytes gzip(const Bytes& raw) {
-  z_stream s{};
-  REQUIRE(deflateInit2(&s, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK);
-  Bytes out(deflateBound(&s, raw.size()));
-  s.next_in = const_cast<Bytef*>(raw.data());
-  s.avail_in = static_cast<uInt>(raw.size());
-  s.next_out = out.data();
-  s.avail_out = static_cast<uInt>(out.size());
-  REQUIRE(deflate(&s, Z_FINISH) == Z_STREAM_END);
-  out.resize(s.total_out);
-  deflateEnd(&s);
-  REQUIRE(out.size() >= 18);
-  REQUIRE((out[0] == 0x1f && out[1] == 0x8b));
-  return out;
-}
-
-void write_file(const std::string& path, const Bytes& bytes) {
-  std::ofstream f(path, std::ios::binary);
-  f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  REQUIRE(f.good());
 }
 
 Bytes iota_bytes(std::size_t n, int step = 1) {

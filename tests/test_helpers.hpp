@@ -2,6 +2,7 @@
 #pragma once
 
 #include <catch2/catch.hpp>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include <unistd.h>
+#include <zlib.h>
 
 #include <tapegrad/tapegrad.hpp>
 
@@ -57,6 +59,30 @@ struct TempDir {
   /// The directory's path as a string.
   std::string str() const { return path.string(); }
 };
+
+/// One gzip member (RFC 1952) holding `raw`, made by zlib in memory.
+inline std::vector<std::uint8_t> gzip(const std::vector<std::uint8_t>& raw, int level = Z_DEFAULT_COMPRESSION) {
+  z_stream s{};
+  REQUIRE(deflateInit2(&s, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK);
+  std::vector<std::uint8_t> out(deflateBound(&s, raw.size()));
+  s.next_in = const_cast<Bytef*>(raw.data());
+  s.avail_in = static_cast<uInt>(raw.size());
+  s.next_out = out.data();
+  s.avail_out = static_cast<uInt>(out.size());
+  REQUIRE(deflate(&s, Z_FINISH) == Z_STREAM_END);
+  out.resize(s.total_out);
+  deflateEnd(&s);
+  REQUIRE(out.size() >= 18);
+  REQUIRE((out[0] == 0x1f && out[1] == 0x8b));
+  return out;
+}
+
+/// Writes `bytes` as the whole file at `path`.
+inline void write_file(const std::string& path, const std::vector<std::uint8_t>& bytes) {
+  std::ofstream f(path, std::ios::binary);
+  f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  REQUIRE(f.good());
+}
 
 /// The whole file as text ("" when it cannot be read).
 inline std::string read_text(const std::filesystem::path& p) {

@@ -4,7 +4,9 @@
 
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -13,6 +15,10 @@
 #include <vector>
 
 #include <tapegrad/tapegrad.hpp>
+
+#include <stb/stb_image_write.h>
+
+#include "common/image_file.hpp"
 
 #include "test_helpers.hpp"
 
@@ -371,4 +377,238 @@ TEST_CASE("check_writable refuses an unwritable output before any work", "[misus
   CHECK(std::filesystem::is_directory(nested.parent_path()));
   CHECK(std::filesystem::is_empty(nested.parent_path()));
   CHECK_FALSE(std::filesystem::exists(nested));
+}
+
+TEST_CASE("huge sizes in shape rules are refused by the op, not wrapped around", "[misuse][shapes]") {
+  const std::int64_t max = std::numeric_limits<std::int64_t>::max(), big = std::int64_t{1} << 62;
+  SECTION("pad2d") {
+    // Once: 4 + 2 * INT64_MAX wrapped around to 2, and the output was [2,4].
+    CHECK_THROWS_WITH(pad2d(ones({4, 4}), {0, 0, max, max}),
+                      "pad2d: pads {left,right,top,bottom} = {0,0," + std::to_string(max) + "," + std::to_string(max) +
+                          "} are too large for input [4,4]: the padded size overflows 64-bit integers");
+    CHECK_THROWS_WITH(pad2d(ones({4, 4}), {max, -max, 0, 0}), Contains("pad2d") && Contains("overflows"));
+    // INT64_MIN cannot be negated by the backward.
+    CHECK_THROWS_WITH(pad2d(ones({4, 4}), {std::numeric_limits<std::int64_t>::min(), max, 0, 0}),
+                      Contains("pad2d") && Contains("overflows"));
+    CHECK_THROWS_WITH(pad2d(zeros({0, 1, 1}), {0, big, 0, big}),
+                      Contains("pad2d: the output shape [0,4611686018427387905,4611686018427387905] is too large"));
+  }
+  SECTION("conv2d and conv1d") {
+    // Once: the dilated span wrapped around and the output was [1,1,6,6].
+    CHECK_THROWS_WITH(conv2d(ones({1, 1, 8, 8}), ones({1, 1, 3, 3}), Tensor(), 1, 0, max),
+                      "conv2d: kernel 3 with dilation " + std::to_string(max) + " spans more than 2^63 - 1 positions");
+    CHECK_THROWS_WITH(conv2d(ones({1, 1, 8, 8}), ones({1, 1, 3, 3}), Tensor(), 1, "same", Size2(1, max)),
+                      Contains("conv2d: kernel 3 with dilation"));
+    CHECK_THROWS_WITH(conv2d(ones({1, 1, 8, 8}), ones({1, 1, 3, 3}), Tensor(), 1, max),
+                      "conv2d: input size 8 padded by " + std::to_string(max) + " and " + std::to_string(max) +
+                          " is more than 2^63 - 1 positions");
+    CHECK_THROWS_WITH(conv1d(ones({1, 1, 8}), ones({1, 1, 3}), Tensor(), 1, 0, max), Contains("conv1d: kernel 3"));
+    // A huge stride is fine: one window.
+    CHECK(conv2d(ones({1, 1, 8, 8}), ones({1, 1, 3, 3}), Tensor(), max, "same").shape() == Shape{1, 1, 1, 1});
+    // An empty batch whose output shape could not exist.
+    CHECK_THROWS_WITH(conv2d(zeros({0, 1, 1, 1}), ones({4, 1, 1, 1}), Tensor(), 1, {std::int64_t{1} << 61, 0}),
+                      Contains("conv2d: the output shape [0,4,"));
+  }
+  SECTION("conv_output_size") {
+    // Once: in + 2 * padding wrapped around to a garbage size.
+    CHECK_THROWS_WITH(conv_output_size(max, 3, 1, 1), "conv_output_size: input size " + std::to_string(max) +
+                                                          " padded by 1 and 1 is more than 2^63 - 1 positions");
+    CHECK_THROWS_WITH(conv_output_size(5, 2, 1, 0, max), Contains("conv_output_size: kernel 2 with dilation"));
+    CHECK(conv_output_size(max, 1, max) == 1);
+    CHECK(conv_output_size(max - 2, 3, 1, 1) == max - 2);
+  }
+  SECTION("pooling") {
+    CHECK_THROWS_WITH(max_pool2d(ones({1, 1, 4, 4}), 2, std::nullopt, Size2(max)),
+                      Contains("max_pool2d: padding") && Contains("at most half the kernel"));
+    CHECK_THROWS_WITH(avg_pool2d(ones({1, 1, 4, 4}), Size2(max), std::nullopt, Size2(max / 2)),
+                      Contains("avg_pool2d: input size 4 padded by"));
+    CHECK(max_pool2d(ones({1, 1, 4, 4}), 2, Size2(max)).shape() == Shape{1, 1, 1, 1});
+  }
+  SECTION("reshape and the strides of an empty shape") {
+    // Once: accepted, and permute then overflowed in Shape::strides.
+    CHECK_THROWS_WITH(reshape(zeros({0}), {0, big, big}),
+                      "reshape: cannot reshape [0] float32 into [0,4611686018427387904,4611686018427387904], which is "
+                      "too large: its extents other than 0 multiply to more than 2^63 - 1");
+    CHECK_THROWS_WITH(Shape({0, big, big}), Contains("Shape: [0,4611686018427387904,4611686018427387904] is too large"));
+    Shape s{0, big, 1};
+    CHECK_THROWS_WITH(s.set(2, 4), Contains("Shape: [0,4611686018427387904,4] is too large"));
+    CHECK(s == Shape({0, big, 1}));  // unchanged by the refused set
+    CHECK_THROWS_WITH(s.push_back(8), Contains("Shape"));
+    CHECK(s.size() == 3);
+    CHECK(permute(zeros({0, big, 1}), {2, 1, 0}).shape() == Shape{1, big, 0});
+  }
+  SECTION("broadcasting, matmul and index_select") {
+    CHECK_THROWS_WITH(zeros({0, big, 1}) + zeros({0, 1, 4}),
+                      "add: shapes [0,4611686018427387904,1] and [0,1,4] broadcast to [0,4611686018427387904,4], which "
+                      "is too large: its extents other than 0 multiply to more than 2^63 - 1");
+    CHECK_THROWS_WITH(matmul(zeros({std::int64_t{1} << 32, 0}), zeros({0, std::int64_t{1} << 32})),
+                      "matmul: the product of shapes [4294967296,0] and [0,4294967296] would have shape "
+                      "[4294967296,4294967296], which has more than 2^63 - 1 elements");
+    CHECK_THROWS_WITH(matmul(zeros({1, big, 0}), zeros({0, 4})),
+                      Contains("matmul: the product of shapes [1,4611686018427387904,0]"));
+    CHECK_THROWS_WITH(index_select(zeros({1, 0, big}), tensor_i64({0, 0, 0, 0}, {4})),
+                      Contains("index_select: the output shape [4,0,4611686018427387904] is too large"));
+  }
+  SECTION("box_blur") {
+    CHECK_THROWS_WITH(image::box_blur(ones({4, 4}), max), Contains("box_blur: box_size") && Contains("too large"));
+  }
+}
+
+namespace {
+
+using Bytes = std::vector<std::uint8_t>;
+
+// An IDX file of unsigned bytes: the big-endian header for `dims`, then `data`.
+Bytes idx_bytes(const std::vector<std::uint32_t>& dims, const Bytes& data) {
+  Bytes b = {0, 0, 0x08, static_cast<std::uint8_t>(dims.size())};
+  for (std::uint32_t d : dims)
+    for (int shift = 24; shift >= 0; shift -= 8) b.push_back(static_cast<std::uint8_t>(d >> shift));
+  b.insert(b.end(), data.begin(), data.end());
+  return b;
+}
+
+Bytes operator+(Bytes a, const Bytes& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+// Seconds taken by f().
+template <class F> double seconds(F&& f) {
+  const auto start = std::chrono::steady_clock::now();
+  f();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
+TEST_CASE("a gzip IDX file is held to ReadLimits::max_inflated_bytes", "[misuse][data][limits]") {
+  using tg::testing::gzip;
+  tg::testing::TempDir dir;
+  const std::string path = dir.file("images.gz");
+  ReadLimits limits;
+  limits.max_inflated_bytes = 1 << 20;  // 1 MiB
+  SECTION("a header promising more is refused before anything is allocated") {
+    // 2 MiB of zeros, as the header promises: a file of a few kB.
+    tg::testing::write_file(path, gzip(idx_bytes({2, 1024, 1024}, Bytes(std::size_t{2} << 20, 0)), 9));
+    CHECK_THROWS_WITH(data::read_idx(path, limits),
+                      path + ": the header's dimensions [2,1024,1024] describe 2097152 bytes of data, so the file "
+                             "inflates to more than 1048576 bytes (the limit tg::ReadLimits::max_inflated_bytes); "
+                             "raise it, with tg::set_read_limits or per call, if the file is genuine");
+    CHECK_THROWS_WITH(data::load_idx_images(path, limits), Contains("max_inflated_bytes"));
+    limits.max_inflated_bytes = 16 + (std::size_t{2} << 20);  // exactly the file's size inflated
+    CHECK(data::read_idx(path, limits).data.size() == std::size_t{2} << 20);
+  }
+  SECTION("a stream inflating past the limit after a small header stops at the limit") {
+    tg::testing::write_file(path, gzip(idx_bytes({4}, Bytes(std::size_t{4} << 20, 1)), 9));
+    CHECK_THROWS_WITH(data::read_idx(path, limits),
+                      path + ": inflates to more than 1048576 bytes (the limit tg::ReadLimits::max_inflated_bytes); "
+                             "raise it, with tg::set_read_limits or per call, if the file is genuine");
+  }
+  SECTION("the process-wide limits apply when a call is given none") {
+    tg::testing::write_file(path, gzip(idx_bytes({2, 1024, 1024}, Bytes(std::size_t{2} << 20, 0)), 9));
+    const ReadLimits before = read_limits();
+    set_read_limits(limits);
+    CHECK_THROWS_WITH(data::load_idx_images(path), Contains("max_inflated_bytes"));
+    set_read_limits(before);
+    CHECK(data::load_idx_images(path).shape() == Shape{2, 1, 1024, 1024});
+  }
+  SECTION("the default refuses 2 GiB from a 2 MB file at once") {
+    // The hostile file of issue 15: 2048 gzip members of 1 MiB of zeros behind a
+    // header promising 2048 x 1024 x 1024 bytes; it once took 74 s and 10 GB.
+    const Bytes header = gzip(idx_bytes({2048, 1024, 1024}, {}), 9);
+    const Bytes mib = gzip(Bytes(std::size_t{1} << 20, 0), 9);
+    Bytes file = header;
+    for (int i = 0; i < 2048; ++i) file = file + mib;
+    tg::testing::write_file(path, file);
+    CHECK(ReadLimits().max_inflated_bytes == std::uint64_t{1} << 30);
+    double took = 0;
+    CHECK_THROWS_WITH(took = seconds([&] { data::load_idx_images(path, ReadLimits()); }),
+                      Contains("describe 2147483648 bytes of data") && Contains("max_inflated_bytes"));
+    CHECK(took < 1.0);
+  }
+}
+
+TEST_CASE("garbage after the end of a gzip IDX file is refused; further gzip members are read", "[misuse][data]") {
+  using tg::testing::gzip;
+  tg::testing::TempDir dir;
+  const std::string path = dir.file("labels.gz");
+  const Bytes labels = idx_bytes({4}, {1, 2, 3, 4});
+  // zlib's gzread skipped these bytes silently.
+  tg::testing::write_file(path, gzip(labels) + Bytes{'j', 'u', 'n', 'k', '!', '\n', 0});
+  CHECK_THROWS_WITH(data::read_idx(path),
+                    path + ": 7 bytes after the end of the gzip data are not another gzip member (trailing garbage)");
+  tg::testing::write_file(path, gzip(labels) + Bytes{0});
+  CHECK_THROWS_WITH(data::read_idx(path), Contains("1 byte after the end of the gzip data is not"));
+  // RFC 1952: a gzip file is a series of members, decompressed as one (what gunzip and Python do).
+  const Bytes head(labels.begin(), labels.begin() + 6), tail(labels.begin() + 6, labels.end());
+  tg::testing::write_file(path, gzip(head) + gzip(tail));
+  CHECK(data::load_idx_labels(path).to_vector<std::int64_t>() == std::vector<std::int64_t>{1, 2, 3, 4});
+  // A second member that is itself cut short is still a truncated file.
+  const Bytes second = gzip(tail);
+  tg::testing::write_file(path, gzip(head) + Bytes(second.begin(), second.end() - 4));
+  CHECK_THROWS_WITH(data::read_idx(path), Contains("before its end-of-stream checksum"));
+}
+
+TEST_CASE("a checkpoint is held to ReadLimits::max_checkpoint_tensors and max_checkpoint_bytes",
+          "[misuse][checkpoint][limits]") {
+  tg::testing::TempDir dir;
+  const std::string path = dir.file("mlp.tgc");
+  auto model = std::make_shared<nn::Sequential>(std::make_shared<nn::Linear>(3, 4), std::make_shared<nn::ReLU>(),
+                                                std::make_shared<nn::Linear>(4, 2));
+  save(*model, path);  // 4 tensors, 90 bytes of data
+  ReadLimits limits;
+  limits.max_checkpoint_tensors = 3;
+  CHECK_THROWS_WITH(load(*model, path, limits),
+                    "load: '" + path + "' holds 4 tensors, more than 3 (the limit "
+                    "tg::ReadLimits::max_checkpoint_tensors); raise it, with tg::set_read_limits or per call, if the "
+                    "file is genuine");
+  optim::SGD sgd(model->parameters(), optim::SGDOptions(0.1).momentum(0.9));
+  sum((*model)(ones({1, 3}))).backward();
+  sgd.step();
+  save(sgd, dir.file("sgd.tgc"));
+  CHECK_THROWS_WITH(load(sgd, dir.file("sgd.tgc"), limits), Contains("max_checkpoint_tensors"));
+  limits.max_checkpoint_tensors = 4;
+  CHECK_NOTHROW(load(*model, path, limits));
+  limits.max_checkpoint_bytes = 50;
+  CHECK_THROWS_WITH(load(model, path, limits),
+                    Contains("load: '" + path + "' holds ") && Contains(" bytes of data, more than 50 (the limit "
+                                                                        "tg::ReadLimits::max_checkpoint_bytes)"));
+  CHECK(ReadLimits().max_checkpoint_tensors == 100000);
+}
+
+TEST_CASE("the hostile checkpoint of 4 million tiny tensors is refused at once", "[misuse][checkpoint][limits]") {
+  // Once refused only after 16 s at 2.1 GB. The records themselves do not matter:
+  // the count is refused before the first one is read.
+  tg::testing::TempDir dir;
+  const std::string path = dir.file("many.tgc");
+  Bytes payload = {6, 0, 'm', 'o', 'd', 'u', 'l', 'e'};
+  const std::uint32_t count = 4000000;
+  for (int i = 0; i < 4; ++i) payload.push_back(static_cast<std::uint8_t>(count >> (8 * i)));
+  Bytes file = {'T', 'A', 'P', 'E', 'G', 'R', 'A', 'D', 1, 0, 0, 0, 0, 0, 0, 0};
+  for (int i = 0; i < 8; ++i) file.push_back(static_cast<std::uint8_t>(std::uint64_t{payload.size()} >> (8 * i)));
+  const auto crc = static_cast<std::uint32_t>(crc32(crc32(0L, Z_NULL, 0), payload.data(), payload.size()));
+  for (int i = 0; i < 4; ++i) file.push_back(static_cast<std::uint8_t>(crc >> (8 * i)));
+  file = file + Bytes(4, 0) + payload;
+  tg::testing::write_file(path, file);
+  auto model = std::make_shared<nn::Linear>(2, 1);
+  CHECK_THROWS_WITH(load(*model, path), Contains("holds 4000000 tensors, more than 100000"));
+}
+
+TEST_CASE("an image declaring more than ReadLimits::max_image_pixels is refused before decoding",
+          "[misuse][examples][limits]") {
+  tg::testing::TempDir dir;
+  const std::string path = dir.file("picture.png");
+  std::vector<unsigned char> rgb(64 * 32 * 3, 200);
+  REQUIRE(stbi_write_png(path.c_str(), 64, 32, 3, rgb.data(), 64 * 3));
+  ReadLimits limits;
+  limits.max_image_pixels = 64 * 32 - 1;
+  CHECK_THROWS_WITH(examples::load_gray_image(path, limits),
+                    path + ": the image is 64x32 = 2048 pixels, more than 2047 (the limit "
+                           "tg::ReadLimits::max_image_pixels); raise it, with tg::set_read_limits or per call, if the "
+                           "file is genuine");
+  limits.max_image_pixels = 64 * 32;
+  const Tensor gray = examples::load_gray_image(path, limits);
+  CHECK(gray.shape() == Shape{32, 64});
+  CHECK(gray.to_vector()[0] == Approx(200.0 / 255));
+  CHECK_THROWS_WITH(examples::load_gray_image(dir.file("absent.png")), Contains("absent.png: cannot open"));
 }

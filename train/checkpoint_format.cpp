@@ -12,7 +12,9 @@
 #include <stdexcept>
 #include <unordered_set>
 
+#include "core/checked_math.hpp"
 #include "core/dispatch.hpp"
+#include "core/read_limits_message.hpp"
 #include "core/tensor_impl.hpp"
 #include "train/checkpoint_format.hpp"
 #include <tapegrad/train/atomic_file.hpp>
@@ -135,7 +137,7 @@ void write_checkpoint(const std::string& path, const std::string& kind, const Na
   train::write_file_atomically(path, file, {/*create_directories*/ false, /*context*/ "save"});
 }
 
-CheckpointContents read_checkpoint(const std::string& path) {
+CheckpointContents read_checkpoint(const std::string& path, const ReadLimits& limits) {
   // A FIFO or a device would block or never end: only regular files are read.
   std::error_code ec;
   const auto status = std::filesystem::status(path, ec);
@@ -175,6 +177,10 @@ CheckpointContents read_checkpoint(const std::string& path) {
   if (payload_size < present)
     fail("load: '", path, "' has ", present - payload_size, " unexpected bytes after its data");
 
+  if (payload_size > limits.max_checkpoint_bytes)
+    fail("load: '", path, "' holds ", payload_size, " bytes of data, more than ", limits.max_checkpoint_bytes, " ",
+         raise_limit_advice("max_checkpoint_bytes"));
+
   // payload_size now equals the bytes on disk, so this allocation is bounded by the file.
   std::string payload(static_cast<std::size_t>(payload_size), '\0');
   in.read(payload.data(), static_cast<std::streamsize>(payload_size));
@@ -188,6 +194,11 @@ CheckpointContents read_checkpoint(const std::string& path) {
   if (kind_length > kMaxKindLength) fail("load: '", path, "' is malformed: kind length ", kind_length);
   contents.kind = r.get_string(kind_length, "kind");
   const auto count = r.get<std::uint32_t>("tensor count");
+  // Before any tensor is made: millions of tiny tensors cost far more memory
+  // and time than their bytes in the file.
+  if (count > limits.max_checkpoint_tensors)
+    fail("load: '", path, "' holds ", count, " tensors, more than ", limits.max_checkpoint_tensors, " ",
+         raise_limit_advice("max_checkpoint_tensors"));
   std::unordered_set<std::string> names;
   for (std::uint32_t k = 0; k < count; ++k) {
     const auto name_length = r.get<std::uint16_t>("tensor name length");
@@ -201,7 +212,9 @@ CheckpointContents read_checkpoint(const std::string& path) {
     const auto ndim = r.get<std::uint8_t>("number of dimensions");
     if (ndim > Shape::kMaxDims)
       fail("load: '", path, "': tensor '", name, "' has ", int(ndim), " dimensions (at most ", Shape::kMaxDims, ")");
-    Shape shape;
+    // The extents are checked here before they become a Shape, so that the
+    // messages name the file and the tensor.
+    std::vector<std::int64_t> shape;
     // numel * element size must fit in what remains: check each extent against that bound,
     // so the product never overflows and never exceeds the file.
     const std::uint64_t budget = r.remaining() / element_size(dtype);
@@ -215,7 +228,7 @@ CheckpointContents read_checkpoint(const std::string& path) {
       else numel *= e;
     }
     if (numel > r.remaining() / element_size(dtype))
-      fail("load: '", path, "' is malformed: tensor '", name, "' of shape ", shape.str(), " needs more bytes than the ",
+      fail("load: '", path, "' is malformed: tensor '", name, "' of shape ", extents_str(shape), " needs more bytes than the ",
            r.remaining(), " that remain");
     // A zero extent empties the tensor whatever the others are, but the shape must
     // still be one a tensor can have: its other extents must multiply to at most
@@ -225,13 +238,13 @@ CheckpointContents read_checkpoint(const std::string& path) {
       if (extent == 0) continue;
       const auto e = static_cast<std::uint64_t>(extent);
       if (nonzero_product > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) / e)
-        fail("load: '", path, "' is malformed: tensor '", name, "' has shape ", shape.str(),
+        fail("load: '", path, "' is malformed: tensor '", name, "' has shape ", extents_str(shape),
              ", whose extents multiply beyond 2^63-1");
       nonzero_product *= e;
     }
     const std::size_t bytes = static_cast<std::size_t>(numel) * element_size(dtype);
     const char* src = r.take(bytes, "tensor data");
-    Tensor t = make_tensor(shape, dtype);
+    Tensor t = make_tensor(Shape(shape), dtype);
     if (bytes > 0) std::memcpy(t.raw_data(), src, bytes);
     contents.tensors.emplace_back(std::move(name), std::move(t));
   }

@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include <tapegrad/core/read_limits.hpp>
 #include <tapegrad/core/tensor.hpp>
 
 namespace tg::detail {
@@ -20,7 +21,7 @@ struct CheckpointContents {
 /// Writes with train::write_file_atomically (temporary file, fsync, rename, fsync of the directory).
 void write_checkpoint(const std::string& path, const std::string& kind, const NamedTensorList& tensors);
 
-/// Reads and fully validates a file (header, sizes, checksum, records).
-CheckpointContents read_checkpoint(const std::string& path);
+/// Reads and fully validates a file (header, sizes, checksum, records), within `limits`.
+CheckpointContents read_checkpoint(const std::string& path, const ReadLimits& limits);
 
 }  // namespace tg::detail

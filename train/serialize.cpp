@@ -36,8 +36,8 @@ void save(const nn::Module& module, const std::string& path) {
   detail::write_checkpoint(path, kModuleKind, module_tensors(module));
 }
 
-void load(nn::Module& module, const std::string& path) {
-  detail::CheckpointContents file = detail::read_checkpoint(path);
+void load(nn::Module& module, const std::string& path, const ReadLimits& limits) {
+  detail::CheckpointContents file = detail::read_checkpoint(path, limits);
   if (file.kind != kModuleKind)
     detail::fail("load: '", path, "' holds ", describe_kind(file.kind), ", not a module's parameters");
   std::map<std::string, Tensor> stored(file.tensors.begin(), file.tensors.end());
@@ -72,8 +72,8 @@ void save(const optim::Optimizer& optimizer, const std::string& path) {
   detail::write_checkpoint(path, optimizer_kind(optimizer), optimizer.state_dict());
 }
 
-void load(optim::Optimizer& optimizer, const std::string& path) {
-  detail::CheckpointContents file = detail::read_checkpoint(path);
+void load(optim::Optimizer& optimizer, const std::string& path, const ReadLimits& limits) {
+  detail::CheckpointContents file = detail::read_checkpoint(path, limits);
   if (file.kind != optimizer_kind(optimizer))
     detail::fail("load: '", path, "' holds ", describe_kind(file.kind), ", not ", optimizer.name(), " optimizer state");
   optimizer.load_state_dict(file.tensors, path);

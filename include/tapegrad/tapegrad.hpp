@@ -21,6 +21,7 @@
 #include <tapegrad/core/memory.hpp>
 #include <tapegrad/core/op_info.hpp>
 #include <tapegrad/core/parallel.hpp>
+#include <tapegrad/core/read_limits.hpp>
 #include <tapegrad/core/shape.hpp>
 #include <tapegrad/core/tensor.hpp>
 #include <tapegrad/data/data.hpp>

@@ -12,7 +12,10 @@
 
 namespace tg {
 
-/// The extents of a tensor, outermost first: 0 to kMaxDims non-negative values.
+/// The extents of a tensor, outermost first: 0 to kMaxDims non-negative values
+/// whose product, leaving out zero extents, is at most 2^63 - 1. So numel() and
+/// strides() never overflow, even for an empty shape such as [0, 2^62, 2^62]
+/// (refused: its strides would).
 class Shape {
  public:
   /// The most dimensions a shape (and so a tensor) can have.
@@ -20,13 +23,14 @@ class Shape {
 
   /// A 0-d shape (a scalar tensor).
   Shape() = default;
-  /// The given extents; throws std::invalid_argument for a negative extent or
-  /// more than kMaxDims of them.
+  /// The given extents; throws std::invalid_argument for a negative extent,
+  /// more than kMaxDims of them, or extents that multiply beyond 2^63 - 1.
   ///@{
   Shape(std::initializer_list<std::int64_t> dims);
   explicit Shape(const std::vector<std::int64_t>& dims);
   template <class It> Shape(It first, It last) {
-    for (; first != last; ++first) push_back(static_cast<std::int64_t>(*first));
+    for (; first != last; ++first) append(static_cast<std::int64_t>(*first));
+    check_size();
   }
   ///@}
 
@@ -35,10 +39,9 @@ class Shape {
   /// True for a 0-d shape.
   bool empty() const { return ndim_ == 0; }
   /// Extent i, 0 <= i < size() (unchecked; see at()).
-  ///@{
   std::int64_t operator[](int i) const { return dims_[i]; }
-  std::int64_t& operator[](int i) { return dims_[i]; }
-  ///@}
+  /// Replaces extent i, 0 <= i < size(); throws as the constructors do.
+  void set(int i, std::int64_t extent);
   /// Dimension i, counting from the back when negative (-1 is the last).
   std::int64_t at(int i) const;
   /// The last extent (the shape must not be empty).
@@ -68,6 +71,9 @@ class Shape {
   std::string str() const;
 
  private:
+  void append(std::int64_t d);  // checks the count and the sign, not the size
+  void check_size() const;      // the product of the non-zero extents fits in int64
+
   std::int64_t dims_[kMaxDims] = {};
   int ndim_ = 0;
 };

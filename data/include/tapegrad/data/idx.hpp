@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include <tapegrad/core/read_limits.hpp>
+
 namespace tg::data {
 
 /// The most data bytes read_idx accepts from one file: 2 GiB. The largest IDX
@@ -42,8 +44,12 @@ struct IdxArray {
 /// N bytes of data, got M"); any byte after the data (trailing bytes mean the
 /// header's extents are wrong, so they are an error rather than ignored); a
 /// corrupt gzip stream (bad deflate data, CRC or length check). For a gzip file
-/// the promised size is also checked against what the compressed size can hold
-/// (deflate expands at most 1032:1) before the data buffer is allocated.
-IdxArray read_idx(const std::string& path);
+/// the promised size is also checked, before the data buffer is allocated,
+/// against `limits.max_inflated_bytes` (header and data; see
+/// <tapegrad/core/read_limits.hpp>) and against what the compressed size can
+/// hold (deflate expands at most 1032:1); the inflated stream is held to that
+/// limit too. A gzip file may hold several members, read as one stream (as
+/// gunzip does); any other byte after a member is refused as trailing garbage.
+IdxArray read_idx(const std::string& path, const ReadLimits& limits = read_limits());
 
 }  // namespace tg::data

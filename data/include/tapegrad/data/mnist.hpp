@@ -30,8 +30,9 @@
 #include <string>
 #include <vector>
 
-#include <tapegrad/data/dataset.hpp>
+#include <tapegrad/core/read_limits.hpp>
 #include <tapegrad/core/tensor.hpp>
+#include <tapegrad/data/dataset.hpp>
 
 namespace tg::data {
 
@@ -86,9 +87,10 @@ Dataset load_mnist(const std::string& data_dir, Split split);
 Dataset load_fashion_mnist(const std::string& data_dir, Split split);
 
 /// An IDX image file [N,H,W] of unsigned bytes as float32 [N,1,H,W] = pixel / 255.
-Tensor load_idx_images(const std::string& path);
-/// An IDX label file [N] of unsigned bytes as int64 [N].
-Tensor load_idx_labels(const std::string& path);
+/// Read with read_idx, under `limits` (see <tapegrad/core/read_limits.hpp>).
+Tensor load_idx_images(const std::string& path, const ReadLimits& limits = read_limits());
+/// An IDX label file [N] of unsigned bytes as int64 [N], read as load_idx_images.
+Tensor load_idx_labels(const std::string& path, const ReadLimits& limits = read_limits());
 
 /// The value of "--data-dir DIR" or "--data-dir=DIR" in argv, or "" when absent.
 /// Throws when the flag is the last argument and has no value.

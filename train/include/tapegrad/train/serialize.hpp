@@ -44,7 +44,8 @@
 // the tensor): a file that cannot be opened, a wrong magic, a newer or unknown
 // version, a non-zero reserved field, a truncated file or trailing bytes, a
 // checksum mismatch, a malformed record, a file of the wrong kind, a tensor the
-// model lacks or one the file lacks, a dtype or shape that differs. Sizes read
+// model lacks or one the file lacks, a dtype or shape that differs, more tensors
+// or bytes than tg::ReadLimits allows (<tapegrad/core/read_limits.hpp>). Sizes read
 // from the file are checked against the bytes actually present before anything
 // is allocated. Failures to write (disk full, permissions) throw std::runtime_error
 // naming the file and the system error; the previous file is then untouched.
@@ -52,6 +53,8 @@
 
 #include <memory>
 #include <string>
+
+#include <tapegrad/core/read_limits.hpp>
 
 namespace tg {
 
@@ -66,18 +69,25 @@ class Optimizer;
 void save(const nn::Module& module, const std::string& path);
 /// Reads `path` into `module`'s parameters and buffers; the names, dtypes and
 /// shapes must match exactly. On any refusal the module is left unchanged.
-void load(nn::Module& module, const std::string& path);
+/// A file holding more than `limits.max_checkpoint_tensors` tensors or
+/// `limits.max_checkpoint_bytes` bytes of data is refused before they are
+/// allocated (see <tapegrad/core/read_limits.hpp>).
+void load(nn::Module& module, const std::string& path, const ReadLimits& limits = read_limits());
 
 /// Writes the optimizer's state (learning rate, step counts, moment buffers).
 void save(const optim::Optimizer& optimizer, const std::string& path);
 /// Restores state saved from an optimizer of the same type over parameters of
-/// the same shapes. On any refusal the optimizer is left unchanged.
-void load(optim::Optimizer& optimizer, const std::string& path);
+/// the same shapes. On any refusal the optimizer is left unchanged. `limits` as
+/// for a module.
+void load(optim::Optimizer& optimizer, const std::string& path, const ReadLimits& limits = read_limits());
 
 /// Conveniences for the shared_ptrs modules usually live in: save / load `*object`.
 ///@{
 template <class T> void save(const std::shared_ptr<T>& object, const std::string& path) { save(*object, path); }
-template <class T> void load(const std::shared_ptr<T>& object, const std::string& path) { load(*object, path); }
+template <class T>
+void load(const std::shared_ptr<T>& object, const std::string& path, const ReadLimits& limits = read_limits()) {
+  load(*object, path, limits);
+}
 ///@}
 
 }  // namespace tg
