@@ -106,6 +106,12 @@ struct BrokenFiles {
     write_bytes(file("train-images-badmagic"), idx_file({1, 2, 2}, 4, 0x1f ^ 0x01));
     write_bytes(file("train-images-short-header"), Bytes("\0\0\x08", 3));
     fs::create_directories(dir / "checkpoints");
+
+    write_bytes(file("flowers-missing.csv"), "sepal,petal,species\n5.1,1.4,setosa\n4.9,,setosa\n");
+    write_bytes(file("flowers-units.csv"), "sepal,petal,species\n5.1,1.4,setosa\n4.9,1.4 cm,setosa\n");
+    write_bytes(file("flowers-ragged.csv"), "sepal,petal,species\n5.1,1.4,setosa\n4.9,1.4\n");
+    write_bytes(file("flowers-quote.csv"), "sepal,petal,species\n5.1,1.4,\"setosa\n4.9,1.4,setosa\n");
+    write_bytes(file("empty.csv"), "");
   }
   BrokenFiles(const BrokenFiles&) = delete;  // a copy's destructor would remove the files
   BrokenFiles& operator=(const BrokenFiles&) = delete;
@@ -143,6 +149,8 @@ std::vector<BadInput> bad_inputs() {
   const Tensor empty_rows = zeros({0, 3});
   const double nan = std::numeric_limits<double>::quiet_NaN();
   const ExpectedType IA = kInvalidArgument;
+  data::CsvOptions by_species;  // the CSV rows' files: numbers, and the species as the target
+  by_species.target = "species";
 
   return {
       // ---- factories and tensor state
@@ -297,6 +305,38 @@ std::vector<BadInput> bad_inputs() {
        {"t10k-images-idx3-ubyte", "no such file"}},
       {"load_mnist: missing directory", [=] { data::load_mnist(broken("mnist"), data::Split::Train); }, IA,
        {"MNIST", "mnist", "train-images-idx3-ubyte"}},
+      // ---- CSV files
+      {"read_csv: a missing value", [=] { data::read_csv(broken("flowers-missing.csv"), by_species); }, IA,
+       {"read_csv", "flowers-missing.csv", "line 3 (data row 2)", "column 'petal' (index 1)", "missing value"}},
+      {"read_csv: text in a numeric column",
+       [=] { data::read_csv(broken("flowers-units.csv"), by_species); },
+       IA, {"read_csv", "flowers-units.csv", "line 3 (data row 2)", "column 'petal' (index 1)", "'1.4 cm' is not a number"}},
+      {"read_csv: a row with too few fields", [=] { data::read_csv(broken("flowers-ragged.csv"), by_species); }, IA,
+       {"read_csv", "flowers-ragged.csv", "line 3 (data row 2) has 2 fields", "header (line 1) has 3"}},
+      {"read_csv: an unterminated quote", [=] { data::read_csv(broken("flowers-quote.csv")); }, IA,
+       {"read_csv", "flowers-quote.csv", "line 2", "never closed"}},
+      {"read_csv: an empty file", [=] { data::read_csv(broken("empty.csv")); }, IA, {"read_csv", "empty.csv", "is empty"}},
+      {"read_csv: no such target column",
+       [=] {
+         data::CsvOptions o;
+         o.target = "class";
+         data::read_csv(broken("flowers-missing.csv"), o);
+       },
+       IA, {"read_csv", "no column named 'class'", "'sepal', 'petal', 'species'"}},
+      {"read_csv: a target index out of range",
+       [=] {
+         data::CsvOptions o;
+         o.target = 3;
+         data::read_csv(broken("flowers-missing.csv"), o);
+       },
+       IA, {"read_csv", "target column index 3", "3 columns"}},
+      {"read_csv: a file over max_bytes",
+       [=] {
+         data::CsvOptions o;
+         o.max_bytes = 16;
+         data::read_csv(broken("flowers-missing.csv"), o);
+       },
+       IA, {"read_csv", "max_bytes = 16", "CsvOptions::max_bytes"}},
       {"--data-dir without a value",
        [] {
          const char* argv[] = {"lenet5", "--data-dir"};

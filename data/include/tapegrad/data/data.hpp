@@ -8,8 +8,8 @@
 #pragma once
 
 /// @namespace tg::data
-/// Data sets as tensors: IDX files, MNIST / Fashion-MNIST, label helpers and
-/// seeded minibatches.
+/// Data sets as tensors: IDX files, MNIST / Fashion-MNIST, CSV tables, label
+/// helpers and seeded minibatches.
 
 #include <tapegrad/data/batches.hpp>
 #include <tapegrad/data/csv.hpp>
