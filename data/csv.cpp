@@ -160,16 +160,23 @@ class Source {
 // ---- records ------------------------------------------------------------------------
 
 struct Record {
-  std::vector<std::string> fields;
-  std::int64_t line = 0;  // 1-based line the record starts on
+  std::vector<std::string> fields;  // at most Parser's field cap
+  std::int64_t extra = 0;           // fields beyond the cap: counted, not kept
+  std::int64_t line = 0;            // 1-based line the record starts on
+  std::int64_t count() const { return static_cast<std::int64_t>(fields.size()) + extra; }
 };
+
+// What one kept field costs besides its characters: a line of delimiters
+// (",,,,") would otherwise turn each byte into a 32-byte std::string.
+constexpr std::uint64_t kFieldOverhead = sizeof(std::string);
 
 bool is_blank(char c, char delimiter) { return (c == ' ' || c == '\t') && c != delimiter; }
 
 // Splits the source into records of fields (RFC 4180), tracking line numbers.
 class Parser {
  public:
-  Parser(Source& src, const CsvOptions& o) : src_(src), delim_(o.delimiter), quote_(o.quote) {
+  Parser(Source& src, const CsvOptions& o)
+      : src_(src), delim_(o.delimiter), quote_(o.quote), cap_(std::max<std::uint64_t>(1, o.max_bytes / kFieldOverhead)) {
     if (delim_ == '\n' || delim_ == '\r' || delim_ == quote_)
       fail("read_csv: the delimiter ", shown(delim_), " cannot be a line break or the quote character");
     // A UTF-8 byte-order mark (spreadsheets write one) is not part of the first cell.
@@ -186,6 +193,11 @@ class Parser {
   }
 
   std::int64_t line() const { return line_; }
+
+  /// Keeps at most `n` fields of a record (and counts the rest): once the
+  /// header or first row has set the width, a longer row needs only its count.
+  void cap_fields(std::uint64_t n) { cap_ = n; }
+  std::uint64_t field_cap() const { return cap_; }
 
   /// Skips `n` lines without parsing them; returns how many there were.
   std::int64_t skip_lines(std::int64_t n) {
@@ -212,7 +224,7 @@ class Parser {
   bool next(Record& rec) {
     for (;;) {
       if (!read_record(rec)) return false;
-      const bool blank = rec.fields.size() == 1 && rec.fields[0].empty() && !last_quoted_;
+      const bool blank = rec.count() == 1 && rec.fields[0].empty() && !last_quoted_;
       if (!blank) return true;
     }
   }
@@ -224,12 +236,16 @@ class Parser {
   void end_field(Record& rec, std::string& field, State state) {
     if (state == State::Unquoted)
       while (!field.empty() && is_blank(field.back(), delim_)) field.pop_back();
-    rec.fields.push_back(std::move(field));
+    if (rec.fields.size() < cap_)
+      rec.fields.push_back(std::move(field));
+    else
+      ++rec.extra;
     field.clear();
   }
 
   bool read_record(Record& rec) {
     rec.fields.clear();
+    rec.extra = 0;
     rec.line = line_;
     std::string field;
     State state = State::FieldStart;
@@ -300,7 +316,7 @@ class Parser {
             return true;
           } else if (!is_blank(ch, delim_)) {
             fail("read_csv: ", src_.name(), " line ", line_, ": unexpected ", shown(ch), " after the closing quote of field ",
-                 rec.fields.size() + 1, " (a quote inside a quoted field must be doubled: \"\")");
+                 rec.count() + 1, " (a quote inside a quoted field must be doubled: \"\")");
           }
           break;
       }
@@ -309,6 +325,7 @@ class Parser {
 
   Source& src_;
   char delim_, quote_;
+  std::uint64_t cap_;
   std::int64_t line_ = 1;
   bool at_line_start_ = true;
   bool last_quoted_ = false;
@@ -340,11 +357,19 @@ struct Dictionary {
   std::unordered_map<std::string, std::int64_t> ids;
   std::vector<std::string> texts;
   std::vector<std::int64_t> cells;
+  std::uint64_t bytes = 0;  // an estimate of what ids and texts hold
 
-  void add(const std::string& text) {
+  /// Adds a cell; false when the distinct texts would take more than `budget` bytes.
+  bool add(const std::string& text, std::uint64_t budget) {
     auto [it, inserted] = ids.emplace(text, static_cast<std::int64_t>(texts.size()));
-    if (inserted) texts.push_back(text);
+    if (inserted) {
+      // Two copies of the text, a hash node and a vector slot: about 4 strings' worth.
+      bytes += 2 * text.size() + 4 * sizeof(std::string);
+      if (bytes > budget) return false;
+      texts.push_back(text);
+    }
     cells.push_back(it->second);
+    return true;
   }
   // Sorts the texts (by value when all are integers, else as text) and renumbers the cells.
   std::vector<std::string> sorted() {
@@ -399,6 +424,9 @@ class CsvReader {
       fail("read_csv: ", src_.name(), " has no data", o_.skip_rows > 0 ? " after the skipped lines" : "",
            " (only blank lines)");
     }
+    if (rec.extra > 0)
+      fail("read_csv: ", src_.name(), " line ", rec.line, " has more than ", parser.field_cap(),
+           " fields, more than max_bytes = ", o_.max_bytes, " allows (", kFieldOverhead, " bytes per field)");
     std::int64_t width_line = rec.line;
     const char* width_source = o_.has_header ? "the header" : "the first row";
     if (o_.has_header) {
@@ -410,13 +438,14 @@ class CsvReader {
       for (std::size_t i = 0; i < names.size(); ++i) names[i] = std::to_string(i);
       setup(names);
     }
+    parser.cap_fields(columns_.size() + 1);  // a longer row is an error: its count is enough
 
     std::int64_t row = 0;
     do {
       ++row;
-      if (rec.fields.size() != columns_.size())
-        fail("read_csv: ", src_.name(), " line ", rec.line, " (data row ", row, ") has ", rec.fields.size(),
-             rec.fields.size() == 1 ? " field" : " fields", ", but ", width_source, " (line ", width_line, ") has ",
+      if (rec.count() != static_cast<std::int64_t>(columns_.size()))
+        fail("read_csv: ", src_.name(), " line ", rec.line, " (data row ", row, ") has ", rec.count(),
+             rec.count() == 1 ? " field" : " fields", ", but ", width_source, " (line ", width_line, ") has ",
              columns_.size());
       for (std::size_t j = 0; j < columns_.size(); ++j) take(columns_[j], j, rec.fields[j], rec.line, row);
     } while (parser.next(rec));
@@ -480,7 +509,11 @@ class CsvReader {
            "; fill it in or drop the row");
     const bool numeric = col.role == Role::Numeric || (col.role == Role::Target && o_.target_kind == CsvTargetKind::Values);
     if (!numeric) {
-      col.dict.add(cell);
+      if (!col.dict.add(cell, o_.max_bytes))
+        fail(where(j, line, row), ": more than ", col.dict.texts.size(), " distinct ",
+             col.role == Role::Target ? "classes" : "categories", " take more than max_bytes = ", o_.max_bytes,
+             " bytes; is this column really ", col.role == Role::Target ? "a class label" : "categorical",
+             "? (CsvTargetKind::Values reads a numeric target)");
       return;
     }
     double v = 0;

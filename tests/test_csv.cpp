@@ -299,6 +299,20 @@ TEST_CASE("read_csv: max_bytes refuses large files and tables before allocating 
   CHECK_THAT(refusal([&] { data::parse_csv(cats, c); }), Contains("the features table [200,200] float32 would take 160000 bytes"));
   c.encoding = data::CategoricalEncoding::Index;
   CHECK(data::parse_csv(cats, c).features.shape() == Shape({200, 1}));
+
+  // A line of delimiters: 201 empty fields would be 201 strings; the header may keep 1000 / 32.
+  data::CsvOptions small;
+  small.max_bytes = 1000;
+  CHECK_THAT(refusal([&] { data::parse_csv(std::string(200, ',') + "\n", small); }),
+             Contains("line 1 has more than 31 fields"));
+  // A later row that long is only counted.
+  CHECK_THAT(refusal([&] { data::parse_csv("a,b\n1,2\n" + std::string(300, ',') + "\n", small); }),
+             Contains("line 3 (data row 2) has 301 fields, but the header (line 1) has 2"));
+  // A target of unique labels: the classes' texts are bounded too.
+  std::string unique = "x,y\n";
+  for (int i = 0; i < 60; ++i) unique += "1,label" + std::to_string(i) + "\n";
+  small.target = "y";
+  CHECK_THAT(refusal([&] { data::parse_csv(unique, small); }), Contains("distinct classes take more than max_bytes = 1000"));
 }
 
 TEST_CASE("read_csv: the sklearn data sets, when python3-sklearn is installed", "[data][csv]") {

@@ -36,9 +36,13 @@
 
 namespace tg::data {
 
-/// The default CsvOptions::max_bytes: 256 MiB of text. Parsed numbers take at
-/// most 8 bytes per 2 bytes of text ("1,"), so a file at the limit needs at most
-/// about 1 GiB while it is read.
+/// The default CsvOptions::max_bytes: 256 MiB of text.
+///
+/// What reading keeps stays within a few times max_bytes, whatever the file: a
+/// number takes 8 bytes for at least 2 of text ("1,"); the fields of a header
+/// or first row are capped at max_bytes / sizeof(std::string), and a longer
+/// later row is only counted; the distinct classes or categories of a column
+/// may take max_bytes (about 4 strings each); the features tensor max_bytes.
 inline constexpr std::uint64_t kMaxCsvBytes = std::uint64_t{256} << 20;
 
 /// A column of a CSV file: by its header name, or by its 0-based index (negative
@@ -93,8 +97,9 @@ struct CsvOptions {
   /// Cells that count as missing, besides an empty cell. A missing value is an error.
   std::vector<std::string> missing = {"NA", "N/A", "NaN", "nan", "null", "?"};
   Dtype dtype = kFloat32;        ///< of the features (and of the targets for Values)
-  /// The most bytes read (after gzip decompression), and the most bytes of the
-  /// features tensor: a larger file or table is refused before memory runs out.
+  /// The most bytes read (after gzip decompression), of the features tensor, and
+  /// of one column's distinct classes or categories: more is refused before
+  /// memory runs out (see kMaxCsvBytes).
   std::uint64_t max_bytes = kMaxCsvBytes;
 };
 
