@@ -13,6 +13,7 @@ packages=(
   libopenmpi-dev openmpi-bin
   gnuplot-nox  # PNG charts of the example trainers (optional at run time)
   clang libclang-rt-14-dev  # libFuzzer for scripts/fuzz.sh
+  python3-sklearn  # real CSV data sets (sklearn/datasets/data/) for the tabular trainer's test
   "$@"
 )
 

@@ -128,6 +128,12 @@ struct BrokenFiles {
     for (int i = 0; i < 8; ++i) many.push_back(static_cast<char>(std::uint64_t{payload.size()} >> (8 * i)));
     for (int i = 0; i < 4; ++i) many.push_back(static_cast<char>(crc >> (8 * i)));
     write_bytes(file("many.tgc"), many + std::string(4, '\0') + payload);
+
+    write_bytes(file("flowers-missing.csv"), "sepal,petal,species\n5.1,1.4,setosa\n4.9,,setosa\n");
+    write_bytes(file("flowers-units.csv"), "sepal,petal,species\n5.1,1.4,setosa\n4.9,1.4 cm,setosa\n");
+    write_bytes(file("flowers-ragged.csv"), "sepal,petal,species\n5.1,1.4,setosa\n4.9,1.4\n");
+    write_bytes(file("flowers-quote.csv"), "sepal,petal,species\n5.1,1.4,\"setosa\n4.9,1.4,setosa\n");
+    write_bytes(file("empty.csv"), "");
   }
   BrokenFiles(const BrokenFiles&) = delete;  // a copy's destructor would remove the files
   BrokenFiles& operator=(const BrokenFiles&) = delete;
@@ -166,6 +172,8 @@ std::vector<BadInput> bad_inputs() {
   const double nan = std::numeric_limits<double>::quiet_NaN();
   const ExpectedType IA = kInvalidArgument;
   const nn::LossFunction ce = [](const Tensor& out, const Tensor& t) { return F::cross_entropy(out, t); };
+  data::CsvOptions by_species;  // the CSV rows' files: numbers, and the species as the target
+  by_species.target = "species";
 
   return {
       // ---- factories and tensor state
@@ -329,6 +337,38 @@ std::vector<BadInput> bad_inputs() {
        {"t10k-images-idx3-ubyte", "no such file"}},
       {"load_mnist: missing directory", [=] { data::load_mnist(broken("mnist"), data::Split::Train); }, IA,
        {"MNIST", "mnist", "train-images-idx3-ubyte"}},
+      // ---- CSV files
+      {"read_csv: a missing value", [=] { data::read_csv(broken("flowers-missing.csv"), by_species); }, IA,
+       {"read_csv", "flowers-missing.csv", "line 3 (data row 2)", "column 'petal' (index 1)", "missing value"}},
+      {"read_csv: text in a numeric column",
+       [=] { data::read_csv(broken("flowers-units.csv"), by_species); },
+       IA, {"read_csv", "flowers-units.csv", "line 3 (data row 2)", "column 'petal' (index 1)", "'1.4 cm' is not a number"}},
+      {"read_csv: a row with too few fields", [=] { data::read_csv(broken("flowers-ragged.csv"), by_species); }, IA,
+       {"read_csv", "flowers-ragged.csv", "line 3 (data row 2) has 2 fields", "header (line 1) has 3"}},
+      {"read_csv: an unterminated quote", [=] { data::read_csv(broken("flowers-quote.csv")); }, IA,
+       {"read_csv", "flowers-quote.csv", "line 2", "never closed"}},
+      {"read_csv: an empty file", [=] { data::read_csv(broken("empty.csv")); }, IA, {"read_csv", "empty.csv", "is empty"}},
+      {"read_csv: no such target column",
+       [=] {
+         data::CsvOptions o;
+         o.target = "class";
+         data::read_csv(broken("flowers-missing.csv"), o);
+       },
+       IA, {"read_csv", "no column named 'class'", "'sepal', 'petal', 'species'"}},
+      {"read_csv: a target index out of range",
+       [=] {
+         data::CsvOptions o;
+         o.target = 3;
+         data::read_csv(broken("flowers-missing.csv"), o);
+       },
+       IA, {"read_csv", "target column index 3", "3 columns"}},
+      {"read_csv: a file over max_bytes",
+       [=] {
+         data::CsvOptions o;
+         o.max_bytes = 16;
+         data::read_csv(broken("flowers-missing.csv"), o);
+       },
+       IA, {"read_csv", "max_bytes = 16", "CsvOptions::max_bytes"}},
       {"--data-dir without a value",
        [] {
          const char* argv[] = {"lenet5", "--data-dir"};
