@@ -16,3 +16,4 @@
 #include <tapegrad/data/dataset.hpp>
 #include <tapegrad/data/idx.hpp>
 #include <tapegrad/data/mnist.hpp>
+#include <tapegrad/data/transforms.hpp>
