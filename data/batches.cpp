@@ -2,6 +2,7 @@
 //
 // The order of a shuffled epoch is tg::randperm(N, seed, epoch), whose result
 // the C++ standard library does not change: it depends only on (seed, epoch, N).
+// epoch_order and batches_per_epoch are shared with DataLoader (loader.cpp).
 #include <tapegrad/data/batches.hpp>
 
 #include <algorithm>
@@ -28,20 +29,29 @@ BatchLoader::BatchLoader(Tensor inputs, Tensor targets, BatchOptions options)
   num_samples_ = inputs_.size(0);
 }
 
-BatchLoader::BatchLoader(const Dataset& data, BatchOptions options)
+std::vector<std::int64_t> epoch_order(std::int64_t n, bool shuffle, std::uint64_t seed, std::int64_t epoch) {
+  if (epoch < 0) fail("epoch_order: epoch must be >= 0, got ", epoch);
+  if (n < 0) fail("epoch_order: the number of samples must be >= 0, got ", n);
+  if (shuffle) return randperm(n, seed, static_cast<std::uint64_t>(epoch));
+  std::vector<std::int64_t> order(static_cast<std::size_t>(n));
+  std::iota(order.begin(), order.end(), std::int64_t{0});
+  return order;
+}
+
+std::int64_t batches_per_epoch(std::int64_t n, const BatchOptions& options) {
+  const std::int64_t b = options.batch_size;
+  if (b <= 0) fail("batch_size must be positive, got ", b);
+  return options.drop_last ? n / b : (n + b - 1) / b;
+}
+
+BatchLoader::BatchLoader(const TensorDataset& data, BatchOptions options)
     : BatchLoader(data.images, data.labels, options) {}
 
-std::int64_t BatchLoader::num_batches() const {
-  const std::int64_t b = options_.batch_size;
-  return options_.drop_last ? num_samples_ / b : (num_samples_ + b - 1) / b;
-}
+std::int64_t BatchLoader::num_batches() const { return batches_per_epoch(num_samples_, options_); }
 
 std::vector<std::int64_t> BatchLoader::order(std::int64_t epoch) const {
   if (epoch < 0) fail("BatchLoader: epoch must be >= 0, got ", epoch);
-  if (options_.shuffle) return randperm(num_samples_, options_.seed, static_cast<std::uint64_t>(epoch));
-  std::vector<std::int64_t> order(static_cast<std::size_t>(num_samples_));
-  std::iota(order.begin(), order.end(), std::int64_t{0});
-  return order;
+  return epoch_order(num_samples_, options_.shuffle, options_.seed, epoch);
 }
 
 BatchLoader::Epoch BatchLoader::epoch(std::int64_t epoch) const {
