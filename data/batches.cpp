@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "core/dispatch.hpp"
+#include "data/gather.hpp"
 #include <tapegrad/ops/ops.hpp>
 
 namespace tg::data {
@@ -74,9 +75,13 @@ Batch BatchLoader::Epoch::operator[](std::int64_t i) const {
   const std::int64_t start = i * batch_size_;
   const std::int64_t count = std::min(batch_size_, inputs_.size(0) - start);
   if (!order_) return {narrow(inputs_, start, count), narrow(targets_, start, count)};
-  const std::vector<std::int64_t> rows(order_->begin() + start, order_->begin() + start + count);
-  const Tensor index = tensor_i64(rows, {count});
-  return {index_select(inputs_, index), index_select(targets_, index)};
+  return gather_rows(inputs_, targets_, *order_, start, count);
+}
+
+Batch gather_rows(const Tensor& inputs, const Tensor& targets, const std::vector<std::int64_t>& order,
+                  std::int64_t first, std::int64_t count) {
+  const Tensor index = tensor_i64({order.begin() + first, order.begin() + first + count}, {count});
+  return {index_select(inputs, index), targets.defined() ? index_select(targets, index) : Tensor()};
 }
 
 }  // namespace tg::data

@@ -21,6 +21,7 @@
 #include <utility>
 
 #include "core/dispatch.hpp"
+#include "data/gather.hpp"
 #include <tapegrad/core/autograd.hpp>
 #include <tapegrad/ops/ops.hpp>
 
@@ -119,11 +120,7 @@ struct DataLoader::Epoch::State {
   Batch make(std::int64_t k) const {
     const std::int64_t first = k * batch_size;
     const std::int64_t count = std::min(batch_size, static_cast<std::int64_t>(order.size()) - first);
-    if (tensors) {
-      const Tensor index = tensor_i64({order.begin() + first, order.begin() + first + count}, {count});
-      return {index_select(tensors->images, index),
-              tensors->labels.defined() ? index_select(tensors->labels, index) : Tensor()};
-    }
+    if (tensors) return gather_rows(tensors->images, tensors->labels, order, first, count);
     std::vector<Example> examples;
     examples.reserve(static_cast<std::size_t>(count));
     for (std::int64_t j = first; j < first + count; ++j) {
