@@ -7,7 +7,8 @@
 // 5x5 Gaussian, and normalise to zero mean and unit variance. The random
 // choices come from (seed, index), so every worker count gives the same batches.
 //
-// Two measurements, each the median of --reps epochs after one warm-up epoch:
+// Two measurements, each the median of --reps epochs after one warm-up epoch,
+// with the CPU time the process got per wall-clock second (its "cores"):
 //   data only   the loop takes the batches and does nothing else;
 //   training    an MLP 784-256-10 takes an SGD step per batch (batch 64), with
 //               tapegrad's own loops at --threads threads.
@@ -18,6 +19,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <random>
 #include <string>
 #include <vector>
@@ -101,16 +103,26 @@ class AugmentedDigits final : public data::Dataset {
   std::vector<std::int64_t> labels_;
 };
 
-template <class F> double median_s(int reps, F&& f) {
+// Median wall-clock seconds of `reps` runs after a warm-up, and the process's CPU
+// seconds per wall second over them (about 2 when two cores were really free:
+// on a shared machine the wall time alone does not say whether they were).
+struct Timing {
+  double seconds, cores;
+};
+template <class F> Timing median_s(int reps, F&& f) {
   f();  // warm-up
   std::vector<double> s;
+  const std::clock_t cpu0 = std::clock();
+  double wall = 0;
   for (int i = 0; i < reps; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
     f();
     s.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    wall += s.back();
   }
+  const double cpu = static_cast<double>(std::clock() - cpu0) / CLOCKS_PER_SEC;
   std::nth_element(s.begin(), s.begin() + s.size() / 2, s.end());
-  return s[s.size() / 2];
+  return {s[s.size() / 2], cpu / wall};
 }
 
 }  // namespace
@@ -137,7 +149,7 @@ int main(int argc, char** argv) {
   for (const int workers : {0, 1, 2}) {
     const data::DataLoader loader(dataset, {64, true, 1}, {workers});
     std::int64_t epoch = 0;
-    const double data_only = median_s(reps, [&] {
+    const Timing data_only = median_s(reps, [&] {
       for (const data::Batch& b : loader.epoch(epoch++)) (void)b;
     });
 
@@ -145,7 +157,7 @@ int main(int argc, char** argv) {
     auto mlp = std::make_shared<nn::Sequential>(std::make_shared<nn::Flatten>(), std::make_shared<nn::Linear>(784, 256),
                                                 std::make_shared<nn::ReLU>(), std::make_shared<nn::Linear>(256, 10));
     optim::SGD sgd(mlp->parameters(), optim::SGDOptions(0.01).momentum(0.9));
-    const double training = median_s(reps, [&] {
+    const Timing training = median_s(reps, [&] {
       for (const data::Batch& b : loader.epoch(epoch++)) {
         sgd.zero_grad();
         Tensor loss = nn::functional::cross_entropy((*mlp)(b.inputs), b.targets);
@@ -153,8 +165,10 @@ int main(int argc, char** argv) {
         sgd.step();
       }
     });
-    std::printf("workers=%d  data only %6.3f s (%7.0f examples/s)   training %6.3f s (%7.0f examples/s)\n", workers,
-                data_only, examples / data_only, training, examples / training);
+    std::printf("workers=%d  data only %6.3f s (%6.0f examples/s, %.1f cores)   training %6.3f s (%6.0f examples/s, "
+                "%.1f cores)\n",
+                workers, data_only.seconds, examples / data_only.seconds, data_only.cores, training.seconds,
+                examples / training.seconds, training.cores);
   }
   return 0;
 }
