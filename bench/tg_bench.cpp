@@ -132,7 +132,7 @@ std::pair<double, const char*> conv_fwd_bwd(int reps) {
 }
 
 std::pair<double, const char*> lenet_epoch(const std::string& data_dir, std::int64_t batch) {
-  data::Dataset train = data::load_mnist(data_dir, data::Split::Train);
+  data::TensorDataset train = data::load_mnist(data_dir, data::Split::Train);
   manual_seed(0);
   auto model = lenet5();
   optim::SGD opt(model->parameters(), optim::SGDOptions(0.05).momentum(0.9));

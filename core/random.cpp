@@ -2,8 +2,8 @@
 // the initialisers. One mt19937_64, seeded by tg::manual_seed: a program that
 // seeds once gets the same numbers on every run.
 //
-// randperm(n, seed, stream) is tapegrad's one shuffle (BatchLoader's epochs,
-// DistributedSampler's shards and randperm(n) all use it): Fisher-Yates over
+// randperm(n, seed, stream) is tapegrad's one shuffle (data::epoch_order for
+// BatchLoader, DataLoader and DistributedSampler; random_split; randperm(n)): Fisher-Yates over
 // std::mt19937_64 (whose output the C++ standard fixes) with bias-free bounded
 // draws, instead of std::shuffle or std::uniform_int_distribution, whose
 // results differ between standard libraries. So a permutation depends only on

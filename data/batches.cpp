@@ -2,6 +2,7 @@
 //
 // The order of a shuffled epoch is tg::randperm(N, seed, epoch), whose result
 // the C++ standard library does not change: it depends only on (seed, epoch, N).
+// epoch_order and batches_per_epoch are shared with DataLoader (loader.cpp).
 #include <tapegrad/data/batches.hpp>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <utility>
 
 #include "core/dispatch.hpp"
+#include "data/gather.hpp"
 #include <tapegrad/ops/ops.hpp>
 
 namespace tg::data {
@@ -28,7 +30,20 @@ BatchLoader::BatchLoader(Tensor inputs, Tensor targets, BatchOptions options)
   num_samples_ = inputs_.size(0);
 }
 
-BatchLoader::BatchLoader(const Dataset& data, BatchOptions options)
+std::vector<std::int64_t> epoch_order(std::int64_t n, bool shuffle, std::uint64_t seed, std::int64_t epoch) {
+  if (epoch < 0) fail("epoch_order: epoch must be >= 0, got ", epoch);
+  if (n < 0) fail("epoch_order: the number of samples must be >= 0, got ", n);
+  if (shuffle) return randperm(n, seed, static_cast<std::uint64_t>(epoch));
+  std::vector<std::int64_t> order(static_cast<std::size_t>(n));
+  std::iota(order.begin(), order.end(), std::int64_t{0});
+  return order;
+}
+
+std::int64_t batches_per_epoch(std::int64_t n, const BatchOptions& options) {
+  return batches_per_epoch(n, options.batch_size, options.drop_last);
+}
+
+BatchLoader::BatchLoader(const TensorDataset& data, BatchOptions options)
     : BatchLoader(data.images, data.labels, options) {}
 
 // Not (samples + batch_size - 1) / batch_size: that sum overflows for a batch size near INT64_MAX.
@@ -45,10 +60,7 @@ std::int64_t BatchLoader::num_batches() const {
 
 std::vector<std::int64_t> BatchLoader::order(std::int64_t epoch) const {
   if (epoch < 0) fail("BatchLoader: epoch must be >= 0, got ", epoch);
-  if (options_.shuffle) return randperm(num_samples_, options_.seed, static_cast<std::uint64_t>(epoch));
-  std::vector<std::int64_t> order(static_cast<std::size_t>(num_samples_));
-  std::iota(order.begin(), order.end(), std::int64_t{0});
-  return order;
+  return epoch_order(num_samples_, options_.shuffle, options_.seed, epoch);
 }
 
 BatchLoader::Epoch BatchLoader::epoch(std::int64_t epoch) const {
@@ -71,9 +83,13 @@ Batch BatchLoader::Epoch::operator[](std::int64_t i) const {
   const std::int64_t start = i * batch_size_;
   const std::int64_t count = std::min(batch_size_, inputs_.size(0) - start);
   if (!order_) return {narrow(inputs_, start, count), narrow(targets_, start, count)};
-  const std::vector<std::int64_t> rows(order_->begin() + start, order_->begin() + start + count);
-  const Tensor index = tensor_i64(rows, {count});
-  return {index_select(inputs_, index), index_select(targets_, index)};
+  return gather_rows(inputs_, targets_, *order_, start, count);
+}
+
+Batch gather_rows(const Tensor& inputs, const Tensor& targets, const std::vector<std::int64_t>& order,
+                  std::int64_t first, std::int64_t count) {
+  const Tensor index = tensor_i64({order.begin() + first, order.begin() + first + count}, {count});
+  return {index_select(inputs, index), targets.defined() ? index_select(targets, index) : Tensor()};
 }
 
 }  // namespace tg::data

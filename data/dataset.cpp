@@ -1,13 +1,19 @@
-// Dataset helpers: filtering by label, taking a prefix, mapping labels to targets.
+// Data sets: the in-memory TensorDataset, Subset, ConcatDataset, random_split,
+// and the in-memory helpers: filtering by label, taking a prefix, mapping labels
+// to targets.
 //
 // Nothing here is differentiable on purpose: these shape the data before a
 // model sees it. Rows are gathered with tg::index_select (one memcpy per
-// sample) and prefixes are views (tg::narrow), so no pixel is touched twice.
+// sample) and prefixes and single rows are views (tg::narrow), so no pixel is
+// touched twice.
 #include <tapegrad/data/dataset.hpp>
 
 #include <algorithm>
+#include <cmath>
+#include <numeric>
 #include <string>
 #include <unordered_map>
+#include <utility>
 
 #include "core/dispatch.hpp"
 #include <tapegrad/ops/ops.hpp>
@@ -23,7 +29,7 @@ void check_labels(const Tensor& labels, const char* op) {
     fail(op, ": labels must be a 1-D int64 tensor, got ", describe(labels));
 }
 
-void check_dataset(const Dataset& data, const char* op) {
+void check_dataset(const TensorDataset& data, const char* op) {
   if (!data.images.defined()) fail(op, ": the dataset's images are undefined");
   check_labels(data.labels, op);
   if (data.images.dim() == 0) fail(op, ": images need a sample dimension, got ", describe(data.images));
@@ -50,25 +56,123 @@ template <class F> Tensor label_column(const Tensor& labels, Dtype dtype, const 
   return out;
 }
 
+// Row `index` of x [N, ...] as a tensor [...] sharing x's storage.
+Tensor row(const Tensor& x, std::int64_t index) {
+  const Shape& s = x.shape();
+  return reshape(narrow(x, index, 1), std::vector<std::int64_t>(s.begin() + 1, s.end()));
+}
+
+void check_index(std::int64_t index, std::int64_t size, const char* who) {
+  if (index < 0 || index >= size) fail(who, ": index ", index, " is out of range for ", size, " examples");
+}
+
 }  // namespace
 
-std::int64_t Dataset::size() const { return images.defined() && images.dim() > 0 ? images.size(0) : 0; }
+TensorDataset::TensorDataset(Tensor images_, Tensor labels_) : images(std::move(images_)), labels(std::move(labels_)) {
+  if (!images.defined() || !labels.defined()) fail("TensorDataset: images and labels must be defined tensors");
+  if (images.dim() == 0 || labels.dim() == 0)
+    fail("TensorDataset: images ", describe(images), " and labels ", describe(labels),
+         " need a first (sample) dimension");
+  if (images.size(0) != labels.size(0))
+    fail("TensorDataset: images ", describe(images), " and labels ", describe(labels),
+         " hold different numbers of samples");
+}
 
-Dataset filter_labels(const Dataset& data, const std::vector<std::int64_t>& keep) {
+std::int64_t TensorDataset::size() const { return images.defined() && images.dim() > 0 ? images.size(0) : 0; }
+
+Example TensorDataset::get(std::int64_t index) const {
+  check_index(index, size(), "TensorDataset::get");
+  return {row(images, index), labels.defined() ? row(labels, index) : Tensor()};
+}
+
+Subset::Subset(std::shared_ptr<const Dataset> data, std::vector<std::int64_t> indices)
+    : data_(std::move(data)), indices_(std::move(indices)) {
+  if (!data_) fail("Subset: the data set is null");
+  const std::int64_t n = data_->size();
+  for (std::size_t k = 0; k < indices_.size(); ++k)
+    if (indices_[k] < 0 || indices_[k] >= n)
+      fail("Subset: index ", indices_[k], " (position ", k, ") is out of range for a data set of ", n, " examples");
+}
+
+std::int64_t Subset::size() const { return static_cast<std::int64_t>(indices_.size()); }
+
+Example Subset::get(std::int64_t index) const {
+  check_index(index, size(), "Subset::get");
+  return data_->get(indices_[static_cast<std::size_t>(index)]);
+}
+
+ConcatDataset::ConcatDataset(std::vector<std::shared_ptr<const Dataset>> parts) : parts_(std::move(parts)) {
+  std::int64_t end = 0;
+  for (std::size_t k = 0; k < parts_.size(); ++k) {
+    if (!parts_[k]) fail("ConcatDataset: part ", k, " is null");
+    end += parts_[k]->size();
+    ends_.push_back(end);
+  }
+}
+
+std::int64_t ConcatDataset::size() const { return ends_.empty() ? 0 : ends_.back(); }
+
+Example ConcatDataset::get(std::int64_t index) const {
+  check_index(index, size(), "ConcatDataset::get");
+  // The first part whose end lies beyond index; parts of size 0 are skipped.
+  const auto k = static_cast<std::size_t>(std::upper_bound(ends_.begin(), ends_.end(), index) - ends_.begin());
+  const std::int64_t begin = k == 0 ? 0 : ends_[k - 1];
+  return parts_[k]->get(index - begin);
+}
+
+std::vector<std::shared_ptr<Subset>> random_split(const std::shared_ptr<const Dataset>& data,
+                                                  const std::vector<std::int64_t>& lengths, std::uint64_t seed) {
+  if (!data) fail("random_split: the data set is null");
+  std::int64_t total = 0;
+  for (std::int64_t length : lengths) {
+    if (length < 0) fail("random_split: lengths must be >= 0, got ", length);
+    total += length;
+  }
+  if (total != data->size())
+    fail("random_split: the lengths sum to ", total, " but the data set holds ", data->size(), " examples");
+  // The seeded shuffle every loader uses (stream 0), dealt out in consecutive runs.
+  const std::vector<std::int64_t> order = randperm(total, seed);
+  std::vector<std::shared_ptr<Subset>> parts;
+  auto first = order.begin();
+  for (std::int64_t length : lengths) {
+    parts.push_back(std::make_shared<Subset>(data, std::vector<std::int64_t>(first, first + length)));
+    first += length;
+  }
+  return parts;
+}
+
+std::vector<std::shared_ptr<Subset>> random_split_fractions(const std::shared_ptr<const Dataset>& data,
+                                                            const std::vector<double>& fractions, std::uint64_t seed) {
+  if (!data) fail("random_split_fractions: the data set is null");
+  double sum = 0;
+  for (double f : fractions) {
+    if (!(f >= 0 && f <= 1)) fail("random_split_fractions: fractions must lie in [0, 1], got ", f);
+    sum += f;
+  }
+  if (std::abs(sum - 1.0) > 1e-6) fail("random_split_fractions: the fractions sum to ", sum, ", not 1");
+  const std::int64_t n = data->size();
+  std::vector<std::int64_t> lengths;
+  for (double f : fractions) lengths.push_back(static_cast<std::int64_t>(std::floor(f * static_cast<double>(n))));
+  std::int64_t left = n - std::accumulate(lengths.begin(), lengths.end(), std::int64_t{0});
+  for (std::size_t k = 0; left > 0; k = (k + 1) % lengths.size(), --left) ++lengths[k];
+  return random_split(data, lengths, seed);
+}
+
+TensorDataset filter_labels(const TensorDataset& data, const std::vector<std::int64_t>& keep) {
   check_dataset(data, "filter_labels");
   const std::int64_t* y = data.labels.data<std::int64_t>();
   std::vector<std::int64_t> rows;
   for (std::int64_t i = 0, n = data.labels.numel(); i < n; ++i)
     if (std::find(keep.begin(), keep.end(), y[i]) != keep.end()) rows.push_back(i);
   const Tensor index = tensor_i64(rows, {static_cast<std::int64_t>(rows.size())});
-  return {index_select(data.images, index), index_select(data.labels, index)};
+  return TensorDataset(index_select(data.images, index), index_select(data.labels, index));
 }
 
-Dataset take(const Dataset& data, std::int64_t n) {
+TensorDataset take(const TensorDataset& data, std::int64_t n) {
   check_dataset(data, "take");
   if (n < 0) fail("take: n must be >= 0, got ", n);
   const std::int64_t m = std::min(n, data.size());
-  return {narrow(data.images, 0, m), narrow(data.labels, 0, m)};
+  return TensorDataset(narrow(data.images, 0, m), narrow(data.labels, 0, m));
 }
 
 Tensor labels_to_column(const Tensor& labels, Dtype dtype) {

@@ -5,6 +5,7 @@
 // tensors match the usual NumPy preprocessing bit for bit.
 #include <array>
 #include <string>
+#include <utility>
 
 #include "core/dispatch.hpp"
 #include "core/parallel.hpp"
@@ -46,27 +47,28 @@ Tensor load_idx_labels(const std::string& path, const ReadLimits& limits) {
   return labels;
 }
 
-Dataset load_dataset(const DatasetSource& source, Split split, const std::string& data_dir) {
+TensorDataset load_dataset(const DatasetSource& source, Split split, const std::string& data_dir) {
   const std::string dir = find_data_dir(source, split, data_dir);
   const bool train = split == Split::Train;
   const std::string images_path = detail::idx_file_in(dir, train ? source.train_images : source.test_images);
   const std::string labels_path = detail::idx_file_in(dir, train ? source.train_labels : source.test_labels);
 
-  Dataset data{load_idx_images(images_path), load_idx_labels(labels_path)};
-  if (data.images.size(0) != data.labels.size(0))
-    fail(source.name, " ", split_name(split), " set: ", images_path, " holds ", data.images.size(0), " images but ",
-         labels_path, " holds ", data.labels.size(0), " labels");
-  const std::int64_t* y = data.labels.data<std::int64_t>();
-  for (std::int64_t i = 0, n = data.labels.numel(); i < n; ++i)
+  Tensor images = load_idx_images(images_path), labels = load_idx_labels(labels_path);
+  // Checked here, before TensorDataset checks it, to name the files.
+  if (images.size(0) != labels.size(0))
+    fail(source.name, " ", split_name(split), " set: ", images_path, " holds ", images.size(0), " images but ",
+         labels_path, " holds ", labels.size(0), " labels");
+  const std::int64_t* y = labels.data<std::int64_t>();
+  for (std::int64_t i = 0, n = labels.numel(); i < n; ++i)
     if (y[i] >= source.num_classes)
       fail(labels_path, ": label ", y[i], " at index ", i, " is outside [0, ", source.num_classes, ") for ",
            source.name);
-  return data;
+  return TensorDataset(std::move(images), std::move(labels));
 }
 
-Dataset load_mnist(const std::string& data_dir, Split split) { return load_dataset(mnist_source(), split, data_dir); }
+TensorDataset load_mnist(const std::string& data_dir, Split split) { return load_dataset(mnist_source(), split, data_dir); }
 
-Dataset load_fashion_mnist(const std::string& data_dir, Split split) {
+TensorDataset load_fashion_mnist(const std::string& data_dir, Split split) {
   return load_dataset(fashion_mnist_source(), split, data_dir);
 }
 

@@ -7,11 +7,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <numeric>
 #include <stdexcept>
 #include <thread>
 
 #include <tapegrad/core/autograd.hpp>
+#include <tapegrad/data/batches.hpp>
 #include <tapegrad/ops/ops.hpp>
 #include <tapegrad/distributed/distributed.hpp>
 
@@ -220,13 +220,7 @@ DistributedSampler::DistributedSampler(std::int64_t dataset_size, int rank, int 
 }
 
 std::vector<std::int64_t> DistributedSampler::indices(std::int64_t epoch) const {
-  std::vector<std::int64_t> all;
-  if (shuffle_) {
-    all = randperm(size_, seed_, static_cast<std::uint64_t>(epoch));
-  } else {
-    all.resize(static_cast<std::size_t>(size_));
-    std::iota(all.begin(), all.end(), std::int64_t{0});
-  }
+  const std::vector<std::int64_t> all = data::epoch_order(size_, shuffle_, seed_, epoch);
   const std::int64_t used = drop_last_ ? size_ / world_ * world_ : size_;
   std::vector<std::int64_t> mine;
   for (std::int64_t i = rank_; i < used; i += world_) mine.push_back(all[i]);

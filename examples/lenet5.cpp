@@ -57,7 +57,7 @@ int run(int argc, char** argv) {
 
   const std::string data_dir = flags.was_given("data-dir") ? opt.data_dir.string() : "";
   std::string dataset = flags.get_string("dataset");
-  data::Dataset train, test;
+  data::TensorDataset train, test;
   if (dataset == "mnist") {
     try {
       train = data::load_mnist(data_dir, data::Split::Train);

@@ -378,7 +378,7 @@ std::vector<BadInput> bad_inputs() {
       {"relabel: a label that is not one of the classes", [] { data::relabel(tensor_i64({0, 5}, {2}), {0, 1}); }, IA,
        {"relabel", "label 5", "index 1", "{0, 1}"}},
       {"take: negative count",
-       [] { data::take(data::Dataset{ones({2, 1}), tensor_i64({0, 1}, {2})}, -1); }, IA, {"take", "-1"}},
+       [] { data::take(data::TensorDataset{ones({2, 1}), tensor_i64({0, 1}, {2})}, -1); }, IA, {"take", "-1"}},
       {"labels_to_signs: float labels", [] { data::labels_to_signs(ones({2})); }, IA,
        {"labels_to_signs", "int64", "[2] float32"}},
       {"BatchLoader: batch size 0",

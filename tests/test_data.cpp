@@ -259,7 +259,7 @@ TEST_CASE("IDX images become float32 [N,1,H,W] = byte / 255 and labels int64 [N]
 TEST_CASE("load_mnist loads a split from a directory of plain or gzip files", "[data]") {
   TempDir dir;
   write_split(dir, "t10k", {7, 2, 1, 0, 4}, /*gz_images=*/true, /*gz_labels=*/false);
-  const data::Dataset test = data::load_mnist(dir.str(), data::Split::Test);
+  const data::TensorDataset test = data::load_mnist(dir.str(), data::Split::Test);
   CHECK(test.size() == 5);
   CHECK(test.images.shape() == Shape{5, 1, 28, 28});
   CHECK(labels_of(test.labels) == std::vector<std::int64_t>{7, 2, 1, 0, 4});
@@ -412,16 +412,16 @@ TEST_CASE("data_dir_flag reads --data-dir DIR and --data-dir=DIR", "[data]") {
 
 TEST_CASE("filter_labels, take and the label maps build the 0-vs-1 experiment", "[data]") {
   // Sample i is an image filled with the value i, so rows can be traced.
-  const data::Dataset all{reshape(arange(6), {6, 1, 1, 1}), tensor_i64({3, 0, 1, 2, 1, 0}, {6})};
+  const data::TensorDataset all{reshape(arange(6), {6, 1, 1, 1}), tensor_i64({3, 0, 1, 2, 1, 0}, {6})};
 
-  const data::Dataset binary = data::filter_labels(all, {0, 1});
+  const data::TensorDataset binary = data::filter_labels(all, {0, 1});
   CHECK(binary.size() == 4);
   CHECK(binary.images.shape() == Shape{4, 1, 1, 1});
   CHECK(binary.images.to_vector() == std::vector<double>{1, 2, 4, 5});  // original order kept
   CHECK(labels_of(binary.labels) == std::vector<std::int64_t>{0, 1, 1, 0});
   CHECK(data::filter_labels(all, {7}).size() == 0);
 
-  const data::Dataset first = data::take(binary, 3);
+  const data::TensorDataset first = data::take(binary, 3);
   CHECK(first.images.to_vector() == std::vector<double>{1, 2, 4});
   CHECK(labels_of(first.labels) == std::vector<std::int64_t>{0, 1, 1});
   CHECK(data::take(binary, 1000).size() == 4);  // like x[:1000]
@@ -447,8 +447,14 @@ TEST_CASE("filter_labels, take and the label maps build the 0-vs-1 experiment", 
                     Contains("relabel: label 3 at index 0 is not one of the classes {0, 1}"));
   CHECK_THROWS_WITH(data::relabel(all.labels, {0, 1, 0}), Contains("relabel") && Contains("appears twice"));
   CHECK_THROWS_WITH(data::labels_to_signs(tensor({0, 1})), Contains("labels_to_signs") && Contains("int64"));
-  CHECK_THROWS_WITH(data::filter_labels({ones({3, 2}), tensor_i64({0, 1}, {2})}, {0}),
-                    Contains("filter_labels") && Contains("[3,2]") && Contains("[2]"));
+  // The constructor refuses tensors that do not pair up; so do the helpers when
+  // the public members were changed afterwards.
+  CHECK_THROWS_WITH(data::TensorDataset(ones({3, 2}), tensor_i64({0, 1}, {2})),
+                    Contains("TensorDataset") && Contains("[3,2]") && Contains("[2]"));
+  data::TensorDataset mismatched = all;
+  mismatched.images = ones({3, 2});
+  CHECK_THROWS_WITH(data::filter_labels(mismatched, {0}),
+                    Contains("filter_labels") && Contains("[3,2]") && Contains("[6]"));
 }
 
 // ---- minibatches ----------------------------------------------------------------------
@@ -486,7 +492,7 @@ std::vector<std::int64_t> sorted(std::vector<std::int64_t> v) {
 }
 
 // n samples: inputs [n,2] with row i = (10i, 10i+1), targets int64 i.
-data::Dataset numbered(std::int64_t n) {
+data::TensorDataset numbered(std::int64_t n) {
   std::vector<double> x;
   for (std::int64_t i = 0; i < n; ++i) x.insert(x.end(), {10.0 * i, 10.0 * i + 1});
   return {tensor(x, {n, 2}), tensor_i64(range(n), {n})};
@@ -495,7 +501,7 @@ data::Dataset numbered(std::int64_t n) {
 }  // namespace
 
 TEST_CASE("BatchLoader: every sample exactly once per epoch, in order without shuffle", "[data]") {
-  const data::Dataset d = numbered(10);
+  const data::TensorDataset d = numbered(10);
   data::BatchLoader loader(d.images, d.labels, {3, /*shuffle=*/false});
   CHECK(loader.num_samples() == 10);
   CHECK(loader.num_batches() == 4);
@@ -529,7 +535,7 @@ TEST_CASE("BatchLoader: every sample exactly once per epoch, in order without sh
 }
 
 TEST_CASE("BatchLoader: a seeded shuffle, new every epoch, reproducible", "[data]") {
-  const data::Dataset d = numbered(100);
+  const data::TensorDataset d = numbered(100);
   const data::BatchLoader loader(d, {8, /*shuffle=*/true, /*seed=*/42});
   CHECK(loader.num_batches() == 13);
 
@@ -588,7 +594,7 @@ TEST_CASE("the real MNIST test set", "[data][mnist]") {
     WARN("skipped: " << e.what());
     return;
   }
-  const data::Dataset test = data::load_mnist(dir, data::Split::Test);
+  const data::TensorDataset test = data::load_mnist(dir, data::Split::Test);
   REQUIRE(test.images.shape() == Shape{10000, 1, 28, 28});
   REQUIRE(test.labels.shape() == Shape{10000});
   CHECK(labels_of(test.labels)[0] == 7);
@@ -607,7 +613,7 @@ TEST_CASE("the real MNIST test set", "[data][mnist]") {
   CHECK(mean(test.images).item() == Approx(0.1325).margin(5e-4));
 
   // The classic 0-vs-1 subset: the first 1000 zeros and ones of the test set.
-  const data::Dataset binary = data::take(data::filter_labels(test, {0, 1}), 1000);
+  const data::TensorDataset binary = data::take(data::filter_labels(test, {0, 1}), 1000);
   CHECK(binary.size() == 1000);
   for (std::int64_t y : labels_of(binary.labels)) CHECK((y == 0 || y == 1));
 }
@@ -618,7 +624,7 @@ TEST_CASE("the real Fashion-MNIST test set", "[data][mnist]") {
     WARN("skipped: " << dir << " does not exist (apt-get install dataset-fashion-mnist)");
     return;
   }
-  const data::Dataset test = data::load_fashion_mnist(dir, data::Split::Test);
+  const data::TensorDataset test = data::load_fashion_mnist(dir, data::Split::Test);
   REQUIRE(test.images.shape() == Shape{10000, 1, 28, 28});
   CHECK(labels_of(test.labels)[0] == 9);  // an ankle boot
   std::vector<std::int64_t> histogram(10, 0);

@@ -1,4 +1,5 @@
-// Threads: what may run concurrently, and must neither race nor lose work.
+// Threads: what may run concurrently, and must neither race nor lose work
+// (including the DataLoader's worker threads).
 //
 // Its own test program (tapegrad_thread_tests), run by ctest with the rest, so
 // that scripts/test.sh can build just it, and the library, with
@@ -7,6 +8,8 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -140,5 +143,75 @@ TEST_CASE("checkpoints saved from several threads at once are each whole", "[thr
     load(*back, dir.file("net" + std::to_string(t) + ".tgc"));
     const auto want = nets[t]->parameters(), got = back->parameters();
     for (std::size_t i = 0; i < want.size(); ++i) CHECK(got[i].to_vector() == want[i].to_vector());
+  }
+}
+
+namespace {
+
+// Example i is computed with tapegrad ops (the allocator, element-wise kernels)
+// inside the loader's worker threads: an 8x8 image and a class in [0, 3).
+struct ComputedImages final : data::Dataset {
+  std::int64_t size() const override { return 96; }
+  data::Example get(std::int64_t i) const override {
+    Tensor base = reshape(arange(64, kFloat64), {1, 8, 8});
+    Tensor image = tanh(base * (0.01 * static_cast<double>(i + 1)) - 0.3);
+    return {image, tensor_i64({i % 3}, {})};
+  }
+};
+
+struct FailsAt final : data::Dataset {
+  std::int64_t size() const override { return 64; }
+  data::Example get(std::int64_t i) const override {
+    if (i == 50) throw std::runtime_error("bad record");
+    return {full({4}, static_cast<double>(i)), tensor_i64({i}, {})};
+  }
+};
+
+}  // namespace
+
+TEST_CASE("DataLoader workers make batches while the model trains, the same as without workers",
+          "[threads][loader]") {
+  auto images = std::make_shared<ComputedImages>();
+  std::vector<std::vector<double>> reference;
+  for (const data::Batch& b : data::DataLoader(images, {16, true, 4}, {0}).epoch(1))
+    reference.push_back(b.inputs.to_vector());
+
+  // Three workers compute examples while this thread runs forward and backward passes.
+  auto net = small_cnn(7);
+  optim::SGD sgd(net->parameters(), optim::SGDOptions(0.05));
+  std::vector<std::vector<double>> got;
+  const data::DataLoader loader(images, {16, true, 4}, {3, 1});
+  for (const data::Batch& b : loader.epoch(1)) {
+    got.push_back(b.inputs.to_vector());
+    sgd.zero_grad();
+    nn::functional::cross_entropy(net->forward(b.inputs), b.targets).backward();
+    sgd.step();
+  }
+  CHECK(got == reference);
+}
+
+TEST_CASE("DataLoader: leaving epochs early and errors in workers, many times over", "[threads][loader]") {
+  // The TensorDataset fast path: workers gather rows of shared tensors at once.
+  manual_seed(3);
+  auto tensors = std::make_shared<data::TensorDataset>(randn({200, 1, 8, 8}), randint(0, 3, {200}));
+  const data::DataLoader loader(tensors, {8, true, 1}, {2, 2});
+  for (std::int64_t epoch = 0; epoch < 20; ++epoch) {
+    std::int64_t taken = 0;
+    for (const data::Batch& b : loader.epoch(epoch)) {
+      REQUIRE(b.inputs.size(0) == 8);
+      if (++taken == epoch % 4) break;
+    }
+  }
+  const data::DataLoader failing(std::make_shared<FailsAt>(), {4, false}, {3});
+  for (int round = 0; round < 5; ++round) {
+    std::int64_t seen = 0;
+    std::string message;
+    try {
+      for (const data::Batch& b : failing.epoch(round)) seen += b.targets.numel();
+    } catch (const std::runtime_error& e) {
+      message = e.what();
+    }
+    CHECK(seen == 48);  // batches 0..11 arrive; batch 12 holds index 50
+    CHECK(message.find("dataset.get(50)") != std::string::npos);
   }
 }

@@ -29,7 +29,7 @@ std::shared_ptr<nn::Sequential> binary_mnist_cnn(BinaryLoss loss, bool normal_in
 
 BinaryMnist load_binary_mnist(const std::string& data_dir, BinaryLoss loss, std::int64_t limit) {
   auto prepare = [&](data::Split split, Tensor& x, Tensor& y, std::int64_t n) {
-    data::Dataset d = data::filter_labels(data::load_mnist(data_dir, split), {0, 1});
+    data::TensorDataset d = data::filter_labels(data::load_mnist(data_dir, split), {0, 1});
     if (n > 0) d = data::take(d, n);
     x = d.images;
     y = loss == BinaryLoss::NLL ? data::labels_to_column(d.labels) : data::labels_to_signs(d.labels);

@@ -208,7 +208,8 @@ std::vector<std::int64_t> randperm(std::int64_t n);
 /// A permutation of 0..n-1 fixed by (n, seed, stream) alone, the same with every
 /// compiler, standard library and platform; the global generator is neither used
 /// nor advanced. `stream` picks one of many unrelated permutations of one seed —
-/// BatchLoader and DistributedSampler pass the epoch. Fisher-Yates over
+/// data::epoch_order passes the epoch (for BatchLoader, DataLoader and
+/// DistributedSampler), data::random_split uses stream 0. Fisher-Yates over
 /// std::mt19937_64 seeded with s = SplitMix64(SplitMix64(seed) + stream), each
 /// index drawn without modulo bias. Throws for n < 0.
 std::vector<std::int64_t> randperm(std::int64_t n, std::uint64_t seed, std::uint64_t stream = 0);

@@ -2,7 +2,7 @@
 //
 // @code
 //   // Stand-ins for tg::data::load_mnist(dir, Split::Train): images [N,1,28,28], int64 labels [N].
-//   tg::data::Dataset train{tg::randn({200, 1, 28, 28}), tg::randint(0, 10, {200})};
+//   tg::data::TensorDataset train{tg::randn({200, 1, 28, 28}), tg::randint(0, 10, {200})};
 //   auto model = std::make_shared<tg::nn::Sequential>(std::make_shared<tg::nn::Flatten>(),
 //                                                     std::make_shared<tg::nn::Linear>(784, 10));
 //   tg::optim::SGD optimizer(model->parameters(), tg::optim::SGDOptions(0.1));
@@ -53,6 +53,16 @@ struct Batch {
   Tensor targets;  ///< [B, ...] the matching rows of its targets
 };
 
+/// The sample order of epoch `epoch` (>= 0) over n samples: 0..n-1 without
+/// shuffle, otherwise tg::randperm(n, seed, epoch) (<tapegrad/core/tensor.hpp>).
+/// tapegrad's one per-epoch shuffle: BatchLoader, DataLoader and
+/// distributed::DistributedSampler all take their orders from here.
+/// Throws for a negative epoch or n.
+std::vector<std::int64_t> epoch_order(std::int64_t n, bool shuffle, std::uint64_t seed, std::int64_t epoch);
+
+/// batches_per_epoch(n, options.batch_size, options.drop_last).
+std::int64_t batches_per_epoch(std::int64_t n, const BatchOptions& options);
+
 /// Cuts (inputs, targets) — any shapes and dtypes sharing the first extent N —
 /// into minibatches. Shuffled batches are gathered copies (tg::index_select);
 /// unshuffled ones are views of consecutive rows (tg::narrow), sharing storage.
@@ -64,7 +74,7 @@ class BatchLoader {
   /// first extents differ, or when batch_size is not positive.
   BatchLoader(Tensor inputs, Tensor targets, BatchOptions options = {});
   /// Batches of `data.images` (as inputs) and `data.labels` (as targets).
-  explicit BatchLoader(const Dataset& data, BatchOptions options = {});
+  explicit BatchLoader(const TensorDataset& data, BatchOptions options = {});
 
   /// N, the first extent of inputs and targets.
   std::int64_t num_samples() const { return num_samples_; }
@@ -73,8 +83,7 @@ class BatchLoader {
   /// The options given at construction.
   const BatchOptions& options() const { return options_; }
 
-  /// The sample order of epoch `epoch` (>= 0): 0..N-1 without shuffle, otherwise
-  /// tg::randperm(N, seed, epoch) (<tapegrad/core/tensor.hpp>).
+  /// The sample order of epoch `epoch` (>= 0): epoch_order(N, shuffle, seed, epoch).
   /// Throws for a negative epoch.
   std::vector<std::int64_t> order(std::int64_t epoch) const;
   /// The batches of epoch `epoch`, to iterate over (or index) once or many times.

@@ -77,14 +77,14 @@ std::string find_data_dir(const DatasetSource& source, Split split, const std::s
 /// or, when it is empty, from where find_data_dir finds them. Refuses files that do not pair up
 /// (image count != label count, images not 3-D, labels not 1-D) or a label
 /// outside [0, num_classes), naming the files.
-Dataset load_dataset(const DatasetSource& source, Split split, const std::string& data_dir = "");
+TensorDataset load_dataset(const DatasetSource& source, Split split, const std::string& data_dir = "");
 
 /// MNIST: images [N,1,28,28] in [0,1], labels 0..9 (N = 60000 train, 10000 test).
 /// A non-empty `data_dir` is the only place read ($TAPEGRAD_DATA is not
 /// consulted); an empty one searches as at the top of this file.
-Dataset load_mnist(const std::string& data_dir, Split split);
+TensorDataset load_mnist(const std::string& data_dir, Split split);
 /// Fashion-MNIST: as load_mnist, labels 0..9 = T-shirt/top ... ankle boot.
-Dataset load_fashion_mnist(const std::string& data_dir, Split split);
+TensorDataset load_fashion_mnist(const std::string& data_dir, Split split);
 
 /// An IDX image file [N,H,W] of unsigned bytes as float32 [N,1,H,W] = pixel / 255.
 /// Read with read_idx, under `limits` (see <tapegrad/core/read_limits.hpp>).

@@ -106,8 +106,9 @@ void barrier();
 [[noreturn]] void abort(const std::string& message, int code = 1);
 
 /// Splits each epoch's shuffled indices across ranks without overlap: every
-/// rank computes the same tg::randperm(dataset_size, seed, epoch) — the order a
-/// BatchLoader with this seed gives that epoch — then takes a strided share.
+/// rank computes the same data::epoch_order(dataset_size, shuffle, seed, epoch)
+/// — the order a BatchLoader or DataLoader with this seed gives that epoch —
+/// then takes a strided share.
 /// With drop_last the total is cut to a multiple of the world size; without it,
 /// the first ranks get one index more than the others.
 class DistributedSampler {

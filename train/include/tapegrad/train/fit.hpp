@@ -129,8 +129,8 @@ class NonFiniteError : public std::runtime_error {
 /// @code
 ///   // Stand-ins for tg::data::load_mnist(dir, Split::Train / Split::Test): images [N,1,28,28], int64 labels [N].
 ///   tg::manual_seed(0);
-///   tg::data::Dataset train{tg::randn({512, 1, 28, 28}), tg::randint(0, 10, {512})};
-///   tg::data::Dataset test{tg::randn({128, 1, 28, 28}), tg::randint(0, 10, {128})};
+///   tg::data::TensorDataset train{tg::randn({512, 1, 28, 28}), tg::randint(0, 10, {512})};
+///   tg::data::TensorDataset test{tg::randn({128, 1, 28, 28}), tg::randint(0, 10, {128})};
 ///   auto model = std::make_shared<tg::nn::Sequential>(std::make_shared<tg::nn::Flatten>(),
 ///                                                     std::make_shared<tg::nn::Linear>(784, 10));
 ///   tg::optim::SGD optimizer(model->parameters(), tg::optim::SGDOptions(0.1));
