@@ -286,4 +286,27 @@ Transform random_affine(double degrees, double translate, double fill) {
   };
 }
 
+// ---------------------------------------------------------------------------
+// TransformedDataset
+// ---------------------------------------------------------------------------
+TransformedDataset::TransformedDataset(std::shared_ptr<const Dataset> data, Transform transform, std::uint64_t seed)
+    : data_(std::move(data)), transform_(std::move(transform)), seed_(seed) {
+  if (!data_) fail("TransformedDataset: the data set is null");
+  if (!transform_) fail("TransformedDataset: the transform is empty");
+}
+
+std::int64_t TransformedDataset::size() const { return data_->size(); }
+
+Example TransformedDataset::get(std::int64_t index) const {
+  Example e = data_->get(index);
+  Rng rng(seed_, static_cast<std::uint64_t>(epoch_.load()), static_cast<std::uint64_t>(index));
+  e.input = transform_(e.input, rng);
+  return e;
+}
+
+void TransformedDataset::set_epoch(std::int64_t epoch) {
+  if (epoch < 0) fail("TransformedDataset::set_epoch: epoch must be >= 0, got ", epoch);
+  epoch_.store(epoch);
+}
+
 }  // namespace tg::data::transforms

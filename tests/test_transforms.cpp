@@ -137,3 +137,37 @@ TEST_CASE("transforms refuse what they cannot do, naming themselves and the imag
   CHECK_THROWS_WITH(T::compose({T::Transform()}), Contains("compose") && Contains("step 0"));
   CHECK_THROWS_WITH(T::affine(nine(), std::nan(""), 0, 0), Contains("affine") && Contains("finite"));
 }
+
+TEST_CASE("TransformedDataset: the same batches with 0 and 2 workers, new draws each epoch", "[data][transforms]") {
+  manual_seed(11);
+  auto images = std::make_shared<data::TensorDataset>(rand({40, 1, 8, 8}, kFloat64), randint(0, 3, {40}));
+  const T::Transform augment = T::compose({T::random_crop(8, 2), T::random_horizontal_flip()});
+  auto run = [&](std::int64_t workers) {
+    auto augmented = std::make_shared<T::TransformedDataset>(images, augment, /*seed*/ 5);
+    data::DataLoader loader(augmented, {/*batch_size*/ 16, /*shuffle*/ true, /*seed*/ 2}, {workers});
+    std::vector<std::vector<double>> epochs;
+    for (std::int64_t e = 0; e < 2; ++e) {
+      augmented->set_epoch(e);
+      std::vector<double> all;
+      for (const data::Batch& b : loader.epoch(e)) {
+        const std::vector<double> v = b.inputs.to_vector(), t = b.targets.to_vector();
+        all.insert(all.end(), v.begin(), v.end());
+        all.insert(all.end(), t.begin(), t.end());
+      }
+      epochs.push_back(all);
+    }
+    return epochs;
+  };
+  const auto serial = run(0), threaded = run(2);
+  CHECK(serial == threaded);
+  CHECK(serial[0] != serial[1]);
+
+  // Example i of epoch e is the transform of example i under Rng(seed, e, i); its target is untouched.
+  T::TransformedDataset augmented(images, augment, 5);
+  augmented.set_epoch(1);
+  T::Rng rng(5, 1, 7);
+  CHECK(augmented.get(7).input.to_vector() == augment(images->get(7).input, rng).to_vector());
+  CHECK(augmented.get(7).target.item() == images->get(7).target.item());
+  CHECK_THROWS_WITH(augmented.set_epoch(-1), Contains("set_epoch") && Contains("-1"));
+  CHECK_THROWS_WITH(T::TransformedDataset(nullptr, augment, 0), Contains("TransformedDataset") && Contains("null"));
+}
