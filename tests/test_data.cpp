@@ -23,6 +23,8 @@
 #include "test_helpers.hpp"
 
 using namespace tg;
+using tg::testing::range;
+using tg::testing::sorted;
 using Catch::Contains;
 namespace fs = std::filesystem;
 
@@ -478,17 +480,6 @@ std::vector<std::int64_t> run_epoch(const data::BatchLoader& loader, std::int64_
     seen.insert(seen.end(), t.begin(), t.end());
   }
   return seen;
-}
-
-std::vector<std::int64_t> range(std::int64_t n) {
-  std::vector<std::int64_t> r(static_cast<std::size_t>(n));
-  std::iota(r.begin(), r.end(), std::int64_t{0});
-  return r;
-}
-
-std::vector<std::int64_t> sorted(std::vector<std::int64_t> v) {
-  std::sort(v.begin(), v.end());
-  return v;
 }
 
 // n samples: inputs [n,2] with row i = (10i, 10i+1), targets int64 i.

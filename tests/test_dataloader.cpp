@@ -12,21 +12,14 @@
 
 #include <tapegrad/tapegrad.hpp>
 
+#include "test_helpers.hpp"
+
 using namespace tg;
+using tg::testing::range;
+using tg::testing::sorted;
 using Catch::Matchers::Contains;
 
 namespace {
-
-std::vector<std::int64_t> range(std::int64_t n) {
-  std::vector<std::int64_t> r(static_cast<std::size_t>(n));
-  std::iota(r.begin(), r.end(), std::int64_t{0});
-  return r;
-}
-
-std::vector<std::int64_t> sorted(std::vector<std::int64_t> v) {
-  std::sort(v.begin(), v.end());
-  return v;
-}
 
 // Example i: input (10i, 10i+1) float32 [2], target i as a 0-d int64. Made on
 // demand; counts the calls to get() and can be told to fail at one index or to

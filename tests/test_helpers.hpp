@@ -2,9 +2,12 @@
 #pragma once
 
 #include <catch2/catch.hpp>
+#include <algorithm>
+#include <cstdint>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <numeric>
 #include <sstream>
 #include <string>
 #include <system_error>
@@ -82,6 +85,19 @@ inline void write_file(const std::string& path, const std::vector<std::uint8_t>&
   std::ofstream f(path, std::ios::binary);
   f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
   REQUIRE(f.good());
+}
+
+/// 0, 1, ..., n-1.
+inline std::vector<std::int64_t> range(std::int64_t n) {
+  std::vector<std::int64_t> r(static_cast<std::size_t>(n));
+  std::iota(r.begin(), r.end(), std::int64_t{0});
+  return r;
+}
+
+/// v in ascending order.
+inline std::vector<std::int64_t> sorted(std::vector<std::int64_t> v) {
+  std::sort(v.begin(), v.end());
+  return v;
 }
 
 /// The whole file as text ("" when it cannot be read).
