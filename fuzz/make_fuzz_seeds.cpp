@@ -2,7 +2,7 @@
 // library itself (plus near-misses that reach each refusal of the loaders;
 // some are written with the private checkpoint writer, since save() cannot
 // produce them), each input prefixed with its mode byte (fuzz_common.hpp):
-//   make_fuzz_seeds OUT_DIR   ->  OUT_DIR/idx/*, OUT_DIR/checkpoint/*
+//   make_fuzz_seeds OUT_DIR   ->  OUT_DIR/idx/*, OUT_DIR/checkpoint/*, OUT_DIR/csv/*
 // scripts/fuzz.sh runs it at fuzzing time, so no binary corpus is committed.
 #include <cstdio>
 #include <fstream>
@@ -126,6 +126,18 @@ void checkpoint_seeds(const fs::path& dir) {
   }
 }
 
+// CSV seeds: mode byte (see fuzz_csv.cpp), then the file.
+void csv_seeds(const fs::path& dir) {
+  const Bytes iris = "5.1,3.5,setosa\n4.9,3.0,setosa\n7.0,3.2,versicolor\n";
+  write_seed(dir, "target_last.csv", 4, iris);
+  write_seed(dir, "target_last.gz", 5, iris);
+  write_seed(dir, "header.csv", 2 | 4, "sepal,petal,species\n" + iris);
+  write_seed(dir, "summary_line.csv", 4 | 32, "3,2,setosa,versicolor\n" + iris);
+  write_seed(dir, "categorical.csv", 2 | 8, "colour,weight\nred,1.5\n\"dark \"\"blue\"\"\",2\nred,NA\n");
+  write_seed(dir, "semicolon.csv", 2 | 4 | 16, "a;b;c\n1;2;x\n3;4;y\n");
+  write_seed(dir, "quoted_newline.csv", 2, "a,b\n\"1\n2\",3\n");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -136,7 +148,9 @@ int main(int argc, char** argv) {
   const fs::path out = argv[1];
   fs::create_directories(out / "idx");
   fs::create_directories(out / "checkpoint");
+  fs::create_directories(out / "csv");
   idx_seeds(out / "idx");
   checkpoint_seeds(out / "checkpoint");
+  csv_seeds(out / "csv");
   return 0;
 }
