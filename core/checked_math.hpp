@@ -33,18 +33,19 @@ template <class... Ints> std::optional<std::int64_t> checked_product(std::int64_
 /// "[2,3,4]" for extents that may not form a valid Shape (for messages).
 std::string extents_str(const std::int64_t* first, const std::int64_t* last);
 
-/// Why a Shape cannot have these (non-negative) extents, or "" when it can.
+/// Why a Shape cannot have these (non-negative) extents, or null when it can
+/// (no string is built on the common path: every Shape is checked).
 /// A shape is only valid when its extents other than 0 multiply to at most
 /// 2^63 - 1: then its element count and every row-major stride fit in int64,
 /// even for an empty shape such as [0, 2^62, 2^62] (whose strides would not).
 /// The reason reads "has more than 2^63 - 1 elements" or, with a zero extent,
 /// "is too large: its extents other than 0 multiply to more than 2^63 - 1".
-std::string shape_size_problem(const std::int64_t* first, const std::int64_t* last);
+const char* shape_size_problem(const std::int64_t* first, const std::int64_t* last);
 
 /// The same for a vector of extents.
 ///@{
 inline std::string extents_str(const std::vector<std::int64_t>& e) { return extents_str(e.data(), e.data() + e.size()); }
-inline std::string shape_size_problem(const std::vector<std::int64_t>& e) {
+inline const char* shape_size_problem(const std::vector<std::int64_t>& e) {
   return shape_size_problem(e.data(), e.data() + e.size());
 }
 ///@}

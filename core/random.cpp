@@ -69,28 +69,8 @@ Tensor randint(std::int64_t low, std::int64_t high, const Shape& shape) {
   return t;
 }
 
-namespace {
-
-// SplitMix64's finaliser: spreads nearby inputs (seed 0 and 1, stream 0 and 1)
-// over unrelated generator states.
-std::uint64_t mix(std::uint64_t x) {
-  x += 0x9E3779B97F4A7C15ULL;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  return x ^ (x >> 31);
-}
-
-// Uniform in [0, bound): rejects the 2^64 mod bound lowest draws so that every
-// residue is equally likely.
-std::uint64_t uniform_below(std::mt19937_64& gen, std::uint64_t bound) {
-  const std::uint64_t threshold = (0 - bound) % bound;
-  for (;;) {
-    const std::uint64_t x = gen();
-    if (x >= threshold) return x % bound;
-  }
-}
-
-}  // namespace
+using detail::mix;
+using detail::uniform_below;
 
 std::vector<std::int64_t> randperm(std::int64_t n, std::uint64_t seed, std::uint64_t stream) {
   if (n < 0) detail::fail("randperm: n must be >= 0, got ", n);

@@ -35,8 +35,7 @@ void Shape::append(std::int64_t d) {
 }
 
 void Shape::check_size() const {
-  const std::string problem = detail::shape_size_problem(begin(), end());
-  if (!problem.empty()) fail("Shape: ", str(), " ", problem);
+  if (const char* problem = detail::shape_size_problem(begin(), end())) fail("Shape: ", str(), " ", problem);
 }
 
 void Shape::push_back(std::int64_t d) {
@@ -99,7 +98,7 @@ std::string extents_str(const std::int64_t* first, const std::int64_t* last) {
   return s + "]";
 }
 
-std::string shape_size_problem(const std::int64_t* first, const std::int64_t* last) {
+const char* shape_size_problem(const std::int64_t* first, const std::int64_t* last) {
   std::int64_t product = 1;
   bool has_zero = false;
   for (const std::int64_t* p = first; p != last; ++p) {
@@ -116,7 +115,7 @@ std::string shape_size_problem(const std::int64_t* first, const std::int64_t* la
     }
     product = *next;
   }
-  return "";
+  return nullptr;
 }
 
 }  // namespace detail

@@ -17,15 +17,20 @@ namespace tg::data {
 
 using detail::fail;
 
+void check_paired_rows(const char* who, const char* first_name, const Tensor& first, const char* second_name,
+                       const Tensor& second) {
+  if (!first.defined() || !second.defined()) fail(who, ": ", first_name, " and ", second_name, " must be defined tensors");
+  if (first.dim() == 0 || second.dim() == 0)
+    fail(who, ": ", first_name, " ", describe(first), " and ", second_name, " ", describe(second),
+         " need a first (sample) dimension");
+  if (first.size(0) != second.size(0))
+    fail(who, ": ", first_name, " ", describe(first), " and ", second_name, " ", describe(second),
+         " hold different numbers of samples");
+}
+
 BatchLoader::BatchLoader(Tensor inputs, Tensor targets, BatchOptions options)
     : inputs_(std::move(inputs)), targets_(std::move(targets)), options_(options) {
-  if (!inputs_.defined() || !targets_.defined()) fail("BatchLoader: inputs and targets must be defined tensors");
-  if (inputs_.dim() == 0 || targets_.dim() == 0)
-    fail("BatchLoader: inputs ", describe(inputs_), " and targets ", describe(targets_),
-         " need a first (sample) dimension");
-  if (inputs_.size(0) != targets_.size(0))
-    fail("BatchLoader: inputs ", describe(inputs_), " and targets ", describe(targets_),
-         " hold different numbers of samples");
+  check_paired_rows("BatchLoader", "inputs", inputs_, "targets", targets_);
   if (options_.batch_size <= 0) fail("BatchLoader: batch_size must be positive, got ", options_.batch_size);
   num_samples_ = inputs_.size(0);
 }

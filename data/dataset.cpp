@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "core/dispatch.hpp"
+#include "data/gather.hpp"
 #include <tapegrad/ops/ops.hpp>
 
 namespace tg::data {
@@ -69,13 +70,7 @@ void check_index(std::int64_t index, std::int64_t size, const char* who) {
 }  // namespace
 
 TensorDataset::TensorDataset(Tensor images_, Tensor labels_) : images(std::move(images_)), labels(std::move(labels_)) {
-  if (!images.defined() || !labels.defined()) fail("TensorDataset: images and labels must be defined tensors");
-  if (images.dim() == 0 || labels.dim() == 0)
-    fail("TensorDataset: images ", describe(images), " and labels ", describe(labels),
-         " need a first (sample) dimension");
-  if (images.size(0) != labels.size(0))
-    fail("TensorDataset: images ", describe(images), " and labels ", describe(labels),
-         " hold different numbers of samples");
+  check_paired_rows("TensorDataset", "images", images, "labels", labels);
 }
 
 std::int64_t TensorDataset::size() const { return images.defined() && images.dim() > 0 ? images.size(0) : 0; }

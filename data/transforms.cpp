@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "core/dispatch.hpp"
+#include "core/random_internal.hpp"
 #include <tapegrad/data/transforms.hpp>
 
 namespace tg::data::transforms {
@@ -13,37 +14,26 @@ namespace tg::data::transforms {
 using tg::detail::fail;
 
 // ---------------------------------------------------------------------------
-// Rng: SplitMix64
+// Rng: SplitMix64 (core/random_internal.hpp holds its mixer)
 // ---------------------------------------------------------------------------
-namespace {
-std::uint64_t splitmix(std::uint64_t& state) {
-  std::uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
-}  // namespace
-
-Rng::Rng(std::uint64_t seed, std::uint64_t epoch, std::uint64_t index) : state_(seed) {
+Rng::Rng(std::uint64_t seed, std::uint64_t epoch, std::uint64_t index) {
   // Each coordinate passes through the mixer, so neighbouring (epoch, index)
   // pairs start far apart in the sequence.
-  state_ = splitmix(state_) ^ epoch;
-  state_ = splitmix(state_) ^ index;
-  splitmix(state_);
+  state_ = tg::detail::mix(tg::detail::mix(seed) ^ epoch) ^ index;
+  state_ += tg::detail::kGoldenGamma;
 }
 
-std::uint64_t Rng::next() { return splitmix(state_); }
+std::uint64_t Rng::next() {
+  const std::uint64_t out = tg::detail::mix(state_);
+  state_ += tg::detail::kGoldenGamma;
+  return out;
+}
 
 double Rng::uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
 
 std::int64_t Rng::below(std::int64_t n) {
   if (n <= 0) fail("Rng::below: n must be positive, got ", n);
-  const std::uint64_t bound = static_cast<std::uint64_t>(n);
-  const std::uint64_t threshold = (0 - bound) % bound;  // rejection keeps every value equally likely
-  for (;;) {
-    const std::uint64_t x = next();
-    if (x >= threshold) return static_cast<std::int64_t>(x % bound);
-  }
+  return static_cast<std::int64_t>(tg::detail::uniform_below([this] { return next(); }, static_cast<std::uint64_t>(n)));
 }
 
 // ---------------------------------------------------------------------------

@@ -20,8 +20,7 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
     out.push_back(da == 1 ? db : da);
   }
   // [2^40, 1] and [1, 2^40] are each valid, their broadcast is not.
-  const std::string problem = detail::shape_size_problem(out);
-  if (!problem.empty())
+  if (const char* problem = detail::shape_size_problem(out))
     detail::fail(op, ": shapes ", a.str(), " and ", b.str(), " broadcast to ", detail::extents_str(out), ", which ",
                  problem);
   return Shape(out);

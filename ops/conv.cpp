@@ -100,8 +100,7 @@ ConvGeometry conv_geometry(const Wording& say, const Shape& x, const Shape& w, c
          " (input ", user_x.str(), ", weight ", user_w.str(), ", padding ", say.padding, ")");
   }
   const std::int64_t out[] = {g.batch, g.filters, g.out_h, g.out_w};
-  const std::string problem = detail::shape_size_problem(std::begin(out), std::end(out));
-  if (!problem.empty())
+  if (const char* problem = detail::shape_size_problem(std::begin(out), std::end(out)))
     fail(say.op, ": the output shape ", detail::extents_str(std::begin(out), std::end(out)), " ", problem,
          " (input ", user_x.str(), ", weight ", user_w.str(), ", padding ", say.padding, ")");
   return g;

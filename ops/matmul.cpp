@@ -54,8 +54,7 @@ Tensor matmul(const Tensor& a0, const Tensor& b0) {
   // With K = 0 the operands can be empty while the output is not: [2^32,0] x [0,2^32].
   std::vector<std::int64_t> out = a.shape().vec();
   out.back() = b.shape().at(-1);
-  const std::string problem = detail::shape_size_problem(out);
-  if (!problem.empty())
+  if (const char* problem = detail::shape_size_problem(out))
     detail::fail("matmul: the product of shapes ", a.shape().str(), " and ", b.shape().str(), " would have shape ",
                  detail::extents_str(out), ", which ", problem);
 

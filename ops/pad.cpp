@@ -41,8 +41,7 @@ Tensor pad2d(const Tensor& x, std::array<std::int64_t, 4> pads, double value) {
   std::vector<std::int64_t> out_extents = x.shape().vec();
   out_extents[x.dim() - 2] = OH;
   out_extents[x.dim() - 1] = OW;
-  const std::string problem = detail::shape_size_problem(out_extents);
-  if (!problem.empty())
+  if (const char* problem = detail::shape_size_problem(out_extents))
     detail::fail("pad2d: the output shape ", detail::extents_str(out_extents),
                  " ", problem, " (input ", x.shape().str(), ", pads {left,right,top,bottom} = ", pads_str(), ")");
   Tensor y = detail::make_tensor(Shape(out_extents), x.dtype());

@@ -59,8 +59,7 @@ PoolGeometry pool_geometry(const char* op, const Tensor& x, Size2 kernel, std::o
   std::vector<std::int64_t> out = x.shape().vec();
   out[out.size() - 2] = g.out_h;
   out[out.size() - 1] = g.out_w;
-  const std::string problem = detail::shape_size_problem(out);
-  if (!problem.empty())
+  if (const char* problem = detail::shape_size_problem(out))
     fail(op, ": the output shape ", detail::extents_str(out), " ", problem,
          " (input ", x.shape().str(), ")");
   return g;

@@ -44,8 +44,8 @@ Tensor reshape(const Tensor& x, const std::vector<std::int64_t>& dims) {
                  " are supported");
   // Checked here, not by Shape, so that the message names reshape: extents such
   // as [0, 2^62, 2^62] hold no elements but their strides overflow.
-  const std::string problem = detail::shape_size_problem(extents);
-  if (!problem.empty()) detail::fail("reshape: cannot reshape ", describe(x), " into ", request(), ", which ", problem);
+  if (const char* problem = detail::shape_size_problem(extents))
+    detail::fail("reshape: cannot reshape ", describe(x), " into ", request(), ", which ", problem);
   Shape target(extents);
   if (infer >= 0) {
     // The product of the given extents (the inferred one is 1 for now).
@@ -200,8 +200,7 @@ Tensor index_select(const Tensor& x, const Tensor& indices) {
       detail::fail("index_select: index ", idx[i], " is out of range for ", describe(x));
   std::vector<std::int64_t> out_extents = x.shape().vec();
   out_extents[0] = k;  // more rows than x has, when indices repeat
-  const std::string problem = detail::shape_size_problem(out_extents);
-  if (!problem.empty())
+  if (const char* problem = detail::shape_size_problem(out_extents))
     detail::fail("index_select: the output shape ", detail::extents_str(out_extents), " ", problem, " (", k,
                  " indices into ", describe(x), ")");
   const Shape s(out_extents);

@@ -142,7 +142,7 @@ TEST_CASE("TransformedDataset: the same batches with 0 and 2 workers, new draws 
   manual_seed(11);
   auto images = std::make_shared<data::TensorDataset>(rand({40, 1, 8, 8}, kFloat64), randint(0, 3, {40}));
   const T::Transform augment = T::compose({T::random_crop(8, 2), T::random_horizontal_flip()});
-  auto run = [&](std::int64_t workers) {
+  auto run = [&](int workers) {
     auto augmented = std::make_shared<T::TransformedDataset>(images, augment, /*seed*/ 5);
     data::DataLoader loader(augmented, {/*batch_size*/ 16, /*shuffle*/ true, /*seed*/ 2}, {workers});
     std::vector<std::vector<double>> epochs;

@@ -49,7 +49,7 @@ class Rng {
   std::int64_t below(std::int64_t n);
 
  private:
-  std::uint64_t state_;
+  std::uint64_t state_ = 0;
 };
 
 /// One image in, one image out; deterministic transforms ignore the Rng.
@@ -99,7 +99,9 @@ Transform random_affine(double degrees, double translate = 0.0, double fill = 0.
 ///   tg::data::DataLoader loader(augmented, {/*batch_size*/ 32, /*shuffle*/ true, /*seed*/ 1}, {/*num_workers*/ 2});
 ///   for (std::int64_t epoch = 0; epoch < 2; ++epoch) {
 ///     augmented->set_epoch(epoch);
-///     for (const tg::data::Batch& b : loader.epoch(epoch)) { /* b.inputs: [32,1,28,28] */ }
+///     for (const tg::data::Batch& b : loader.epoch(epoch)) {
+///       tg::Tensor x = b.inputs;   // [32,1,28,28] (the last batch [4,1,28,28])
+///     }
 ///   }
 /// @endcode
 class TransformedDataset final : public Dataset {
