@@ -96,6 +96,8 @@ Example Subset::get(std::int64_t index) const {
   return data_->get(indices_[static_cast<std::size_t>(index)]);
 }
 
+void Subset::set_epoch(std::int64_t epoch) const { data_->set_epoch(epoch); }
+
 ConcatDataset::ConcatDataset(std::vector<std::shared_ptr<const Dataset>> parts) : parts_(std::move(parts)) {
   std::int64_t end = 0;
   for (std::size_t k = 0; k < parts_.size(); ++k) {
@@ -113,6 +115,10 @@ Example ConcatDataset::get(std::int64_t index) const {
   const auto k = static_cast<std::size_t>(std::upper_bound(ends_.begin(), ends_.end(), index) - ends_.begin());
   const std::int64_t begin = k == 0 ? 0 : ends_[k - 1];
   return parts_[k]->get(index - begin);
+}
+
+void ConcatDataset::set_epoch(std::int64_t epoch) const {
+  for (const auto& part : parts_) part->set_epoch(epoch);
 }
 
 std::vector<std::shared_ptr<Subset>> random_split(const std::shared_ptr<const Dataset>& data,

@@ -179,19 +179,28 @@ struct DataLoader::Epoch::State {
   }
 };
 
-DataLoader::Epoch DataLoader::epoch(std::int64_t epoch) const {
+DataLoader::Epoch DataLoader::epoch(std::int64_t epoch) const { return this->epoch(epoch, order(epoch)); }
+
+DataLoader::Epoch DataLoader::epoch(std::int64_t epoch, std::vector<std::int64_t> order) const {
+  if (epoch < 0) fail("DataLoader: epoch must be >= 0, got ", epoch);
+  const std::int64_t n = num_samples();
+  for (std::size_t k = 0; k < order.size(); ++k)
+    if (order[k] < 0 || order[k] >= n)
+      fail("DataLoader: index ", order[k], " at position ", k, " of the order given for epoch ", epoch,
+           " is outside the data set's [0, ", n, ")");
+  data_->set_epoch(epoch);  // before any worker calls get()
   auto state = std::make_unique<Epoch::State>();
   state->data = data_;
   if (!collate_) state->tensors = std::dynamic_pointer_cast<const TensorDataset>(data_);
   state->collate = collate_;
-  state->order = order(epoch);
+  state->order = std::move(order);
   state->epoch = epoch;
   state->batch_size = batches_.batch_size;
   state->num_batches = batches_per_epoch(static_cast<std::int64_t>(state->order.size()), batches_);
   state->capacity = std::int64_t{workers_.num_workers} * workers_.prefetch_per_worker;
-  const int n = static_cast<int>(std::min<std::int64_t>(workers_.num_workers, state->num_batches));
+  const int threads = static_cast<int>(std::min<std::int64_t>(workers_.num_workers, state->num_batches));
   try {
-    for (int w = 0; w < n; ++w) state->workers.emplace_back([s = state.get()] { s->work(); });
+    for (int w = 0; w < threads; ++w) state->workers.emplace_back([s = state.get()] { s->work(); });
   } catch (...) {  // a thread that could not start: stop the ones that did
     state->stop_and_join();
     throw;

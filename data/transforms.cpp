@@ -294,9 +294,10 @@ Example TransformedDataset::get(std::int64_t index) const {
   return e;
 }
 
-void TransformedDataset::set_epoch(std::int64_t epoch) {
+void TransformedDataset::set_epoch(std::int64_t epoch) const {
   if (epoch < 0) fail("TransformedDataset::set_epoch: epoch must be >= 0, got ", epoch);
   epoch_.store(epoch);
+  data_->set_epoch(epoch);
 }
 
 }  // namespace tg::data::transforms

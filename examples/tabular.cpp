@@ -147,10 +147,8 @@ int main(int argc, char** argv) try {
   run.optimizer = &adam;
   run.loss = [](const Tensor& logits, const Tensor& y) { return nn::functional::cross_entropy(logits, y); };
   run.metric = nn::multiclass_accuracy;
-  run.x_train = data.x_train;
-  run.y_train = data.y_train;
-  run.x_test = data.x_test;
-  run.y_test = data.y_test;
+  run.train_set = std::make_shared<data::TensorDataset>(data.x_train, data.y_train);
+  run.test_set = std::make_shared<data::TensorDataset>(data.x_test, data.y_test);
   run.options = opt;
   run.extra_metrics = {{"csv", path},
                        {"rows", table.rows()},

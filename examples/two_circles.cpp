@@ -78,10 +78,8 @@ int main(int argc, char** argv) try {
   run.optimizer = &sgd;
   run.loss = [](const Tensor& p, const Tensor& y) { return nn::functional::binary_cross_entropy(p, y); };
   run.metric = nn::binary_accuracy;
-  run.x_train = data.x_train;
-  run.y_train = data.y_train;
-  run.x_test = data.x_test;
-  run.y_test = data.y_test;
+  run.train_set = std::make_shared<data::TensorDataset>(data.x_train, data.y_train);
+  run.test_set = std::make_shared<data::TensorDataset>(data.x_test, data.y_test);
   run.options = opt;
   run.progress = false;
   run.validation_interval = 500;

@@ -323,3 +323,43 @@ TEST_CASE("DataLoader refuses options and data that do not fit", "[data][loader]
   CHECK(unlabelled.inputs.shape() == Shape{2, 2});
   CHECK_FALSE(unlabelled.targets.defined());
 }
+
+TEST_CASE("DataLoader: an epoch over a given order (a shard, a subset) cut into batches as usual", "[data][loader]") {
+  auto data = std::make_shared<Numbered>(10);
+  for (int workers : {0, 2}) {
+    data::DataLoader loader(data, {/*batch_size*/ 2, /*shuffle*/ true, /*seed*/ 3}, {workers});
+    EpochRecord r;
+    for (const data::Batch& b : loader.epoch(4, {9, 0, 7, 7, 3})) r.targets.push_back(b.targets.to_vector<std::int64_t>());
+    CHECK(r.targets == std::vector<std::vector<std::int64_t>>{{9, 0}, {7, 7}, {3}});
+    CHECK(loader.epoch(4, {}).size() == 0);
+    CHECK_THROWS_WITH(loader.epoch(1, {0, 10}), Contains("DataLoader") && Contains("index 10 at position 1") &&
+                                                    Contains("epoch 1") && Contains("[0, 10)"));
+    CHECK_THROWS_WITH(loader.epoch(0, {-1}), Contains("index -1 at position 0"));
+    CHECK_THROWS_WITH(loader.epoch(-1, {0}), Contains("epoch must be >= 0"));
+  }
+}
+
+namespace {
+// Remembers the last epoch it was told of; example i's input is that epoch.
+struct EpochAware final : data::Dataset {
+  std::int64_t size() const override { return 4; }
+  data::Example get(std::int64_t i) const override {
+    return {tensor({double(epoch.load())}, {1}), tensor_i64({i}, {})};
+  }
+  void set_epoch(std::int64_t e) const override { epoch = e; }
+  mutable std::atomic<std::int64_t> epoch{-1};
+};
+}  // namespace
+
+TEST_CASE("DataLoader tells the data set each epoch, through Subset and ConcatDataset", "[data][loader]") {
+  auto inner = std::make_shared<EpochAware>();
+  auto subset = std::make_shared<data::Subset>(inner, std::vector<std::int64_t>{3, 1});
+  auto both = std::make_shared<data::ConcatDataset>(std::vector<std::shared_ptr<const data::Dataset>>{subset, inner});
+  data::DataLoader loader(both, {/*batch_size*/ 6, /*shuffle*/ false}, {/*num_workers*/ 1});
+  for (std::int64_t e : {5, 2}) {
+    auto epoch = loader.epoch(e);
+    CHECK(inner->epoch == e);  // told before the first batch is made
+    for (const data::Batch& b : epoch) CHECK(b.inputs.to_vector() == std::vector<double>(6, double(e)));
+  }
+}
+

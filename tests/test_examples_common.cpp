@@ -438,10 +438,8 @@ struct TinyRun {
     run.optimizer = &sgd;
     run.loss = [](const Tensor& out, const Tensor& t) { return nn::functional::cross_entropy(out, t); };
     run.metric = nn::multiclass_accuracy;
-    run.x_train = randn({32, 4});
-    run.y_train = randint(0, 3, {32});
-    run.x_test = run.x_train;
-    run.y_test = run.y_train;
+    run.train_set = std::make_shared<data::TensorDataset>(randn({32, 4}), randint(0, 3, {32}));
+    run.test_set = run.train_set;
     run.options.epochs = 2;
     run.options.batch_size = 8;
     run.options.out = dir.path / "out";

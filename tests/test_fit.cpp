@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <limits>
+#include <memory>
 
 #include <tapegrad/tapegrad.hpp>
 
@@ -231,3 +232,106 @@ TEST_CASE("under DetectAnomalyGuard, fit's anomaly names the op and the step", "
              Catch::StartsWith("anomaly detected: forward of op '") &&
                  Catch::EndsWith("at epoch 1, batch 2 (step 2) of fit"));
 }
+
+TEST_CASE("fit on a data set trains exactly as on its tensors, with 0 or 2 loader workers", "[fit][data]") {
+  manual_seed(6);
+  const Tensor x = randn({50, 4}), labels = argmax(matmul(x, randn({4, 3})), 1);
+  const Tensor x_val = randn({20, 4}), y_val = argmax(matmul(x_val, randn({4, 3})), 1);
+  auto train = [&](int workers, bool as_dataset) {
+    manual_seed(1);
+    auto net = small_net();
+    optim::SGD sgd(net->parameters(), optim::SGDOptions(0.1));
+    nn::FitOptions options;
+    options.epochs = 3;
+    options.batches.batch_size = 8;
+    options.batches.seed = 9;
+    options.workers.num_workers = workers;
+    options.eval_batch_size = 7;
+    options.metric = nn::multiclass_accuracy;
+    options.on_epoch = [](const nn::EpochReport&) {};
+    nn::FitHistory h =
+        as_dataset ? nn::fit(*net, ce, sgd, std::make_shared<data::TensorDataset>(x, labels), options,
+                             std::make_shared<data::TensorDataset>(x_val, y_val))
+                   : nn::fit(*net, ce, sgd, x, labels, options, x_val, y_val);
+    std::vector<double> trace;
+    for (const nn::BatchReport& b : h.batches) trace.push_back(b.loss);
+    for (const nn::EpochReport& e : h.epochs) trace.insert(trace.end(), {*e.val_loss, *e.val_accuracy});
+    const std::vector<double> weights = net->parameters().front().to_vector();
+    trace.insert(trace.end(), weights.begin(), weights.end());
+    return trace;
+  };
+  const auto reference = train(0, false);
+  CHECK(reference.size() == 3 * 7 + 3 * 2 + 16 * 4);
+  CHECK(train(0, true) == reference);  // bit for bit
+  CHECK(train(2, true) == reference);
+  CHECK(train(2, false) == reference);
+}
+
+namespace {
+// 12 examples whose input is [epoch seen by the data set, i]; labels i % 3.
+struct Counting final : data::Dataset {
+  std::int64_t size() const override { return 12; }
+  data::Example get(std::int64_t i) const override {
+    return {tensor({double(epoch.load()), double(i), 0, 0}, {4}), tensor_i64({i % 3}, {})};
+  }
+  void set_epoch(std::int64_t e) const override { epoch = e; }
+  mutable std::atomic<std::int64_t> epoch{-1};
+};
+}  // namespace
+
+TEST_CASE("fit tells a data set each epoch and evaluates a data set with the same numbers", "[fit][data]") {
+  auto data = std::make_shared<Counting>();
+  auto net = small_net();
+  optim::SGD sgd(net->parameters(), optim::SGDOptions(0.0));  // no update: the inputs alone are checked
+  nn::FitOptions options;
+  options.epochs = 2;
+  options.first_epoch = 3;
+  options.batches.batch_size = 5;
+  options.workers.num_workers = 2;
+  std::vector<double> epochs_seen;
+  options.on_batch = [&](const nn::BatchReport&) { epochs_seen.push_back(double(data->epoch.load())); };
+  options.on_epoch = [](const nn::EpochReport&) {};
+  const nn::FitHistory h = nn::fit(*net, ce, sgd, data, options);
+  CHECK(epochs_seen == std::vector<double>{3, 3, 3, 4, 4, 4});
+  CHECK(h.epochs[1].samples == 12);
+
+  // The data set form of evaluate() agrees with the tensor form on the same
+  // examples; an evaluation pass reads epoch 0 of the data set.
+  data->set_epoch(7);
+  std::vector<double> rows;
+  for (std::int64_t i = 0; i < 12; ++i) rows.insert(rows.end(), {0.0, double(i), 0, 0});
+  const Tensor labels = tensor_i64({0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2}, {12});
+  const nn::Evaluation a = nn::evaluate(*net, ce, nn::multiclass_accuracy, data, 5, {/*num_workers*/ 2});
+  const nn::Evaluation b = nn::evaluate(*net, ce, nn::multiclass_accuracy, tensor(rows, {12, 4}), labels, 12);
+  CHECK(a.loss == Approx(b.loss).epsilon(1e-6));
+  CHECK(a.accuracy == b.accuracy);
+  CHECK(data->epoch == 0);
+}
+
+TEST_CASE("fit and evaluate refuse data sets they cannot train or test on", "[fit][data]") {
+  auto net = small_net();
+  optim::SGD sgd(net->parameters(), optim::SGDOptions(0.1));
+  nn::FitOptions options;
+  options.on_epoch = [](const nn::EpochReport&) {};
+  using Catch::Matchers::Contains;
+  auto empty = std::make_shared<data::Subset>(std::make_shared<data::TensorDataset>(ones({2, 4}), tensor_i64({0, 1}, {2})),
+                                              std::vector<std::int64_t>{});
+  auto good = std::make_shared<data::TensorDataset>(ones({2, 4}), tensor_i64({0, 1}, {2}));
+  CHECK_THROWS_WITH(nn::fit(*net, ce, sgd, nullptr, options), Contains("fit: the training data set is null"));
+  CHECK_THROWS_WITH(nn::fit(*net, ce, sgd, empty, options), Contains("fit: the training data set holds no samples"));
+  CHECK_THROWS_WITH(nn::fit(*net, ce, sgd, good, options, empty),
+                    Contains("fit: the validation data set holds no samples"));
+  options.workers.num_workers = -1;
+  CHECK_THROWS_WITH(nn::fit(*net, ce, sgd, good, options), Contains("num_workers must be >= 0"));
+  options.workers.num_workers = 0;
+  // Examples without targets: nothing to compute the loss on.
+  struct NoTargets final : data::Dataset {
+    std::int64_t size() const override { return 3; }
+    data::Example get(std::int64_t) const override { return {ones({4}), Tensor()}; }
+  };
+  CHECK_THROWS_WITH(nn::fit(*net, ce, sgd, std::make_shared<NoTargets>(), options),
+                    Contains("fit: batch 1 of epoch 1 has no targets"));
+  CHECK_THROWS_WITH(nn::evaluate(*net, ce, nullptr, empty), Contains("evaluate: the data set holds no samples"));
+  CHECK_THROWS_WITH(nn::evaluate(*net, ce, nullptr, good, 0), Contains("evaluate: batch_size must be positive, got 0"));
+}
+

@@ -70,8 +70,8 @@ done
 # An empty data set (IDX files of 0 images) is an error, not loss 0 and accuracy 0.
 mkdir -p "$work/empty"
 "$build/tests/make_tiny_mnist" "$work/empty" 0
-refused "empty data set" "hold no samples" "$ex/lenet5" --data-dir "$work/empty" --epochs 1 --out "$work/e"
-refused "empty 0-vs-1 data set" "hold no samples" "$ex/mnist_binary" --data-dir "$work/empty" --epochs 1 --out "$work/e"
+refused "empty data set" "no samples" "$ex/lenet5" --data-dir "$work/empty" --epochs 1 --out "$work/e"
+refused "empty 0-vs-1 data set" "no samples" "$ex/mnist_binary" --data-dir "$work/empty" --epochs 1 --out "$work/e"
 
 # A learning rate that drives training to NaN stops it, naming the step; with
 # --detect-anomaly the error names the op.

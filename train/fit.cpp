@@ -2,6 +2,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <memory>
+#include <optional>
 #include <string>
 
 #include "core/dispatch.hpp"
@@ -74,35 +76,67 @@ double sign_accuracy(const Tensor& scores, const Tensor& targets) {
   return fraction_equal(gt(scores.to(kFloat64), 0.0), gt(targets.to(kFloat64), 0.0));
 }
 
-Evaluation evaluate(Module& model, const LossFunction& loss, const MetricFunction& metric, const Tensor& x,
-                    const Tensor& y, std::int64_t batch_size) {
-  check_samples(x, y, "evaluate:");
-  if (batch_size <= 0) detail::fail("evaluate: batch_size must be positive, got ", batch_size);
+namespace {
+
+// Mean loss and metric over every batch of `loader` (one unshuffled epoch).
+Evaluation evaluate_batches(Module& model, const LossFunction& loss, const MetricFunction& metric,
+                            const data::DataLoader& loader) {
   const bool was_training = model.is_training();
   model.eval();
   NoGradGuard no_grad;
-  const std::int64_t n = x.size(0);
   double loss_sum = 0, metric_sum = 0;
-  for (std::int64_t start = 0; start < n; start += batch_size) {
-    const std::int64_t len = std::min(batch_size, n - start);
-    Tensor out = model(narrow(x, start, len));
-    Tensor target = narrow(y, start, len);
-    loss_sum += loss(out, target).item() * static_cast<double>(len);
-    if (metric) metric_sum += metric(out, target) * static_cast<double>(len);
+  for (const data::Batch& b : loader.epoch(0)) {
+    const auto len = static_cast<double>(b.inputs.size(0));
+    Tensor out = model(b.inputs);
+    loss_sum += loss(out, b.targets).item() * len;
+    if (metric) metric_sum += metric(out, b.targets) * len;
   }
   model.train(was_training);
-  return {loss_sum / static_cast<double>(n), metric_sum / static_cast<double>(n)};
+  const auto n = static_cast<double>(loader.num_samples());
+  return {loss_sum / n, metric_sum / n};
 }
 
-FitHistory fit(Module& model, const LossFunction& loss, optim::Optimizer& optimizer, const Tensor& x, const Tensor& y,
-               const FitOptions& options, const Tensor& x_val, const Tensor& y_val) {
+// The loader of an evaluation pass: stored order, every example once. The
+// messages read "<who>: the <set> holds no samples", "<who>: <size_name> must be ...".
+data::DataLoader evaluation_loader(std::shared_ptr<const data::Dataset> data, const char* who, const char* set,
+                                   const char* size_name, std::int64_t batch_size, data::WorkerOptions workers,
+                                   data::Collate collate) {
+  if (!data) detail::fail(who, ": the ", set, " is null");
+  if (data->size() == 0)
+    detail::fail(who, ": the ", set,
+                 " holds no samples (an empty data set: a filter that kept nothing, or an empty data file?)");
+  if (batch_size <= 0) detail::fail(who, ": ", size_name, " must be positive, got ", batch_size);
+  return data::DataLoader(std::move(data), {batch_size, /*shuffle*/ false, 0, /*drop_last*/ false}, workers,
+                          std::move(collate));
+}
+
+}  // namespace
+
+Evaluation evaluate(Module& model, const LossFunction& loss, const MetricFunction& metric,
+                    std::shared_ptr<const data::Dataset> data, std::int64_t batch_size, data::WorkerOptions workers) {
+  return evaluate_batches(model, loss, metric, evaluation_loader(std::move(data), "evaluate", "data set", "batch_size", batch_size, workers, {}));
+}
+
+Evaluation evaluate(Module& model, const LossFunction& loss, const MetricFunction& metric, const Tensor& x,
+                    const Tensor& y, std::int64_t batch_size) {
+  check_samples(x, y, "evaluate:");
+  return evaluate(model, loss, metric, std::make_shared<data::TensorDataset>(x, y), batch_size);
+}
+
+FitHistory fit(Module& model, const LossFunction& loss, optim::Optimizer& optimizer,
+               std::shared_ptr<const data::Dataset> train, const FitOptions& options,
+               std::shared_ptr<const data::Dataset> validation) {
   // Everything that can be refused is refused here, before the first step.
   if (options.epochs < 0) detail::fail("fit: epochs must be >= 0, got ", options.epochs);
-  const data::BatchLoader loader(x, y, options.batches);
-  if (loader.num_samples() == 0) check_samples(x, y, "fit: training");
-  if (x_val.defined() != y_val.defined())
-    detail::fail("fit: validation ", x_val.defined() ? "inputs were given without targets" : "targets were given without inputs");
-  if (x_val.defined()) check_samples(x_val, y_val, "fit: validation");
+  if (!train) detail::fail("fit: the training data set is null");
+  if (train->size() == 0)
+    detail::fail("fit: the training data set holds no samples (an empty data set: a filter that kept nothing, or an "
+                 "empty data file?)");
+  const data::DataLoader loader(train, options.batches, options.workers, options.collate);
+  std::optional<data::DataLoader> validation_loader;
+  if (validation)
+    validation_loader = evaluation_loader(validation, "fit", "validation data set", "eval_batch_size",
+                                          options.eval_batch_size, options.workers, options.collate);
 
   const std::int64_t last_epoch = options.first_epoch + options.epochs;
   FitHistory history;
@@ -110,8 +144,7 @@ FitHistory fit(Module& model, const LossFunction& loss, optim::Optimizer& optimi
     model.train();
     if (options.on_epoch_begin) options.on_epoch_begin(epoch);
     const auto start = std::chrono::steady_clock::now();
-    std::vector<std::int64_t> order =
-        options.sample_order ? options.sample_order(epoch) : loader.order(epoch);
+    std::vector<std::int64_t> order = options.sample_order ? options.sample_order(epoch) : loader.order(epoch);
     const std::int64_t bs = options.batches.batch_size;
     const std::int64_t samples = static_cast<std::int64_t>(order.size());
     const std::int64_t batches = data::batches_per_epoch(samples, bs, options.batches.drop_last);
@@ -119,27 +152,30 @@ FitHistory fit(Module& model, const LossFunction& loss, optim::Optimizer& optimi
       detail::fail("fit: epoch ", epoch + 1, " has no batch to train on: ", samples, " samples",
                    options.sample_order ? " from sample_order" : "", samples ? " with drop_last and batch_size " : "",
                    samples ? std::to_string(bs) : "");
+    // The workers start making this epoch's batches now, while the loop trains.
+    data::DataLoader::Epoch epoch_batches = loader.epoch(epoch, std::move(order));
 
     EpochReport report;
     report.epoch = epoch;
     double loss_sum = 0, metric_sum = 0;
-    for (std::int64_t b = 0; b < batches; ++b) {
-      const std::int64_t first = b * bs;
-      const std::int64_t len = std::min<std::int64_t>(bs, samples - first);
-      Tensor idx = tensor_i64({order.begin() + first, order.begin() + first + len}, {len});
-      Tensor inputs = index_select(x, idx), targets = index_select(y, idx);
+    data::Batch batch;
+    for (std::int64_t b = 0; epoch_batches.next(batch); ++b) {
+      const std::int64_t len = batch.inputs.size(0);
       const std::int64_t step = static_cast<std::int64_t>(history.batches.size()) + 1;
+      if (!batch.targets.defined())
+        detail::fail("fit: batch ", b + 1, " of epoch ", epoch + 1,
+                     " has no targets (the data set's examples have none); fit needs one per example for the loss");
 
       optimizer.zero_grad();
       Tensor out, l;
       double loss_value = 0;
       try {
-        out = model(inputs);
+        out = model(batch.inputs);
         // Checked before the loss: a loss that refuses NaN inputs (binary_cross_entropy)
         // would otherwise report it as bad probabilities, without the step.
         if (const auto bad = detail::first_non_finite(out); bad && std::isnan(*bad))
           stop_non_finite("the model's output holds nan", epoch, b, step);
-        l = loss(out, targets);
+        l = loss(out, batch.targets);
         loss_value = l.item();
         if (!std::isfinite(loss_value)) stop_non_finite("the loss is " + non_finite_text(loss_value), epoch, b, step);
         l.backward();
@@ -149,7 +185,7 @@ FitHistory fit(Module& model, const LossFunction& loss, optim::Optimizer& optimi
       if (options.after_backward) options.after_backward();
       optimizer.step();
 
-      BatchReport br{epoch, b, batches, len, loss_value, options.metric ? options.metric(out, targets) : 0.0};
+      BatchReport br{epoch, b, batches, len, loss_value, options.metric ? options.metric(out, batch.targets) : 0.0};
       loss_sum += br.loss * static_cast<double>(len);
       metric_sum += br.accuracy * static_cast<double>(len);
       report.samples += len;
@@ -161,8 +197,8 @@ FitHistory fit(Module& model, const LossFunction& loss, optim::Optimizer& optimi
     report.train_accuracy = metric_sum / static_cast<double>(report.samples);
     const bool validate = (epoch - options.first_epoch + 1) % std::max<std::int64_t>(1, options.validation_interval) == 0 ||
                           epoch + 1 == last_epoch;
-    if (validate && x_val.defined()) {
-      const Evaluation v = evaluate(model, loss, options.metric, x_val, y_val, options.eval_batch_size);
+    if (validate && validation_loader) {
+      const Evaluation v = evaluate_batches(model, loss, options.metric, *validation_loader);
       report.val_loss = v.loss;
       if (options.metric) report.val_accuracy = v.accuracy;
     }
@@ -173,6 +209,19 @@ FitHistory fit(Module& model, const LossFunction& loss, optim::Optimizer& optimi
       print_epoch(report, last_epoch);
   }
   return history;
+}
+
+FitHistory fit(Module& model, const LossFunction& loss, optim::Optimizer& optimizer, const Tensor& x, const Tensor& y,
+               const FitOptions& options, const Tensor& x_val, const Tensor& y_val) {
+  check_samples(x, y, "fit: training");
+  if (x_val.defined() != y_val.defined())
+    detail::fail("fit: validation ", x_val.defined() ? "inputs were given without targets" : "targets were given without inputs");
+  std::shared_ptr<const data::Dataset> validation;
+  if (x_val.defined()) {
+    check_samples(x_val, y_val, "fit: validation");
+    validation = std::make_shared<data::TensorDataset>(x_val, y_val);
+  }
+  return fit(model, loss, optimizer, std::make_shared<data::TensorDataset>(x, y), options, std::move(validation));
 }
 
 }  // namespace tg::nn

@@ -59,10 +59,8 @@ TrainingRun binary_training_run(const std::string& name, nn::Module& model, opti
     run.loss = [](const Tensor& s, const Tensor& y) { return nn::functional::hinge_loss(s, y); };
     run.metric = nn::sign_accuracy;
   }
-  run.x_train = data.x_train;
-  run.y_train = data.y_train;
-  run.x_test = data.x_test;
-  run.y_test = data.y_test;
+  run.train_set = std::make_shared<data::TensorDataset>(data.x_train, data.y_train);
+  run.test_set = std::make_shared<data::TensorDataset>(data.x_test, data.y_test);
   run.options = options;
   return run;
 }

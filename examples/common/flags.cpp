@@ -343,6 +343,9 @@ void add_training_flags(FlagParser& flags, const TrainingDefaults& d) {
   flags.add_double("momentum", "SGD momentum", d.momentum).at_least(0).at_most(1);
   flags.add_int("seed", "random seed (initialisation, shuffling)", d.seed).at_least(0);
   flags.add_int("threads", "threads for tapegrad and OpenBLAS; 0 = all cores", 0).at_least(0).at_most(4096);
+  flags.add_int("workers", "data loader threads that prepare the next batches while the model trains; 0 = none", 0)
+      .at_least(0)
+      .at_most(256);
   flags.add_path("data-dir", "directory holding the dataset files", d.data_dir).metavar("DIR");
   flags.add_path("out", "directory for plots, history.csv and other outputs", d.out).metavar("DIR");
   flags.add_path("save", "write the trained parameters to FILE", Presence::Optional).metavar("FILE");
@@ -361,6 +364,7 @@ TrainingOptions training_options(const FlagParser& flags) {
   o.momentum = flags.get_double("momentum");
   o.seed = flags.get_int("seed");
   o.threads = static_cast<int>(flags.get_int("threads"));
+  o.workers = static_cast<int>(flags.get_int("workers"));
   o.data_dir = flags.get_path("data-dir");
   o.out = flags.get_path("out");
   o.save = flags.get_optional_path("save");

@@ -125,7 +125,7 @@ struct TrainingDefaults {
 constexpr std::int64_t kMaxEpochs = 1'000'000'000;
 
 /// Declares --epochs --batch-size --lr --weight-decay --momentum --seed
-/// --threads --data-dir --out --save --resume --metrics-json --detect-anomaly.
+/// --threads --workers --data-dir --out --save --resume --metrics-json --detect-anomaly.
 void add_training_flags(FlagParser& flags, const TrainingDefaults& defaults);
 
 /// The values of the flags declared by add_training_flags.
@@ -137,6 +137,7 @@ struct TrainingOptions {
   double momentum = 0.0;
   std::int64_t seed = 0;
   int threads = 0;  ///< 0: keep tapegrad's default (all cores or TAPEGRAD_NUM_THREADS)
+  int workers = 0;  ///< data loader threads making the next batches (0: in the training thread)
   std::filesystem::path data_dir;
   std::filesystem::path out;  ///< directory for plots, history.csv and other outputs
   std::optional<std::filesystem::path> save, resume, metrics_json;

@@ -121,6 +121,7 @@ TrainingResult run_training(TrainingRun& run) {
   fit.batches.batch_size = opt.batch_size;
   fit.batches.shuffle = true;
   fit.batches.seed = static_cast<std::uint64_t>(opt.seed);
+  fit.workers.num_workers = opt.workers;
   fit.metric = run.metric;
   fit.sample_order = run.sample_order;
   fit.after_backward = run.after_backward;
@@ -133,7 +134,7 @@ TrainingResult run_training(TrainingRun& run) {
   std::unique_ptr<train::Progress> progress;
   if (run.main_rank && run.progress) {
     const std::int64_t n_train = run.sample_order ? static_cast<std::int64_t>(run.sample_order(0).size())
-                                                  : run.x_train.size(0);
+                                                  : run.train_set->size();
     progress = std::make_unique<train::Progress>(opt.epochs, data::batches_per_epoch(n_train, opt.batch_size));
     progress->attach(fit, "test_accuracy");
   }
@@ -143,8 +144,7 @@ TrainingResult run_training(TrainingRun& run) {
     std::optional<autograd::DetectAnomalyGuard> anomaly;
     if (opt.detect_anomaly) anomaly.emplace();
     try {
-      result.history = nn::fit(*run.model, run.loss, *run.optimizer, run.x_train, run.y_train, fit, run.x_test,
-                               run.y_test);
+      result.history = nn::fit(*run.model, run.loss, *run.optimizer, run.train_set, fit, run.test_set);
     } catch (const nn::NonFiniteError& e) {
       if (opt.detect_anomaly) throw;
       throw nn::NonFiniteError(std::string(e.what()) + " (--detect-anomaly turns that on)", e.epoch(), e.batch(),
@@ -158,7 +158,8 @@ TrainingResult run_training(TrainingRun& run) {
     result.test_loss = result.history.epochs.back().val_loss.value_or(0);
     result.test_accuracy = result.history.epochs.back().val_accuracy.value_or(0);
   } else {
-    const nn::Evaluation ev = nn::evaluate(*run.model, run.loss, run.metric, run.x_test, run.y_test);
+    const nn::Evaluation ev = nn::evaluate(*run.model, run.loss, run.metric, run.test_set, fit.eval_batch_size,
+                                           fit.workers);
     result.test_loss = ev.loss;
     result.test_accuracy = ev.accuracy;
   }

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,7 @@
 #include <tapegrad/train/fit.hpp>
 #include <tapegrad/train/metrics.hpp>
 #include <tapegrad/core/tensor.hpp>
+#include <tapegrad/data/dataset.hpp>
 
 namespace tg {
 namespace nn {
@@ -34,7 +36,9 @@ struct TrainingRun {
   optim::Optimizer* optimizer = nullptr;
   nn::LossFunction loss;
   nn::MetricFunction metric;
-  Tensor x_train, y_train, x_test, y_test;
+  /// The examples trained on (tensors: a data::TensorDataset; augmented: a
+  /// data::transforms::TransformedDataset) and tested on after every epoch.
+  std::shared_ptr<const data::Dataset> train_set, test_set;
   TrainingOptions options;
   /// Optional: a distributed shard per epoch, and the gradient all-reduce.
   std::function<std::vector<std::int64_t>(std::int64_t epoch)> sample_order;

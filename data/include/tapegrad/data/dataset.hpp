@@ -55,6 +55,14 @@ class Dataset {
   virtual std::int64_t size() const = 0;
   /// Example `index`, 0 <= index < size(); implementations refuse other indices.
   virtual Example get(std::int64_t index) const = 0;
+  /// Tells the data set which epoch the next get() calls belong to. A DataLoader
+  /// calls it before each epoch's first get(), so data sets that draw new random
+  /// augmentations every epoch (TransformedDataset) need no help from the
+  /// training loop; data sets that wrap others (Subset, ConcatDataset,
+  /// TransformedDataset) pass it on. The default ignores it. It is const because
+  /// it does not change the examples' content, only which random draws get()
+  /// makes: store the epoch atomically. One epoch at a time per data set.
+  virtual void set_epoch(std::int64_t epoch) const { (void)epoch; }
 
  protected:
   Dataset() = default;
@@ -92,6 +100,8 @@ class Subset final : public Dataset {
   std::int64_t size() const override;
   /// data->get(indices()[index]).
   Example get(std::int64_t index) const override;
+  /// Passes the epoch to the underlying data set.
+  void set_epoch(std::int64_t epoch) const override;
   /// Which examples of the underlying data set this subset holds.
   const std::vector<std::int64_t>& indices() const { return indices_; }
 
@@ -110,6 +120,8 @@ class ConcatDataset final : public Dataset {
   std::int64_t size() const override;
   /// The example at `index` of the concatenation.
   Example get(std::int64_t index) const override;
+  /// Passes the epoch to every part.
+  void set_epoch(std::int64_t epoch) const override;
 
  private:
   std::vector<std::shared_ptr<const Dataset>> parts_;

@@ -106,9 +106,15 @@ class DataLoader {
   ///@}
   /// The sample order of epoch `epoch` (>= 0): epoch_order(N, shuffle, seed, epoch).
   std::vector<std::int64_t> order(std::int64_t epoch) const;
-  /// Starts epoch `epoch` (>= 0): its workers begin making batches now.
-  /// Iterate over it once; destroying it stops and joins its workers.
+  /// Starts epoch `epoch` (>= 0) over order(epoch): calls the data set's
+  /// set_epoch(epoch), then its workers begin making batches. Iterate over it
+  /// once; destroying it stops and joins its workers.
   Epoch epoch(std::int64_t epoch) const;
+  /// Starts epoch `epoch` over the examples at `order`, in that order, cut into
+  /// batches as usual — a distributed shard (distributed::DistributedSampler),
+  /// a subset, a custom sampler. Refuses, naming it, an index outside
+  /// [0, num_samples()).
+  Epoch epoch(std::int64_t epoch, std::vector<std::int64_t> order) const;
 
  private:
   std::shared_ptr<const Dataset> data_;

@@ -88,8 +88,8 @@ Transform random_affine(double degrees, double translate = 0.0, double fill = 0.
 /// `data` with `transform` applied to each example's input as it is read: example
 /// i of epoch e is transformed with Rng(seed, e, i). The same batches come out of
 /// a DataLoader whatever its number of workers, and each epoch sees new crops
-/// and flips. Call set_epoch(e) before reading epoch e (not while a loader's
-/// epoch is running).
+/// and flips: DataLoader::epoch(e) calls set_epoch(e) before reading (call it
+/// yourself only when reading examples without a loader).
 ///
 /// @code
 ///   auto images = std::make_shared<tg::data::TensorDataset>(tg::rand({100, 1, 28, 28}), tg::randint(0, 10, {100}));
@@ -97,12 +97,10 @@ Transform random_affine(double degrees, double translate = 0.0, double fill = 0.
 ///   auto augmented = std::make_shared<T::TransformedDataset>(
 ///       images, T::compose({T::random_crop(28, 2), T::random_horizontal_flip()}), /*seed*/ 1);
 ///   tg::data::DataLoader loader(augmented, {/*batch_size*/ 32, /*shuffle*/ true, /*seed*/ 1}, {/*num_workers*/ 2});
-///   for (std::int64_t epoch = 0; epoch < 2; ++epoch) {
-///     augmented->set_epoch(epoch);
-///     for (const tg::data::Batch& b : loader.epoch(epoch)) {
+///   for (std::int64_t epoch = 0; epoch < 2; ++epoch)
+///     for (const tg::data::Batch& b : loader.epoch(epoch)) {   // new crops and flips every epoch
 ///       tg::Tensor x = b.inputs;   // [32,1,28,28] (the last batch [4,1,28,28])
 ///     }
-///   }
 /// @endcode
 class TransformedDataset final : public Dataset {
  public:
@@ -111,14 +109,15 @@ class TransformedDataset final : public Dataset {
   std::int64_t size() const override;
   /// data->get(index) with its input transformed (the target as it is).
   Example get(std::int64_t index) const override;
-  /// The epoch whose random draws get() makes (0 at first); refuses a negative one.
-  void set_epoch(std::int64_t epoch);
+  /// The epoch whose random draws get() makes (0 at first); refuses a negative
+  /// one. Also passed on to the wrapped data set.
+  void set_epoch(std::int64_t epoch) const override;
 
  private:
   std::shared_ptr<const Dataset> data_;
   Transform transform_;
   std::uint64_t seed_;
-  std::atomic<std::int64_t> epoch_{0};
+  mutable std::atomic<std::int64_t> epoch_{0};  // see Dataset::set_epoch
 };
 
 /// The deterministic functions behind the transforms, for tests and direct use.

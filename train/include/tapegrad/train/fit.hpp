@@ -19,8 +19,11 @@
 #include <string>
 #include <vector>
 
-#include <tapegrad/data/batches.hpp>
+#include <memory>
+
 #include <tapegrad/core/tensor.hpp>
+#include <tapegrad/data/batches.hpp>
+#include <tapegrad/data/loader.hpp>
 
 namespace tg {
 namespace optim {
@@ -76,9 +79,15 @@ struct FitOptions {
   std::int64_t first_epoch = 0;
   /// Batch size, shuffling, seed and drop_last of the training batches.
   data::BatchOptions batches;
+  /// Threads that make the next training (and validation) batches while the
+  /// model trains (data::DataLoader); the batches do not depend on their number.
+  data::WorkerOptions workers;
+  /// Turns a batch's examples into a Batch; empty: data::default_collate.
+  data::Collate collate;
   /// Optional accuracy-like metric, reported per batch and per epoch.
   MetricFunction metric;
-  /// Replaces the loader's order for an epoch (e.g. a distributed shard); may be a subset.
+  /// Replaces the loader's order for an epoch (e.g. a distributed shard); may be
+  /// a subset, and each index must lie in [0, number of training samples).
   std::function<std::vector<std::int64_t>(std::int64_t epoch)> sample_order;
   /// Runs between backward() and the optimizer step (all-reduce, clipping, ...).
   std::function<void()> after_backward;
@@ -115,16 +124,46 @@ class NonFiniteError : public std::runtime_error {
   std::int64_t epoch_, batch_, step_;
 };
 
-/// Trains `model` on (x, y) and validates on (x_val, y_val) when given (see the
-/// top of this file for one epoch's steps). Before the first step it throws
-/// std::invalid_argument for negative epochs, inputs a data::BatchLoader
-/// refuses, an empty training set, and validation data that is empty or whose
-/// inputs and targets differ in length; an epoch with no batch (an empty
-/// sample_order, or fewer samples than a batch with drop_last) is refused too.
+/// Trains `model` on the examples of `train` and validates on `validation` when
+/// given (see the top of this file for one epoch's steps). The batches come from
+/// a data::DataLoader (options.batches, options.workers, options.collate); a
+/// data set that augments per epoch (TransformedDataset) is told each epoch.
+/// Every example needs a target. Before the first step it throws
+/// std::invalid_argument for negative epochs, a null or empty training set, an
+/// empty validation set, and options the DataLoader refuses; an epoch with no
+/// batch (an empty sample_order, or fewer samples than a batch with drop_last)
+/// is refused too.
 /// During training it throws NonFiniteError at the first NaN output or
 /// non-finite loss; under DetectAnomalyGuard an op producing NaN or Inf throws
 /// autograd::AnomalyError instead, its message ending with the epoch and batch.
 /// Errors from the model, loss or optimizer propagate.
+///
+/// @code
+///   // A stand-in for tg::data::load_mnist(dir, Split::Train): images [N,1,28,28], int64 labels [N].
+///   tg::manual_seed(0);
+///   auto digits = std::make_shared<tg::data::TensorDataset>(tg::rand({640, 1, 28, 28}), tg::randint(0, 10, {640}));
+///   auto parts = tg::data::random_split_fractions(digits, {0.8, 0.2}, /*seed*/ 0);
+///   namespace T = tg::data::transforms;   // <tapegrad/data/transforms.hpp>
+///   auto augmented = std::make_shared<T::TransformedDataset>(parts[0], T::random_affine(10, 0.1), /*seed*/ 0);
+///   auto model = std::make_shared<tg::nn::Sequential>(std::make_shared<tg::nn::Flatten>(),
+///                                                     std::make_shared<tg::nn::Linear>(784, 10));
+///   tg::optim::SGD optimizer(model->parameters(), tg::optim::SGDOptions(0.1));
+///
+///   tg::nn::FitOptions options;
+///   options.epochs = 2;
+///   options.batches.batch_size = 64;
+///   options.workers.num_workers = 2;   // two threads rotate and shift the next batches
+///   options.metric = tg::nn::multiclass_accuracy;
+///   auto loss = [](const tg::Tensor& out, const tg::Tensor& y) { return tg::nn::functional::cross_entropy(out, y); };
+///   tg::nn::FitHistory history = tg::nn::fit(*model, loss, optimizer, augmented, options, parts[1]);
+/// @endcode
+FitHistory fit(Module& model, const LossFunction& loss, optim::Optimizer& optimizer,
+               std::shared_ptr<const data::Dataset> train, const FitOptions& options = {},
+               std::shared_ptr<const data::Dataset> validation = nullptr);
+
+/// fit() on examples held in tensors: row i of x and of y is example i (a
+/// data::TensorDataset), validated on (x_val, y_val) when given. Also refuses
+/// undefined or 0-d tensors and inputs and targets of different lengths.
 ///
 /// @code
 ///   // Stand-ins for tg::data::load_mnist(dir, Split::Train / Split::Test): images [N,1,28,28], int64 labels [N].
@@ -152,10 +191,18 @@ struct Evaluation {
   double loss = 0;      ///< per-sample mean of the loss
   double accuracy = 0;  ///< per-sample mean of the metric; 0 without one
 };
-/// Mean loss and metric of `model` on (x, y), in eval mode, without grad, in
-/// batches of batch_size rows; the model's mode is restored afterwards. Throws
-/// std::invalid_argument when x and y differ in their first extent, hold no
-/// samples, or batch_size is not positive.
+/// Mean loss and metric of `model` on the examples of `data`, in eval mode,
+/// without grad, in batches of batch_size examples in stored order (made by
+/// `workers` threads ahead), as epoch 0 of `data` (a data set that draws random
+/// augmentations draws those of epoch 0: the same every time); the model's mode
+/// is restored afterwards. Throws
+/// std::invalid_argument for a null or empty data set or a batch_size that is
+/// not positive.
+Evaluation evaluate(Module& model, const LossFunction& loss, const MetricFunction& metric,
+                    std::shared_ptr<const data::Dataset> data, std::int64_t batch_size = 1000,
+                    data::WorkerOptions workers = {});
+/// evaluate() on examples held in tensors (row i of x and y); also throws when
+/// x and y differ in their first extent.
 Evaluation evaluate(Module& model, const LossFunction& loss, const MetricFunction& metric, const Tensor& x,
                     const Tensor& y, std::int64_t batch_size = 1000);
 
