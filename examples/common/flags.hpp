@@ -138,7 +138,7 @@ struct TrainingOptions {
   std::int64_t seed = 0;
   int threads = 0;  ///< 0: keep tapegrad's default (all cores or TAPEGRAD_NUM_THREADS)
   std::filesystem::path data_dir;
-  std::filesystem::path out;  ///< directory for plots, history.csv and other outputs
+  std::filesystem::path out;  ///< directory for history.csv, epochs.csv, epochs.jsonl and plots
   std::optional<std::filesystem::path> save, resume, metrics_json;
   bool detect_anomaly = false;  ///< train under tg::autograd::DetectAnomalyGuard
 };
