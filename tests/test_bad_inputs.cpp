@@ -320,6 +320,12 @@ std::vector<BadInput> bad_inputs() {
        {"save", "no/such/dir/m.tgc", "No such file"}},
       {"check_writable: the output is a directory", [=] { train::check_writable(broken("runs"), {true, "save"}); },
        kRuntimeError, {"save", "runs", "Is a directory"}},
+      {"MetricsLogger::log: a key twice in one row",
+       [=] {
+         train::MetricsLogger logger("", "");  // writes no file
+         logger.log({{"loss", 0.25}, {"accuracy", 0.5}, {"loss", 0.5}});
+       },
+       IA, {"MetricsLogger::log", "\"loss\"", "appears twice"}},
 
       // ---- IDX files and data loading
       {"read_idx: truncated data", [=] { data::read_idx(broken("train-images-truncated")); }, IA,

@@ -543,6 +543,11 @@ TEST_CASE("examples: an output that fails after training does not cost the model
   CHECK(loaded->weight.to_vector() == tiny.model->weight.to_vector());
   fs::remove(rescued);
   fs::remove(rescued.string() + ".optim");
-  // --out was still written.
+  // --out was still written: per batch, and per epoch (header + 2 epochs).
   CHECK(fs::exists(dir.path / "out" / "history.csv"));
+  const std::string epochs_csv = tg::testing::read_text(dir.path / "out" / "epochs.csv");
+  CHECK(epochs_csv.rfind("epoch,train_loss,train_accuracy,val_loss,val_accuracy,seconds,samples\n1,", 0) == 0);
+  CHECK(std::count(epochs_csv.begin(), epochs_csv.end(), '\n') == 3);
+  const std::string epochs_jsonl = tg::testing::read_text(dir.path / "out" / "epochs.jsonl");
+  CHECK(std::count(epochs_jsonl.begin(), epochs_jsonl.end(), '\n') == 2);
 }

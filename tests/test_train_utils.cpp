@@ -1,7 +1,8 @@
 // The train layer's utilities for training programs: the progress display
 // (<tapegrad/train/progress.hpp>), metrics JSON and history CSV
-// (<tapegrad/train/metrics.hpp>) and the atomic file writer they share with
-// the checkpoints (<tapegrad/train/atomic_file.hpp>).
+// (<tapegrad/train/metrics.hpp>), the metrics logger
+// (<tapegrad/train/metrics_logger.hpp>) and the atomic file writer they share
+// with the checkpoints (<tapegrad/train/atomic_file.hpp>).
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -355,6 +357,225 @@ TEST_CASE("train: numbers are written exactly and read strictly", "[train]") {
   for (const char* bad : {"", "2.5", "1e3", "+7", "9223372036854775808", "12a"}) {
     INFO("'" << bad << "'");
     CHECK_FALSE(parse_integer(bad));
+  }
+}
+
+// ---- the metrics logger -----------------------------------------------------------
+
+namespace {
+
+// The lines of a text file, without their "\n".
+std::vector<std::string> lines_of(const fs::path& file) {
+  std::vector<std::string> lines;
+  std::istringstream in(read_text(file));
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+// The cells of a CSV line without quoted fields.
+std::vector<std::string> cells_of(const std::string& line) {
+  std::vector<std::string> cells;
+  std::size_t start = 0;
+  for (std::size_t comma; (comma = line.find(',', start)) != std::string::npos; start = comma + 1)
+    cells.push_back(line.substr(start, comma - start));
+  cells.push_back(line.substr(start));
+  return cells;
+}
+
+// The text of the value after `"key":` in a one-line JSON object of numbers.
+std::string json_text_at(const std::string& json, const std::string& key) {
+  const std::size_t at = json.find("\"" + key + "\":");
+  REQUIRE(at != std::string::npos);
+  const std::size_t start = at + key.size() + 3;
+  return json.substr(start, json.find_first_of(",}", start) - start);
+}
+
+}  // namespace
+
+TEST_CASE("train: MetricsLogger writes every row to CSV and JSON lines, exactly", "[train]") {
+  TempDir dir;
+  const fs::path csv = dir.path / "run" / "log.csv", jsonl = dir.path / "run" / "log.jsonl";  // "run/" is created
+  const double third = 1.0 / 3.0, tiny = 1e-300;
+  {
+    MetricsLogger logger(csv, jsonl);
+    logger.log({{"epoch", std::int64_t{1}}, {"loss", third}});
+    logger.log({{"epoch", std::int64_t{2}}, {"loss", tiny}, {"lr", 0.05}});      // adds a column
+    logger.log({{"epoch", std::int64_t{3}}, {"lr", 0.025}});                      // lacks "loss"
+    logger.log({{"epoch", std::int64_t{4}}, {"loss", std::nan("")}, {"note", std::string("a, \"b\"\nc")},
+                {"best", true}, {"lr", HUGE_VAL}});
+    CHECK(logger.columns() == std::vector<std::string>{"epoch", "loss", "lr", "note", "best"});
+    logger.close();
+  }
+  CHECK(read_text(csv) ==
+        "epoch,loss,lr,note,best\n"
+        "1,0.3333333333333333,,,\n"
+        "2,1e-300,0.05,,\n"
+        "3,,0.025,,\n"
+        "4,nan,inf,\"a, \"\"b\"\"\nc\",true\n");
+  CHECK(read_text(jsonl) ==
+        "{\"epoch\":1, \"loss\":0.3333333333333333}\n"
+        "{\"epoch\":2, \"loss\":1e-300, \"lr\":0.05}\n"
+        "{\"epoch\":3, \"lr\":0.025}\n"
+        "{\"epoch\":4, \"loss\":null, \"note\":\"a, \\\"b\\\"\\u000ac\", \"best\":true, \"lr\":null}\n");
+  // The numbers read back exactly.
+  const std::vector<std::string> rows = lines_of(csv), json = lines_of(jsonl);
+  CHECK(parse_number(cells_of(rows[1])[1]) == third);
+  CHECK(parse_number(cells_of(rows[2])[1]) == tiny);
+  CHECK(parse_number(json_text_at(json[0], "loss")) == third);
+  CHECK(parse_number(json_text_at(json[1], "loss")) == tiny);
+  CHECK(listing(dir.path / "run") == std::vector<std::string>{"log.csv", "log.jsonl"});  // no temporary left
+
+  // Keys are quoted in the header like any field; one path alone is fine.
+  {
+    MetricsLogger csv_only(dir.path / "keys.csv", "");
+    csv_only.log({{"loss, train", 0.5}, {"acc", std::int64_t{-3}}});
+  }  // the destructor closes
+  CHECK(read_text(dir.path / "keys.csv") == "\"loss, train\",acc\n0.5,-3\n");
+  CHECK_FALSE(fs::exists(dir.path / "keys.jsonl"));
+}
+
+TEST_CASE("train: MetricsLogger streams JSON lines and rewrites the CSV by its interval", "[train]") {
+  TempDir dir;
+  const fs::path csv = dir.path / "log.csv", jsonl = dir.path / "log.jsonl";
+  SECTION("JSON lines are in the file after every log(), before close()") {
+    MetricsLoggerOptions only_on_flush;
+    only_on_flush.csv_interval_seconds = HUGE_VAL;
+    MetricsLogger logger(csv, jsonl, only_on_flush);
+    CHECK(read_text(jsonl).empty());  // created (truncated) at once
+    CHECK_FALSE(fs::exists(csv));     // checked writable, not yet written
+    for (std::int64_t step = 1; step <= 3; ++step) {
+      logger.log({{"step", step}, {"loss", 0.5 * static_cast<double>(step)}});
+      const std::vector<std::string> lines = lines_of(jsonl);
+      REQUIRE(lines.size() == static_cast<std::size_t>(step));
+      CHECK(lines.back() == "{\"step\":" + std::to_string(step) + ", \"loss\":" + number_text(0.5 * step) + "}");
+      CHECK_FALSE(fs::exists(csv));
+    }
+    logger.flush();
+    CHECK(read_text(csv) == "step,loss\n1,0.5\n2,1\n3,1.5\n");
+    logger.log({{"step", std::int64_t{4}}, {"loss", 2.0}, {"lr", 0.1}});
+    CHECK(lines_of(csv).size() == 4);  // not rewritten by log()
+    logger.close();
+    CHECK(read_text(csv) == "step,loss,lr\n1,0.5,\n2,1,\n3,1.5,\n4,2,0.1\n");
+    CHECK(lines_of(jsonl).size() == 4);
+    CHECK_THROWS_AS(logger.log({{"step", std::int64_t{5}}}), std::logic_error);
+    logger.close();  // again: nothing to do
+    logger.flush();
+  }
+  SECTION("an interval of 0 rewrites the CSV on every log()") {
+    MetricsLoggerOptions every_row;
+    every_row.csv_interval_seconds = 0;
+    MetricsLogger logger(csv, jsonl, every_row);
+    logger.log({{"a", 1.0}});
+    CHECK(read_text(csv) == "a\n1\n");
+    logger.log({{"b", 2.0}});
+    CHECK(read_text(csv) == "a,b\n1,\n,2\n");
+  }
+}
+
+TEST_CASE("train: MetricsLogger refuses bad rows and unwritable files, naming them", "[train]") {
+  TempDir dir;
+  const fs::path csv = dir.path / "log.csv", jsonl = dir.path / "log.jsonl";
+  {
+    MetricsLogger logger(csv, jsonl);
+    logger.log({{"epoch", std::int64_t{1}}, {"loss", 0.5}});
+    // A refused row changes nothing.
+    CHECK_THROWS_WITH(logger.log({{"epoch", std::int64_t{2}}, {"acc", 0.5}, {"epoch", std::int64_t{3}}}),
+                      Contains("MetricsLogger::log") && Contains("key \"epoch\" appears twice"));
+    CHECK_THROWS_AS(logger.log({{"epoch", std::int64_t{2}}, {"loss", 0.5}, {"loss", 0.5}}), std::invalid_argument);
+    CHECK_THROWS_WITH(logger.log({{"epoch", std::int64_t{2}}, {"", 0.5}}),
+                      Contains("key of entry 2 of the row is empty"));
+    CHECK_THROWS_WITH(logger.log({}), Contains("the row is empty"));
+    CHECK(logger.columns() == std::vector<std::string>{"epoch", "loss"});
+    CHECK(lines_of(jsonl).size() == 1);
+  }
+  CHECK(read_text(csv) == "epoch,loss\n1,0.5\n");
+
+  CHECK_THROWS_AS(MetricsLogger(csv, csv), std::invalid_argument);
+  MetricsLoggerOptions negative;
+  negative.csv_interval_seconds = -1;
+  CHECK_THROWS_WITH(MetricsLogger(csv, "", negative), Contains("csv_interval_seconds must be >= 0"));
+
+  // A regular file where a directory should be (fails as root too).
+  std::ofstream(dir.path / "plain") << "x";
+  const fs::path bad_csv = dir.path / "plain" / "log.csv", bad_jsonl = dir.path / "plain" / "log.jsonl";
+  CHECK_THROWS_WITH(MetricsLogger(bad_csv, ""), Contains("MetricsLogger") && Contains(bad_csv.string()));
+  CHECK_THROWS_WITH(MetricsLogger("", bad_jsonl), "MetricsLogger: cannot create the directory '" +
+                                                      (dir.path / "plain").string() + "' for '" + bad_jsonl.string() +
+                                                      "': Not a directory");
+  CHECK_THROWS_WITH(MetricsLogger("", dir.path / "log.jsonl" / "x.jsonl"), Contains("log.jsonl"));
+}
+
+TEST_CASE("train: a MetricsLogger whose CSV cannot be written at close still writes its JSON lines", "[train]") {
+  TempDir dir;
+  const fs::path csv = dir.path / "csv" / "log.csv", jsonl = dir.path / "json" / "log.jsonl";
+  SECTION("close() reports the failure and a second close() retries") {
+    MetricsLogger logger(csv, jsonl);
+    logger.log({{"loss", 0.25}});
+    fs::remove_all(dir.path / "csv");
+    std::ofstream(dir.path / "csv") << "x";  // the CSV's directory is now a file
+    CHECK_THROWS_WITH(logger.close(), Contains("MetricsLogger::close") && Contains(csv.string()) &&
+                                          !Contains(jsonl.string()));
+    CHECK(read_text(jsonl) == "{\"loss\":0.25}\n");
+    fs::remove(dir.path / "csv");
+    logger.close();
+    CHECK(read_text(csv) == "loss\n0.25\n");
+  }
+  SECTION("the destructor swallows the failure, and the JSON-lines file is still written") {
+    {
+      MetricsLogger logger(csv, jsonl);
+      logger.log({{"loss", 0.25}});
+      fs::remove_all(dir.path / "csv");
+      std::ofstream(dir.path / "csv") << "x";
+    }
+    CHECK(read_text(jsonl) == "{\"loss\":0.25}\n");
+  }
+}
+
+TEST_CASE("train: MetricsLogger::attach logs one row per fit epoch and chains with Progress", "[train]") {
+  for (const bool logger_first : {true, false}) {
+    INFO("logger attached " << (logger_first ? "before" : "after") << " the progress display");
+    TempDir dir;
+    SmallRun run;
+    std::vector<std::int64_t> ended;
+    run.options.on_epoch = [&](const nn::EpochReport& e) { ended.push_back(e.epoch); };  // the user's own
+    run.options.epochs = 3;
+    run.options.validation_interval = 2;  // epoch 1 without validation, 2 and 3 (the last) with
+    nn::FitHistory history;
+    const std::string out = captured([&](std::FILE* f) {
+      MetricsLogger logger(dir.path / "epochs.csv", dir.path / "epochs.jsonl");
+      Progress progress(3, 3, f, ProgressStyle::Lines);
+      if (logger_first) logger.attach(run.options);
+      progress.attach(run.options);
+      if (!logger_first) logger.attach(run.options);
+      history = run.fit(true);
+      CHECK(lines_of(dir.path / "epochs.jsonl").size() == 3);  // streamed during fit
+      logger.close();
+    });
+    CHECK(ended == std::vector<std::int64_t>{0, 1, 2});
+    CHECK(std::count(out.begin(), out.end(), '\n') == 3);  // the display's lines
+
+    const std::vector<std::string> csv = lines_of(dir.path / "epochs.csv");
+    REQUIRE(csv.size() == 4);
+    // Epoch 1 had no validation: its columns come after the ones it had.
+    CHECK(csv[0] == "epoch,train_loss,train_accuracy,seconds,samples,val_loss,val_accuracy");
+    const std::vector<std::string> json = lines_of(dir.path / "epochs.jsonl");
+    REQUIRE(json.size() == 3);
+    for (std::size_t e = 0; e < 3; ++e) {
+      INFO("epoch " << e + 1);
+      const nn::EpochReport& r = history.epochs[e];
+      CHECK(parse_integer(json_text_at(json[e], "epoch")) == static_cast<std::int64_t>(e + 1));
+      CHECK(parse_number(json_text_at(json[e], "train_loss")) == r.train_loss);
+      CHECK(parse_number(json_text_at(json[e], "seconds")) == r.seconds);
+      CHECK(parse_integer(json_text_at(json[e], "samples")) == std::int64_t{40});
+      CHECK((json[e].find("\"val_loss\":") != std::string::npos) == r.val_loss.has_value());
+      if (r.val_accuracy) CHECK(parse_number(json_text_at(json[e], "val_accuracy")) == *r.val_accuracy);
+      const std::string row = std::to_string(e + 1) + "," + number_text(r.train_loss) + "," +
+                              number_text(r.train_accuracy) + "," + number_text(r.seconds) + ",40";
+      CHECK(csv[e + 1] == (r.val_loss ? row + "," + number_text(*r.val_loss) + "," + number_text(*r.val_accuracy)
+                                      : row + ",,"));
+    }
+    CHECK_FALSE(history.epochs[0].val_loss);
+    CHECK(history.epochs[1].val_loss);
   }
 }
 

@@ -22,6 +22,8 @@ done
 grep -q '"epochs":2' "$work/lenet.json" || fail "metrics json epochs: $(cat "$work/lenet.json")"
 [ -s "$work/lenet/history.csv" ] || fail "no history.csv"
 [ "$(wc -l < "$work/lenet/history.csv")" -eq 127 ] || fail "history.csv should have 1 + 2*63 lines"
+[ "$(wc -l < "$work/lenet/epochs.csv")" -eq 3 ] || fail "epochs.csv should have 1 + 2 lines"
+[ "$(wc -l < "$work/lenet/epochs.jsonl")" -eq 2 ] || fail "epochs.jsonl should have 2 lines"
 [ -s "$work/lenet.tgc" ] && [ -s "$work/lenet.tgc.optim" ] || fail "no checkpoint"
 
 # Resume: loads the model and optimizer, trains one more epoch.

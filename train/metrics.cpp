@@ -1,4 +1,5 @@
-// Metrics JSON and history CSV: exact number text, atomic replacement.
+// Metrics JSON and history CSV: exact number text, atomic replacement; the
+// JSON text of metric values, shared with the metrics logger (metrics_text.hpp).
 #include <tapegrad/train/metrics.hpp>
 
 #include <cerrno>
@@ -16,24 +17,9 @@
 #include <tapegrad/train/atomic_file.hpp>
 #include <tapegrad/train/fit.hpp>
 
-namespace tg::train {
+#include "train/metrics_text.hpp"
 
-namespace fs = std::filesystem;
-
-namespace {
-
-// The whole of `text` as T (from_chars: no locale, no leading '+' or spaces).
-template <class T> std::optional<T> parse_whole(const std::string& text) {
-  T value{};
-  const char* end = text.data() + text.size();
-  const auto r = std::from_chars(text.data(), end, value);
-  if (r.ec != std::errc() || r.ptr != end) return std::nullopt;
-  return value;
-}
-
-const char* const kHistoryHeader = "epoch,batch,loss,accuracy";
-
-std::string json_number(double v) { return std::isfinite(v) ? number_text(v) : "null"; }
+namespace tg::detail {
 
 std::string json_string(const std::string& s) {
   std::string out = "\"";
@@ -52,12 +38,42 @@ std::string json_string(const std::string& s) {
   return out + "\"";
 }
 
-std::string json_value(const MetricValue& v) {
-  if (const auto* d = std::get_if<double>(&v)) return json_number(*d);
+std::string json_value(const train::MetricValue& v) {
+  if (const auto* d = std::get_if<double>(&v)) return std::isfinite(*d) ? train::number_text(*d) : "null";
   if (const auto* i = std::get_if<std::int64_t>(&v)) return std::to_string(*i);
   if (const auto* s = std::get_if<std::string>(&v)) return json_string(*s);
   return std::get<bool>(v) ? "true" : "false";
 }
+
+std::string json_object(const train::MetricsRow& row, const std::string& context) {
+  std::set<std::string> keys;
+  std::string out = "{";
+  for (const auto& [key, value] : row) {
+    if (!keys.insert(key).second) throw std::invalid_argument(context + ": key \"" + key + "\" appears twice");
+    if (out.size() > 1) out += ", ";
+    out += json_string(key) + ":" + json_value(value);
+  }
+  return out + "}";
+}
+
+}  // namespace tg::detail
+
+namespace tg::train {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// The whole of `text` as T (from_chars: no locale, no leading '+' or spaces).
+template <class T> std::optional<T> parse_whole(const std::string& text) {
+  T value{};
+  const char* end = text.data() + text.size();
+  const auto r = std::from_chars(text.data(), end, value);
+  if (r.ec != std::errc() || r.ptr != end) return std::nullopt;
+  return value;
+}
+
+const char* const kHistoryHeader = "epoch,batch,loss,accuracy";
 
 [[noreturn]] void fail_io(const std::string& what, const fs::path& path) {
   throw std::runtime_error(what + " " + path.string() + ": " + std::strerror(errno));
@@ -76,16 +92,13 @@ std::optional<double> parse_number(const std::string& text) { return parse_whole
 std::optional<std::int64_t> parse_integer(const std::string& text) { return parse_whole<std::int64_t>(text); }
 
 std::string metrics_json(const RunMetrics& m) {
-  std::set<std::string> keys = {"test_accuracy", "train_loss", "epochs", "seconds", "images_per_second"};
-  std::string out = "{\"test_accuracy\":" + json_number(m.test_accuracy) +
-                    ", \"train_loss\":" + json_number(m.train_loss) + ", \"epochs\":" + std::to_string(m.epochs) +
-                    ", \"seconds\":" + json_number(m.seconds) +
-                    ", \"images_per_second\":" + json_number(m.images_per_second);
-  for (const auto& [key, value] : m.extra) {
-    if (!keys.insert(key).second) throw std::invalid_argument("metrics_json: key \"" + key + "\" appears twice");
-    out += ", " + json_string(key) + ":" + json_value(value);
-  }
-  return out + "}";
+  MetricsRow row = {{"test_accuracy", m.test_accuracy},
+                    {"train_loss", m.train_loss},
+                    {"epochs", m.epochs},
+                    {"seconds", m.seconds},
+                    {"images_per_second", m.images_per_second}};
+  row.insert(row.end(), m.extra.begin(), m.extra.end());
+  return detail::json_object(row, "metrics_json");
 }
 
 void write_metrics_json(const fs::path& path, const RunMetrics& m) {

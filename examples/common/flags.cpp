@@ -347,7 +347,7 @@ void add_training_flags(FlagParser& flags, const TrainingDefaults& d) {
       .at_least(0)
       .at_most(256);
   flags.add_path("data-dir", "directory holding the dataset files", d.data_dir).metavar("DIR");
-  flags.add_path("out", "directory for plots, history.csv and other outputs", d.out).metavar("DIR");
+  flags.add_path("out", "directory for history.csv, epochs.csv, epochs.jsonl and plots", d.out).metavar("DIR");
   flags.add_path("save", "write the trained parameters to FILE", Presence::Optional).metavar("FILE");
   flags.add_path("resume", "load parameters from FILE before training", Presence::Optional).metavar("FILE");
   flags.add_path("metrics-json", "write the final metrics as JSON to FILE", Presence::Optional).metavar("FILE");

@@ -139,7 +139,7 @@ struct TrainingOptions {
   int threads = 0;  ///< 0: keep tapegrad's default (all cores or TAPEGRAD_NUM_THREADS)
   int workers = 0;  ///< data loader threads making the next batches (0: in the training thread)
   std::filesystem::path data_dir;
-  std::filesystem::path out;  ///< directory for plots, history.csv and other outputs
+  std::filesystem::path out;  ///< directory for history.csv, epochs.csv, epochs.jsonl and plots
   std::optional<std::filesystem::path> save, resume, metrics_json;
   bool detect_anomaly = false;  ///< train under tg::autograd::DetectAnomalyGuard
 };

@@ -36,6 +36,9 @@ void write_history_and_charts(const TrainingRun& run, const TrainingResult& resu
   fs::create_directories(out);
   const std::vector<train::BatchRecord> records = train::batch_records(result.history);
   train::write_history_csv(out / "history.csv", records);
+  train::MetricsLogger epochs(out / "epochs.csv", out / "epochs.jsonl");
+  for (const nn::EpochReport& e : result.history.epochs) epochs.log(train::epoch_metrics(e));
+  epochs.close();
   if (!records.empty()) {
     warn_if_failed(plot_loss_accuracy(out / "loss_accuracy.png", records, run.name + ": training"));
     EpochChart chart;
@@ -50,7 +53,7 @@ void write_history_and_charts(const TrainingRun& run, const TrainingResult& resu
     if (!test.values.empty()) chart.series.push_back(test);
     if (loss.values.size() > 1) warn_if_failed(plot_epoch_metrics(out / "epochs.png", chart));
   }
-  std::printf("wrote %s/history.csv and charts\n", out.string().c_str());
+  std::printf("wrote %s/history.csv, epochs.csv, epochs.jsonl and charts\n", out.string().c_str());
 }
 
 }  // namespace

@@ -1,9 +1,10 @@
 // What the trainers' shared flags ask for around tg::nn::fit: before training,
 // a check that every output can be written, and --resume; during it,
 // tg::train::Progress and --detect-anomaly; after it the summary line, --save
-// (first: the trained model is what must not be lost), --out (history.csv and
-// PNG charts) and --metrics-json. The pieces are the library's
-// (<tapegrad/train/train.hpp>); this file only wires them to the flags.
+// (first: the trained model is what must not be lost), --out (history.csv,
+// epochs.csv and epochs.jsonl, PNG charts) and --metrics-json. The pieces are
+// the library's (<tapegrad/train/train.hpp>); this file only wires them to the
+// flags.
 #pragma once
 
 #include <cstdint>

@@ -4,7 +4,8 @@
 //  * metrics JSON: {"test_accuracy":…, "train_loss":…, "epochs":…,
 //    "seconds":…, "images_per_second":…} plus optional extra keys, on one line.
 //  * history CSV: one row per batch — epoch,batch,loss,accuracy.
-// Numbers are written as the shortest text that reads back exactly. Both files
+// Numbers are written as the shortest text that reads back exactly. Rows of
+// named values logged during training: MetricsLogger (<tapegrad/train/metrics_logger.hpp>). Both files
 // are written with write_file_atomically (<tapegrad/train/atomic_file.hpp>), so
 // a reader never sees half a file; missing parent directories are created.
 // Failures throw std::runtime_error naming the file.
@@ -25,8 +26,12 @@ struct FitHistory;
 
 namespace train {
 
-/// An extra JSON value: a number, an integer, a string or a bool.
+/// A value in a metrics file: a number, an integer, a string or a bool.
 using MetricValue = std::variant<double, std::int64_t, std::string, bool>;
+
+/// Named values in order: RunMetrics::extra, and a row of a MetricsLogger
+/// (<tapegrad/train/metrics_logger.hpp>).
+using MetricsRow = std::vector<std::pair<std::string, MetricValue>>;
 
 /// The summary of one training run.
 struct RunMetrics {
@@ -36,7 +41,7 @@ struct RunMetrics {
   double seconds = 0;            ///< wall time of training
   double images_per_second = 0;  ///< training throughput
   /// Written after the five standard keys, in this order; must not repeat a key.
-  std::vector<std::pair<std::string, MetricValue>> extra;
+  MetricsRow extra;
 };
 
 /// The JSON text (one line, no trailing newline). Numbers use the shortest text
