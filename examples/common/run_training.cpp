@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 
@@ -36,9 +37,6 @@ void write_history_and_charts(const TrainingRun& run, const TrainingResult& resu
   fs::create_directories(out);
   const std::vector<train::BatchRecord> records = train::batch_records(result.history);
   train::write_history_csv(out / "history.csv", records);
-  train::MetricsLogger epochs(out / "epochs.csv", out / "epochs.jsonl");
-  for (const nn::EpochReport& e : result.history.epochs) epochs.log(train::epoch_metrics(e));
-  epochs.close();
   if (!records.empty()) {
     warn_if_failed(plot_loss_accuracy(out / "loss_accuracy.png", records, run.name + ": training"));
     EpochChart chart;
@@ -141,6 +139,13 @@ TrainingResult run_training(TrainingRun& run) {
     progress = std::make_unique<train::Progress>(opt.epochs, data::batches_per_epoch(n_train, opt.batch_size));
     progress->attach(fit, "test_accuracy");
   }
+  // Written as the epochs finish (a JSON line each), so a run that stops early
+  // or is followed with `tail -f` shows every finished epoch.
+  std::unique_ptr<train::MetricsLogger> epoch_log;
+  if (run.main_rank && !opt.out.empty()) {
+    epoch_log = std::make_unique<train::MetricsLogger>(opt.out / "epochs.csv", opt.out / "epochs.jsonl");
+    epoch_log->attach(fit);
+  }
 
   TrainingResult result;
   {
@@ -183,7 +188,10 @@ TrainingResult run_training(TrainingRun& run) {
       std::printf("saved %s (and %s)\n", saved.model.string().c_str(), saved.optimizer.string().c_str());
     });
   }
-  if (!opt.out.empty()) attempt(failures, "--out", [&] { write_history_and_charts(run, result); });
+  if (!opt.out.empty()) {
+    attempt(failures, "--out", [&] { epoch_log->close(); });
+    attempt(failures, "--out", [&] { write_history_and_charts(run, result); });
+  }
   if (opt.metrics_json) {
     attempt(failures, "--metrics-json", [&] {
       metrics.test_accuracy = result.test_accuracy;
