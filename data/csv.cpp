@@ -9,8 +9,6 @@
 // size is checked before it is allocated (one-hot encoding can multiply it).
 #include <tapegrad/data/csv.hpp>
 
-#include <zlib.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
@@ -18,10 +16,12 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <numeric>
 #include <unordered_map>
 
 #include "core/dispatch.hpp"
+#include "data/byte_source.hpp"
 
 namespace tg::data {
 
@@ -55,36 +55,18 @@ using detail::fail;
 
 // ---- bytes in -----------------------------------------------------------------------
 
-// Bytes of a file (decompressed when it starts with the gzip magic 1f 8b, as
-// read_idx decides) or of a string, through a buffer, counted against max_bytes.
+// Bytes of a file (plain or gzip: ByteSource, as read_idx reads them) or of a
+// string, through a buffer, counted against max_bytes.
 class Source {
  public:
-  Source(const std::string& path, std::uint64_t max_bytes) : name_("'" + path + "'"), max_bytes_(max_bytes) {
-    std::error_code ec;
-    const fs::file_status status = fs::status(path, ec);
-    if (!fs::exists(status)) fail("read_csv: ", name_, ": cannot open: no such file");
-    if (fs::is_directory(status)) fail("read_csv: ", name_, ": cannot read: it is a directory, not a CSV file");
-    std::FILE* f = std::fopen(path.c_str(), "rb");
-    if (!f) fail("read_csv: ", name_, ": cannot open: ", std::strerror(errno));
-    unsigned char magic[2] = {0, 0};
-    const std::size_t got = std::fread(magic, 1, 2, f);
-    if (got == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
-      std::fclose(f);
-      gz_ = gzopen(path.c_str(), "rb");
-      if (!gz_) fail("read_csv: ", name_, ": cannot open: ", std::strerror(errno));
-      gzbuffer(gz_, 1 << 17);
-    } else {
-      std::rewind(f);
-      file_ = f;
-    }
+  Source(const std::string& path, std::uint64_t max_bytes)
+      : name_("'" + path + "'"),
+        max_bytes_(max_bytes),
+        file_(std::make_unique<ByteSource>(path, "read_csv: " + name_, "a CSV file", read_limits())) {
     buffer_.resize(1 << 16);
   }
   explicit Source(const std::string& text, std::uint64_t max_bytes, bool /*in_memory*/)
       : name_("<text>"), max_bytes_(max_bytes), text_(&text) {}
-  ~Source() {
-    if (file_) std::fclose(file_);
-    if (gz_) gzclose_r(gz_);
-  }
   Source(const Source&) = delete;
   Source& operator=(const Source&) = delete;
 
@@ -112,15 +94,8 @@ class Source {
       pos_ = 0;
       end_ = text_->size();
     } else {
-      std::size_t got = 0;
-      if (gz_) {
-        const int r = gzread(gz_, buffer_.data(), static_cast<unsigned>(buffer_.size()));
-        check_gzip();
-        got = r > 0 ? static_cast<std::size_t>(r) : 0;
-      } else {
-        got = std::fread(buffer_.data(), 1, buffer_.size(), file_);
-        if (std::ferror(file_)) fail("read_csv: ", name_, ": read error: ", std::strerror(errno));
-      }
+      const std::size_t got = file_->read(buffer_.data(), buffer_.size());
+      if (got == 0 && file_->gzip_cut_short()) fail("read_csv: ", name_, ": truncated: the gzip stream is cut off");
       data_ = buffer_.data();
       pos_ = 0;
       end_ = got;
@@ -128,29 +103,17 @@ class Source {
     // Checked per buffer, before its bytes are parsed: nothing past the limit is kept.
     if (loaded_ + end_ > max_bytes_)
       fail("read_csv: ", name_, " holds more than max_bytes = ", max_bytes_, " bytes",
-           gz_ ? " (after gzip decompression)" : "",
+           file_ && file_->gzip() ? " (after gzip decompression)" : "",
            "; raise CsvOptions::max_bytes to read a file this large");
     loaded_ += end_;
     return end_ > 0;
-  }
-
-  // zlib keeps the first error of a stream: Z_BUF_ERROR means the file ended
-  // inside the gzip stream; anything else is corruption or an I/O error.
-  void check_gzip() {
-    int code = Z_OK;
-    const char* message = gzerror(gz_, &code);
-    if (code == Z_OK) return;
-    if (code == Z_BUF_ERROR) fail("read_csv: ", name_, ": truncated: the gzip stream is cut off");
-    if (code == Z_ERRNO) fail("read_csv: ", name_, ": read error: ", std::strerror(errno));
-    fail("read_csv: ", name_, ": corrupt gzip stream: ", message ? message : "unknown zlib error");
   }
 
   std::string name_;
   std::uint64_t max_bytes_;
   const std::string* text_ = nullptr;
   bool text_done_ = false;
-  std::FILE* file_ = nullptr;
-  gzFile gz_ = nullptr;
+  std::unique_ptr<ByteSource> file_;  // null for a string
   std::vector<char> buffer_;
   const char* data_ = nullptr;
   std::size_t pos_ = 0, end_ = 0;

@@ -8,8 +8,6 @@
 // trailer and reveals any extra data.
 #include <tapegrad/data/idx.hpp>
 
-#include <zlib.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -21,6 +19,7 @@
 #include "core/checked_math.hpp"
 #include "core/dispatch.hpp"
 #include "core/read_limits_message.hpp"
+#include "data/byte_source.hpp"
 
 namespace tg::data {
 namespace {
@@ -54,136 +53,6 @@ const char* element_type_name(std::uint8_t code) {
   }
 }
 
-// Bytes from a file, inflated when the file starts with the gzip magic 1f 8b.
-//
-// gzip is inflated with zlib's inflate rather than gzread, which silently
-// ignores anything after a gzip member that is not another member. RFC 1952
-// makes a gzip file a series of members, which gunzip concatenates: so do we,
-// and refuse any other bytes after a member as trailing garbage. The inflated
-// total is held to ReadLimits::max_inflated_bytes.
-class ByteSource {
- public:
-  ByteSource(const std::string& path, const ReadLimits& limits) : path_(path), limits_(limits) {
-    std::error_code ec;
-    const fs::file_status status = fs::status(path, ec);
-    if (!fs::exists(status)) fail(path, ": cannot open: no such file");
-    if (fs::is_directory(status)) fail(path, ": cannot read: it is a directory, not an IDX file");
-    file_size_ = fs::file_size(path, ec);
-    if (ec) fail(path, ": cannot read its size: ", ec.message());
-
-    file_ = std::fopen(path.c_str(), "rb");
-    if (!file_) fail(path, ": cannot open: ", std::strerror(errno));
-    refill();
-    gzip_ = z_.avail_in >= 2 && in_[0] == 0x1f && in_[1] == 0x8b;
-    if (!gzip_) {
-      std::rewind(file_);  // plain files are read straight from the file
-      return;
-    }
-    if (inflateInit2(&z_, 15 + 16) != Z_OK) fail(path, ": cannot start inflating: out of memory");
-    inflating_ = true;
-  }
-  ~ByteSource() {
-    if (inflating_) inflateEnd(&z_);
-    if (file_) std::fclose(file_);
-  }
-  ByteSource(const ByteSource&) = delete;
-  ByteSource& operator=(const ByteSource&) = delete;
-
-  bool gzip() const { return gzip_; }
-  std::uint64_t file_size() const { return file_size_; }
-  /// True when a gzip file ended in the middle of a member.
-  bool gzip_cut_short() const { return cut_short_; }
-
-  /// Reads up to n bytes; returns fewer only at the end of the data. Throws on
-  /// a read error, a corrupt gzip stream, trailing garbage, or when the inflated
-  /// total would pass the limit.
-  std::size_t read(void* dst, std::size_t n) {
-    return gzip_ ? read_gzip(static_cast<unsigned char*>(dst), n) : read_plain(static_cast<unsigned char*>(dst), n);
-  }
-
- private:
-  std::size_t read_plain(unsigned char* out, std::size_t n) {
-    std::size_t total = 0;
-    while (total < n) {
-      const std::size_t got = std::fread(out + total, 1, n - total, file_);
-      if (std::ferror(file_)) fail(path_, ": read error: ", std::strerror(errno));
-      if (got == 0) break;
-      total += got;
-    }
-    return total;
-  }
-
-  std::size_t read_gzip(unsigned char* out, std::size_t n) {
-    // Never inflate past the limit: ask for at most one byte more than it allows.
-    const std::uint64_t allowed = limits_.max_inflated_bytes - std::min(inflated_, limits_.max_inflated_bytes);
-    const std::uint64_t one_past = allowed < std::numeric_limits<std::uint64_t>::max() ? allowed + 1 : allowed;
-    const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(n, one_past));
-    std::size_t total = 0;
-    while (total < want && !finished_) {
-      if (z_.avail_in == 0 && !refill()) {
-        cut_short_ = true;  // the file ended inside a member
-        break;
-      }
-      z_.next_out = out + total;
-      z_.avail_out = static_cast<uInt>(std::min<std::size_t>(want - total, std::size_t{1} << 30));
-      const uInt before = z_.avail_out;
-      const int r = inflate(&z_, Z_NO_FLUSH);
-      total += before - z_.avail_out;
-      if (r == Z_STREAM_END)
-        next_member();
-      else if (r == Z_MEM_ERROR)
-        fail(path_, ": inflating: out of memory");
-      else if (r != Z_OK && r != Z_BUF_ERROR)  // Z_BUF_ERROR: needs more input, refilled above
-        fail(path_, ": corrupt gzip stream: ", z_.msg ? z_.msg : "unknown zlib error");
-    }
-    inflated_ += total;
-    if (inflated_ > limits_.max_inflated_bytes)
-      fail(path_, ": inflates to more than ", limits_.max_inflated_bytes, " bytes ",
-           detail::raise_limit_advice("max_inflated_bytes"));
-    return total;
-  }
-
-  // After the end of a member: the end of the file, another member, or garbage.
-  void next_member() {
-    if (z_.avail_in < 2) refill();
-    if (z_.avail_in == 0) {
-      finished_ = true;
-    } else if (z_.avail_in >= 2 && z_.next_in[0] == 0x1f && z_.next_in[1] == 0x8b) {
-      inflateReset(&z_);
-    } else {
-      const std::uint64_t consumed = read_from_file_ - z_.avail_in;
-      const std::uint64_t left = file_size_ - std::min(consumed, file_size_);
-      fail(path_, ": ", left, left == 1 ? " byte" : " bytes", " after the end of the gzip data ",
-           left == 1 ? "is" : "are", " not another gzip member (trailing garbage)");
-    }
-  }
-
-  // Moves the unread input to the front of the buffer and tops it up from the
-  // file; false when nothing is left to read.
-  bool refill() {
-    if (z_.avail_in > 0 && z_.next_in != in_) std::memmove(in_, z_.next_in, z_.avail_in);
-    const std::size_t got = std::fread(in_ + z_.avail_in, 1, sizeof in_ - z_.avail_in, file_);
-    if (std::ferror(file_)) fail(path_, ": read error: ", std::strerror(errno));
-    read_from_file_ += got;
-    z_.next_in = in_;
-    z_.avail_in += static_cast<uInt>(got);
-    return z_.avail_in > 0;
-  }
-
-  std::string path_;
-  ReadLimits limits_;
-  std::uint64_t file_size_ = 0;
-  bool gzip_ = false;
-  bool inflating_ = false;
-  bool cut_short_ = false;
-  bool finished_ = false;            // the last member ended at the end of the file
-  std::uint64_t inflated_ = 0;       // bytes handed out so far
-  std::uint64_t read_from_file_ = 0;
-  std::FILE* file_ = nullptr;
-  z_stream z_{};
-  unsigned char in_[1 << 17];
-};
-
 std::uint32_t big_endian_u32(const unsigned char* p) {
   return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) | std::uint32_t{p[3]};
 }
@@ -198,7 +67,7 @@ void read_header_bytes(ByteSource& src, unsigned char* dst, std::size_t n, std::
 }  // namespace
 
 IdxArray read_idx(const std::string& path, const ReadLimits& limits) {
-  ByteSource src(path, limits);
+  ByteSource src(path, path, "an IDX file", limits);
 
   // ---- the magic number: 0x00 0x00 <type> <number of dimensions> -----------
   unsigned char magic[4];

@@ -210,7 +210,20 @@ TEST_CASE("read_csv: gzip input, recognised by its magic bytes", "[data][csv]") 
   // A gzip stream cut short is refused.
   const std::string whole = tg::testing::read_text(gz);
   write(dir, "cut.csv.gz", whole.substr(0, whole.size() / 2));
-  CHECK_THAT(refusal([&] { data::read_csv(dir.file("cut.csv.gz"), o); }), Contains("cut.csv.gz"));
+  CHECK_THAT(refusal([&] { data::read_csv(dir.file("cut.csv.gz"), o); }),
+             Contains("cut.csv.gz") && Contains("truncated: the gzip stream is cut off"));
+
+  // As the IDX reader (the same byte source): concatenated gzip members are one
+  // stream, as gunzip reads them; other bytes after the data are refused.
+  const std::string head = tg::testing::read_text(write_gzip(dir, "head.gz", "f1,f2,y\n1,2,0\n"));
+  const std::string tail = tg::testing::read_text(write_gzip(dir, "tail.gz", "3,4,1\n"));
+  const data::CsvData joined = data::read_csv(write(dir, "members.csv.gz", head + tail), o);
+  CHECK(joined.features.to_vector<double>() == std::vector<double>{1, 2, 3, 4});
+  CHECK(joined.targets.to_vector<std::int64_t>() == std::vector<std::int64_t>{0, 1});
+  CHECK_THAT(refusal([&] { data::read_csv(write(dir, "garbage.csv.gz", head + "junk"), o); }),
+             Contains("read_csv: '") && Contains("garbage.csv.gz") && Contains("4 bytes after the end of the gzip data") &&
+                 Contains("trailing garbage"));
+  CHECK_THAT(refusal([&] { data::read_csv(dir.str()); }), Contains("it is a directory, not a CSV file"));
 }
 
 TEST_CASE("read_csv: missing values name the line, data row and column", "[data][csv]") {
