@@ -60,6 +60,26 @@ def run_one(kind, workload, threads, data_dir):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def print_configs():
+    """What both sides compute on, first: a table means little without its CPU and kernels."""
+    tg = subprocess.run([TG, "config"], capture_output=True, text=True, check=True)
+    print(tg.stdout.rstrip())
+    torch_info = r"""
+import re, torch
+show = torch.__config__.show()
+print("PyTorch", torch.__version__)
+for line in show.splitlines():
+    if "CPU capability" in line or "MKL-DNN" in line or "OpenMP" in line:
+        print("  " + line.strip(" -"))
+print("  " + ", ".join(re.findall(r"(?:BLAS_INFO|USE_MKLDNN|USE_OPENMP)=[^,]*", show)))
+print("  default threads:", torch.get_num_threads())
+"""
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+    ref = subprocess.run(["/usr/bin/python3", "-c", torch_info], capture_output=True, text=True, env=env)
+    print(ref.stdout.rstrip() if ref.returncode == 0 else "PyTorch: not importable: " + ref.stderr.strip()[-200:])
+    print(flush=True)
+
+
 def summary(values):
     return {"median": statistics.median(values), "min": min(values), "max": max(values), "runs": values}
 
@@ -72,6 +92,7 @@ def main():
     ap.add_argument("--only", help="comma-separated tapegrad workload names")
     args = ap.parse_args()
 
+    print_configs()
     data_dir = find_mnist()
     chosen = [w for w in WORKLOADS if not args.only or w[1] in args.only.split(",")]
     if data_dir is None:

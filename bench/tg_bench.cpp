@@ -171,10 +171,17 @@ void profile(const std::string& which, std::int64_t batch, int steps) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: tg_bench WORKLOAD [--threads N] [--data-dir DIR]\n");
+    std::fprintf(stderr, "usage: tg_bench WORKLOAD|config [--threads N] [--data-dir DIR]\n");
     return 2;
   }
   const std::string w = argv[1];
+  // Settle OpenBLAS's kernel set before any workload, so "OpenBLAS direct" runs
+  // the same kernels as tg::matmul (tapegrad switches generic ones at its first product).
+  const tg::Config config = tg::config();
+  if (w == "config") {
+    std::fputs(tg::config_text().c_str(), stdout);
+    return 0;
+  }
   int threads = 2;
   std::string data_dir;
   for (int i = 2; i + 1 < argc; i += 2) {
@@ -214,7 +221,8 @@ int main(int argc, char** argv) {
   }
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
-  std::printf("{\"workload\": \"%s\", \"value\": %.6g, \"unit\": \"%s\", \"peak_rss_mb\": %.1f, \"threads\": %d}\n",
-              w.c_str(), r.first, r.second, ru.ru_maxrss / 1024.0, threads);
+  std::printf("{\"workload\": \"%s\", \"value\": %.6g, \"unit\": \"%s\", \"peak_rss_mb\": %.1f, \"threads\": %d, "
+              "\"blas_kernels\": \"%s\"}\n",
+              w.c_str(), r.first, r.second, ru.ru_maxrss / 1024.0, threads, config.blas_kernels.c_str());
   return 0;
 }

@@ -61,6 +61,8 @@ template <class T>
 void gemm(bool trans_a, bool trans_b, std::int64_t M, std::int64_t N, std::int64_t K, T alpha, const T* A,
           const T* B, T beta, T* C) {
   if (M == 0 || N == 0) return;
+  static const bool kernels_settled = (settle_blas_kernels(), true);  // before the first product
+  (void)kernels_settled;
   const int threads = get_num_threads();
   const double macs = static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
   const bool parallel = threads > 1 && !in_parallel_region();

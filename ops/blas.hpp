@@ -5,6 +5,11 @@
 
 namespace tg::detail {
 
+/// Checks, once per process, that OpenBLAS runs kernels that fit the CPU and
+/// switches them if not (ops/config.cpp; <tapegrad/ops/config.hpp> says when).
+/// gemm calls it before its first product.
+void settle_blas_kernels();
+
 /// C = alpha * op(A) * op(B) + beta * C for dense row-major matrices, where
 /// op(A) is [M,K] (A stored [M,K], or [K,M] when trans_a) and op(B) is [K,N]
 /// (B stored [K,N], or [N,K] when trans_b). Transposes are BLAS flags: no copies.

@@ -9,6 +9,7 @@
 
 #include <tapegrad/core/parallel.hpp>
 #include <tapegrad/core/tensor.hpp>
+#include <tapegrad/ops/config.hpp>
 
 #include <tapegrad/train/metrics.hpp>  // number_text, parse_number, parse_integer
 
@@ -90,8 +91,10 @@ FlagParser::FlagParser(std::string program, std::string description)
 
 Flag& FlagParser::declare(const std::string& name, const std::string& help, FlagType type, Presence presence,
                           std::optional<std::string> default_text) {
-  if (name.empty() || name[0] == '-' || name.find('=') != std::string::npos || name == "help")
-    throw std::logic_error("FlagParser: bad flag name '" + name + "' (no leading dashes, no '=', not 'help')");
+  if (name.empty() || name[0] == '-' || name.find('=') != std::string::npos || name == "help" ||
+      name == "version")
+    throw std::logic_error("FlagParser: bad flag name '" + name +
+                           "' (no leading dashes, no '=', not 'help' or 'version')");
   if (find(name)) throw std::logic_error("FlagParser: flag --" + name + " declared twice");
   Flag& f = flags_.emplace_back();
   f.name_ = name;
@@ -234,6 +237,11 @@ bool FlagParser::parse(const std::vector<std::string>& args) {
 
 void FlagParser::parse_or_exit(int argc, const char* const* argv) {
   std::vector<std::string> args(argv + (argc > 0 ? 1 : 0), argv + argc);
+  for (const std::string& a : args)
+    if (a == "--version") {  // the versions, CPU, BLAS kernels and threads: what a bug report or a benchmark needs
+      std::printf("%s, %s", program_.c_str(), tg::config_text().c_str());
+      std::exit(0);
+    }
   try {
     if (!parse(args)) {
       std::fputs(help().c_str(), stdout);
@@ -264,6 +272,7 @@ std::string FlagParser::help() const {
     rows.push_back(r);
   }
   rows.push_back({"-h, --help", "show this help and exit"});
+  rows.push_back({"--version", "show tapegrad's version, the CPU, the BLAS kernels and the threads, and exit"});
 
   std::size_t width = 0;
   for (const Row& r : rows) width = std::max(width, r.left.size());

@@ -26,6 +26,7 @@
 #include <tapegrad/core/tensor.hpp>
 #include <tapegrad/data/data.hpp>
 #include <tapegrad/nn/nn.hpp>
+#include <tapegrad/ops/config.hpp>
 #include <tapegrad/ops/declared_ops.hpp>
 #include <tapegrad/ops/image.hpp>
 #include <tapegrad/ops/ops.hpp>
