@@ -26,6 +26,17 @@ grep -q '"epochs":2' "$work/lenet.json" || fail "metrics json epochs: $(cat "$wo
 [ "$(wc -l < "$work/lenet/epochs.jsonl")" -eq 2 ] || fail "epochs.jsonl should have 2 lines"
 [ -s "$work/lenet.tgc" ] && [ -s "$work/lenet.tgc.optim" ] || fail "no checkpoint"
 
+# --augment with loader threads: a different pass over the same data, same files.
+"$ex/lenet5" --data-dir "$work/data" --epochs 1 --batch-size 16 --threads 1 --augment --workers 2 \
+  --out "$work/aug" --metrics-json "$work/aug.json" > "$work/aug.log"
+grep -q '"workers":2' "$work/aug.json" && grep -q '"augment":true' "$work/aug.json" ||
+  fail "--augment --workers not in the metrics: $(cat "$work/aug.json")"
+
+# --version: what the program runs on, and nothing trained.
+"$ex/lenet5" --version > "$work/version.log"
+grep -q "^lenet5, tapegrad [0-9]" "$work/version.log" && grep -q "BLAS kernel set: " "$work/version.log" ||
+  fail "--version: $(cat "$work/version.log")"
+
 # Resume: loads the model and optimizer, trains one more epoch.
 "$ex/lenet5" --data-dir "$work/data" --epochs 1 --batch-size 16 --threads 1 --out "$work/lenet2" \
   --resume "$work/lenet.tgc" --metrics-json "$work/lenet2.json" > "$work/resume.log"
