@@ -11,10 +11,12 @@
 //                                worker threads, the same whatever their number
 //   <tapegrad/data/transforms.hpp> image transforms for augmentation, seeded per example
 //   <tapegrad/data/csv.hpp>      read_csv: tabular data (plain or gzip) as features and targets
+//   <tapegrad/data/image.hpp>    read_image: PNG, JPEG, BMP, ... as int64 [C,H,W] pixels (stb_image)
 #pragma once
 
 /// @namespace tg::data
-/// Data sets and loading: IDX files, MNIST / Fashion-MNIST, CSV tables, the
+/// Data sets and loading: IDX files, MNIST / Fashion-MNIST, CSV tables, picture
+/// files, the
 /// Dataset interface and its combinators, label helpers, image transforms,
 /// seeded minibatches and the threaded DataLoader.
 
@@ -22,6 +24,7 @@
 #include <tapegrad/data/csv.hpp>
 #include <tapegrad/data/dataset.hpp>
 #include <tapegrad/data/idx.hpp>
+#include <tapegrad/data/image.hpp>
 #include <tapegrad/data/loader.hpp>
 #include <tapegrad/data/mnist.hpp>
 #include <tapegrad/data/transforms.hpp>
