@@ -75,20 +75,27 @@ Tensor read_image(const std::string& path, ImageChannels channels, const ReadLim
          limits.max_image_pixels, " ", detail::raise_limit_advice("max_image_pixels"));
 
   const char* reason_before = stbi_failure_reason();
+  int decoded_width = 0, decoded_height = 0;
   std::unique_ptr<unsigned char, void (*)(void*)> data(
-      stbi_load_from_file(file.get(), &width, &height, &stored, requested), &stbi_image_free);
+      stbi_load_from_file(file.get(), &decoded_width, &decoded_height, &stored, requested), &stbi_image_free);
   if (!data)
     fail("read_image: ", name, ": cannot decode the ", width, "x", height, " image", decode_reason(reason_before),
          ": the file is corrupt or truncated, or uses a feature stb_image lacks");
+  // The decoders read the header again; should one disagree with stbi_info, the
+  // tensor (8 bytes a value) is still sized by what was checked.
+  if (decoded_width != width || decoded_height != height)
+    fail("read_image: ", name, ": the header says ", width, "x", height, " but ", decoded_width, "x",
+         decoded_height, " pixels were decoded");
 
   // stb_image gives rows of interleaved channels (HWC); tensors are [C, H, W].
-  const int c_count = requested ? requested : stored;
-  Tensor out = empty({c_count, height, width}, kInt64);
+  const int channel_count = requested ? requested : stored;
+  Tensor out = empty({channel_count, height, width}, kInt64);
   std::int64_t* dst = out.data<std::int64_t>();
   const std::size_t plane = static_cast<std::size_t>(width) * static_cast<std::size_t>(height);
   const unsigned char* src = data.get();
   for (std::size_t p = 0; p < plane; ++p)
-    for (int c = 0; c < c_count; ++c) dst[static_cast<std::size_t>(c) * plane + p] = src[p * c_count + c];
+    for (int c = 0; c < channel_count; ++c)
+      dst[static_cast<std::size_t>(c) * plane + p] = src[p * static_cast<std::size_t>(channel_count) + c];
   return out;
 }
 
