@@ -5,7 +5,7 @@
 #   find_package(tapegrad 0.1 REQUIRED)
 #   target_link_libraries(app PRIVATE tapegrad::tapegrad)
 # and needs to know nothing about xtensor (not in the public headers) or
-# OpenBLAS/zlib (found by tapegradConfig.cmake through find_dependency).
+# OpenBLAS/zlib/libstb (found by tapegradConfig.cmake).
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
@@ -40,14 +40,14 @@ install(FILES ${PROJECT_BINARY_DIR}/tapegradConfig.cmake ${PROJECT_BINARY_DIR}/t
 
 # pkg-config. The prefix is taken from where the .pc file is, so
 # `cmake --install --prefix DIR` is honoured. tapegrad's own dependencies
-# (OpenBLAS, zlib, threads) are needed on every link of the static libraries,
+# (OpenBLAS, zlib, libstb, threads) are needed on every link of the static libraries,
 # so `pkg-config --libs tapegrad` lists them then; a shared build needs them
 # only with --static.
 set(TAPEGRAD_PC_LIBS)
 foreach(layer IN LISTS layers)
   string(PREPEND TAPEGRAD_PC_LIBS "-ltapegrad_${layer} ")
 endforeach()
-set(TAPEGRAD_PC_DEPS "-lopenblas -lz -pthread")
+set(TAPEGRAD_PC_DEPS "-lopenblas -lz -lstb -pthread")
 if(BUILD_SHARED_LIBS)
   set(TAPEGRAD_PC_LIBS_PRIVATE "Libs.private: ${TAPEGRAD_PC_DEPS}")
 else()

@@ -2,10 +2,11 @@
 //
 //   image_filters [IMAGE] [--out DIR]
 //
-// Loads a PNG/JPEG (any format stb_image reads; at most tg::ReadLimits::
-// max_image_pixels pixels, checked before decoding) or, without IMAGE, draws a
-// built-in test picture; converts it to grayscale (the mean of the channels, as
-// the seed does) and writes gray, 3x3 box blur, sharpen, edges (the gradient
+// Reads a PNG/JPEG (any format tg::data::read_image reads; at most
+// tg::ReadLimits::max_image_pixels pixels, checked before decoding) or, without
+// IMAGE, draws a built-in test picture (written as test_picture.png and read
+// back the same way) as grayscale (BT.601 luma), and writes gray, 3x3 box blur,
+// sharpen, edges (the gradient
 // amplitude of the blurred image, as the seed's dog) and the response to the
 // edge-detection kernel as PNGs into DIR (default out/image_filters). Then it
 // replays the seed's pattern-detection demo — a 3x3 cross hidden in noise —
@@ -17,11 +18,9 @@
 #include <string>
 #include <vector>
 
-#include <stb_image_write.h>
+#include <stb/stb_image_write.h>
 
 #include <tapegrad/tapegrad.hpp>
-
-#include "common/image_file.hpp"
 
 using namespace tg;
 
@@ -32,7 +31,7 @@ void usage(const char* argv0) {
       "usage: %s [IMAGE] [--out DIR]\n"
       "  IMAGE      a PNG/JPEG/BMP/... to filter; without it a test picture is drawn\n"
       "  --out DIR  where to write the PNGs (default out/image_filters)\n"
-      "Writes gray.png, blur.png, sharpen.png, edges.png, edge_kernel.png,\n"
+      "Writes (test_picture.png,) gray.png, blur.png, sharpen.png, edges.png, edge_kernel.png,\n"
       "cross_noisy.png and cross_response.png, and prints where the cross is.\n",
       argv0);
 }
@@ -108,27 +107,32 @@ int main(int argc, char** argv) {
     }
   }
 
-  Tensor gray;
-  if (!input.empty()) {
-    try {
-      gray = examples::load_gray_image(input);  // refuses more than tg::ReadLimits::max_image_pixels
-    } catch (const std::invalid_argument& e) {
-      std::fprintf(stderr, "image_filters: %s\n", e.what());
-      return 1;
-    }
-    std::printf("%s: %ldx%ld\n", input.c_str(), long(gray.size(1)), long(gray.size(0)));
-  } else {
-    const int size = 256;
-    gray = examples::gray_from_pixels(test_picture(size).data(), size, size, 3);
-    std::printf("no image given: using the built-in %dx%d test picture\n", size, size);
-  }
-
   std::error_code ec;
   std::filesystem::create_directories(out_dir, ec);
   if (ec) {
     std::fprintf(stderr, "image_filters: cannot create %s: %s\n", out_dir.string().c_str(), ec.message().c_str());
     return 1;
   }
+  if (input.empty()) {
+    const int size = 256;
+    input = (out_dir / "test_picture.png").string();
+    if (!stbi_write_png(input.c_str(), size, size, 3, test_picture(size).data(), size * 3)) {
+      std::fprintf(stderr, "image_filters: could not write %s\n", input.c_str());
+      return 1;
+    }
+    std::printf("no image given: drew the built-in %dx%d test picture into %s\n", size, size, input.c_str());
+  }
+
+  Tensor gray;  // float32 [H, W] in [0, 1]
+  try {
+    // int64 [1, H, W] of 0..255; refuses more than tg::ReadLimits::max_image_pixels
+    const Tensor pixels = data::read_image(input, data::ImageChannels::Gray);
+    gray = reshape(pixels, {pixels.size(1), pixels.size(2)}).to(kFloat32) / 255.0;
+  } catch (const std::invalid_argument& e) {
+    std::fprintf(stderr, "image_filters: %s\n", e.what());
+    return 1;
+  }
+  std::printf("%s: %ldx%ld\n", input.c_str(), long(gray.size(1)), long(gray.size(0)));
 
   // Grey, blur, sharpen and edge filters. Pixel values stay in [0,1] for gray/blur;
   // sharpening overshoots and is clipped; edges are stretched to full range.

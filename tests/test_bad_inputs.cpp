@@ -134,6 +134,18 @@ struct BrokenFiles {
     write_bytes(file("flowers-ragged.csv"), "sepal,petal,species\n5.1,1.4,setosa\n4.9,1.4\n");
     write_bytes(file("flowers-quote.csv"), "sepal,petal,species\n5.1,1.4,\"setosa\n4.9,1.4,setosa\n");
     write_bytes(file("empty.csv"), "");
+
+    // Pictures: text under a picture's name, a PNG header declaring 2e8 pixels,
+    // a folder of pictures without class folders, and one with a class without pictures.
+    write_bytes(file("cat.png"), "a photo of a cat, in words");
+    const std::vector<std::uint8_t> huge = tg::testing::png_file(20000, 10000);
+    write_bytes(file("huge.png"), Bytes(huge.begin(), huge.end()));
+    fs::create_directories(dir / "flat-photos");
+    write_bytes(file("flat-photos/cat.png"), "not read: the folder is refused first");
+    fs::create_directories(dir / "photos" / "cat");
+    fs::create_directories(dir / "photos" / "dog");
+    write_bytes(file("photos/cat/1.png"), "not read: the folder is refused first");
+    write_bytes(file("photos/dog/notes.txt"), "the dog pictures are still on the camera");
   }
   BrokenFiles(const BrokenFiles&) = delete;  // a copy's destructor would remove the files
   BrokenFiles& operator=(const BrokenFiles&) = delete;
@@ -343,6 +355,15 @@ std::vector<BadInput> bad_inputs() {
        {"t10k-images-idx3-ubyte", "no such file"}},
       {"load_mnist: missing directory", [=] { data::load_mnist(broken("mnist"), data::Split::Train); }, IA,
        {"MNIST", "mnist", "train-images-idx3-ubyte"}},
+      // ---- pictures
+      {"read_image: not a picture", [=] { data::read_image(broken("cat.png")); }, IA,
+       {"read_image", "cat.png", "not an image stb_image reads"}},
+      {"read_image: more pixels than ReadLimits allows", [=] { data::read_image(broken("huge.png")); }, IA,
+       {"read_image", "huge.png", "20000x10000", "tg::ReadLimits::max_image_pixels", "tg::set_read_limits"}},
+      {"ImageFolder: no class folders", [=] { data::ImageFolder(broken("flat-photos")); }, IA,
+       {"ImageFolder", "flat-photos", "no class folders", "belongs to no class"}},
+      {"ImageFolder: a class folder without pictures", [=] { data::ImageFolder(broken("photos")); }, IA,
+       {"ImageFolder", "photos", "class dog", ".png", "allow_empty"}},
       // ---- CSV files
       {"read_csv: a missing value", [=] { data::read_csv(broken("flowers-missing.csv"), by_species); }, IA,
        {"read_csv", "flowers-missing.csv", "line 3 (data row 2)", "column 'petal' (index 1)", "missing value"}},

@@ -80,6 +80,34 @@ inline std::vector<std::uint8_t> gzip(const std::vector<std::uint8_t>& raw, int 
   return out;
 }
 
+/// A PNG chunk: its length, type, data and the CRC-32 of type and data.
+inline std::vector<std::uint8_t> png_chunk(const std::string& type, const std::vector<std::uint8_t>& data) {
+  std::vector<std::uint8_t> out;
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<std::uint8_t>(data.size() >> shift));
+  std::vector<std::uint8_t> body(type.begin(), type.end());
+  body.insert(body.end(), data.begin(), data.end());
+  const auto crc = static_cast<std::uint32_t>(crc32(0L, body.data(), static_cast<uInt>(body.size())));
+  out.insert(out.end(), body.begin(), body.end());
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<std::uint8_t>(crc >> shift));
+  return out;
+}
+
+/// A PNG file: its signature, a valid IHDR chunk declaring a width x height
+/// 8-bit gray image, then `chunks` (made by png_chunk). Without chunks it holds
+/// no pixel data: a small file that declares a huge image, or a broken one.
+inline std::vector<std::uint8_t> png_file(std::uint32_t width, std::uint32_t height,
+                                          const std::vector<std::vector<std::uint8_t>>& chunks = {}) {
+  std::vector<std::uint8_t> out = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  std::vector<std::uint8_t> header;
+  for (std::uint32_t v : {width, height})
+    for (int shift = 24; shift >= 0; shift -= 8) header.push_back(static_cast<std::uint8_t>(v >> shift));
+  header.insert(header.end(), {8, 0, 0, 0, 0});  // depth 8, gray, deflate, no filter, no interlace
+  std::vector<std::vector<std::uint8_t>> all = {png_chunk("IHDR", header)};
+  all.insert(all.end(), chunks.begin(), chunks.end());
+  for (const std::vector<std::uint8_t>& chunk : all) out.insert(out.end(), chunk.begin(), chunk.end());
+  return out;
+}
+
 /// Writes `bytes` as the whole file at `path`.
 inline void write_file(const std::string& path, const std::vector<std::uint8_t>& bytes) {
   std::ofstream f(path, std::ios::binary);

@@ -18,8 +18,6 @@
 
 #include <stb/stb_image_write.h>
 
-#include "common/image_file.hpp"
-
 #include "test_helpers.hpp"
 
 using namespace tg;
@@ -595,20 +593,21 @@ TEST_CASE("the hostile checkpoint of 4 million tiny tensors is refused at once",
 }
 
 TEST_CASE("an image declaring more than ReadLimits::max_image_pixels is refused before decoding",
-          "[misuse][examples][limits]") {
+          "[misuse][data][image][limits]") {
   tg::testing::TempDir dir;
   const std::string path = dir.file("picture.png");
   std::vector<unsigned char> rgb(64 * 32 * 3, 200);
   REQUIRE(stbi_write_png(path.c_str(), 64, 32, 3, rgb.data(), 64 * 3));
   ReadLimits limits;
   limits.max_image_pixels = 64 * 32 - 1;
-  CHECK_THROWS_WITH(examples::load_gray_image(path, limits),
-                    path + ": the image is 64x32 = 2048 pixels, more than 2047 (the limit "
-                           "tg::ReadLimits::max_image_pixels); raise it, with tg::set_read_limits or per call, if the "
-                           "file is genuine");
+  CHECK_THROWS_WITH(data::read_image(path, data::ImageChannels::Gray, limits),
+                    "read_image: '" + path +
+                        "': the image is 64x32 = 2048 pixels, more than 2047 (the limit "
+                        "tg::ReadLimits::max_image_pixels); raise it, with tg::set_read_limits or per call, if the "
+                        "file is genuine");
   limits.max_image_pixels = 64 * 32;
-  const Tensor gray = examples::load_gray_image(path, limits);
-  CHECK(gray.shape() == Shape{32, 64});
-  CHECK(gray.to_vector()[0] == Approx(200.0 / 255));
-  CHECK_THROWS_WITH(examples::load_gray_image(dir.file("absent.png")), Contains("absent.png: cannot open"));
+  const Tensor gray = data::read_image(path, data::ImageChannels::Gray, limits);
+  CHECK(gray.shape() == Shape{1, 32, 64});
+  CHECK(gray.to_vector<std::int64_t>()[0] == 200);
+  CHECK_THROWS_WITH(data::read_image(dir.file("absent.png")), Contains("absent.png': cannot open"));
 }

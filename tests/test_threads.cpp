@@ -215,3 +215,41 @@ TEST_CASE("DataLoader: leaving epochs early and errors in workers, many times ov
     CHECK(message.find("dataset.get(50)") != std::string::npos);
   }
 }
+
+TEST_CASE("read_image in four threads at once: each failure gives its own file and reason", "[threads][image]") {
+  // stb_image reports why a decode failed through stbi_failure_reason(), which
+  // Debian's libstb keeps per thread; a process-wide reason would let one
+  // thread's failure show up in another's message.
+  tg::testing::TempDir dir;
+  using tg::testing::png_chunk;
+  tg::testing::write_file(dir.file("bad-zlib.png"),  // an IDAT chunk that is not zlib data
+                          tg::testing::png_file(4, 4, {png_chunk("IDAT", {0, 0, 0, 0}), png_chunk("IEND", {})}));
+  tg::testing::write_file(dir.file("no-idat.png"), tg::testing::png_file(4, 4, {png_chunk("IEND", {})}));
+  // A 2x1 binary PPM: a red pixel and a grey one.
+  const std::string ppm("P6 2 1 255\n\xff\x00\x00\x80\x80\x80", 17);
+  tg::testing::write_file(dir.file("good.ppm"), {ppm.begin(), ppm.end()});
+
+  const std::vector<std::pair<std::string, std::string>> expected = {
+      {dir.file("bad-zlib.png"), "(stb_image: bad compression)"},
+      {dir.file("no-idat.png"), "(stb_image: no IDAT)"},
+      {dir.file("good.ppm"), ""},
+      {dir.file("bad-zlib.png"), "(stb_image: bad compression)"},
+  };
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (const auto& [path, reason] : expected)
+    threads.emplace_back([&wrong, path = path, reason = reason] {
+      for (int i = 0; i < 300; ++i) {
+        try {
+          const Tensor pixels = data::read_image(path, data::ImageChannels::Gray);
+          if (!reason.empty() || pixels.to_vector<std::int64_t>() != std::vector<std::int64_t>{76, 128}) ++wrong;
+        } catch (const std::invalid_argument& e) {
+          const std::string message = e.what();
+          if (reason.empty() || message.find(path) == std::string::npos || message.find(reason) == std::string::npos)
+            ++wrong;
+        }
+      }
+    });
+  for (std::thread& t : threads) t.join();
+  CHECK(wrong == 0);
+}

@@ -1,6 +1,7 @@
 // Trains the two-circles MLP using only tapegrad's installed headers.
 #include <cmath>
 #include <cstdio>
+#include <stdexcept>
 
 #include <tapegrad/tapegrad.hpp>
 
@@ -28,5 +29,12 @@ int main() {
   NoGradGuard no_grad;
   const double acc = mean(eq(gt(predict(x), 0.5), y)).item();
   std::printf("tapegrad %s: two-circles accuracy %.1f%%\n", version(), 100 * acc);
+  // The data layer's picture reader links libstb: a static tapegrad must bring it along.
+  try {
+    data::read_image("no-such-picture.png");
+    return 1;
+  } catch (const std::invalid_argument& e) {
+    std::printf("read_image refuses a missing file: %s\n", e.what());
+  }
   return acc == 1.0 ? 0 : 1;
 }

@@ -28,7 +28,7 @@ struct ReadLimits {
   /// Bytes a gzip-compressed IDX file may inflate to (header and data): 1 GiB.
   /// MNIST's training images are 47 MB, EMNIST ByClass's 0.55 GB.
   std::uint64_t max_inflated_bytes = std::uint64_t{1} << 30;
-  /// Pixels (width x height) of an image read by the examples (image_filters):
+  /// Pixels (width x height) of a picture (data::read_image, data::ImageFolder):
   /// 2^27 = 134217728, e.g. 16384 x 8192 — a 100-megapixel photo fits.
   std::uint64_t max_image_pixels = std::uint64_t{1} << 27;
   /// Tensors in one checkpoint: 100000. Large models have a few thousand;

@@ -11,17 +11,22 @@
 //                                worker threads, the same whatever their number
 //   <tapegrad/data/transforms.hpp> image transforms for augmentation, seeded per example
 //   <tapegrad/data/csv.hpp>      read_csv: tabular data (plain or gzip) as features and targets
+//   <tapegrad/data/image.hpp>    read_image: PNG, JPEG, BMP, ... as int64 [C,H,W] pixels (stb_image)
+//   <tapegrad/data/image_folder.hpp> ImageFolder: one sub-folder of pictures per class
 #pragma once
 
 /// @namespace tg::data
-/// Data sets and loading: IDX files, MNIST / Fashion-MNIST, CSV tables, the
-/// Dataset interface and its combinators, label helpers, image transforms,
-/// seeded minibatches and the threaded DataLoader.
+/// Data sets and loading: IDX files, MNIST / Fashion-MNIST, CSV tables, picture
+/// files and folders of them (ImageFolder), the Dataset interface and its
+/// combinators, label helpers, image transforms, seeded minibatches and the
+/// threaded DataLoader.
 
 #include <tapegrad/data/batches.hpp>
 #include <tapegrad/data/csv.hpp>
 #include <tapegrad/data/dataset.hpp>
 #include <tapegrad/data/idx.hpp>
+#include <tapegrad/data/image.hpp>
+#include <tapegrad/data/image_folder.hpp>
 #include <tapegrad/data/loader.hpp>
 #include <tapegrad/data/mnist.hpp>
 #include <tapegrad/data/transforms.hpp>
