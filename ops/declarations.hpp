@@ -8,10 +8,17 @@
 #include <tapegrad/core/op_info.hpp>
 
 namespace tg {
+/// For samples whose output is empty, where gradcheck would find nothing to
+/// check: the output and the input, flattened and joined. The gradient then
+/// also shows that the empty output hands nothing back.
+Tensor joined_to_input(const Tensor& empty_output, const Tensor& input);
+
 std::vector<OpInfo> activation_op_declarations();
 std::vector<OpInfo> conv_op_declarations();
 std::vector<OpInfo> elementwise_op_declarations();
 std::vector<OpInfo> image_op_declarations();
+std::vector<OpInfo> index_op_declarations();
+std::vector<OpInfo> join_op_declarations();
 std::vector<OpInfo> loss_op_declarations();
 std::vector<OpInfo> matmul_op_declarations();
 std::vector<OpInfo> pad_op_declarations();

@@ -125,6 +125,23 @@ TEST_CASE("shape ops", "[ops]") {
   CHECK(index_select(m, tensor_i64({1, 0, 1}, {3})).to_vector() == V{3, 4, 5, 0, 1, 2, 3, 4, 5});
 }
 
+TEST_CASE("narrow shares storage exactly when its slice is contiguous; split's pieces are narrows", "[ops]") {
+  Tensor m = reshape(arange(12, kFloat64), {3, 4});
+  narrow(m, 0, 1, 1).fill_(-1);  // row 1: one contiguous run, a view
+  CHECK(m.to_vector()[4] == -1);
+  narrow(m, 1, 0, 2).fill_(-2);  // columns: a copy, m unchanged
+  CHECK(m.to_vector()[0] == 0);
+  CHECK(narrow(reshape(m, {1, 3, 4}), 1, 2, 1).to_vector() == V{8, 9, 10, 11});  // outer extent 1: a view too
+  // Only the second piece is used: the others' entries get a zero gradient.
+  Tensor x = ones({5, 2}, kFloat64).requires_grad_();
+  sum(split(x, 2)[1] * 3.0).backward();
+  CHECK(x.grad().to_vector() == V{0, 0, 0, 0, 3, 3, 3, 3, 0, 0});
+  // A list with one size means sizes, as in PyTorch: {5} is one piece of 5.
+  CHECK(split(x, {5}).size() == 1);
+  CHECK(split(x, 5).size() == 1);
+  CHECK(split(x, 2).size() == 3);
+}
+
 TEST_CASE("matmul: 2-D, batched, 3-D x 2-D", "[ops]") {
   Tensor a = tensor({1, 2, 3, 4, 5, 6}, {2, 3}, kFloat64);
   Tensor b = tensor({7, 8, 9, 10, 11, 12}, {3, 2}, kFloat64);

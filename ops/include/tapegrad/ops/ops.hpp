@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <limits>
 #include <vector>
 
@@ -123,20 +124,92 @@ Tensor argmax(const Tensor& x, int axis);
 Tensor sum_to(const Tensor& x, const Shape& shape);
 
 // ---- shapes (ops/shape_ops.cpp) ----------------------------------------------
+// As in PyTorch: names, argument order, defaults; a negative dim counts from the
+// back. Every op here works on float32, float64 and int64 and is differentiable.
 /// Same elements, new shape; one extent may be -1 (inferred). Shares storage.
 Tensor reshape(const Tensor& x, const std::vector<std::int64_t>& shape);
-/// Merges dimensions start_dim..end_dim into one.
+/// Merges dimensions start_dim..end_dim into one (a 0-d tensor becomes [1]). Shares storage.
 Tensor flatten(const Tensor& x, int start_dim = 0, int end_dim = -1);
+/// Splits dimension `dim` into `sizes` (one may be -1, inferred); they must
+/// multiply to its extent. Shares storage.
+Tensor unflatten(const Tensor& x, int dim, const std::vector<std::int64_t>& sizes);
+/// Inserts a dimension of extent 1 at `dim` (-x.dim()-1 <= dim <= x.dim()). Shares storage.
+Tensor unsqueeze(const Tensor& x, int dim);
+/// Drops every dimension of extent 1. Shares storage.
+Tensor squeeze(const Tensor& x);
+/// Drops dimension `dim` if its extent is 1 (otherwise the same shape). Shares storage.
+Tensor squeeze(const Tensor& x, int dim);
 /// Swaps two dimensions (copies into a contiguous tensor).
 Tensor transpose(const Tensor& x, int dim0, int dim1);
 /// Reorders dimensions: output dim i is input dim dims[i].
 Tensor permute(const Tensor& x, const std::vector<int>& dims);
+/// Moves dimension `source` to position `destination`, the others keeping their order (copies).
+Tensor movedim(const Tensor& x, int source, int destination);
+/// Moves dimensions source[i] to positions destination[i], the others filling
+/// the remaining positions in their order (copies).
+Tensor movedim(const Tensor& x, const std::vector<int>& source, const std::vector<int>& destination);
 /// Broadcasts to a larger shape (copies); the gradient is summed back.
 Tensor broadcast_to(const Tensor& x, const Shape& shape);
-/// Rows [start, start+length) of the first dimension (shares storage).
+/// broadcast_to where a size of -1 keeps x's extent ({-1, 4}: keep dim 0); new
+/// leading dimensions need a size >= 0. Copies (tapegrad has no strided views).
+Tensor expand(const Tensor& x, const std::vector<std::int64_t>& sizes);
+/// Entries [start, start+length) of dimension `dim`; a negative start counts
+/// from the end. Shares storage when the slice is one contiguous run (every
+/// dimension before `dim` has extent 1, e.g. dim 0); copies otherwise.
+Tensor narrow(const Tensor& x, int dim, std::int64_t start, std::int64_t length);
+/// narrow(x, 0, start, length): tapegrad's older form, kept for its callers.
 Tensor narrow(const Tensor& x, std::int64_t start, std::int64_t length);
-/// Rows of the first dimension picked by int64 `indices` (a copy; the gradient scatters back).
-Tensor index_select(const Tensor& x, const Tensor& indices);
+
+// ---- joining and splitting (ops/join_ops.cpp) --------------------------------
+/// Joins tensors along `dim`; their other extents must agree. float32 and
+/// float64 inputs join in float64, int64 and float ones in the float dtype. A
+/// 1-D empty tensor ([0]) joins anything (it is skipped), as in PyTorch.
+Tensor cat(const std::vector<Tensor>& tensors, int dim = 0);
+/// Joins tensors of one shape along a new dimension `dim`.
+Tensor stack(const std::vector<Tensor>& tensors, int dim = 0);
+/// Pieces of `split_size` entries along `dim` (the last may be shorter); each
+/// is narrow(x, dim, ...), so a piece never used gets no (a zero) gradient.
+std::vector<Tensor> split(const Tensor& x, std::int64_t split_size, int dim = 0);
+/// Pieces of the given sizes along `dim`; they must add up to its extent.
+/// `split(x, {2})` means sizes {2}, as in PyTorch (the list form wins).
+///@{
+std::vector<Tensor> split(const Tensor& x, const std::vector<std::int64_t>& sizes, int dim = 0);
+std::vector<Tensor> split(const Tensor& x, std::initializer_list<std::int64_t> sizes, int dim = 0);
+///@}
+/// split(x, ceil(extent / chunks), dim): at most `chunks` pieces (fewer when
+/// the extent does not allow that many, as in PyTorch; an empty dimension gives
+/// `chunks` empty pieces).
+std::vector<Tensor> chunk(const Tensor& x, std::int64_t chunks, int dim = 0);
+/// The slices of `x` along `dim`, that dimension removed.
+std::vector<Tensor> unbind(const Tensor& x, int dim = 0);
+
+// ---- indexing and masks (ops/index_ops.cpp) ----------------------------------
+// Indices are int64 tensors; an index outside [0, extent) throws (as PyTorch's
+// index_select and gather do). A mask is a tensor of any dtype whose non-zero
+// elements (NaN included) are true: gt, lt and eq give such 1/0 masks.
+/// Entries of dimension `dim` picked by the 0-d or 1-D int64 `index` (a copy;
+/// the gradient adds back into the picked entries).
+Tensor index_select(const Tensor& x, int dim, const Tensor& index);
+/// index_select(x, 0, index): tapegrad's older form, kept for its callers.
+Tensor index_select(const Tensor& x, const Tensor& index);
+/// out[i][j][k] = x[index[i][j][k]][j][k] for dim 0 (likewise for the others);
+/// index has x's number of dimensions and extents no larger than x's outside dim.
+Tensor gather(const Tensor& x, int dim, const Tensor& index);
+/// A copy of x with src[i][j][k] added to out[index[i][j][k]][j][k] for dim 0
+/// (likewise for the others); index is no larger than src anywhere, nor than x
+/// outside dim. src and x have one dtype. Differentiable in x and src.
+Tensor scatter_add(const Tensor& x, int dim, const Tensor& index, const Tensor& src);
+/// gather along `dim` after broadcasting x and indices in every other dimension.
+Tensor take_along_dim(const Tensor& x, const Tensor& indices, int dim);
+/// take_along_dim of the flattened x and indices.
+Tensor take_along_dim(const Tensor& x, const Tensor& indices);
+/// a where cond is non-zero, b elsewhere; all three broadcast. a and b compute
+/// in float64 if either is, else in float32 if either is, else int64. The
+/// gradient goes to a where cond holds and to b elsewhere; cond gets none.
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
+/// x with `value` where mask is non-zero; x and the mask broadcast against each
+/// other (as PyTorch's out-of-place masked_fill). The gradient is 0 at the filled entries.
+Tensor masked_fill(const Tensor& x, const Tensor& mask, double value);
 
 // ---- linear algebra (ops/matmul.cpp) -----------------------------------------
 /// [M,K]x[K,N] -> [M,N]; [B,M,K]x[B,K,N] -> [B,M,N]; [B,M,K]x[K,N] -> [B,M,N].
