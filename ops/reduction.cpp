@@ -35,11 +35,31 @@ std::vector<bool> reduced_axes(const Shape& shape, const std::vector<int>& axes,
 }
 
 // out[keepdim shape] = sum of x over the marked axes.
+// Sums in T: floats accumulate a run in double (row_sum); int64 adds exactly,
+// wrapping around on overflow as PyTorch's int64 sum does (computed in unsigned
+// arithmetic, where wrapping is defined).
+template <class T> T plus(T a, T b) {
+  if constexpr (std::is_floating_point_v<T>)
+    return a + b;
+  else
+    return static_cast<T>(static_cast<std::uint64_t>(a) + static_cast<std::uint64_t>(b));
+}
+
+template <class T> T row_total(const T* v, std::int64_t n) {
+  if constexpr (std::is_floating_point_v<T>) {
+    return static_cast<T>(row_sum(v, n));
+  } else {
+    T s = 0;
+    for (std::int64_t i = 0; i < n; ++i) s = plus(s, v[i]);
+    return s;
+  }
+}
+
 Tensor sum_kernel(const Tensor& x, const std::vector<bool>& reduce) {
   Shape kept;
   for (int i = 0; i < x.dim(); ++i) kept.push_back(reduce[i] ? 1 : x.shape()[i]);
   Tensor out = zeros(kept, x.dtype());
-  detail::dispatch_float(x.dtype(), "sum", [&](auto tag) {
+  detail::dispatch_all(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T* px = static_cast<const T*>(x.raw_data());
     T* po = static_cast<T*>(out.raw_data());
@@ -47,9 +67,9 @@ Tensor sum_kernel(const Tensor& x, const std::vector<bool>& reduce) {
     detail::for_each_row(plan, px, po, px,
                          [](const T*, const T* in, T* acc, std::int64_t n, std::int64_t, std::int64_t s_acc) {
                            if (s_acc == 0) {
-                             *acc += static_cast<T>(row_sum(in, n));
+                             *acc = plus(*acc, row_total(in, n));
                            } else {
-                             for (std::int64_t i = 0; i < n; ++i) acc[i * s_acc] += in[i];
+                             for (std::int64_t i = 0; i < n; ++i) acc[i * s_acc] = plus(acc[i * s_acc], in[i]);
                            }
                          });
   });
@@ -66,11 +86,11 @@ Shape drop_axes(const Shape& kept, const std::vector<bool>& reduce) {
 }  // namespace
 
 Tensor sum(const Tensor& x) {
-  detail::check_floating(x, "sum");
+  detail::check_defined(x, "sum");
   Tensor y = detail::make_tensor(Shape{}, x.dtype());
-  detail::dispatch_float(x.dtype(), "sum", [&](auto tag) {
+  detail::dispatch_all(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    *static_cast<T*>(y.raw_data()) = static_cast<T>(row_sum(static_cast<const T*>(x.raw_data()), x.numel()));
+    *static_cast<T*>(y.raw_data()) = row_total(static_cast<const T*>(x.raw_data()), x.numel());
   });
   if (autograd::needs_grad(x))
     autograd::record("sum", {x}, y,
@@ -79,7 +99,7 @@ Tensor sum(const Tensor& x) {
 }
 
 Tensor sum(const Tensor& x, const std::vector<int>& axes, bool keepdim) {
-  detail::check_floating(x, "sum");
+  detail::check_defined(x, "sum");
   const std::vector<bool> reduce = reduced_axes(x.shape(), axes, "sum");
   Tensor kept = sum_kernel(x, reduce);
   Tensor y = keepdim ? kept : detail::make_view(kept, drop_axes(kept.shape(), reduce));
@@ -207,7 +227,8 @@ std::vector<OpInfo> reduction_op_declarations() {
           .sample("3x4 over axis 0", {any({3, 4})}, [](const OpArgs& v) { return sum(v[0], {0}); })
           .sample("3x4 over axis 1, keepdim", {any({3, 4})}, [](const OpArgs& v) { return sum(v[0], {1}, true); })
           .sample("2x3x4 over axes 0 and 2", {any({2, 3, 4})}, [](const OpArgs& v) { return sum(v[0], {0, 2}); })
-          .error("axis out of range", [] { sum(ones({2, 3}), {2}); }, {"sum", "axis 2"}),
+          .error("axis out of range", [] { sum(ones({2, 3}), {2}); }, {"sum", "axis 2"})
+          .error("undefined input", [] { sum(Tensor()); }, {"sum"}),
       OpInfo("mean")
           .composite_of_other_ops()
           .sample("all elements of 3x4", {any({3, 4})}, [](const OpArgs& v) { return mean(v[0]); })

@@ -1,5 +1,7 @@
 // Forward values of the core ops against hand-computed answers.
 #include <catch2/catch.hpp>
+
+#include <limits>
 #include <cmath>
 
 #include <tapegrad/tapegrad.hpp>
@@ -181,3 +183,27 @@ TEST_CASE("matmul split over the thread pool equals the one-thread product", "[o
   }
   set_num_threads(before);
 }
+
+TEST_CASE("sum of int64 tensors: exact int64 counts, as in PyTorch", "[ops][reduction]") {
+  const Tensor predicted = argmax(tensor({0.1, 0.9, 0.8, 0.2, 0.3, 0.7}, {3, 2}), 1);  // 1, 0, 1
+  const Tensor labels = tensor_i64({1, 1, 1}, {3});
+  const Tensor correct = sum(eq(predicted, labels));
+  CHECK(correct.dtype() == kInt64);
+  CHECK(correct.dim() == 0);
+  CHECK(correct.item() == 2);
+  // Exact beyond float64's 2^53, and along axes (keepdim too).
+  const std::int64_t big = (std::int64_t{1} << 53) + 1;
+  CHECK(sum(tensor_i64({big, 2}, {2})).to_vector<std::int64_t>() == std::vector<std::int64_t>{big + 2});
+  const Tensor m = tensor_i64({1, 2, 3, 4, 5, 6}, {2, 3});
+  CHECK(sum(m, {0}).to_vector<std::int64_t>() == std::vector<std::int64_t>{5, 7, 9});
+  CHECK(sum(m, {1}, true).shape() == Shape{2, 1});
+  CHECK(sum(m, {-1}).to_vector<std::int64_t>() == std::vector<std::int64_t>{6, 15});
+  CHECK(sum(m, {0, 1}).dtype() == kInt64);
+  // Wraps around on overflow, as torch.sum of int64 does.
+  const std::int64_t top = std::numeric_limits<std::int64_t>::max();
+  CHECK(sum(tensor_i64({top, 1}, {2})).to_vector<std::int64_t>() ==
+        std::vector<std::int64_t>{std::numeric_limits<std::int64_t>::min()});
+  // mean stays float-only, as torch.mean.
+  CHECK_THROWS_WITH(mean(correct), Catch::Matchers::Contains("mean") && Catch::Matchers::Contains("int64"));
+}
+

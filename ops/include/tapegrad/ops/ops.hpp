@@ -99,10 +99,12 @@ Tensor softmax(const Tensor& x, int axis = -1);
 Tensor log_softmax(const Tensor& x, int axis = -1);
 
 // ---- reductions (ops/reduction.cpp) ------------------------------------------
-/// Sum of all elements (0-d result).
+/// Sum of all elements (0-d result). An int64 tensor sums exactly to int64
+/// (wrapping around on overflow, as PyTorch), so counting works the PyTorch way:
+/// `sum(eq(argmax(logits, 1), labels)).item()` is the number of correct predictions.
 Tensor sum(const Tensor& x);
 /// Sum over `axes` (negative counts from the back); keepdim keeps them as size 1.
-/// Throws for an axis out of range or listed twice.
+/// int64 as for sum(x). Throws for an axis out of range or listed twice.
 Tensor sum(const Tensor& x, const std::vector<int>& axes, bool keepdim = false);
 /// Mean of all elements (0-d result); throws for an empty tensor.
 Tensor mean(const Tensor& x);
