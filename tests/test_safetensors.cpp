@@ -22,15 +22,9 @@ using Bytes = std::string;
 namespace {
 
 using tg::testing::TempDir;
+using tg::testing::read_bytes;
+using tg::testing::write_bytes;
 
-Bytes read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return Bytes(std::istreambuf_iterator<char>(in), {});
-}
-void write_bytes(const std::string& path, const Bytes& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
 Bytes u64_le(std::uint64_t v) {
   Bytes b;
   for (int i = 0; i < 8; ++i) b += static_cast<char>(v >> (8 * i));
