@@ -185,10 +185,11 @@ Layout file_layout(const SafetensorsFile& file, const LoadSafetensorsOptions& op
 }
 
 // "'a', 'b' and 3 more" — keeps the message of a wholly wrong file readable.
-template <class Items, class Describe> std::string listing(const Items& items, Describe&& describe_one) {
+template <class Items, class Describe>
+std::string listing(const Items& items, Describe&& describe_one, const char* separator = ", ") {
   constexpr std::size_t kShown = 8;
   std::string out;
-  for (std::size_t i = 0; i < items.size() && i < kShown; ++i) out += (i ? ", " : "") + describe_one(items[i]);
+  for (std::size_t i = 0; i < items.size() && i < kShown; ++i) out += (i ? separator : "") + describe_one(items[i]);
   if (items.size() > kShown) out += " and " + std::to_string(items.size() - kShown) + " more";
   return out;
 }
@@ -202,9 +203,14 @@ std::string refusal(const LoadReport& report, const std::string& where, const nn
   if (!report.unexpected.empty())
     message += " the model does not have " + listing(report.unexpected, name) + ";";
   if (!report.mismatched.empty())
-    message += " " + listing(report.mismatched, [](const Mismatch& m) {
-                 return "'" + m.name + "' is " + m.in_file + " in the file, but the model needs " + m.expected;
-               }) + ";";
+    message += " " +
+               listing(
+                   report.mismatched,
+                   [](const Mismatch& m) {
+                     return "'" + m.name + "' is " + m.in_file + " in the file, but the model needs " + m.expected;
+                   },
+                   "; ") +
+               ";";
   message.back() = '.';
   return message + " Nothing was loaded (load non-strictly to load the tensors that fit).";
 }

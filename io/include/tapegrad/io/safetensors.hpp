@@ -53,6 +53,9 @@ namespace tg::nn {
 class Module;
 }
 
+/// @namespace tg::io
+/// Model files other frameworks read and write: safetensors (PyTorch's names and layout).
+
 namespace tg::io {
 
 /// (name, tensor) pairs in file order.
