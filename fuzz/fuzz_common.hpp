@@ -1,6 +1,6 @@
 // Shared by the fuzz targets and the seed generator: how an input is turned
 // into a file for the reader, and the fixed model and optimizer that
-// checkpoints are loaded into.
+// checkpoints and safetensors files are loaded into.
 //
 // The first byte of every fuzz input is a mode byte that says how the rest
 // becomes the file on disk. Both readers guard their data with checksums
@@ -88,7 +88,26 @@ inline Bytes checkpoint_file_from_input(const std::uint8_t* data, std::size_t si
   return file;
 }
 
-/// The model every checkpoint is loaded into: parameters "0.weight" [3,4],
+// ---- safetensors ---------------------------------------------------------------------
+// Bit 0 of the mode byte: 1 = the harness brings the header length (the first
+// 8 bytes, u64) within the file — the stored value modulo (bytes after it + 1),
+// which keeps a right length right — so that mutations that grow or shrink the
+// JSON still reach its parser; 0 = the bytes as they are.
+enum SafetensorsMode : std::uint8_t { kSafetensorsRaw = 0, kSafetensorsFitLength = 1 };
+
+inline Bytes safetensors_file_from_input(const std::uint8_t* data, std::size_t size) {
+  if (size == 0) return {};
+  Bytes file(reinterpret_cast<const char*>(data + 1), size - 1);
+  if ((data[0] & 1u) == kSafetensorsFitLength && file.size() >= 8) {
+    std::uint64_t length = 0;
+    for (int i = 0; i < 8; ++i) length |= std::uint64_t{static_cast<unsigned char>(file[i])} << (8 * i);
+    length %= file.size() - 8 + 1;
+    for (int i = 0; i < 8; ++i) file[i] = static_cast<char>(length >> (8 * i));
+  }
+  return file;
+}
+
+/// The model every checkpoint and safetensors file is loaded into: parameters "0.weight" [3,4],
 /// "0.bias" [3], "2.weight" [2,3], "2.bias" [2].
 inline std::shared_ptr<tg::nn::Sequential> make_model() {
   return std::make_shared<tg::nn::Sequential>(std::make_shared<tg::nn::Linear>(4, 3), std::make_shared<tg::nn::ReLU>(),

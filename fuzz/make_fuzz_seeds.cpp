@@ -2,7 +2,7 @@
 // library itself (plus near-misses that reach each refusal of the loaders;
 // some are written with the private checkpoint writer, since save() cannot
 // produce them), each input prefixed with its mode byte (fuzz_common.hpp):
-//   make_fuzz_seeds OUT_DIR   ->  OUT_DIR/idx/*, OUT_DIR/checkpoint/*, OUT_DIR/csv/*
+//   make_fuzz_seeds OUT_DIR   ->  OUT_DIR/idx/*, OUT_DIR/checkpoint/*, OUT_DIR/csv/*, OUT_DIR/safetensors/*
 // scripts/fuzz.sh runs it at fuzzing time, so no binary corpus is committed.
 #include <cstdio>
 #include <fstream>
@@ -126,6 +126,46 @@ void checkpoint_seeds(const fs::path& dir) {
   }
 }
 
+// safetensors seeds: files save_safetensors and write_safetensors make (both
+// layouts, every dtype, metadata), F16 / BF16 files written by hand, and near-misses.
+void safetensors_seeds(const fs::path& dir) {
+  using namespace fuzz;
+  const std::string path = scratch_path("tapegrad_fuzz_seed");
+  auto file_of = [&](auto&& write) {
+    write(path);
+    Bytes bytes = read_file(path);
+    std::remove(path.c_str());
+    return bytes;
+  };
+  const auto model = make_model();
+  std::vector<std::pair<std::string, Bytes>> files;
+  files.emplace_back("module_pytorch", file_of([&](const std::string& p) { tg::io::save_safetensors(*model, p); }));
+  files.emplace_back("module_tapegrad", file_of([&](const std::string& p) {
+                       tg::io::save_safetensors(*model, p, {tg::io::Layout::Tapegrad, {{"epoch", "3"}}});
+                     }));
+  files.emplace_back("module_float64", file_of([&](const std::string& p) {
+                       tg::io::save_safetensors(make_model()->to(tg::kFloat64), p);
+                     }));
+  files.emplace_back("dtypes", file_of([&](const std::string& p) {
+                       tg::io::write_safetensors(p,
+                                                 {{"f", tg::ones({2, 3})},
+                                                  {"d", tg::zeros({0, 4}, tg::kFloat64)},
+                                                  {"i", tg::tensor_i64({1, -2}, {2})},
+                                                  {"s", tg::scalar_tensor(2.0)}},
+                                                 {{"note", "\"quoted\" \u00e9"}});
+                     }));
+  const Bytes half_header = R"({"h":{"dtype":"F16","shape":[2],"data_offsets":[0,4]},)"
+                            R"("b":{"dtype":"BF16","shape":[1,1],"data_offsets":[4,6]}})";
+  Bytes half;
+  for (int i = 0; i < 8; ++i) half += static_cast<char>(std::uint64_t{half_header.size()} >> (8 * i));
+  files.emplace_back("half", half + half_header + Bytes("\x00\x3c\x01\x80\x80\x3f", 6));
+  files.emplace_back("empty", Bytes("\x02\0\0\0\0\0\0\0{}", 10));
+  for (const auto& [name, file] : files) {
+    write_seed(dir, name + ".raw", kSafetensorsRaw, file);
+    write_seed(dir, name + ".fit", kSafetensorsFitLength, file);
+  }
+}
+
 // CSV seeds: mode byte (see fuzz_csv.cpp), then the file.
 void csv_seeds(const fs::path& dir) {
   const Bytes iris = "5.1,3.5,setosa\n4.9,3.0,setosa\n7.0,3.2,versicolor\n";
@@ -149,8 +189,10 @@ int main(int argc, char** argv) {
   fs::create_directories(out / "idx");
   fs::create_directories(out / "checkpoint");
   fs::create_directories(out / "csv");
+  fs::create_directories(out / "safetensors");
   idx_seeds(out / "idx");
   checkpoint_seeds(out / "checkpoint");
   csv_seeds(out / "csv");
+  safetensors_seeds(out / "safetensors");
   return 0;
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes the file readers with libFuzzer (clang, AddressSanitizer + UBSan):
-# the IDX reader (fuzz_idx), the checkpoint loader (fuzz_checkpoint) and the
-# CSV reader (fuzz_csv).
+# the IDX reader (fuzz_idx), the checkpoint loader (fuzz_checkpoint), the
+# CSV reader (fuzz_csv) and the safetensors reader (fuzz_safetensors).
 # Builds fuzz/ with clang into build-fuzz/, writes the seed corpora there, then
 # runs each target for SECONDS (default 30). The corpora grow in
 # build-fuzz/corpus/<target> across runs; a crashing input is saved as
@@ -27,12 +27,13 @@ if [ "${1:-}" = --coverage ]; then
     exit 1
   fi
   cmake -S fuzz -B build-fuzz-cov -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DTAPEGRAD_FUZZ_COVERAGE=ON >/dev/null
-  cmake --build build-fuzz-cov -j"$(nproc)" --target fuzz_idx fuzz_checkpoint fuzz_csv
+  cmake --build build-fuzz-cov -j"$(nproc)" --target fuzz_idx fuzz_checkpoint fuzz_csv fuzz_safetensors
   # Each target's report covers the sources it fuzzes.
   declare -A sources=([idx]="data/idx.cpp data/mnist.cpp"
                       [checkpoint]="train/checkpoint_format.cpp train/serialize.cpp optim/optimizer.cpp"
-                      [csv]="data/csv.cpp")
-  for target in fuzz_idx fuzz_checkpoint fuzz_csv; do
+                      [csv]="data/csv.cpp"
+                      [safetensors]="io/safetensors.cpp io/safetensors_header.cpp")
+  for target in fuzz_idx fuzz_checkpoint fuzz_csv fuzz_safetensors; do
     name=${target#fuzz_}
     rm -f "build-fuzz-cov/$name.profraw"
     LLVM_PROFILE_FILE="build-fuzz-cov/$name.profraw" "build-fuzz-cov/$target" -runs=0 \
@@ -47,7 +48,7 @@ if [ "${1:-}" = --coverage ]; then
 fi
 seconds=${1:-30}
 cmake -S fuzz -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ >/dev/null
-cmake --build build-fuzz -j"$(nproc)" --target fuzz_idx fuzz_checkpoint fuzz_csv make_fuzz_seeds
+cmake --build build-fuzz -j"$(nproc)" --target fuzz_idx fuzz_checkpoint fuzz_csv fuzz_safetensors make_fuzz_seeds
 echo "== fuzz build finished in $(( $(date +%s) - start )) s"
 
 rm -rf build-fuzz/seeds
@@ -61,7 +62,7 @@ mkdir -p build-fuzz/artifacts
 # -timeout: no input may take 10 s.
 read -r -a extra_flags <<< "${FUZZ_FLAGS:-}"
 status=0
-for target in fuzz_idx fuzz_checkpoint fuzz_csv; do
+for target in fuzz_idx fuzz_checkpoint fuzz_csv fuzz_safetensors; do
   name=${target#fuzz_}
   mkdir -p "build-fuzz/corpus/$name"
   echo "== $target for ${seconds} s"

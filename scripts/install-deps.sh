@@ -14,6 +14,7 @@ packages=(
   gnuplot-nox  # PNG charts of the example trainers (optional at run time)
   clang libclang-rt-14-dev  # libFuzzer for scripts/fuzz.sh
   python3-sklearn  # real CSV data sets (sklearn/datasets/data/) for the tabular trainer's test
+  python3-torch  # PyTorch loads the safetensors files tapegrad writes (tests/torch_roundtrip_test.sh)
   "$@"
 )
 

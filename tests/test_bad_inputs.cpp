@@ -60,14 +60,8 @@ struct BadInput {
 
 using Bytes = std::string;
 
-Bytes read_bytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return Bytes(std::istreambuf_iterator<char>(in), {});
-}
-void write_bytes(const fs::path& path, const Bytes& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
+using tg::testing::read_bytes;
+using tg::testing::write_bytes;
 
 // Linear(3->4) - ReLU - Linear(4->2): parameters 0.weight [3,4], 0.bias [4], 2.weight [4,2], 2.bias [2].
 std::shared_ptr<nn::Sequential> mlp(std::int64_t hidden = 4, bool last_bias = true) {
@@ -128,6 +122,22 @@ struct BrokenFiles {
     for (int i = 0; i < 8; ++i) many.push_back(static_cast<char>(std::uint64_t{payload.size()} >> (8 * i)));
     for (int i = 0; i < 4; ++i) many.push_back(static_cast<char>(crc >> (8 * i)));
     write_bytes(file("many.tgc"), many + std::string(4, '\0') + payload);
+
+    // safetensors: a model's file, cut; text; a header with an unknown dtype and one with overlapping ranges.
+    io::save_safetensors(*model, file("mlp.safetensors"));
+    const Bytes tensors = read_bytes(file("mlp.safetensors"));
+    write_bytes(file("cut.safetensors"), tensors.substr(0, tensors.size() - 10));
+    write_bytes(file("notes.safetensors"), "NOT A SAFETENSORS FILE, just some text");
+    auto safetensors = [](const Bytes& header, std::size_t data_bytes) {
+      Bytes length;
+      for (int i = 0; i < 8; ++i) length.push_back(static_cast<char>(std::uint64_t{header.size()} >> (8 * i)));
+      return length + header + Bytes(data_bytes, '\0');
+    };
+    write_bytes(file("int4.safetensors"), safetensors(R"({"w":{"dtype":"I4","shape":[2],"data_offsets":[0,1]}})", 1));
+    write_bytes(file("overlap.safetensors"),
+                safetensors(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+                            R"("b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
+                            12));
 
     write_bytes(file("flowers-missing.csv"), "sepal,petal,species\n5.1,1.4,setosa\n4.9,,setosa\n");
     write_bytes(file("flowers-units.csv"), "sepal,petal,species\n5.1,1.4,setosa\n4.9,1.4 cm,setosa\n");
@@ -330,6 +340,22 @@ std::vector<BadInput> bad_inputs() {
        {"load", "many.tgc", "4000000 tensors", "tg::ReadLimits::max_checkpoint_tensors", "tg::set_read_limits"}},
       {"save: into a directory that does not exist", [=] { save(*mlp(), broken("no/such/dir/m.tgc")); }, kRuntimeError,
        {"save", "no/such/dir/m.tgc", "No such file"}},
+
+      // ---- safetensors
+      {"load_safetensors: the file of another model",
+       [=] { io::load_safetensors(*mlp(5, /*last_bias=*/false), broken("mlp.safetensors")); }, IA,
+       {"load_safetensors", "mlp.safetensors", "does not fit the model (Sequential)", "'0.weight' is [4,3] float32",
+        "[5,3] float32 (the Linear weight [3,5] transposed)", "'2.bias'", "Nothing was loaded"}},
+      {"read_safetensors: truncated file", [=] { io::read_safetensors(broken("cut.safetensors")); }, IA,
+       {"read_safetensors", "cut.safetensors", "'2.weight'", "outside the data", "truncated"}},
+      {"read_safetensors: not a safetensors file", [=] { io::read_safetensors(broken("notes.safetensors")); }, IA,
+       {"read_safetensors", "notes.safetensors", "not a safetensors file", "announce a header of"}},
+      {"read_safetensors: a checkpoint", [=] { io::read_safetensors(broken("mlp.tgc")); }, IA,
+       {"read_safetensors", "mlp.tgc", "tapegrad checkpoint", "tg::load"}},
+      {"read_safetensors: an unknown dtype", [=] { io::read_safetensors(broken("int4.safetensors")); }, IA,
+       {"read_safetensors", "int4.safetensors", "tensor 'w'", "unknown dtype 'I4'"}},
+      {"read_safetensors: overlapping tensors", [=] { io::read_safetensors(broken("overlap.safetensors")); }, IA,
+       {"read_safetensors", "overlap.safetensors", "'a' [0, 8] and 'b' [4, 12] overlap"}},
       {"check_writable: the output is a directory", [=] { train::check_writable(broken("runs"), {true, "save"}); },
        kRuntimeError, {"save", "runs", "Is a directory"}},
       {"MetricsLogger::log: a key twice in one row",

@@ -23,15 +23,9 @@ namespace {
 
 // A fresh directory per test case, removed afterwards.
 using tg::testing::TempDir;
+using tg::testing::read_bytes;
+using tg::testing::write_bytes;
 
-Bytes read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return Bytes(std::istreambuf_iterator<char>(in), {});
-}
-void write_bytes(const std::string& path, const Bytes& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
 
 // The bytes of every tensor, for bit-exact comparisons.
 std::vector<Bytes> raw(const std::vector<Tensor>& ts) {

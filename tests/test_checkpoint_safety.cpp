@@ -33,11 +33,8 @@ using Bytes = std::string;
 namespace {
 
 using tg::testing::TempDir;
+using tg::testing::read_bytes;
 
-Bytes read_bytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return Bytes(std::istreambuf_iterator<char>(in), {});
-}
 
 // Two Linear(width -> width). The default, 1024, is 2.1 M parameters, an 8 MB
 // checkpoint: a save (with its fsync) takes long enough to be interrupted in the middle.

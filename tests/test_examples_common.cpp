@@ -465,6 +465,9 @@ TEST_CASE("examples: every unwritable output is refused before training, naming 
   fs::create_directories(*o.save);
   CHECK_THROWS_WITH(check_output_locations(o), Contains("--save: cannot replace") && Contains("Is a directory"));
   o.save.reset();
+  o.save_safetensors = blocked_path(dir, "m.safetensors");
+  CHECK_THROWS_WITH(check_output_locations(o), Contains("--save-safetensors: cannot create the directory"));
+  o.save_safetensors.reset();
   o.metrics_json = blocked_path(dir, "m.json");
   CHECK_THROWS_WITH(check_output_locations(o), Contains("--metrics-json: cannot create the directory"));
   // Writable outputs: their directories are made now, and nothing is left behind.
@@ -485,6 +488,19 @@ TEST_CASE("examples: run_training refuses an unwritable --save before the first 
   CHECK_THROWS_WITH(run_training(tiny.run), Contains("--save") && Contains("nothing was trained"));
   CHECK(tiny.epochs_run == 0);
   CHECK(tiny.model->weight.to_vector() == initial);
+}
+
+TEST_CASE("examples: a safetensors file that cannot be saved where asked is rescued elsewhere", "[examples]") {
+  TempDir dir, rescue;
+  auto model = std::make_shared<nn::Linear>(2, 3);
+  CHECK(save_safetensors_or_rescue(*model, dir.path / "m.safetensors", {rescue.path}) == dir.path / "m.safetensors");
+  const fs::path rescued = rescue.path / ("m.rescued-" + std::to_string(::getpid()) + ".safetensors");
+  CHECK_THROWS_WITH(save_safetensors_or_rescue(*model, blocked_path(dir, "m.safetensors"), {rescue.path}),
+                    Contains("write_safetensors: cannot create a temporary file") &&
+                        Contains("the trained model was saved to '" + rescued.string() + "' instead"));
+  auto loaded = std::make_shared<nn::Linear>(2, 3);
+  io::load_safetensors(*loaded, rescued.string());
+  CHECK(loaded->weight.to_vector() == model->weight.to_vector());
 }
 
 TEST_CASE("examples: a checkpoint that cannot be saved where asked is rescued elsewhere", "[examples]") {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <numeric>
 #include <sstream>
 #include <string>
@@ -126,6 +127,18 @@ inline std::vector<std::int64_t> range(std::int64_t n) {
 inline std::vector<std::int64_t> sorted(std::vector<std::int64_t> v) {
   std::sort(v.begin(), v.end());
   return v;
+}
+
+/// The whole file's bytes ("" when it cannot be read).
+inline std::string read_bytes(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+/// Replaces the file at `path` with `bytes`.
+inline void write_bytes(const std::filesystem::path& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
 /// The whole file as text ("" when it cannot be read).

@@ -15,7 +15,7 @@ mkdir -p "$work/data"
 
 # lenet5: train, write metrics/plots/checkpoint.
 "$ex/lenet5" --data-dir "$work/data" --epochs 2 --batch-size 16 --threads 1 --out "$work/lenet" \
-  --metrics-json "$work/lenet.json" --save "$work/lenet.tgc" > "$work/lenet.log"
+  --metrics-json "$work/lenet.json" --save "$work/lenet.tgc" --save-safetensors "$work/lenet.safetensors" > "$work/lenet.log"
 for key in test_accuracy train_loss epochs seconds images_per_second; do
   grep -q "\"$key\":" "$work/lenet.json" || fail "metrics json lacks $key: $(cat "$work/lenet.json")"
 done
@@ -25,6 +25,7 @@ grep -q '"epochs":2' "$work/lenet.json" || fail "metrics json epochs: $(cat "$wo
 [ "$(wc -l < "$work/lenet/epochs.csv")" -eq 3 ] || fail "epochs.csv should have 1 + 2 lines"
 [ "$(wc -l < "$work/lenet/epochs.jsonl")" -eq 2 ] || fail "epochs.jsonl should have 2 lines"
 [ -s "$work/lenet.tgc" ] && [ -s "$work/lenet.tgc.optim" ] || fail "no checkpoint"
+grep -q '"tapegrad.layout":"pytorch"' "$work/lenet.safetensors" || fail "no safetensors file in PyTorch layout"
 
 # --augment with loader threads: a different pass over the same data, same files.
 "$ex/lenet5" --data-dir "$work/data" --epochs 1 --batch-size 16 --threads 1 --augment --workers 2 \

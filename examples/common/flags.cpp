@@ -358,6 +358,9 @@ void add_training_flags(FlagParser& flags, const TrainingDefaults& d) {
   flags.add_path("data-dir", "directory holding the dataset files", d.data_dir).metavar("DIR");
   flags.add_path("out", "directory for history.csv, epochs.csv, epochs.jsonl and plots", d.out).metavar("DIR");
   flags.add_path("save", "write the trained parameters to FILE", Presence::Optional).metavar("FILE");
+  flags.add_path("save-safetensors", "write the trained parameters to FILE as safetensors, which PyTorch loads",
+                 Presence::Optional)
+      .metavar("FILE");
   flags.add_path("resume", "load parameters from FILE before training", Presence::Optional).metavar("FILE");
   flags.add_path("metrics-json", "write the final metrics as JSON to FILE", Presence::Optional).metavar("FILE");
   flags.add_bool("detect-anomaly",
@@ -377,6 +380,7 @@ TrainingOptions training_options(const FlagParser& flags) {
   o.data_dir = flags.get_path("data-dir");
   o.out = flags.get_path("out");
   o.save = flags.get_optional_path("save");
+  o.save_safetensors = flags.get_optional_path("save-safetensors");
   o.resume = flags.get_optional_path("resume");
   o.metrics_json = flags.get_optional_path("metrics-json");
   o.detect_anomaly = flags.get_bool("detect-anomaly");

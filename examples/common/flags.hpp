@@ -125,7 +125,8 @@ struct TrainingDefaults {
 constexpr std::int64_t kMaxEpochs = 1'000'000'000;
 
 /// Declares --epochs --batch-size --lr --weight-decay --momentum --seed
-/// --threads --workers --data-dir --out --save --resume --metrics-json --detect-anomaly.
+/// --threads --workers --data-dir --out --save --save-safetensors --resume
+/// --metrics-json --detect-anomaly.
 void add_training_flags(FlagParser& flags, const TrainingDefaults& defaults);
 
 /// The values of the flags declared by add_training_flags.
@@ -141,6 +142,7 @@ struct TrainingOptions {
   std::filesystem::path data_dir;
   std::filesystem::path out;  ///< directory for history.csv, epochs.csv, epochs.jsonl and plots
   std::optional<std::filesystem::path> save, resume, metrics_json;
+  std::optional<std::filesystem::path> save_safetensors;  ///< the model as safetensors (PyTorch layout)
   bool detect_anomaly = false;  ///< train under tg::autograd::DetectAnomalyGuard
 };
 

@@ -7,10 +7,12 @@
 #include <memory>
 #include <optional>
 #include <stdexcept>
+#include <utility>
 
 #include "common/plots.hpp"
 #include <tapegrad/core/autograd.hpp>
 #include <tapegrad/data/batches.hpp>
+#include <tapegrad/io/safetensors.hpp>
 #include <tapegrad/nn/nn.hpp>
 #include <tapegrad/train/serialize.hpp>
 #include <tapegrad/optim/optim.hpp>
@@ -66,6 +68,7 @@ void check_output_locations(const TrainingOptions& opt) {
       train::check_writable(*opt.save, {true, "--save"});
       train::check_writable(optimizer_checkpoint_path(opt.save->string()), {true, "--save"});
     }
+    if (opt.save_safetensors) train::check_writable(*opt.save_safetensors, {true, "--save-safetensors"});
   } catch (const std::exception& e) {
     throw std::runtime_error(std::string(e.what()) + " (checked before training: nothing was trained)");
   }
@@ -79,16 +82,16 @@ std::vector<fs::path> rescue_directories() {
   return dirs;
 }
 
-SavedCheckpoint save_checkpoint(nn::Module& model, optim::Optimizer& optimizer, const fs::path& path,
-                                const std::vector<fs::path>& fallback_dirs) {
-  auto save_both = [&](const fs::path& model_path) {
-    tg::save(model, model_path.string());
-    tg::save(optimizer, optimizer_checkpoint_path(model_path.string()));
-    return SavedCheckpoint{model_path, optimizer_checkpoint_path(model_path.string()), ""};
-  };
+// Calls write(path); when that fails, write(dir / "<stem>.rescued-<pid><extension>")
+// for each of `fallback_dirs` until one works. Returns the path written and why
+// `path` failed (empty when it did not); throws only when every place failed.
+template <class Write>
+std::pair<fs::path, std::string> write_or_rescue(const fs::path& path, const std::vector<fs::path>& fallback_dirs,
+                                                 Write&& write) {
   std::string failure;
   try {
-    return save_both(path);
+    write(path);
+    return {path, ""};
   } catch (const std::exception& e) {
     failure = e.what();
   }
@@ -97,14 +100,31 @@ SavedCheckpoint save_checkpoint(nn::Module& model, optim::Optimizer& optimizer, 
   std::string tried;
   for (const fs::path& dir : fallback_dirs) {
     try {
-      SavedCheckpoint saved = save_both(dir / name);
-      saved.failure = failure;
-      return saved;
+      write(dir / name);
+      return {dir / name, failure};
     } catch (const std::exception& e) {
       tried += std::string("; ") + e.what();
     }
   }
   throw std::runtime_error(failure + "; the trained model could not be saved anywhere else either" + tried);
+}
+
+SavedCheckpoint save_checkpoint(nn::Module& model, optim::Optimizer& optimizer, const fs::path& path,
+                                const std::vector<fs::path>& fallback_dirs) {
+  auto [written, failure] = write_or_rescue(path, fallback_dirs, [&](const fs::path& model_path) {
+    tg::save(model, model_path.string());
+    tg::save(optimizer, optimizer_checkpoint_path(model_path.string()));
+  });
+  return SavedCheckpoint{written, optimizer_checkpoint_path(written.string()), failure};
+}
+
+fs::path save_safetensors_or_rescue(const nn::Module& model, const fs::path& path,
+                                    const std::vector<fs::path>& fallback_dirs) {
+  auto [written, failure] = write_or_rescue(
+      path, fallback_dirs, [&](const fs::path& p) { io::save_safetensors(model, p.string()); });
+  if (!failure.empty())
+    throw std::runtime_error(failure + "; the trained model was saved to '" + written.string() + "' instead");
+  return written;
 }
 
 TrainingResult run_training(TrainingRun& run) {
@@ -186,6 +206,12 @@ TrainingResult run_training(TrainingRun& run) {
         throw std::runtime_error(saved.failure + "; the trained model was saved to '" + saved.model.string() +
                                  "' instead (optimizer state: '" + saved.optimizer.string() + "')");
       std::printf("saved %s (and %s)\n", saved.model.string().c_str(), saved.optimizer.string().c_str());
+    });
+  }
+  if (opt.save_safetensors) {
+    attempt(failures, "--save-safetensors", [&] {
+      const fs::path written = save_safetensors_or_rescue(*run.model, *opt.save_safetensors, rescue_directories());
+      std::printf("saved %s (safetensors, PyTorch layout)\n", written.string().c_str());
     });
   }
   if (!opt.out.empty()) {

@@ -66,13 +66,14 @@ struct TrainingResult {
 
 /// Checks every output location (check_output_locations), loads --resume (model,
 /// and optimizer state if FILE.optim exists), trains, evaluates, and writes what
-/// --save, --out and --metrics-json ask for. A write that fails after training
+/// --save, --save-safetensors, --out and --metrics-json ask for. A write that fails after training
 /// does not stop the others: the model is saved (where asked, or else where
 /// save_checkpoint could), and then one std::runtime_error lists every failure.
 TrainingResult run_training(TrainingRun& run);
 
 /// Refuses, before any training, outputs that could not be written afterwards:
-/// creates the --out directory and the directories of --save and --metrics-json,
+/// creates the --out directory and the directories of --save, --save-safetensors
+/// and --metrics-json,
 /// and creates and removes a temporary file where each file will go
 /// (tg::train::check_writable). Throws std::runtime_error naming the flag.
 void check_output_locations(const TrainingOptions& options);
@@ -93,6 +94,13 @@ struct SavedCheckpoint {
 /// says where and why. Throws std::runtime_error only when no place could.
 SavedCheckpoint save_checkpoint(nn::Module& model, optim::Optimizer& optimizer, const std::filesystem::path& path,
                                 const std::vector<std::filesystem::path>& fallback_dirs);
+
+/// Saves the model as safetensors (PyTorch layout) to `path`, or, when that
+/// fails, to "<stem>.rescued-<pid><extension>" in the first of `fallback_dirs`
+/// that takes it and then throws std::runtime_error saying where it went and
+/// why. Returns the path written.
+std::filesystem::path save_safetensors_or_rescue(const nn::Module& model, const std::filesystem::path& path,
+                                                 const std::vector<std::filesystem::path>& fallback_dirs);
 
 /// Where a checkpoint that cannot be saved where asked goes instead: the
 /// temporary directory, then the working directory.

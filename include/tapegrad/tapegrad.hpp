@@ -12,8 +12,8 @@
 
 /// @namespace tg
 /// tapegrad's public API: Tensor and its factories, the differentiable ops,
-/// gradcheck, and the sub-namespaces autograd, nn, optim, data, train, image
-/// and distributed. Internals live in tg::detail and are not part of the API.
+/// gradcheck, and the sub-namespaces autograd, nn, optim, data, train, io,
+/// image and distributed. Internals live in tg::detail and are not part of the API.
 
 #include <tapegrad/core/autograd.hpp>
 #include <tapegrad/core/dtype.hpp>
@@ -25,6 +25,7 @@
 #include <tapegrad/core/shape.hpp>
 #include <tapegrad/core/tensor.hpp>
 #include <tapegrad/data/data.hpp>
+#include <tapegrad/io/safetensors.hpp>
 #include <tapegrad/nn/nn.hpp>
 #include <tapegrad/ops/config.hpp>
 #include <tapegrad/ops/declared_ops.hpp>

@@ -31,12 +31,16 @@ struct ReadLimits {
   /// Pixels (width x height) of a picture (data::read_image, data::ImageFolder):
   /// 2^27 = 134217728, e.g. 16384 x 8192 — a 100-megapixel photo fits.
   std::uint64_t max_image_pixels = std::uint64_t{1} << 27;
-  /// Tensors in one checkpoint: 100000. Large models have a few thousand;
-  /// their optimizer state three times as many.
+  /// Tensors in one checkpoint or safetensors file: 100000. Large models have
+  /// a few thousand; their optimizer state three times as many.
   std::uint64_t max_checkpoint_tensors = 100000;
-  /// Bytes of data in one checkpoint file: 16 GiB (a 4-billion-parameter
-  /// float32 model). Loading holds the file and the tensors: twice this.
+  /// Bytes of data in one checkpoint or safetensors file: 16 GiB (a
+  /// 4-billion-parameter float32 model). Loading a checkpoint holds the file
+  /// and the tensors: twice this.
   std::uint64_t max_checkpoint_bytes = std::uint64_t{1} << 34;
+  /// Bytes of a safetensors file's JSON header: 100000000, the limit of the
+  /// reference implementation (a header holds about 100 bytes per tensor).
+  std::uint64_t max_safetensors_header_bytes = 100'000'000;
 };
 
 /// The limits the readers use when a call is not given its own (initially
