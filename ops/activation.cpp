@@ -85,7 +85,7 @@ Tensor sigmoid(const Tensor& x) {
     return T(1) / (T(1) + xt::exp(-v));
   });
   if (autograd::needs_grad(x))
-    autograd::record("sigmoid", {x}, y, autograd::formulas([y = SavedTensor(y.detach())](const Tensor& gy) {
+    autograd::record("sigmoid", {x}, y, autograd::formulas([y = SavedTensor::output(y)](const Tensor& gy) {
       return fused(gy, y.get(), "sigmoid backward", [](const auto& g, const auto& s, auto t) {
         using T = decltype(t);
         return g * s * (T(1) - s);
@@ -98,7 +98,7 @@ Tensor tanh(const Tensor& x) {
   detail::check_floating(x, "tanh");
   Tensor y = fused(x, x, "tanh", [](const auto& v, const auto&, auto) { return xt::tanh(v); });
   if (autograd::needs_grad(x))
-    autograd::record("tanh", {x}, y, autograd::formulas([y = SavedTensor(y.detach())](const Tensor& gy) {
+    autograd::record("tanh", {x}, y, autograd::formulas([y = SavedTensor::output(y)](const Tensor& gy) {
       return fused(gy, y.get(), "tanh backward", [](const auto& g, const auto& t, auto tag) {
         using T = decltype(tag);
         return g * (T(1) - t * t);
@@ -115,7 +115,7 @@ Tensor relu(const Tensor& x) {
   });
   // gy * [x > 0], read as [y > 0]: saving y lets x's buffer be freed.
   if (autograd::needs_grad(x))
-    autograd::record("relu", {x}, y, autograd::formulas([y = SavedTensor(y.detach())](const Tensor& gy) {
+    autograd::record("relu", {x}, y, autograd::formulas([y = SavedTensor::output(y)](const Tensor& gy) {
       return fused(gy, y.get(), "relu backward", [](const auto& g, const auto& r, auto t) {
         using T = decltype(t);
         return xt::where(r > T(0), g, T(0));
@@ -127,7 +127,7 @@ Tensor relu(const Tensor& x) {
 Tensor softmax(const Tensor& x, int axis) {
   Tensor y = softmax_kernel(x, axis, false, "softmax");
   if (autograd::needs_grad(x))
-    autograd::record("softmax", {x}, y, autograd::formulas([y = SavedTensor(y.detach()), axis](const Tensor& gy) {
+    autograd::record("softmax", {x}, y, autograd::formulas([y = SavedTensor::output(y), axis](const Tensor& gy) {
       return y.get() * (gy - sum(gy * y.get(), {axis}, true));
     }));
   return y;
@@ -136,7 +136,7 @@ Tensor softmax(const Tensor& x, int axis) {
 Tensor log_softmax(const Tensor& x, int axis) {
   Tensor y = softmax_kernel(x, axis, true, "log_softmax");
   if (autograd::needs_grad(x))
-    autograd::record("log_softmax", {x}, y, autograd::formulas([y = SavedTensor(y.detach()), axis](const Tensor& gy) {
+    autograd::record("log_softmax", {x}, y, autograd::formulas([y = SavedTensor::output(y), axis](const Tensor& gy) {
       return gy - exp(y.get()) * sum(gy, {axis}, true);
     }));
   return y;

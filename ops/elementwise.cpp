@@ -144,7 +144,7 @@ Tensor div(const Tensor& a0, const Tensor& b0) {
   if (autograd::needs_grad(a, b))
     autograd::record("div", {a, b}, y, autograd::formulas(
         [b = SavedTensor(b), sa = a.shape()](const Tensor& gy) { return sum_to(gy / b.get(), sa); },
-        [b = SavedTensor(b), y = SavedTensor(b.requires_grad() ? y.detach() : Tensor()), sb = b.shape()](const Tensor& gy) {
+        [b = SavedTensor(b), y = b.requires_grad() ? SavedTensor::output(y) : SavedTensor(), sb = b.shape()](const Tensor& gy) {
           return sum_to(neg(gy * y.get() / b.get()), sb);
         }));
   return y;
@@ -187,7 +187,7 @@ Tensor rdiv(double s, const Tensor& b) {
   Tensor y = scalar_forward<ScalarOp::RDiv>(b, s, "rdiv");
   if (autograd::needs_grad(b))  // d(s/b)/db = -s/b^2 = -y/b
     autograd::record("rdiv_scalar", {b}, y,
-                     autograd::formulas([b = SavedTensor(b), y = SavedTensor(y.detach())](const Tensor& gy) { return neg(gy * y.get() / b.get()); }));
+                     autograd::formulas([b = SavedTensor(b), y = SavedTensor::output(y)](const Tensor& gy) { return neg(gy * y.get() / b.get()); }));
   return y;
 }
 

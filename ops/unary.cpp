@@ -41,7 +41,7 @@ template <class F> Tensor map(const Tensor& x, const char* name, F f) {
 Tensor exp(const Tensor& x) {
   Tensor y = map(x, "exp", [](const auto& v, auto) { return xt::exp(v); });
   if (autograd::needs_grad(x))
-    autograd::record("exp", {x}, y, autograd::formulas([y = SavedTensor(y.detach())](const Tensor& gy) { return gy * y.get(); }));
+    autograd::record("exp", {x}, y, autograd::formulas([y = SavedTensor::output(y)](const Tensor& gy) { return gy * y.get(); }));
   return y;
 }
 
@@ -55,7 +55,7 @@ Tensor log(const Tensor& x) {
 Tensor sqrt(const Tensor& x) {
   Tensor y = map(x, "sqrt", [](const auto& v, auto) { return xt::sqrt(v); });
   if (autograd::needs_grad(x))
-    autograd::record("sqrt", {x}, y, autograd::formulas([y = SavedTensor(y.detach())](const Tensor& gy) { return gy / (y.get() * 2.0); }));
+    autograd::record("sqrt", {x}, y, autograd::formulas([y = SavedTensor::output(y)](const Tensor& gy) { return gy / (y.get() * 2.0); }));
   return y;
 }
 
