@@ -13,6 +13,7 @@
 
 #include "core/dispatch.hpp"
 #include "ops/declarations.hpp"
+#include "ops/slicing.hpp"
 #include <tapegrad/core/autograd.hpp>
 #include <tapegrad/ops/ops.hpp>
 
@@ -30,7 +31,7 @@ std::vector<int> reduced_dims(const Tensor& x, const std::vector<int>& dims, con
     return out;
   }
   for (int d : dims) {
-    const int a = normalize_axis(d, x.dim(), op);
+    const int a = detail::wrap_dim(d, x.dim(), op, x);
     for (int seen : out)
       if (seen == a) detail::fail(op, ": dimension ", d, " is listed twice for ", describe(x));
     if (x.dim() > 0) out.push_back(a);
@@ -199,7 +200,7 @@ std::vector<OpInfo> statistics_op_declarations() {
                   [](const OpArgs& v) { return var(v[0], {0, -1}, 0); })
           .sample("3x4 over dim 1, keepdim, correction 2", {any({3, 4})},
                   [](const OpArgs& v) { return var(v[0], {1}, 2, true); })
-          .error("dimension out of range", [] { var(ones({2, 3}), {2}); }, {"var", "axis 2", "2 dimensions"})
+          .error("dimension out of range", [] { var(ones({2, 3}), {2}); }, {"var", "dimension 2", "[2,3]"})
           .error("dimension listed twice", [] { var(ones({2, 3}), {1, -1}); }, {"var", "twice", "[2,3]"})
           .error("over no element", [] { var(zeros({0, 3}), {0}); }, {"var", "no element", "[0,3]"})
           .error("int64 input", [i64] { var(i64); }, {"var", "int64"}),
@@ -208,7 +209,7 @@ std::vector<OpInfo> statistics_op_declarations() {
           .sample("2x3x4 over dim 1, keepdim", {any({2, 3, 4})}, [](const OpArgs& v) { return std(v[0], {1}, 1, true); })
           .sample("3x4 over dims 0 and 1, correction 0", {any({3, 4})},
                   [](const OpArgs& v) { return std(v[0], {0, 1}, 0); })
-          .error("dimension out of range", [] { std(ones({2, 3}), {-3}); }, {"std", "axis -3", "2 dimensions"})
+          .error("dimension out of range", [] { std(ones({2, 3}), {-3}); }, {"std", "dimension -3", "[2,3]"})
           .error("int64 input", [i64] { std(i64); }, {"std", "int64"}),
       OpInfo("logsumexp")
           .composite_of_other_ops()
@@ -217,7 +218,7 @@ std::vector<OpInfo> statistics_op_declarations() {
                   [](const OpArgs& v) { return logsumexp(v[0], {0, 2}, true); })
           .sample("large values (stability)", {inputs::given(tensor({1000, 1001, -1000, 999}, {2, 2}, kFloat64))},
                   [](const OpArgs& v) { return logsumexp(v[0], {-1}); })
-          .error("dimension out of range", [] { logsumexp(ones({2, 3}), {5}); }, {"logsumexp", "axis 5"})
+          .error("dimension out of range", [] { logsumexp(ones({2, 3}), {5}); }, {"logsumexp", "dimension 5", "[2,3]"})
           .error("int64 input", [i64] { logsumexp(i64, {0}); }, {"logsumexp", "int64"}),
       OpInfo("norm")
           .sample("2-norm of all elements", {any({3, 4})}, [](const OpArgs& v) { return norm(v[0]); })
@@ -225,7 +226,7 @@ std::vector<OpInfo> statistics_op_declarations() {
           .sample("inf-norm over dim 0", {any({3, 4})}, [inf](const OpArgs& v) { return norm(v[0], inf, {0}); })
           .sample("inf-norm of all elements", {any({2, 3})}, [inf](const OpArgs& v) { return norm(v[0], inf); })
           .error("p = 3", [] { norm(ones({2, 3}), 3); }, {"norm", "p must be 1, 2 or inf", "3", "[2,3]"})
-          .error("dimension out of range", [] { norm(ones({2, 3}), 2, {2}); }, {"norm", "axis 2"})
+          .error("dimension out of range", [] { norm(ones({2, 3}), 2, {2}); }, {"norm", "dimension 2", "[2,3]"})
           .error("inf-norm of an empty tensor", [inf] { norm(zeros({0}), inf); }, {"norm", "no element", "[0]"})
           .error("int64 input", [i64] { norm(i64); }, {"norm", "int64"}),
       OpInfo("norm (p = 1)")
