@@ -24,9 +24,10 @@ namespace {
 
 using detail::flat;
 
-// MaxWeight/MinWeight: the share of maximum(x, y)'s / minimum(x, y)'s gradient
-// that goes to x: 1 where x is the result, 0 where y is, 1/2 at a tie (PyTorch's rule).
-enum class BinOp { Add, Sub, Mul, Div, Eq, Maximum, Minimum, MaxWeight, MinWeight, Atan2 };
+// NotBelow/NotAbove: the share of maximum's and minimum's gradient that goes to
+// an operand x against the other, y: 0 where x loses, 1/2 at a tie, 1 where it
+// wins -- and 1 where either is NaN (both get the gradient there, as in PyTorch).
+enum class BinOp { Add, Sub, Mul, Div, Eq, Maximum, Minimum, NotBelow, NotAbove, Atan2 };
 
 template <BinOp op, class T> inline T apply(T x, T y) {
   if constexpr (op == BinOp::Add) return x + y;
@@ -37,8 +38,8 @@ template <BinOp op, class T> inline T apply(T x, T y) {
   // x != x: x is NaN, which wins both maximum and minimum (as in PyTorch).
   if constexpr (op == BinOp::Maximum) return (x > y || x != x) ? x : y;
   if constexpr (op == BinOp::Minimum) return (x < y || x != x) ? x : y;
-  if constexpr (op == BinOp::MaxWeight) return static_cast<T>(x > y || x != x ? 1.0 : x == y ? 0.5 : 0.0);
-  if constexpr (op == BinOp::MinWeight) return static_cast<T>(x < y || x != x ? 1.0 : x == y ? 0.5 : 0.0);
+  if constexpr (op == BinOp::NotBelow) return static_cast<T>(x < y ? 0.0 : x == y ? 0.5 : 1.0);
+  if constexpr (op == BinOp::NotAbove) return static_cast<T>(x > y ? 0.0 : x == y ? 0.5 : 1.0);
   if constexpr (op == BinOp::Atan2) return static_cast<T>(std::atan2(x, y));
 }
 
@@ -167,23 +168,27 @@ Tensor div(const Tensor& a0, const Tensor& b0) {
 
 // ---- maximum, minimum, atan2 ------------------------------------------------------
 namespace {
-// maximum or minimum: the gradient is gy times the weight of each operand
-// (MaxWeight/MinWeight for a, 1 minus it for b), summed back to its shape.
-template <BinOp kPick, BinOp kWeight> Tensor pick(const Tensor& a0, const Tensor& b0, const char* name) {
+// maximum or minimum: each operand's gradient is gy times its share (kShareA of
+// a against b, kShareB of b against a), summed back to its shape.
+template <BinOp kPick, BinOp kShareA, BinOp kShareB> Tensor pick(const Tensor& a0, const Tensor& b0, const char* name) {
   const auto [a, b] = detail::promote_floating(a0, b0, name);
   Tensor y = binary_forward<kPick>(a, b, name);
-  if (autograd::needs_grad(a, b)) {
-    const SavedTensor w(binary_forward<kWeight>(a, b, name));
+  if (autograd::needs_grad(a, b))
     autograd::record(name, {a, b}, y, autograd::formulas(
-        [w, sa = a.shape()](const Tensor& gy) { return sum_to(gy * w.get(), sa); },
-        [w, sb = b.shape()](const Tensor& gy) { return sum_to(gy * (1.0 - w.get()), sb); }));
-  }
+        [wa = SavedTensor(a.requires_grad() ? binary_forward<kShareA>(a, b, name) : Tensor()), sa = a.shape()](
+            const Tensor& gy) { return sum_to(gy * wa.get(), sa); },
+        [wb = SavedTensor(b.requires_grad() ? binary_forward<kShareB>(a, b, name) : Tensor()), sb = b.shape()](
+            const Tensor& gy) { return sum_to(gy * wb.get(), sb); }));
   return y;
 }
 }  // namespace
 
-Tensor maximum(const Tensor& a, const Tensor& b) { return pick<BinOp::Maximum, BinOp::MaxWeight>(a, b, "maximum"); }
-Tensor minimum(const Tensor& a, const Tensor& b) { return pick<BinOp::Minimum, BinOp::MinWeight>(a, b, "minimum"); }
+Tensor maximum(const Tensor& a, const Tensor& b) {
+  return pick<BinOp::Maximum, BinOp::NotBelow, BinOp::NotAbove>(a, b, "maximum");
+}
+Tensor minimum(const Tensor& a, const Tensor& b) {
+  return pick<BinOp::Minimum, BinOp::NotAbove, BinOp::NotBelow>(a, b, "minimum");
+}
 
 Tensor atan2(const Tensor& a0, const Tensor& b0) {
   const auto ab = detail::promote_floating(a0, b0, "atan2");

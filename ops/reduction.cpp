@@ -16,6 +16,7 @@
 #include "ops/broadcast.hpp"
 #include "ops/declarations.hpp"
 #include "ops/kernels/row_sum.hpp"
+#include "ops/masks.hpp"
 #include "ops/slicing.hpp"
 #include <tapegrad/core/autograd.hpp>
 #include <tapegrad/ops/ops.hpp>
@@ -215,14 +216,14 @@ template <bool kMax> MaxResult extreme_along(const Tensor& x, int dim, bool keep
 }
 
 // max(x) / min(x) of all elements: the gradient is shared evenly between the
-// elements equal to the result.
+// elements equal to the result (the NaN elements, when it is NaN).
 template <bool kMax> Tensor extreme_all(const Tensor& x, const char* op) {
   detail::check_floating(x, op);
   if (x.numel() == 0) detail::fail(op, ": the tensor ", describe(x), " is empty");
   Tensor y = extreme_kernel<kMax>(reshape(x.detach(), {-1}), 0, false, op).values;
   if (autograd::needs_grad(x))
     autograd::record(op, {x}, y, autograd::formulas([x = SavedTensor(x), y = SavedTensor(y.detach())](const Tensor& gy) {
-      const Tensor ties = eq(x.get(), y.get());
+      const Tensor ties = detail::tied_with(x.get(), y.get());
       return ties * (gy / sum(ties));
     }));
   return y;

@@ -13,6 +13,7 @@
 
 #include "core/dispatch.hpp"
 #include "ops/declarations.hpp"
+#include "ops/masks.hpp"
 #include "ops/slicing.hpp"
 #include <tapegrad/core/autograd.hpp>
 #include <tapegrad/ops/ops.hpp>
@@ -162,7 +163,7 @@ Tensor norm_inf(const Tensor& x, const std::vector<int>& axes, bool keepdim) {
   if (autograd::needs_grad(x))
     autograd::record("norm", {x}, y, autograd::formulas(
         [x = SavedTensor(x), y = SavedTensor(y.detach()), axes, kept = kept_shape(x, axes)](const Tensor& gy) {
-          const Tensor ties = eq(abs(x.get()), reshape(y.get(), kept.vec()));
+          const Tensor ties = detail::tied_with(abs(x.get()), reshape(y.get(), kept.vec()));
           return sign(x.get()) * ties * (reshape(gy, kept.vec()) / sum(ties, axes, true));
         }));
   return y;

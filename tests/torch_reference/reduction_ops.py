@@ -71,6 +71,7 @@ CASES = {
     "max_all_ties": ([t([1, 3, -2, 3, 0.5, 3], 2, 3)], lambda x: torch.max(x)),
     "min_all": ([f64(3, 4)], lambda x: torch.min(x)),
     "min_all_ties": ([t([-1, 3, -1, 2], 4)], lambda x: torch.min(x)),
+    "max_all_nan": ([t([1, math.nan, 3, math.nan], 4)], lambda x: torch.max(x)),
     "max_all_empty": ([f64(0)], lambda x: torch.max(x)),
     # argmax / argmin
     "argmax_dim1": ([f64(3, 4)], lambda x: torch.argmax(x, 1)),
@@ -110,12 +111,14 @@ CASES = {
     "norm1_zero": ([t([0, 0, 1.5], 3)], lambda x: vnorm(x, 1)),
     "norminf_dim0_ties": ([t([2, -1, -2, 1, 0.5, 1, 0, 0, 0], 3, 3)], lambda x: vnorm(x, INF, 0)),
     "norminf_all_ties": ([f64(3, 4)], lambda x: vnorm(x, INF)),
+    "norminf_nan": ([t([1, math.nan, -3, math.nan], 4)], lambda x: vnorm(x, INF)),
     "norminf_zero": ([t([0, 0], 2)], lambda x: vnorm(x, INF)),
     # element-wise
     "maximum_broadcast": ([f64(3, 1), f64(4)], lambda a, b: torch.maximum(a, b)),
     "maximum_ties": ([t([1, 2, 3, -1], 4), t([1, 0, 3, 5], 4)], lambda a, b: torch.maximum(a, b)),
     "minimum_broadcast_ties": ([f64(2, 3), t([0.5, -2.5, 0], 3)], lambda a, b: torch.minimum(a, b)),
-    "maximum_nan": ([const([math.nan, 1, 2], 3), const([0, math.nan, 1], 3)], lambda a, b: torch.maximum(a, b)),
+    "maximum_nan": ([t([math.nan, 1, 2], 3), t([0, math.nan, 1], 3)], lambda a, b: torch.maximum(a, b)),
+    "minimum_nan": ([t([math.nan, 1, math.nan], 3), t([0, math.nan, math.nan], 3)], lambda a, b: torch.minimum(a, b)),
     "maximum_shapes_differ": ([f64(2, 3), f64(4)], lambda a, b: torch.maximum(a, b)),
     "floor": ([t(STEPS, 12)], lambda x: torch.floor(x)),
     "ceil": ([t(STEPS, 12)], lambda x: torch.ceil(x)),
