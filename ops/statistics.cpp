@@ -1,10 +1,11 @@
 // Statistics and norms: var, std, logsumexp, norm.
 //
-// var and logsumexp are compositions of sum, mean, exp and log, so their
-// gradients (and gradients of those) come from the ops they are made of. std
-// and the 2- and inf-norms are ops of their own: their gradients divide by the
-// result, and PyTorch defines them as 0 where the result is 0 (a constant
-// input, a zero vector), which a composition through sqrt would turn into NaN.
+// logsumexp and the 1-norm are compositions of other ops, so their gradients
+// (and gradients of those) come from the ops they are made of. var, std and the
+// 2- and inf-norms are ops of their own, to give PyTorch's gradients where a
+// composition would give NaN: std and the 2-norm divide by the result, and
+// PyTorch defines the gradient as 0 where that is 0 (a constant input, a zero
+// vector); var divides by n - correction, which may be 0.
 // Each gradient formula is built from differentiable ops; the samples and
 // error inputs are declared at the bottom.
 #include <algorithm>
@@ -87,9 +88,22 @@ Tensor var(const Tensor& x, const std::vector<int>& dims, double correction, boo
   const std::vector<int> axes = reduced_dims(x, dims, "var");
   const double n = reduced_count(x, axes);
   if (n == 0) detail::fail("var: reducing ", describe(x), " over no element");
-  const Tensor centered = x - mean(x, axes, true);
   // n <= correction divides by 0, giving inf or NaN as in PyTorch.
-  return sum(centered * centered, axes, keepdim) / std::max(n - correction, 0.0);
+  const double divisor = std::max(n - correction, 0.0);
+  Tensor y;
+  {
+    NoGradGuard no_grad;
+    const Tensor centered = x.detach() - mean(x.detach(), axes, true);
+    y = sum(centered * centered, axes, keepdim) / divisor;
+  }
+  // d var / dx = 2 (x - mean) / (n - correction). As a rule of its own rather
+  // than through sum and mean, a zero divisor gives PyTorch's +-inf, not NaN.
+  if (autograd::needs_grad(x))
+    autograd::record("var", {x}, y, autograd::formulas(
+        [x = SavedTensor(x), axes, kept = kept_shape(x, axes), divisor](const Tensor& gy) {
+          return (x.get() - mean(x.get(), axes, true)) * (reshape(gy, kept.vec()) * (2.0 / divisor));
+        }));
+  return y;
 }
 
 Tensor var(const Tensor& x) { return var(x, {}); }
@@ -195,7 +209,6 @@ std::vector<OpInfo> statistics_op_declarations() {
   const Tensor i64 = tensor_i64({1, 2, 3}, {3});
   return {
       OpInfo("var")
-          .composite_of_other_ops()
           .sample("all elements of 3x4", {any({3, 4})}, [](const OpArgs& v) { return var(v[0]); })
           .sample("2x3x4 over dims 0 and 2, correction 0", {any({2, 3, 4})},
                   [](const OpArgs& v) { return var(v[0], {0, -1}, 0); })

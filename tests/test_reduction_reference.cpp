@@ -63,6 +63,7 @@ const std::map<std::string, Case>& cases() {
       {"var_all", [](V v) { return var(v[0]); }},
       {"var_dims_correction0_keepdim", [](V v) { return var(v[0], {0, 2}, 0, true); }},
       {"var_dim1_correction2", [](V v) { return var(v[0], {1}, 2); }},
+      {"var_correction_too_large", [](V v) { return var(v[0], {1}, 3); }},
       {"var_int64", [](V v) { return var(v[0]); }},
       {"std_all", [](V v) { return tg::std(v[0]); }},
       {"std_dim_neg2", [](V v) { return tg::std(v[0], {-2}); }},

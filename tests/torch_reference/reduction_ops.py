@@ -94,6 +94,7 @@ CASES = {
     "var_all": ([f64(3, 4)], lambda x: torch.var(x)),
     "var_dims_correction0_keepdim": ([f64(2, 3, 4)], lambda x: torch.var(x, (0, 2), correction=0, keepdim=True)),
     "var_dim1_correction2": ([f64(3, 5)], lambda x: torch.var(x, 1, correction=2)),
+    "var_correction_too_large": ([t([1, 2, 4, 3, 3, 3], 2, 3)], lambda x: torch.var(x, 1, correction=3)),
     "var_int64": ([i64([1, 2, 3], 3)], lambda x: torch.var(x)),
     "std_all": ([f64(3, 4)], lambda x: torch.std(x)),
     "std_dim_neg2": ([f64(2, 3, 4)], lambda x: torch.std(x, -2)),
