@@ -87,8 +87,10 @@ CASES = {
     "prod_dim0_keepdim": ([f64(3, 2)], lambda x: torch.prod(x, 0, keepdim=True)),
     "prod_all_one_zero": ([t([0.5, 0, -3, 2], 4)], lambda x: torch.prod(x)),
     "prod_all_two_zeros": ([t([0.5, 0, -3, 0], 2, 2)], lambda x: torch.prod(x)),
+    "prod_empty_dim": ([f64(2, 0)], lambda x: torch.prod(x, 1)),
     # cumsum
     "cumsum_dim0": ([f64(3, 4)], lambda x: torch.cumsum(x, 0)),
+    "cumsum_0d": ([t([1.5])], lambda x: torch.cumsum(x, 0)),
     "cumsum_dim_neg1": ([f64(2, 3, 4)], lambda x: torch.cumsum(x, -1)),
     # var / std
     "var_all": ([f64(3, 4)], lambda x: torch.var(x)),
@@ -104,10 +106,12 @@ CASES = {
     "logsumexp_dims_keepdim": ([f64(2, 3, 4)], lambda x: torch.logsumexp(x, (0, 2), keepdim=True)),
     "logsumexp_large": ([t([1000, 1001, -1000, -999], 2, 2)], lambda x: torch.logsumexp(x, -1)),
     "logsumexp_infinities": ([const([-INF, -INF, 0, -INF, INF, 1], 3, 2)], lambda x: torch.logsumexp(x, 1)),
+    "logsumexp_empty_dim": ([f64(2, 0)], lambda x: torch.logsumexp(x, 1)),
     # norms
     "norm2_all": ([f64(3, 4)], lambda x: vnorm(x)),
     "norm2_dim1_keepdim": ([f64(3, 4)], lambda x: vnorm(x, 2, 1, keepdim=True)),
     "norm2_zero_row": ([t([0, 0, 0, 3, -4, 0], 2, 3)], lambda x: vnorm(x, 2, 1)),
+    "norm2_empty": ([f64(0, 3)], lambda x: vnorm(x, 2, 0)),
     "norm1_dims": ([f64(2, 3, 4)], lambda x: vnorm(x, 1, (0, 2))),
     "norm1_zero": ([t([0, 0, 1.5], 3)], lambda x: vnorm(x, 1)),
     "norminf_dim0_ties": ([t([2, -1, -2, 1, 0.5, 1, 0, 0, 0], 3, 3)], lambda x: vnorm(x, INF, 0)),
