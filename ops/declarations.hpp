@@ -25,5 +25,6 @@ std::vector<OpInfo> pad_op_declarations();
 std::vector<OpInfo> pool_op_declarations();
 std::vector<OpInfo> reduction_op_declarations();
 std::vector<OpInfo> shape_op_declarations();
+std::vector<OpInfo> statistics_op_declarations();
 std::vector<OpInfo> unary_op_declarations();
 }  // namespace tg
