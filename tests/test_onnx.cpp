@@ -165,3 +165,14 @@ TEST_CASE("export_model refuses bad arguments", "[onnx]") {
   TempDir dir("tapegrad-onnx");
   CHECK_THROWS_AS(onnx::export_model(model, randn({2, 4}), dir.file("missing/dir/m.onnx")), std::runtime_error);
 }
+
+TEST_CASE("a model that returns its input exports as one Identity node", "[onnx]") {
+  nn::Sequential model(std::make_shared<nn::Dropout>(0.3));  // the identity in eval mode
+  TempDir dir("tapegrad-onnx");
+  onnx::export_model(model, randn({2, 3}), dir.file("identity.onnx"));
+  const std::string bytes = read_bytes(dir.file("identity.onnx"));
+  // NodeProto: input "input", output "output", name "Identity_0", op_type "Identity".
+  const std::string node = std::string("\x0a\x05input\x12\x06output\x1a\x0aIdentity_0\x22\x08Identity", 37);
+  CHECK(bytes.find(node) != std::string::npos);
+  CHECK(bytes.find("Dropout") == std::string::npos);
+}

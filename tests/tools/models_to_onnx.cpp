@@ -1,12 +1,13 @@
 // Exports the example models to ONNX and writes what tests/onnx_export_check.py
 // compares them with, for tests/onnx_export_test.sh:
-//   OUT_DIR/<model>.onnx               export_model traced on a batch of 2
+//   OUT_DIR/<model>.onnx               export_model traced on a batch of 2 (opset 13)
 //   OUT_DIR/<model>_io.safetensors     "input", a batch of 5, and tapegrad's "output" for it
 // for <model> = lenet5 (examples/common/lenet5_model.cpp), seed_cnn (the NLL CNN of
 // mnist_binary, conv N(0,1) and dense N(0,0.01) weights as with --seed-init,
 // biases set random here so that they count) and two_circles (Linear(2->16)-ReLU-
 // Linear(16->1)-Sigmoid, as in examples/two_circles.cpp), and op_mix (OpMix below:
-// the mapped ops the example models do not use).
+// the mapped ops the example models do not use), and LeNet-5 again at opsets 11
+// and 17 (lenet5_opset11, lenet5_opset17), and tied (Tied below).
 // The batch of 5 differs from the traced batch of 2: the files must run with any batch.
 // Usage: models_to_onnx OUT_DIR
 #include <cstdio>
@@ -36,12 +37,22 @@ struct OpMix : tg::nn::Module {
   }
 };
 
-void write(const std::string& out, const std::string& name, tg::nn::Module& model, const tg::Shape& example) {
+// A tied autoencoder: the encoder's weight, transposed, decodes. The weight is a
+// Linear's, kept in PyTorch's layout for the Gemm and transposed back for the product.
+struct Tied : tg::nn::Module {
+  std::shared_ptr<tg::nn::Linear> encoder = register_module("encoder", std::make_shared<tg::nn::Linear>(3, 4));
+  tg::Tensor forward(const tg::Tensor& x) override {  // x [N,3]
+    return tg::matmul(tg::relu((*encoder)(x)), tg::transpose(encoder->weight, 0, 1));
+  }
+};
+
+void write(const std::string& out, const std::string& name, tg::nn::Module& model, const tg::Shape& example,
+           int opset = tg::onnx::kDefaultOpset) {
   using namespace tg;
   std::vector<std::int64_t> traced = example.vec(), checked = example.vec();
   traced[0] = 2;
   checked[0] = 5;
-  onnx::export_model(model, randn(Shape(traced)), out + "/" + name + ".onnx");
+  onnx::export_model(model, randn(Shape(traced)), out + "/" + name + ".onnx", opset);
   const Tensor input = randn(Shape(checked));
   model.eval();
   Tensor output;
@@ -64,7 +75,11 @@ int main(int argc, char** argv) {
     using namespace tg;
     const std::string out = argv[1];
     manual_seed(17);
-    write(out, "lenet5", *examples::lenet5(), {1, 1, 28, 28});
+    auto lenet5 = examples::lenet5();
+    write(out, "lenet5", *lenet5, {1, 1, 28, 28});
+    // The oldest and newest opsets export_model writes (their IR versions 6 and 8).
+    write(out, "lenet5_opset11", *lenet5, {1, 1, 28, 28}, onnx::kMinOpset);
+    write(out, "lenet5_opset17", *lenet5, {1, 1, 28, 28}, onnx::kMaxOpset);
 
     auto seed_cnn = examples::binary_mnist_cnn(examples::BinaryLoss::NLL, /*normal_init*/ true);
     for (auto& [name, p] : seed_cnn->named_parameters())
@@ -77,6 +92,8 @@ int main(int argc, char** argv) {
 
     OpMix op_mix;
     write(out, "op_mix", op_mix, {1, 2, 6, 6});
+    Tied tied;
+    write(out, "tied", tied, {1, 3});
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "models_to_onnx: %s\n", e.what());
