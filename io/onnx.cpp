@@ -15,7 +15,6 @@
 // export is compared byte for byte with what the onnx package's own serializer
 // writes for the same graph (tests/test_onnx.cpp).
 #include <algorithm>
-#include <functional>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -315,6 +314,9 @@ class GraphBuilder {
     if (!linear_weights_.count(b.id()) || a.dim() != 2) {
       const Value vb = value(b);
       if (vb.batched && b.dim() < 3) fail(op, "multiplies by " + describe(b) + ", whose first dimension is the batch");
+      if (va.batched != vb.batched && b.dim() == 3)
+        fail(op, "pairs the batch of one operand with the first dimension of the other, which does not depend on "
+                 "the input");
       emit("MatMul", {va.name, vb.name}, {}, va.batched || vb.batched, &op.output);
       return;
     }
@@ -345,7 +347,8 @@ class GraphBuilder {
       if (shape.empty()) fail(op, "reshapes a batched tensor to a 0-d one");
       shape[0] = -1;  // the batch, whatever its size
     }
-    const std::string s = constant(next_name("Reshape") + "_shape", tensor_i64(shape, {static_cast<std::int64_t>(shape.size())}));
+    const std::string s =
+        constant(next_name("Reshape") + "_shape", tensor_i64(shape, {static_cast<std::int64_t>(shape.size())}));
     emit("Reshape", {x.name, s}, {}, x.batched, &op.output);
   }
 
@@ -529,8 +532,9 @@ const std::map<std::string, Emitter>& emitters() {
 
 void export_model(nn::Module& model, const Tensor& example_input, const std::string& path, int opset) {
   if (opset < kMinOpset || opset > kMaxOpset)
-    throw std::invalid_argument("onnx::export_model: opset " + std::to_string(opset) + " is not supported (tapegrad writes opsets " +
-                                std::to_string(kMinOpset) + " to " + std::to_string(kMaxOpset) + ")");
+    throw std::invalid_argument("onnx::export_model: opset " + std::to_string(opset) +
+                                " is not supported (tapegrad writes opsets " + std::to_string(kMinOpset) + " to " +
+                                std::to_string(kMaxOpset) + ")");
   if (!example_input.defined()) throw std::invalid_argument("onnx::export_model: the example input is undefined");
   if (example_input.dtype() == kInt64 || example_input.dim() == 0)
     throw std::invalid_argument("onnx::export_model: the example input must be a float32 or float64 tensor whose first "

@@ -142,6 +142,10 @@ TEST_CASE("export_model refuses what would break the dynamic batch", "[onnx]") {
   CHECK_THAT(refusal(transposed, randn({2, 3})), Contains("op 'permute'"));
   CHECK_THAT(refusal(transposed, randn({2, 3})), Contains("moves the batch dimension (dims [1,0])"));
   const Tensor table = randn({2, 3});
+  const Tensor batch_of_matrices = randn({2, 3, 4});
+  Lambda times_matrices([batch_of_matrices](const Tensor& x) { return matmul(x, batch_of_matrices); });
+  CHECK_THAT(refusal(times_matrices, randn({2, 5, 3})),
+             Contains("op 'matmul' (inputs [2,5,3] float32, [2,3,4] float32) cannot be exported: it pairs the batch"));
   Lambda plus_table([table](const Tensor& x) { return x + table; });
   CHECK_THAT(refusal(plus_table, randn({2, 3})),
              Contains("broadcasts [2,3] float32, which does not depend on the input, along the batch dimension"));
