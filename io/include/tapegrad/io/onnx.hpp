@@ -1,5 +1,5 @@
-// tapegrad — ONNX export: a model that runs elsewhere (ONNX Runtime, OpenCV's
-// DNN module, TensorRT, onnx2torch ...).
+// tapegrad — ONNX export: a model that runs without tapegrad, in any ONNX
+// runtime (the tests run the exported files in OpenCV's DNN module).
 //
 // @code
 //   auto model = std::make_shared<tg::nn::Sequential>(std::make_shared<tg::nn::Linear>(4, 3),
@@ -43,7 +43,7 @@
 // The file is written with tapegrad's own encoder of protobuf's wire format (no
 // protobuf or onnx library is needed), atomically (tg::train::write_file_atomically).
 // In Python: `onnx.checker.check_model(onnx.load(path))`, and
-// `cv2.dnn.readNetFromONNX(path)` or `onnxruntime.InferenceSession(path)` to run it.
+// `cv2.dnn.readNetFromONNX(path)` to run it (README "Moving models").
 #pragma once
 
 #include <string>
