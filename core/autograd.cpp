@@ -165,9 +165,48 @@ void record(std::string name, const std::vector<Tensor>& inputs, Tensor& output,
   }
   auto node = std::make_shared<TapeNode>(std::move(name), std::move(edges), std::move(backward));
   for (EngineHook* h : hooks) h->on_record(*node, output);
+  for (EngineHook* h : hooks) h->on_record_inputs(*node, inputs, output);
   TensorImpl& out = TensorImpl::of(output);
   out.grad_fn = std::move(node);
   out.requires_grad = true;
+}
+
+OpAttributes& OpAttributes::set_ints(const std::string& name, std::vector<std::int64_t> values) {
+  for (auto& [n, v] : ints_)
+    if (n == name) {
+      v = std::move(values);
+      return *this;
+    }
+  ints_.emplace_back(name, std::move(values));
+  return *this;
+}
+
+OpAttributes& OpAttributes::set_real(const std::string& name, double value) {
+  for (auto& [n, v] : reals_)
+    if (n == name) {
+      v = value;
+      return *this;
+    }
+  reals_.emplace_back(name, value);
+  return *this;
+}
+
+const std::vector<std::int64_t>& OpAttributes::ints(const std::string& name) const {
+  for (const auto& [n, v] : ints_)
+    if (n == name) return v;
+  throw std::logic_error("OpAttributes: no integer attribute '" + name + "' was recorded");
+}
+
+double OpAttributes::real(const std::string& name) const {
+  for (const auto& [n, v] : reals_)
+    if (n == name) return v;
+  throw std::logic_error("OpAttributes: no real attribute '" + name + "' was recorded");
+}
+
+void set_attributes(const Tensor& output, OpAttributes attributes) {
+  const std::shared_ptr<Node> node = output.grad_fn();
+  if (!node) throw std::logic_error("autograd::set_attributes: the tensor " + describe(output) + " has no grad_fn");
+  node->attributes_ = std::move(attributes);
 }
 
 void retain_output_grad(const Tensor& t) {

@@ -56,6 +56,8 @@ struct EngineHook {
   virtual ~EngineHook() = default;
   /// An op was recorded with this output.
   virtual void on_record(const TapeNode& node, const Tensor& output) {}
+  /// The same moment, with the op's inputs as passed to record() (tracing for export).
+  virtual void on_record_inputs(const TapeNode& node, const std::vector<Tensor>& inputs, const Tensor& output) {}
   /// A node's rule is about to run / has returned these gradients (already checked).
   virtual void before_backward(const TapeNode& node) {}
   virtual void after_backward(const TapeNode& node, const Grads& grads) {}

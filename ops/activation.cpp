@@ -126,19 +126,23 @@ Tensor relu(const Tensor& x) {
 
 Tensor softmax(const Tensor& x, int axis) {
   Tensor y = softmax_kernel(x, axis, false, "softmax");
-  if (autograd::needs_grad(x))
+  if (autograd::needs_grad(x)) {
     autograd::record("softmax", {x}, y, autograd::formulas([y = SavedTensor::output(y), axis](const Tensor& gy) {
       return y.get() * (gy - sum(gy * y.get(), {axis}, true));
     }));
+    autograd::set_attributes(y, autograd::OpAttributes().set_ints("dim", {axis}));
+  }
   return y;
 }
 
 Tensor log_softmax(const Tensor& x, int axis) {
   Tensor y = softmax_kernel(x, axis, true, "log_softmax");
-  if (autograd::needs_grad(x))
+  if (autograd::needs_grad(x)) {
     autograd::record("log_softmax", {x}, y, autograd::formulas([y = SavedTensor::output(y), axis](const Tensor& gy) {
       return gy - exp(y.get()) * sum(gy, {axis}, true);
     }));
+    autograd::set_attributes(y, autograd::OpAttributes().set_ints("dim", {axis}));
+  }
   return y;
 }
 

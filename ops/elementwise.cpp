@@ -211,8 +211,10 @@ Tensor atan2(const Tensor& a0, const Tensor& b0) {
 // ---------------------------------------------------------------------------
 Tensor add(const Tensor& a, double s) {
   Tensor y = scalar_forward<ScalarOp::Add>(a, s, "add");
-  if (autograd::needs_grad(a))
+  if (autograd::needs_grad(a)) {
     autograd::record("add_scalar", {a}, y, autograd::formulas([](const Tensor& gy) { return gy; }));
+    autograd::set_attributes(y, autograd::OpAttributes().set_real("scalar", s));
+  }
   return y;
 }
 
@@ -220,30 +222,38 @@ Tensor sub(const Tensor& a, double s) { return add(a, -s); }
 
 Tensor mul(const Tensor& a, double s) {
   Tensor y = scalar_forward<ScalarOp::Mul>(a, s, "mul");
-  if (autograd::needs_grad(a))
+  if (autograd::needs_grad(a)) {
     autograd::record("mul_scalar", {a}, y, autograd::formulas([s](const Tensor& gy) { return gy * s; }));
+    autograd::set_attributes(y, autograd::OpAttributes().set_real("scalar", s));
+  }
   return y;
 }
 
 Tensor div(const Tensor& a, double s) {
   Tensor y = scalar_forward<ScalarOp::Div>(a, s, "div");
-  if (autograd::needs_grad(a))
+  if (autograd::needs_grad(a)) {
     autograd::record("div_scalar", {a}, y, autograd::formulas([s](const Tensor& gy) { return gy / s; }));
+    autograd::set_attributes(y, autograd::OpAttributes().set_real("scalar", s));
+  }
   return y;
 }
 
 Tensor rsub(double s, const Tensor& b) {
   Tensor y = scalar_forward<ScalarOp::RSub>(b, s, "rsub");
-  if (autograd::needs_grad(b))
+  if (autograd::needs_grad(b)) {
     autograd::record("rsub_scalar", {b}, y, autograd::formulas([](const Tensor& gy) { return neg(gy); }));
+    autograd::set_attributes(y, autograd::OpAttributes().set_real("scalar", s));
+  }
   return y;
 }
 
 Tensor rdiv(double s, const Tensor& b) {
   Tensor y = scalar_forward<ScalarOp::RDiv>(b, s, "rdiv");
-  if (autograd::needs_grad(b))  // d(s/b)/db = -s/b^2 = -y/b
+  if (autograd::needs_grad(b)) {  // d(s/b)/db = -s/b^2 = -y/b
     autograd::record("rdiv_scalar", {b}, y,
                      autograd::formulas([b = SavedTensor(b), y = SavedTensor::output(y)](const Tensor& gy) { return neg(gy * y.get() / b.get()); }));
+    autograd::set_attributes(y, autograd::OpAttributes().set_real("scalar", s));
+  }
   return y;
 }
 

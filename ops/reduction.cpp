@@ -222,7 +222,7 @@ template <bool kMax> Tensor extreme_all(const Tensor& x, const char* op) {
   if (x.numel() == 0) detail::fail(op, ": the tensor ", describe(x), " is empty");
   Tensor y = extreme_kernel<kMax>(reshape(x.detach(), {-1}), 0, false, op).values;
   if (autograd::needs_grad(x))
-    autograd::record(op, {x}, y, autograd::formulas([x = SavedTensor(x), y = SavedTensor(y.detach())](const Tensor& gy) {
+    autograd::record(op, {x}, y, autograd::formulas([x = SavedTensor(x), y = SavedTensor::output(y)](const Tensor& gy) {
       const Tensor ties = detail::tied_with(x.get(), y.get());
       return ties * (gy / sum(ties));
     }));

@@ -130,9 +130,11 @@ Tensor permute(const Tensor& x, const std::vector<int>& dims) {
       }
     }
   });
-  if (autograd::needs_grad(x))
+  if (autograd::needs_grad(x)) {
     autograd::record("permute", {x}, y,
                      autograd::formulas([inverse](const Tensor& gy) { return permute(gy, inverse); }));
+    autograd::set_attributes(y, autograd::OpAttributes().set_ints("dims", {perm.begin(), perm.end()}));
+  }
   return y;
 }
 

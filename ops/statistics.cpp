@@ -121,7 +121,7 @@ Tensor std(const Tensor& x, const std::vector<int>& dims, double correction, boo
   // d std / dx = (x - mean) / ((n - correction) std).
   if (autograd::needs_grad(x))
     autograd::record("std", {x}, y, autograd::formulas(
-        [x = SavedTensor(x), y = SavedTensor(y.detach()), axes, kept = kept_shape(x, axes), n, correction](
+        [x = SavedTensor(x), y = SavedTensor::output(y), axes, kept = kept_shape(x, axes), n, correction](
             const Tensor& gy) {
           const Tensor scale = divided_unless_zero(reshape(gy, kept.vec()), reshape(y.get(), kept.vec()));
           return (x.get() - mean(x.get(), axes, true)) * scale / std::max(n - correction, 0.0);
@@ -159,7 +159,7 @@ Tensor norm2(const Tensor& x, const std::vector<int>& axes, bool keepdim) {
   }
   if (autograd::needs_grad(x))
     autograd::record("norm", {x}, y, autograd::formulas(
-        [x = SavedTensor(x), y = SavedTensor(y.detach()), kept = kept_shape(x, axes)](const Tensor& gy) {
+        [x = SavedTensor(x), y = SavedTensor::output(y), kept = kept_shape(x, axes)](const Tensor& gy) {
           return x.get() * divided_unless_zero(reshape(gy, kept.vec()), reshape(y.get(), kept.vec()));
         }));
   return y;
@@ -176,7 +176,7 @@ Tensor norm_inf(const Tensor& x, const std::vector<int>& axes, bool keepdim) {
   }
   if (autograd::needs_grad(x))
     autograd::record("norm", {x}, y, autograd::formulas(
-        [x = SavedTensor(x), y = SavedTensor(y.detach()), axes, kept = kept_shape(x, axes)](const Tensor& gy) {
+        [x = SavedTensor(x), y = SavedTensor::output(y), axes, kept = kept_shape(x, axes)](const Tensor& gy) {
           const Tensor ties = detail::tied_with(abs(x.get()), reshape(y.get(), kept.vec()));
           return sign(x.get()) * ties * (reshape(gy, kept.vec()) / sum(ties, axes, true));
         }));

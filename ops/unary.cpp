@@ -153,7 +153,7 @@ Tensor log1p(const Tensor& x) {
 Tensor expm1(const Tensor& x) {
   Tensor y = map(x, "expm1", [](const auto& v, auto) { return xt::expm1(v); });
   if (autograd::needs_grad(x))  // d(e^x - 1)/dx = e^x = y + 1
-    autograd::record("expm1", {x}, y, autograd::formulas([y = SavedTensor(y.detach())](const Tensor& gy) { return gy * (y.get() + 1.0); }));
+    autograd::record("expm1", {x}, y, autograd::formulas([y = SavedTensor::output(y)](const Tensor& gy) { return gy * (y.get() + 1.0); }));
   return y;
 }
 
@@ -163,7 +163,7 @@ Tensor rsqrt(const Tensor& x) {
     return T(1) / xt::sqrt(v);
   });
   if (autograd::needs_grad(x))  // d x^(-1/2) / dx = -x^(-3/2) / 2 = -y^3 / 2
-    autograd::record("rsqrt", {x}, y, autograd::formulas([y = SavedTensor(y.detach())](const Tensor& gy) {
+    autograd::record("rsqrt", {x}, y, autograd::formulas([y = SavedTensor::output(y)](const Tensor& gy) {
       return gy * y.get() * y.get() * y.get() * -0.5;
     }));
   return y;

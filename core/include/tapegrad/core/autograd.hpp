@@ -137,6 +137,33 @@ class SavedTensor {
 /// Maps the gradient of an op's output to the gradients of the inputs that need one.
 using BackwardFn = std::function<Grads(const Tensor& grad_output, const NeedsGrad& needs)>;
 
+/// The arguments of a recorded op that are not tensors (stride, padding, an
+/// axis, a scalar), by name, for tools that read a traced graph
+/// (tg::onnx::export_model). Only ops such a tool maps set them, right after
+/// record(): `autograd::set_attributes(y, OpAttributes().set_ints("dim", {d}))`.
+class OpAttributes {
+ public:
+  /// Sets (or replaces) an attribute; returns *this for chaining.
+  ///@{
+  OpAttributes& set_ints(const std::string& name, std::vector<std::int64_t> values);
+  OpAttributes& set_real(const std::string& name, double value);
+  ///@}
+  /// The attribute called `name`; throws std::logic_error naming it when the op did not set it.
+  ///@{
+  const std::vector<std::int64_t>& ints(const std::string& name) const;
+  double real(const std::string& name) const;
+  ///@}
+  bool empty() const { return ints_.empty() && reals_.empty(); }
+
+ private:
+  std::vector<std::pair<std::string, std::vector<std::int64_t>>> ints_;
+  std::vector<std::pair<std::string, double>> reals_;
+};
+
+/// Attaches `attributes` to the node that produced `output` (recorded just
+/// before); throws std::logic_error when `output` has no grad_fn.
+void set_attributes(const Tensor& output, OpAttributes attributes);
+
 /// One recorded op on the tape, as seen from a tensor's grad_fn().
 class Node {
  public:
@@ -147,11 +174,17 @@ class Node {
   const std::string& name() const { return name_; }
   /// True once a backward pass without retain_graph has run through it.
   bool released() const { return released_; }
+  /// The op's non-tensor arguments, when the op sets them (see OpAttributes); else empty.
+  const OpAttributes& attributes() const { return attributes_; }
 
  protected:
   explicit Node(std::string name) : name_(std::move(name)) {}
   std::string name_;
   bool released_ = false;
+
+ private:
+  friend void set_attributes(const Tensor& output, OpAttributes attributes);
+  OpAttributes attributes_;
 };
 
 /// True when grad mode is on and any argument requires grad.
