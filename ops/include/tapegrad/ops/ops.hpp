@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include <tapegrad/core/tensor.hpp>
@@ -123,6 +124,42 @@ Tensor relu(const Tensor& x);
 Tensor softmax(const Tensor& x, int axis = -1);
 /// x - logsumexp(x) along `axis`, computed stably.
 Tensor log_softmax(const Tensor& x, int axis = -1);
+/// PyTorch's element-wise activations (torch.nn.functional), float32 and
+/// float64, with PyTorch's defaults. Where a formula has a kink, the gradient
+/// at the kink is PyTorch's.
+///@{
+/// x for x > 0, negative_slope * x otherwise.
+Tensor leaky_relu(const Tensor& x, double negative_slope = 0.01);
+/// x for x > 0, alpha (e^x - 1) otherwise.
+Tensor elu(const Tensor& x, double alpha = 1.0);
+/// scale * elu(x, alpha) with the self-normalising constants alpha = 1.6733, scale = 1.0507.
+Tensor selu(const Tensor& x);
+/// x Phi(x) with Phi the standard normal CDF (approximate "none"), or
+/// 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) (approximate "tanh").
+/// Throws for any other `approximate`.
+Tensor gelu(const Tensor& x, const std::string& approximate = "none");
+/// x sigmoid(x) (swish).
+Tensor silu(const Tensor& x);
+/// x tanh(softplus(x)).
+Tensor mish(const Tensor& x);
+/// log(1 + e^(beta x)) / beta, and x itself where beta x > threshold. Computed
+/// without overflow for any threshold. Throws for beta = 0.
+Tensor softplus(const Tensor& x, double beta = 1.0, double threshold = 20.0);
+/// x / (1 + |x|).
+Tensor softsign(const Tensor& x);
+/// clamp(x, min_val, max_val); the gradient is 0 at the bounds. Throws when
+/// min_val > max_val (PyTorch returns max_val everywhere).
+Tensor hardtanh(const Tensor& x, double min_val = -1.0, double max_val = 1.0);
+/// clamp(x / 6 + 1/2, 0, 1).
+Tensor hardsigmoid(const Tensor& x);
+/// x hardsigmoid(x).
+Tensor hardswish(const Tensor& x);
+/// log(sigmoid(x)), as min(x, 0) - log(1 + e^-|x|): finite for every finite x.
+Tensor logsigmoid(const Tensor& x);
+/// x for x > 0, weight * x otherwise, with a learned weight of 1 element or one
+/// per channel (dim 1 of x) of x's dtype; differentiable in x and weight.
+Tensor prelu(const Tensor& x, const Tensor& weight);
+///@}
 
 // ---- reductions (ops/reduction.cpp) ------------------------------------------
 /// Sum of all elements (0-d result). An int64 tensor sums exactly to int64
