@@ -94,6 +94,10 @@ Tensor matmul(const Tensor& a0, const Tensor& b0) {
   if (k_a != k_b)
     detail::fail("matmul: shapes ", a.shape().str(), " and ", b.shape().str(), " do not align (", k_a, " != ", k_b,
                  ")");
+  if (a.dim() == 2 && b.dim() == 2) {  // the common case, kept direct
+    check_output_size("matmul", a, b, {a.shape()[0], b.shape()[1]});
+    return product(a, false, b, false);
+  }
   const std::vector<std::int64_t> av = a.shape().vec(), bv = b.shape().vec();
   const Shape batch_a(std::vector<std::int64_t>(av.begin(), av.end() - std::min<std::ptrdiff_t>(2, a.dim())));
   const Shape batch_b(std::vector<std::int64_t>(bv.begin(), bv.end() - std::min<std::ptrdiff_t>(2, b.dim())));
@@ -110,8 +114,6 @@ Tensor matmul(const Tensor& a0, const Tensor& b0) {
   if (a.dim() > 1) out.push_back(M);
   if (b.dim() > 1) out.push_back(N);
   check_output_size("matmul", a, b, full);
-
-  if (a.dim() == 2 && b.dim() == 2) return product(a, false, b, false);  // the common case, kept direct
 
   if (batch_b.numel() == 1) {
     // One right matrix for every row of the left: a single [rows, K] x [K, N] gemm.
