@@ -115,6 +115,7 @@ Tensor matmul(const Tensor& a0, const Tensor& b0) {
   if (b.dim() > 1) out.push_back(N);
   check_output_size("matmul", a, b, full);
 
+  if (a.dim() == 3 && b.dim() == 3 && batch_a == batch_b) return product(a, false, b, false);  // as bmm
   if (batch_b.numel() == 1) {
     // One right matrix for every row of the left: a single [rows, K] x [K, N] gemm.
     const Tensor a2 = reshape(a, {numel_of(batch_a.vec()) * M, k_a});
