@@ -173,11 +173,11 @@ Tensor linear(const Tensor& input, const Tensor& weight, const Tensor& bias) {
   }
   std::vector<std::int64_t> out = x.shape().vec();
   out.pop_back();
+  std::vector<std::int64_t> full = out;
+  full.push_back(out_features);
+  check_output_size("linear", x, w, full);
   const std::int64_t rows = numel_of(out);
   if (w.dim() == 2) out.push_back(out_features);
-  std::vector<std::int64_t> full = out;
-  if (w.dim() == 1) full.push_back(1);
-  check_output_size("linear", x, w, full);
   const Tensor x2 = x.dim() == 2 ? x : reshape(x, {rows, in});
   Tensor y = w.dim() == 2 ? product(x2, false, w, true) : product(x2, false, reshape(w, {in, 1}), false);
   if (bias.defined()) y = y + bias;
@@ -430,7 +430,7 @@ Tensor Einsum::run() {
   Tensor y = xs[0];
   for (std::size_t k = 1; k < xs.size(); ++k) y = contract(y, labels, xs[k], labels_[k], keep_after[k]);
   y = sum_out(y, labels, keep);
-  // The output order; a label whose every operand had extent 1 at ... never dropped, so each is present.
+  // Every output label is still here: extent-1 dimensions were dropped only where another operand has the label.
   std::vector<int> perm;
   for (int l : output_) perm.push_back(static_cast<int>(std::find(labels.begin(), labels.end(), l) - labels.begin()));
   bool identity = true;
