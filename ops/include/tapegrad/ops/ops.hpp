@@ -327,9 +327,26 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
 Tensor masked_fill(const Tensor& x, const Tensor& mask, double value);
 
 // ---- linear algebra (ops/matmul.cpp) -----------------------------------------
-/// [M,K]x[K,N] -> [M,N]; [B,M,K]x[B,K,N] -> [B,M,N]; [B,M,K]x[K,N] -> [B,M,N].
-/// Runs on OpenBLAS sgemm/dgemm; transposes in backward are BLAS flags, not copies.
+/// Matrix product with PyTorch's rules: [M,K]x[K,N] -> [M,N]; a 1-D left
+/// operand is a row and a 1-D right one a column, that dimension dropped from
+/// the result ([K]x[K] -> 0-d, [M,K]x[K] -> [M], [K]x[K,N] -> [N]); dimensions
+/// before the last two are batch dimensions and broadcast ([2,1,M,K]x[3,K,N] ->
+/// [2,3,M,N]; gradients are summed back over the broadcast ones). Runs on
+/// OpenBLAS sgemm/dgemm; transposes in backward are BLAS flags, not copies.
 Tensor matmul(const Tensor& a, const Tensor& b);
+/// Batched product of 3-D operands with one batch size: [B,M,K]x[B,K,N] -> [B,M,N]
+/// (no broadcasting, as torch.bmm).
+Tensor bmm(const Tensor& a, const Tensor& b);
+/// torch.nn.functional.linear: input [..., in], weight [out, in] (PyTorch's
+/// layout; nn::Linear stores its weight as [in, out]), optional bias [out] or
+/// 0-d -> [..., out]. A 1-D weight [in] gives [...].
+Tensor linear(const Tensor& input, const Tensor& weight, const Tensor& bias = Tensor());
+/// Einstein summation over 1 or more operands: "ij,jk->ik", "bhqd,bhkd->bhqk",
+/// "i,i->", "ij->ji", "ii->i" (a diagonal), implicit output ("ij,jk": the
+/// letters used once, in alphabetical order) and "..." (broadcast dimensions).
+/// Extents of 1 broadcast. Operands contract left to right as products, so
+/// gradients are those of the products, permutes and sums it is made of.
+Tensor einsum(const std::string& equation, const std::vector<Tensor>& operands);
 
 // ---- losses on the core ops (ops/loss.cpp; more in <tapegrad/nn/loss.hpp>) --
 /// How a loss combines its per-sample (or per-element) values: Mean (the
