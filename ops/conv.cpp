@@ -9,7 +9,8 @@
 //   conv      (x, w)  -> y    gx = transpose(gy, w)   gw = weight_grad(x, gy)
 //   transpose (gy, w) -> x    = conv2d's input gradient = conv_transpose2d
 //   weight_grad(x, gy) -> w   = conv2d's weight gradient
-// so gradients of gradients stay on the tape. conv1d is conv2d on [N,C,1,W]
+// so gradients of gradients stay on the tape (when nothing is recorded, conv2d's
+// backward runs the three in one fused pass). conv1d is conv2d on [N,C,1,W]
 // between reshapes. The samples and error inputs are declared at the bottom.
 #include <algorithm>
 #include <limits>
@@ -159,14 +160,29 @@ Tensor conv2d_checked(const Tensor& x, const Tensor& w, const Tensor& b, const C
   if (!autograd::needs_grad(x, w, b)) return y;
 
   // Save only what the gradients read: x for gW, W for gx.
-  autograd::record("conv2d", {x, w, b}, y, autograd::formulas(
-      [g, w = SavedTensor(x.requires_grad() ? w.detach() : Tensor())](const Tensor& gy) {
-        return conv_transpose_checked(gy, w.get(), g);
-      },
-      [g, x = SavedTensor(w.requires_grad() ? x.detach() : Tensor())](const Tensor& gy) {
-        return conv_weight_grad(x.get(), gy, g);
-      },
-      [](const Tensor& gy) { return sum(gy, {0, 2, 3}); }));
+  autograd::record("conv2d", {x, w, b}, y, autograd::BackwardFn(
+      [g, x = SavedTensor(w.requires_grad() ? x.detach() : Tensor()),
+       w = SavedTensor(x.requires_grad() ? w.detach() : Tensor())](
+          const Tensor& gy, const autograd::NeedsGrad& needs) -> Grads {
+        // Recording (gradients of gradients asked for): the recorded ops.
+        if (GradMode::is_enabled())
+          return {needs[0] ? conv_transpose_checked(gy, w.get(), g) : Tensor(),
+                  needs[1] ? conv_weight_grad(x.get(), gy, g) : Tensor(), needs[2] ? sum(gy, {0, 2, 3}) : Tensor()};
+        // Nothing to record: the same gradients in one pass of the kernel, each
+        // image's gy read once for all three (the three ops measured ~1.5% slower
+        // on bench_conv's layer, 18.3 vs 18.0 ms).
+        const Dtype dt = gy.dtype();
+        Tensor gx = needs[0] ? detail::make_tensor({g.batch, g.channels, g.in_h, g.in_w}, dt) : Tensor();
+        Tensor gw = needs[1] ? detail::make_tensor({g.filters, g.group_channels(), g.kernel_h, g.kernel_w}, dt) : Tensor();
+        Tensor gb = needs[2] ? detail::make_tensor({g.filters}, dt) : Tensor();
+        detail::dispatch_float(dt, "conv2d backward", [&](auto tag) {
+          using T = decltype(tag);
+          auto out = [](Tensor& t) { return t.defined() ? t.data<T>() : nullptr; };
+          detail::conv2d_backward<T>(needs[1] ? x.get().data<T>() : nullptr, needs[0] ? w.get().data<T>() : nullptr,
+                                     gy.data<T>(), g, out(gx), out(gw), out(gb));
+        });
+        return {gx, gw, gb};
+      }));
   return y;
 }
 
@@ -360,9 +376,9 @@ std::vector<OpInfo> conv_op_declarations() {
                               dilation);
     };
   };
-  auto conv_1d = [](std::int64_t stride, Padding padding, std::int64_t dilation) -> OpCall {
+  auto conv_1d = [](std::int64_t stride, Padding padding, std::int64_t dilation, std::int64_t groups = 1) -> OpCall {
     return [=](const OpArgs& v) {
-      return conv1d(v[0], v[1], v.size() > 2 ? v[2] : Tensor(), stride, padding, dilation);
+      return conv1d(v[0], v[1], v.size() > 2 ? v[2] : Tensor(), stride, padding, dilation, groups);
     };
   };
   const Tensor image = ones({1, 3, 8, 8});
@@ -430,7 +446,8 @@ std::vector<OpInfo> conv_op_declarations() {
                  {"conv2d: groups must be positive, got 0"})
           .error("channels not divisible by groups", [=] { conv2d(image, ones({4, 1, 3, 3}), Tensor(), 1, 0, 1, 2); },
                  {"conv2d: input [1,3,8,8] has 3 channels, not divisible by groups 2"})
-          .error("filters not divisible by groups", [] { conv2d(ones({1, 4, 8, 8}), ones({3, 2, 3, 3}), Tensor(), 1, 0, 1, 2); },
+          .error("filters not divisible by groups",
+                 [] { conv2d(ones({1, 4, 8, 8}), ones({3, 2, 3, 3}), Tensor(), 1, 0, 1, 2); },
                  {"conv2d: weight [3,2,3,3] has 3 output channels, not divisible by groups 2"})
           .error("weight channels times groups differ from the input's",
                  [] { conv2d(ones({1, 4, 8, 8}), ones({4, 1, 3, 3}), Tensor(), 1, 0, 1, 2); },
@@ -479,6 +496,7 @@ std::vector<OpInfo> conv_op_declarations() {
           .composite_of_other_ops()
           .sample("stride 2, padding 1, bias", {any({2, 3, 7}), any({2, 3, 3}), any({2})}, conv_1d(2, 1, 1))
           .sample("'same', dilation 2, no bias", {any({2, 2, 6}), any({3, 2, 2})}, conv_1d(1, "same", 2))
+          .sample("groups 2, bias", {any({2, 4, 6}), any({4, 2, 3}), any({4})}, conv_1d(1, 1, 1, 2))
           .error("input channels differ from the weight's", [] { conv1d(ones({1, 3, 10}), ones({2, 2, 3})); },
                  {"conv1d: input [1,3,10] has 3 channels but weight [2,2,3] expects 2"})
           .error("kernel larger than the input", [] { conv1d(ones({1, 1, 4}), ones({1, 1, 6})); },
