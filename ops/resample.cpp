@@ -88,6 +88,13 @@ Tensor linear_along(const Tensor& x, int dim, const Axis& a, bool align_corners)
 
 std::string describe_size(std::int64_t h, std::int64_t w) { return detail::pair_str(h, w); }
 
+// The product of the extents before [C, H, W] (1 for a 3-D tensor; 0 for an empty batch).
+std::int64_t leading(const Tensor& x) {
+  std::int64_t n = 1;
+  for (int d = 0; d + 3 < x.dim(); ++d) n *= x.size(d);
+  return n;
+}
+
 }  // namespace
 
 Tensor interpolate(const Tensor& x, std::optional<Size2> size, std::optional<ScaleFactor> scale_factor,
@@ -140,7 +147,7 @@ Tensor pixel_shuffle(const Tensor& x, std::int64_t r) {
   out[out.size() - 3] = C / (r * r);
   out[out.size() - 2] = H * r;
   out[out.size() - 1] = W * r;
-  const Tensor blocks = reshape(x, {-1, C / (r * r), r, r, H, W});  // [B, C', i, j, h, w]
+  const Tensor blocks = reshape(x, {leading(x), C / (r * r), r, r, H, W});  // [B, C', i, j, h, w]
   return reshape(permute(blocks, {0, 1, 4, 2, 5, 3}), out);        // [B, C', h, i, w, j]
 }
 
@@ -157,7 +164,7 @@ Tensor pixel_unshuffle(const Tensor& x, std::int64_t r) {
   out[out.size() - 3] = C * r * r;
   out[out.size() - 2] = H / r;
   out[out.size() - 1] = W / r;
-  const Tensor blocks = reshape(x, {-1, C, H / r, r, W / r, r});  // [B, C, h, i, w, j]
+  const Tensor blocks = reshape(x, {leading(x), C, H / r, r, W / r, r});  // [B, C, h, i, w, j]
   return reshape(permute(blocks, {0, 1, 3, 5, 2, 4}), out);      // [B, C, i, j, h, w]
 }
 
@@ -206,6 +213,8 @@ std::vector<OpInfo> resample_op_declarations() {
           .composite_of_other_ops()
           .sample("r 2", {any({2, 8, 2, 3})}, [](const OpArgs& v) { return pixel_shuffle(v[0], 2); })
           .sample("r 3, no batch", {any({9, 1, 2})}, [](const OpArgs& v) { return pixel_shuffle(v[0], 3); })
+          .sample("r 2, two batch dimensions", {any({2, 1, 4, 1, 2})},
+                  [](const OpArgs& v) { return pixel_shuffle(v[0], 2); })
           .error("channels not divisible by r^2", [] { pixel_shuffle(ones({1, 6, 2, 2}), 2); },
                  {"pixel_shuffle: the input [1,6,2,2] has 6 channels, not divisible by upscale_factor^2 = 4"})
           .error("2-D input", [] { pixel_shuffle(ones({4, 4}), 2); }, {"pixel_shuffle", "[4,4]"})

@@ -227,3 +227,15 @@ TEST_CASE("vision modules: parameters, PyTorch's default init bounds, printing",
   nn::PixelShuffle shuffle(2);
   CHECK(shuffle(randn({1, 8, 3, 3})).shape() == Shape{1, 2, 6, 6});
 }
+
+TEST_CASE("pixel_shuffle and pixel_unshuffle: known layout, inverse of each other, empty batch", "[ops][vision]") {
+  // Channel c*r*r + i*r + j goes to pixel (h*r + i, w*r + j): with one pixel per channel the
+  // 4 channels 0..3 become the 2x2 plane [[0, 1], [2, 3]].
+  const Tensor x = tensor({0, 1, 2, 3}, {1, 4, 1, 1});
+  const Tensor y = pixel_shuffle(x, 2);
+  CHECK(y.shape() == Shape{1, 1, 2, 2});
+  CHECK(y.to_vector<double>() == std::vector<double>{0, 1, 2, 3});
+  const Tensor z = randn({2, 3, 8, 4, 6});
+  CHECK(pixel_shuffle(pixel_unshuffle(z, 2), 2).to_vector<double>() == z.to_vector<double>());
+  CHECK(pixel_shuffle(zeros({0, 4, 2, 2}), 2).shape() == Shape{0, 1, 4, 4});
+}
