@@ -239,3 +239,22 @@ TEST_CASE("pixel_shuffle and pixel_unshuffle: known layout, inverse of each othe
   CHECK(pixel_shuffle(pixel_unshuffle(z, 2), 2).to_vector<double>() == z.to_vector<double>());
   CHECK(pixel_shuffle(zeros({0, 4, 2, 2}), 2).shape() == Shape{0, 1, 4, 4});
 }
+
+TEST_CASE("vision module gradients match finite differences", "[nn][vision]") {
+  manual_seed(17);
+  auto check = [](nn::Module& m, const Tensor& x) {
+    const GradcheckResult r = nn::gradcheck_module(m, x);
+    INFO(r.message);
+    CHECK(r.passed);
+  };
+  nn::Conv2d depthwise(4, 8, 3, 2, 1, 1, 4);
+  check(depthwise.to(kFloat64), randn({2, 4, 5, 5}, kFloat64));
+  nn::ConvTranspose2d up(4, 6, 3, 2, 1, 1, 2);
+  check(up.to(kFloat64), randn({2, 4, 3, 3}, kFloat64));
+  nn::ConvTranspose2d dilated(2, 3, {2, 3}, 1, 0, 0, 1, false, 2);
+  check(dilated.to(kFloat64), randn({1, 2, 3, 4}, kFloat64));
+  nn::AdaptiveMaxPool2d pool({2, 3});
+  check(pool, randn({2, 2, 5, 7}, kFloat64));
+  nn::Upsample nearest(Size2(5, 4));
+  check(nearest, randn({1, 2, 3, 3}, kFloat64));
+}
