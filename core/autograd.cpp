@@ -87,19 +87,26 @@ bool needs_grad_list(const std::vector<Tensor>& ts) {
 // Saved tensors
 // ---------------------------------------------------------------------------
 namespace {
-// The node whose rule this thread is running, named by SavedTensor's error.
-thread_local const Node* running_node = nullptr;
+// The node whose rule this thread is running, named by SavedTensor's error and
+// re-attached to a saved output under create_graph.
+thread_local TapeNode* running_node = nullptr;
 
 struct RunningNode {
-  const Node* prev;
-  explicit RunningNode(const Node* n) : prev(running_node) { running_node = n; }
+  TapeNode* prev;
+  explicit RunningNode(TapeNode* n) : prev(running_node) { running_node = n; }
   ~RunningNode() { running_node = prev; }
 };
 }  // namespace
 
 SavedTensor::SavedTensor(Tensor t) : tensor_(std::move(t)), version_(tensor_.defined() ? tensor_.version() : 0) {}
 
-const Tensor& SavedTensor::get() const {
+SavedTensor SavedTensor::output(const Tensor& y) {
+  SavedTensor s(y.defined() ? y.detach() : Tensor());
+  s.is_output_ = true;
+  return s;
+}
+
+Tensor SavedTensor::get() const {
   if (tensor_.defined() && tensor_.version() != version_) {
     const std::string who = running_node ? "backward of '" + running_node->name() + "'" : "a saved tensor";
     throw std::runtime_error(
@@ -108,20 +115,32 @@ const Tensor& SavedTensor::get() const {
         "). Change it after backward(), or change a clone() of it; in-place changes are copy_, fill_, set_data "
         "(Module::to), an optimizer step");
   }
+  // Under create_graph the op's output is its node's output again, so what a
+  // rule computes from it is differentiated through the op.
+  if (is_output_ && running_node && GradMode::is_enabled()) {
+    Tensor attached = detail::make_view(tensor_, tensor_.shape());
+    TensorImpl& im = TensorImpl::of(attached);
+    im.grad_fn = running_node->shared_from_this();
+    im.requires_grad = true;
+    return attached;
+  }
   return tensor_;
 }
 
 void Context::save_for_backward(const std::vector<Tensor>& tensors) {
   saved_.clear();
+  for (const Tensor& t : tensors) saved_.emplace_back(t);
   unpacked_.clear();
-  for (const Tensor& t : tensors) {
-    unpacked_.push_back(t.defined() ? t.detach() : Tensor());
-    saved_.emplace_back(unpacked_.back());
-  }
+}
+
+void Context::keep_output_as_output(const Tensor& out) {
+  for (SavedTensor& s : saved_)
+    if (s.defined() && s.tensor_.is_same(out)) s = SavedTensor::output(out);
 }
 
 const std::vector<Tensor>& Context::saved() const {
-  for (const SavedTensor& s : saved_) s.get();
+  unpacked_.clear();
+  for (const SavedTensor& s : saved_) unpacked_.push_back(s.get());
   return unpacked_;
 }
 
@@ -146,9 +165,48 @@ void record(std::string name, const std::vector<Tensor>& inputs, Tensor& output,
   }
   auto node = std::make_shared<TapeNode>(std::move(name), std::move(edges), std::move(backward));
   for (EngineHook* h : hooks) h->on_record(*node, output);
+  for (EngineHook* h : hooks) h->on_record_inputs(*node, inputs, output);
   TensorImpl& out = TensorImpl::of(output);
   out.grad_fn = std::move(node);
   out.requires_grad = true;
+}
+
+OpAttributes& OpAttributes::set_ints(const std::string& name, std::vector<std::int64_t> values) {
+  for (auto& [n, v] : ints_)
+    if (n == name) {
+      v = std::move(values);
+      return *this;
+    }
+  ints_.emplace_back(name, std::move(values));
+  return *this;
+}
+
+OpAttributes& OpAttributes::set_real(const std::string& name, double value) {
+  for (auto& [n, v] : reals_)
+    if (n == name) {
+      v = value;
+      return *this;
+    }
+  reals_.emplace_back(name, value);
+  return *this;
+}
+
+const std::vector<std::int64_t>& OpAttributes::ints(const std::string& name) const {
+  for (const auto& [n, v] : ints_)
+    if (n == name) return v;
+  throw std::logic_error("OpAttributes: no integer attribute '" + name + "' was recorded");
+}
+
+double OpAttributes::real(const std::string& name) const {
+  for (const auto& [n, v] : reals_)
+    if (n == name) return v;
+  throw std::logic_error("OpAttributes: no real attribute '" + name + "' was recorded");
+}
+
+void set_attributes(const Tensor& output, OpAttributes attributes) {
+  const std::shared_ptr<Node> node = output.grad_fn();
+  if (!node) throw std::logic_error("autograd::set_attributes: the tensor " + describe(output) + " has no grad_fn");
+  node->attributes_ = std::move(attributes);
 }
 
 void retain_output_grad(const Tensor& t) {
@@ -160,21 +218,24 @@ void retain_output_grad(const Tensor& t) {
 // ---------------------------------------------------------------------------
 namespace {
 
-// Nodes reachable from `root`, each after every node that consumes its output.
-std::vector<TapeNode*> topological_order(TapeNode* root) {
+// Nodes reachable from `roots`, each after every node that consumes its output.
+std::vector<TapeNode*> topological_order(const std::vector<TapeNode*>& roots) {
   std::vector<TapeNode*> postorder;
-  std::unordered_set<TapeNode*> visited{root};
+  std::unordered_set<TapeNode*> visited;
   // Iterative DFS: a graph of a million ops must not overflow the stack.
-  std::vector<std::pair<TapeNode*, std::size_t>> stack{{root, 0}};
-  while (!stack.empty()) {
-    auto& [node, next] = stack.back();
-    if (next < node->inputs.size()) {
-      auto* child = static_cast<TapeNode*>(node->inputs[next++].node.get());
-      if (child && visited.insert(child).second) stack.emplace_back(child, 0);
-      continue;
+  for (TapeNode* root : roots) {
+    if (!visited.insert(root).second) continue;
+    std::vector<std::pair<TapeNode*, std::size_t>> stack{{root, 0}};
+    while (!stack.empty()) {
+      auto& [node, next] = stack.back();
+      if (next < node->inputs.size()) {
+        auto* child = static_cast<TapeNode*>(node->inputs[next++].node.get());
+        if (child && visited.insert(child).second) stack.emplace_back(child, 0);
+        continue;
+      }
+      postorder.push_back(node);
+      stack.pop_back();
     }
-    postorder.push_back(node);
-    stack.pop_back();
   }
   return {postorder.rbegin(), postorder.rend()};
 }
@@ -200,9 +261,150 @@ void check_grads(const TapeNode& node, Grads& gx) {
   }
 }
 
+// g after the tensor's gradient hooks, in registration order.
+Tensor apply_hooks(const std::shared_ptr<GradHooks>& hooks, Tensor g) {
+  if (!hooks) return g;
+  const auto copy = hooks->hooks;  // a hook may remove itself
+  for (const auto& [id, hook] : copy) {
+    Tensor replaced = hook(g);
+    if (!replaced.defined()) continue;
+    if (replaced.shape() != g.shape())
+      detail::fail("register_hook: a gradient hook returned ", describe(replaced), " for a gradient of shape ",
+                   g.shape().str(), "; a hook must return a tensor of the gradient's shape, or nothing");
+    g = replaced.dtype() == g.dtype() ? replaced : replaced.to(g.dtype());
+  }
+  return g;
+}
+
+// One summed gradient per node or leaf. Under create_graph the sum is a
+// recorded op (the gradient must stay differentiable); otherwise it is added in place.
+void accumulate(Tensor& acc, const Tensor& g, bool create_graph) {
+  if (!create_graph) return detail::accumulate_into(acc, g);
+  acc = acc.defined() ? detail::add_gradients(acc, g) : g;
+}
+
+// What one pass computes: either gradients accumulated into the leaves'
+// grad() (backward), or the gradients of chosen tensors, returned (grad).
+struct Pass {
+  bool retain_graph = false, create_graph = false;
+  // grad(): where each wanted tensor's gradient goes, by its node or its leaf.
+  bool capture = false;
+  std::unordered_map<const Node*, std::size_t> wanted_nodes;
+  std::unordered_map<const TensorImpl*, std::size_t> wanted_leaves;
+  std::vector<Tensor> captured;
+};
+
+// Runs the rules of the graph behind `roots`, seeded with `seeds`.
+void run(const std::vector<Tensor>& roots, const std::vector<Tensor>& seeds, Pass& pass) {
+  struct GradModeScope {
+    bool prev = GradMode::is_enabled();
+    explicit GradModeScope(bool on) { GradMode::set_enabled(on); }
+    ~GradModeScope() { GradMode::set_enabled(prev); }
+  } grad_mode(pass.create_graph);
+
+  // Gradients waiting for each node, and for each leaf (summed over the pass,
+  // so a leaf's hooks see the whole gradient once, as in PyTorch).
+  std::unordered_map<const Node*, Tensor> pending;
+  std::vector<std::pair<std::shared_ptr<TensorImpl>, Tensor>> leaves;
+  std::unordered_map<const TensorImpl*, std::size_t> leaf_slot;
+  auto to_leaf = [&](const std::shared_ptr<TensorImpl>& leaf, const Tensor& g) {
+    auto [it, fresh] = leaf_slot.emplace(leaf.get(), leaves.size());
+    if (fresh) leaves.emplace_back(leaf, Tensor());
+    accumulate(leaves[it->second].second, g, pass.create_graph);
+  };
+
+  std::vector<TapeNode*> root_nodes;
+  for (std::size_t r = 0; r < roots.size(); ++r) {
+    const Tensor g = seeds[r].dtype() == roots[r].dtype() ? seeds[r] : seeds[r].to(roots[r].dtype());
+    if (roots[r].is_leaf()) {
+      to_leaf(TensorImpl::ptr(roots[r]), g);
+      continue;
+    }
+    auto* node = static_cast<TapeNode*>(roots[r].grad_fn().get());
+    root_nodes.push_back(node);
+    accumulate(pending[node], g, pass.create_graph);
+  }
+  const std::vector<TapeNode*> order = topological_order(root_nodes);
+
+  // grad(): only the nodes on a path to a wanted tensor run, and only the
+  // inputs on such a path get a gradient (a narrower mask than the node's own).
+  std::unordered_map<const Node*, NeedsGrad> narrowed;
+  if (pass.capture) {
+    std::unordered_set<const Node*> leads;  // a wanted node, or one that reaches a wanted tensor
+    for (auto it = order.rbegin(); it != order.rend(); ++it) {
+      TapeNode* node = *it;
+      std::vector<bool> mask(node->inputs.size(), false);
+      bool any = false;
+      for (std::size_t i = 0; i < node->inputs.size(); ++i) {
+        const Edge& e = node->inputs[i];
+        mask[i] = e.node ? leads.count(e.node.get()) > 0 : e.leaf && pass.wanted_leaves.count(e.leaf.get()) > 0;
+        any = any || mask[i];
+      }
+      if (any) narrowed.emplace(node, NeedsGrad(std::move(mask)));
+      if (any || pass.wanted_nodes.count(node)) leads.insert(node);
+    }
+  }
+
+  for (TapeNode* node : order) {
+    auto it = pending.find(node);
+    if (it == pending.end()) continue;  // no gradient flowed into this node
+    Tensor gy = std::move(it->second);
+    pending.erase(it);
+    gy = apply_hooks(node->output_hooks, std::move(gy));
+    if (pass.capture) {
+      if (auto w = pass.wanted_nodes.find(node); w != pass.wanted_nodes.end())
+        accumulate(pass.captured[w->second], gy, pass.create_graph);
+    } else if (auto out = node->retained_output.lock()) {
+      detail::accumulate_into_grad(*out, gy);
+    }
+    const NeedsGrad* needs = &node->needs;
+    if (pass.capture) {
+      auto n = narrowed.find(node);
+      if (n == narrowed.end()) continue;  // leads to no wanted tensor
+      needs = &n->second;
+    }
+    if (node->released() || !node->backward)
+      throw std::runtime_error(
+          "backward: trying to run backward through the graph a second time: the saved values of op '" +
+          node->name() +
+          "' were freed by the first backward. Pass retain_graph=true to the first backward() if you need "
+          "to run backward twice.");
+
+    for (EngineHook* h : hooks) h->before_backward(*node);
+    Grads gx;
+    {
+      RunningNode running(node);
+      gx = node->backward(gy, *needs);
+    }
+    check_grads(*node, gx);
+    for (EngineHook* h : hooks) h->after_backward(*node, gx);
+
+    for (std::size_t i = 0; i < gx.size(); ++i) {
+      if (!gx[i].defined() || !(*needs)[i]) continue;
+      const Edge& e = node->inputs[i];
+      if (e.node)
+        accumulate(pending[e.node.get()], gx[i], pass.create_graph);
+      else
+        to_leaf(e.leaf, gx[i]);
+    }
+    if (!pass.retain_graph) node->release();
+  }
+
+  for (auto& [leaf, g] : leaves) {
+    g = apply_hooks(leaf->grad_hooks, std::move(g));
+    if (pass.capture) {
+      if (auto w = pass.wanted_leaves.find(leaf.get()); w != pass.wanted_leaves.end())
+        accumulate(pass.captured[w->second], g, pass.create_graph);
+    } else {
+      detail::accumulate_into_grad(*leaf, std::move(g), pass.create_graph);
+    }
+  }
+  for (EngineHook* h : hooks) h->on_backward_end();
+}
+
 }  // namespace
 
-void run_backward(const Tensor& root, const Tensor& seed, bool retain_graph) {
+void run_backward(const Tensor& root, const Tensor& seed, bool retain_graph, bool create_graph) {
   if (!root.requires_grad())
     detail::fail("backward: the tensor ", describe(root),
                  " does not require grad: no input of the ops that produced it had requires_grad set");
@@ -210,50 +412,89 @@ void run_backward(const Tensor& root, const Tensor& seed, bool retain_graph) {
   if (seed.shape() != root.shape())
     detail::fail("backward: gradient shape ", seed.shape().str(), " does not match the tensor's shape ",
                  root.shape().str());
-  NoGradGuard no_grad;
-  Tensor grad = seed.dtype() == root.dtype() ? seed : seed.to(root.dtype());
-  if (root.is_leaf()) {
-    detail::accumulate_into_grad(TensorImpl::of(root), grad);
-    return;
-  }
-
-  // The gradients waiting for each node live here, for this pass only.
-  const std::vector<TapeNode*> order = topological_order(static_cast<TapeNode*>(root.grad_fn().get()));
-  std::unordered_map<const Node*, Tensor> pending{{order.front(), grad}};
-  for (TapeNode* node : order) {
-    auto it = pending.find(node);
-    if (it == pending.end()) continue;  // no gradient flowed into this node
-    const Tensor gy = std::move(it->second);
-    pending.erase(it);
-    if (node->released() || !node->backward)
-      throw std::runtime_error(
-          "backward: trying to run backward through the graph a second time: the saved values of op '" +
-          node->name() +
-          "' were freed by the first backward. Pass retain_graph=true to the first backward() if you need "
-          "to run backward twice.");
-    if (auto out = node->retained_output.lock()) detail::accumulate_into_grad(*out, gy);
-
-    for (EngineHook* h : hooks) h->before_backward(*node);
-    Grads gx;
-    {
-      RunningNode running(node);
-      gx = node->backward(gy, node->needs);
-    }
-    check_grads(*node, gx);
-    for (EngineHook* h : hooks) h->after_backward(*node, gx);
-
-    for (std::size_t i = 0; i < gx.size(); ++i) {
-      if (!gx[i].defined()) continue;
-      const Edge& e = node->inputs[i];
-      if (e.node)
-        detail::accumulate_into(pending[e.node.get()], gx[i]);
-      else
-        detail::accumulate_into_grad(*e.leaf, std::move(gx[i]));
-    }
-    if (!retain_graph) node->release();
-  }
-  for (EngineHook* h : hooks) h->on_backward_end();
+  Pass pass;
+  pass.retain_graph = retain_graph;
+  pass.create_graph = create_graph;
+  run({root}, {seed}, pass);
 }
+
+std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
+                         const std::vector<Tensor>& grad_outputs, std::optional<bool> retain_graph, bool create_graph,
+                         bool allow_unused) {
+  if (outputs.empty()) detail::fail("autograd::grad: no outputs given");
+  if (!grad_outputs.empty() && grad_outputs.size() != outputs.size())
+    detail::fail("autograd::grad: ", grad_outputs.size(), " grad_outputs for ", outputs.size(),
+                 " outputs (give one per output, or none)");
+  std::vector<Tensor> seeds;
+  for (std::size_t k = 0; k < outputs.size(); ++k) {
+    const Tensor& y = outputs[k];
+    detail::check_defined(y, "autograd::grad");
+    if (!y.requires_grad())
+      detail::fail("autograd::grad: output ", k, ", ", describe(y),
+                   ", does not require grad: no input of the ops that produced it had requires_grad set");
+    Tensor seed = grad_outputs.empty() ? Tensor() : grad_outputs[k];
+    if (!seed.defined()) {
+      if (y.numel() != 1)
+        detail::fail("autograd::grad: grad can be implicitly created only for one-element outputs; output ", k,
+                     " is ", describe(y), ". Pass grad_outputs of the outputs' shapes");
+      seed = ones(y.shape(), y.dtype());
+    } else if (seed.shape() != y.shape()) {
+      detail::fail("autograd::grad: grad_outputs[", k, "] has shape ", seed.shape().str(), ", output ", k,
+                   " has shape ", y.shape().str());
+    }
+    seeds.push_back(seed);
+  }
+  Pass pass;
+  pass.retain_graph = retain_graph.value_or(create_graph);
+  pass.create_graph = create_graph;
+  pass.capture = true;
+  pass.captured.resize(inputs.size());
+  for (std::size_t k = 0; k < inputs.size(); ++k) {
+    const Tensor& x = inputs[k];
+    detail::check_defined(x, "autograd::grad");
+    if (!x.requires_grad())
+      detail::fail("autograd::grad: input ", k, ", ", describe(x), ", does not require grad");
+    if (x.is_leaf())
+      pass.wanted_leaves.emplace(&TensorImpl::of(x), k);
+    else
+      pass.wanted_nodes.emplace(x.grad_fn().get(), k);
+  }
+  run(outputs, seeds, pass);
+  for (std::size_t k = 0; k < inputs.size(); ++k) {
+    Tensor& g = pass.captured[k];
+    if (!g.defined() && !allow_unused)
+      detail::fail("autograd::grad: input ", k, ", ", describe(inputs[k]),
+                   ", was not used to compute the outputs (pass allow_unused=true to get an undefined gradient)");
+    // A gradient the caller gets must be theirs alone: not a buffer the engine or a seed also holds.
+    if (g.defined() && !create_graph && !detail::owns_its_buffer(g)) g = g.detach().clone();
+  }
+  return std::move(pass.captured);
+}
+
+// ---------------------------------------------------------------------------
+// Gradient hooks of tensors
+// ---------------------------------------------------------------------------
+}  // namespace autograd
+
+RemovableHandle Tensor::register_hook(GradHook hook) {
+  if (!defined()) detail::fail("Tensor::register_hook: the tensor is undefined");
+  if (!requires_grad())
+    detail::fail("Tensor::register_hook: cannot register a hook on ", describe(*this),
+                 ", which does not require grad");
+  if (!hook) detail::fail("Tensor::register_hook: the hook is empty");
+  std::shared_ptr<autograd::GradHooks>& list =
+      is_leaf() ? impl_->grad_hooks : static_cast<autograd::TapeNode&>(*impl_->grad_fn).output_hooks;
+  if (!list) list = std::make_shared<autograd::GradHooks>();
+  const std::uint64_t id = list->next_id++;
+  list->hooks.emplace_back(id, std::move(hook));
+  return RemovableHandle([weak = std::weak_ptr<autograd::GradHooks>(list), id] {
+    if (auto l = weak.lock())
+      l->hooks.erase(std::remove_if(l->hooks.begin(), l->hooks.end(), [id](const auto& h) { return h.first == id; }),
+                     l->hooks.end());
+  });
+}
+
+namespace autograd {
 
 // ---------------------------------------------------------------------------
 // Hooks: anomaly detection

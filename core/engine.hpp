@@ -1,6 +1,8 @@
 // Private: the tape's node type and the engine's hook interface (core/autograd.cpp).
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,8 +22,16 @@ struct Edge {
   bool needs_grad() const { return node || leaf; }
 };
 
+/// The gradient hooks of one tensor (Tensor::register_hook), in registration
+/// order: a leaf keeps them in its TensorImpl, a non-leaf in its grad_fn node,
+/// so they outlive the handle they were registered through, as in PyTorch.
+struct GradHooks {
+  std::vector<std::pair<std::uint64_t, std::function<Tensor(const Tensor&)>>> hooks;
+  std::uint64_t next_id = 0;
+};
+
 /// The engine's node: the public Node plus its inputs and its rule.
-struct TapeNode final : Node {
+struct TapeNode final : Node, std::enable_shared_from_this<TapeNode> {
   TapeNode(std::string name, std::vector<Edge> inputs, BackwardFn backward);
   /// Frees long chains of upstream nodes iteratively, so deep graphs cannot overflow the stack.
   ~TapeNode() override;
@@ -31,6 +41,8 @@ struct TapeNode final : Node {
   BackwardFn backward;
   /// Set by Tensor::retain_grad on a non-leaf: its gradient is kept in its .grad().
   std::weak_ptr<TensorImpl> retained_output;
+  /// Hooks registered on the node's output (null until one is).
+  std::shared_ptr<GradHooks> output_hooks;
 
   void release() {
     released_ = true;
@@ -44,6 +56,8 @@ struct EngineHook {
   virtual ~EngineHook() = default;
   /// An op was recorded with this output.
   virtual void on_record(const TapeNode& node, const Tensor& output) {}
+  /// The same moment, with the op's inputs as passed to record() (tracing for export).
+  virtual void on_record_inputs(const TapeNode& node, const std::vector<Tensor>& inputs, const Tensor& output) {}
   /// A node's rule is about to run / has returned these gradients (already checked).
   virtual void before_backward(const TapeNode& node) {}
   virtual void after_backward(const TapeNode& node, const Grads& grads) {}

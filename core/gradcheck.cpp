@@ -2,11 +2,13 @@
 // retained) against central differences (two forwards per input element).
 // compare_jacobians is the algorithm; gradcheck (here) and gradcheck_module
 // (nn/module_gradcheck.cpp) choose what to check and word the messages.
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
 #include "core/dispatch.hpp"
 #include "core/jacobian_check.hpp"
+#include "core/tensor_impl.hpp"
 #include <tapegrad/core/autograd.hpp>
 #include <tapegrad/core/gradcheck.hpp>
 
@@ -157,6 +159,95 @@ GradcheckResult gradcheck(const GradcheckFunction& f, const std::vector<Tensor>&
     result.message = "gradcheck: Jacobian mismatch for input " + std::to_string(result.input) +
                      detail::mismatch_detail(result, opt);
   return result;
+}
+
+namespace {
+
+// The flattened tensors end to end, as one recorded op (its backward hands each
+// input its slice), so gradcheck can check several gradients at once.
+Tensor join_flat(const std::vector<Tensor>& parts) {
+  std::int64_t n = 0;
+  for (const Tensor& p : parts) n += p.numel();
+  Tensor out = detail::make_tensor(Shape{n}, kFloat64);
+  double* o = out.data<double>();
+  for (const Tensor& p : parts) {
+    const Tensor p64 = p.to(kFloat64);
+    const double* src = p64.data<double>();
+    o = std::copy(src, src + p64.numel(), o);
+  }
+  if (autograd::needs_grad_list(parts)) {
+    std::vector<Shape> shapes;
+    for (const Tensor& p : parts) shapes.push_back(p.shape());
+    autograd::record("join_flat", parts, out, [shapes](const Tensor& gy) {
+      autograd::Grads g;
+      std::int64_t offset = 0;
+      for (const Shape& s : shapes) {
+        g.push_back(detail::make_view(gy, s, offset).clone());
+        offset += s.numel();
+      }
+      return g;
+    });
+  }
+  return out;
+}
+
+// A fixed, sign-mixed grad_output: the same for every run, and not the user's RNG stream.
+Tensor fixed_grad_output(const Shape& shape) {
+  std::vector<double> v(static_cast<std::size_t>(shape.numel()));
+  std::uint64_t state = 0x9E3779B97F4A7C15ull;
+  for (double& x : v) {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    x = static_cast<double>(state >> 11) / 9007199254740992.0 * 2.0 - 1.0;  // uniform in [-1, 1)
+  }
+  return tensor(v, shape, kFloat64);
+}
+
+}  // namespace
+
+GradcheckResult gradgradcheck(const GradcheckFunction& f, const std::vector<Tensor>& user_inputs,
+                              const GradcheckOptions& opt) {
+  const std::size_t n = user_inputs.size();
+  Shape out_shape;
+  {
+    NoGradGuard no_grad;
+    std::vector<Tensor> probe;
+    for (const Tensor& in : user_inputs) probe.push_back(in.defined() ? in.detach() : in);
+    const Tensor y = f(probe);
+    if (!y.defined()) {
+      GradcheckResult r = failure("the function returned an undefined tensor");
+      r.message = "grad" + r.message;
+      return r;
+    }
+    out_shape = y.shape();
+  }
+  Tensor v = fixed_grad_output(out_shape).requires_grad_();
+  std::vector<Tensor> inputs_and_v(user_inputs);
+  inputs_and_v.push_back(v);
+
+  auto gradients = [&f, n](const std::vector<Tensor>& in) {
+    const std::vector<Tensor> x(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(n));
+    const Tensor& grad_output = in[n];
+    // gradcheck evaluates its function under NoGradGuard for the finite
+    // differences; these gradients need the tape even then.
+    struct GradOn {
+      bool prev = GradMode::is_enabled();
+      GradOn() { GradMode::set_enabled(true); }
+      ~GradOn() { GradMode::set_enabled(prev); }
+    } grad_on;
+    const Tensor y = f(x);
+    std::vector<Tensor> wrt;
+    for (const Tensor& t : x)
+      if (t.defined() && t.requires_grad()) wrt.push_back(t);
+    if (!y.requires_grad()) return zeros(Shape{1}, kFloat64);  // no gradient at all: reported as vacuous
+    std::vector<Tensor> g = autograd::grad({y}, wrt, {grad_output.to(y.dtype())}, /*retain_graph=*/true,
+                                           /*create_graph=*/true, /*allow_unused=*/true);
+    for (std::size_t k = 0; k < g.size(); ++k)
+      if (!g[k].defined()) g[k] = zeros(wrt[k].shape(), kFloat64);
+    return join_flat(g);
+  };
+  GradcheckResult r = gradcheck(gradients, inputs_and_v, opt);
+  if (!r.message.empty()) r.message = "grad" + r.message;  // "gradgradcheck: ..."
+  return r;
 }
 
 }  // namespace tg

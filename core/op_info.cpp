@@ -34,6 +34,10 @@ OpInfo& OpInfo::not_differentiable() {
   differentiable = false;
   return *this;
 }
+OpInfo& OpInfo::second_order_step(double eps) {
+  second_order_eps = eps;
+  return *this;
+}
 OpInfo& OpInfo::composite_of_other_ops() {
   composite = true;
   return *this;
@@ -187,6 +191,12 @@ OpCheckReport check_op(const OpInfo& info) {
         ++r.checks;
         GradcheckResult g = gradcheck(s.call, with_grad(base, diff));
         if (!g) fail(where, g.message);
+        // ... and its backward differentiated again (create_graph).
+        ++r.checks;
+        GradcheckOptions second;
+        second.eps = info.second_order_eps;
+        GradcheckResult gg = gradgradcheck(s.call, with_grad(base, diff), second);
+        if (!gg) fail(where, gg.message);
       }
       // The float32 forward agrees with the float64 one.
       {

@@ -327,17 +327,20 @@ void Tensor::retain_grad() {
 
 std::shared_ptr<autograd::Node> Tensor::grad_fn() const { return impl_ ? impl_->grad_fn : nullptr; }
 
-void Tensor::backward(bool retain_graph) const {
-  if (!defined()) fail("Tensor::backward: the tensor is undefined");
-  if (numel() != 1)
-    fail("Tensor::backward: grad can be implicitly created only for one-element outputs; this one is ",
-         describe(*this), ". Pass a gradient of the same shape: t.backward(grad)");
-  autograd::run_backward(*this, ones(shape(), dtype()), retain_graph);
+void Tensor::backward(std::optional<bool> retain_graph, bool create_graph) const {
+  backward(Tensor(), retain_graph, create_graph);
 }
 
-void Tensor::backward(const Tensor& gradient, bool retain_graph) const {
+void Tensor::backward(const Tensor& gradient, std::optional<bool> retain_graph, bool create_graph) const {
   if (!defined()) fail("Tensor::backward: the tensor is undefined");
-  autograd::run_backward(*this, gradient, retain_graph);
+  Tensor seed = gradient;
+  if (!seed.defined()) {
+    if (numel() != 1)
+      fail("Tensor::backward: grad can be implicitly created only for one-element outputs; this one is ",
+           describe(*this), ". Pass a gradient of the same shape: t.backward(grad)");
+    seed = ones(shape(), dtype());
+  }
+  autograd::run_backward(*this, seed, retain_graph.value_or(create_graph), create_graph);
 }
 
 // ---------------------------------------------------------------------------

@@ -30,6 +30,10 @@ struct Storage {
 std::shared_ptr<Storage> allocate_storage(std::size_t bytes);
 }  // namespace detail
 
+namespace autograd {
+struct GradHooks;
+}
+
 class TensorImpl {
  public:
   std::shared_ptr<detail::Storage> storage;
@@ -39,6 +43,8 @@ class TensorImpl {
   bool requires_grad = false;
   std::shared_ptr<autograd::Node> grad_fn;
   Tensor grad;
+  /// A leaf's gradient hooks (Tensor::register_hook), null until one is registered.
+  std::shared_ptr<autograd::GradHooks> grad_hooks;
 
   void* data() const { return static_cast<char*>(storage->data) + offset_bytes; }
 

@@ -8,5 +8,6 @@
 #include <tapegrad/core/op_info.hpp>
 
 namespace tg::nn::functional {
+std::vector<OpInfo> dropout_function_declarations();
 std::vector<OpInfo> loss_function_declarations();
 }  // namespace tg::nn::functional

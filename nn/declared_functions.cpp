@@ -8,6 +8,7 @@ const std::vector<OpInfo>& declared_functions() {
   static const std::vector<OpInfo> all = [] {
     std::vector<OpInfo> out;
     for (auto&& file : {
+             dropout_function_declarations(),
              loss_function_declarations(),
          })
       out.insert(out.end(), file.begin(), file.end());

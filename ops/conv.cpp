@@ -183,6 +183,18 @@ Tensor conv2d_checked(const Tensor& x, const Tensor& w, const Tensor& b, const C
         });
         return {gx, gw, gb};
       }));
+  // For exporters: pads as ONNX orders them (top, left, bottom, right). The end
+  // padding is what the last window reaches; padding beyond it changes nothing.
+  auto end_pad = [](std::int64_t in, std::int64_t out, std::int64_t k, std::int64_t stride, std::int64_t dilation,
+                    std::int64_t begin) {
+    return std::max<std::int64_t>(0, (out - 1) * stride + (k - 1) * dilation + 1 - in - begin);
+  };
+  const std::int64_t pad_bottom = end_pad(g.in_h, g.out_h, g.kernel_h, g.stride_h, g.dilation_h, g.pad_top);
+  const std::int64_t pad_right = end_pad(g.in_w, g.out_w, g.kernel_w, g.stride_w, g.dilation_w, g.pad_left);
+  autograd::set_attributes(y, autograd::OpAttributes()
+                                  .set_ints("stride", {g.stride_h, g.stride_w})
+                                  .set_ints("dilation", {g.dilation_h, g.dilation_w})
+                                  .set_ints("pads", {g.pad_top, g.pad_left, pad_bottom, pad_right}));
   return y;
 }
 

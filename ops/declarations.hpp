@@ -26,5 +26,6 @@ std::vector<OpInfo> pool_op_declarations();
 std::vector<OpInfo> reduction_op_declarations();
 std::vector<OpInfo> resample_op_declarations();
 std::vector<OpInfo> shape_op_declarations();
+std::vector<OpInfo> statistics_op_declarations();
 std::vector<OpInfo> unary_op_declarations();
 }  // namespace tg

@@ -26,6 +26,7 @@ const std::vector<OpInfo>& declared_ops() {
              reduction_op_declarations(),
              resample_op_declarations(),
              shape_op_declarations(),
+             statistics_op_declarations(),
              unary_op_declarations(),
          })
       out.insert(out.end(), file.begin(), file.end());

@@ -1,5 +1,5 @@
-// + - * / with NumPy broadcasting, tensor-scalar variants, comparisons, and
-// the engine's gradient accumulation.
+// + - * /, maximum, minimum and atan2 with NumPy broadcasting, tensor-scalar
+// variants, comparisons, and the engine's gradient accumulation.
 //
 // Kernels: same-shape operands go through xtensor (xt::noalias over adapted
 // buffers, vectorised by xsimd); broadcast operands through the raw row loop
@@ -8,6 +8,8 @@
 // Each op's gradient is the formula passed to autograd::formulas in its
 // definition (a broadcast operand's gradient is summed back with sum_to); the
 // samples and error inputs are declared at the bottom.
+#include <cmath>
+
 #include "core/dispatch.hpp"
 #include "core/tensor_impl.hpp"
 #include "ops/broadcast.hpp"
@@ -22,7 +24,10 @@ namespace {
 
 using detail::flat;
 
-enum class BinOp { Add, Sub, Mul, Div, Eq };
+// NotBelow/NotAbove: the share of maximum's and minimum's gradient that goes to
+// an operand x against the other, y: 0 where x loses, 1/2 at a tie, 1 where it
+// wins -- and 1 where either is NaN (both get the gradient there, as in PyTorch).
+enum class BinOp { Add, Sub, Mul, Div, Eq, Maximum, Minimum, NotBelow, NotAbove, Atan2 };
 
 template <BinOp op, class T> inline T apply(T x, T y) {
   if constexpr (op == BinOp::Add) return x + y;
@@ -30,6 +35,17 @@ template <BinOp op, class T> inline T apply(T x, T y) {
   if constexpr (op == BinOp::Mul) return x * y;
   if constexpr (op == BinOp::Div) return x / y;
   if constexpr (op == BinOp::Eq) return static_cast<T>(x == y);
+  // x != x: x is NaN, which wins both maximum and minimum (as in PyTorch).
+  if constexpr (op == BinOp::Maximum) return (x > y || x != x) ? x : y;
+  if constexpr (op == BinOp::Minimum) return (x < y || x != x) ? x : y;
+  if constexpr (op == BinOp::NotBelow) return static_cast<T>(x < y ? 0.0 : x == y ? 0.5 : 1.0);
+  if constexpr (op == BinOp::NotAbove) return static_cast<T>(x > y ? 0.0 : x == y ? 0.5 : 1.0);
+  if constexpr (op == BinOp::Atan2) return static_cast<T>(std::atan2(x, y));
+}
+
+// The ops with an xtensor same-shape fast path.
+constexpr bool is_arithmetic(BinOp op) {
+  return op == BinOp::Add || op == BinOp::Sub || op == BinOp::Mul || op == BinOp::Div;
 }
 
 // out = a (op) b, where out has the broadcast shape of a and b.
@@ -38,7 +54,7 @@ template <BinOp op, class T> void binary_kernel(const Tensor& a, const Tensor& b
   const T* pb = static_cast<const T*>(b.raw_data());
   T* po = static_cast<T*>(out.raw_data());
   const std::int64_t n = out.numel();
-  if (a.shape() == b.shape() && op != BinOp::Eq) {
+  if (a.shape() == b.shape() && is_arithmetic(op)) {
     auto xa = flat(pa, n);
     auto xb = flat(pb, n);
     auto xo = flat(po, n);
@@ -144,8 +160,48 @@ Tensor div(const Tensor& a0, const Tensor& b0) {
   if (autograd::needs_grad(a, b))
     autograd::record("div", {a, b}, y, autograd::formulas(
         [b = SavedTensor(b), sa = a.shape()](const Tensor& gy) { return sum_to(gy / b.get(), sa); },
-        [b = SavedTensor(b), y = SavedTensor(b.requires_grad() ? y.detach() : Tensor()), sb = b.shape()](const Tensor& gy) {
+        [b = SavedTensor(b), y = b.requires_grad() ? SavedTensor::output(y) : SavedTensor(), sb = b.shape()](const Tensor& gy) {
           return sum_to(neg(gy * y.get() / b.get()), sb);
+        }));
+  return y;
+}
+
+// ---- maximum, minimum, atan2 ------------------------------------------------------
+namespace {
+// maximum or minimum: each operand's gradient is gy times its share (kShareA of
+// a against b, kShareB of b against a), summed back to its shape.
+template <BinOp kPick, BinOp kShareA, BinOp kShareB> Tensor pick(const Tensor& a0, const Tensor& b0, const char* name) {
+  const auto [a, b] = detail::promote_floating(a0, b0, name);
+  Tensor y = binary_forward<kPick>(a, b, name);
+  if (autograd::needs_grad(a, b))
+    autograd::record(name, {a, b}, y, autograd::formulas(
+        [wa = SavedTensor(a.requires_grad() ? binary_forward<kShareA>(a, b, name) : Tensor()), sa = a.shape()](
+            const Tensor& gy) { return sum_to(gy * wa.get(), sa); },
+        [wb = SavedTensor(b.requires_grad() ? binary_forward<kShareB>(a, b, name) : Tensor()), sb = b.shape()](
+            const Tensor& gy) { return sum_to(gy * wb.get(), sb); }));
+  return y;
+}
+}  // namespace
+
+Tensor maximum(const Tensor& a, const Tensor& b) {
+  return pick<BinOp::Maximum, BinOp::NotBelow, BinOp::NotAbove>(a, b, "maximum");
+}
+Tensor minimum(const Tensor& a, const Tensor& b) {
+  return pick<BinOp::Minimum, BinOp::NotAbove, BinOp::NotBelow>(a, b, "minimum");
+}
+
+Tensor atan2(const Tensor& a0, const Tensor& b0) {
+  const auto ab = detail::promote_floating(a0, b0, "atan2");
+  const Tensor &a = ab.first, &b = ab.second;
+  Tensor y = binary_forward<BinOp::Atan2>(a, b, "atan2");
+  // d atan2(a, b) = (b da - a db) / (a^2 + b^2).
+  if (autograd::needs_grad(a, b))
+    autograd::record("atan2", {a, b}, y, autograd::formulas(
+        [a = SavedTensor(a), b = SavedTensor(b)](const Tensor& gy) {
+          return sum_to(gy * b.get() / (a.get() * a.get() + b.get() * b.get()), a.get().shape());
+        },
+        [a = SavedTensor(a), b = SavedTensor(b)](const Tensor& gy) {
+          return sum_to(gy * neg(a.get()) / (a.get() * a.get() + b.get() * b.get()), b.get().shape());
         }));
   return y;
 }
@@ -155,8 +211,10 @@ Tensor div(const Tensor& a0, const Tensor& b0) {
 // ---------------------------------------------------------------------------
 Tensor add(const Tensor& a, double s) {
   Tensor y = scalar_forward<ScalarOp::Add>(a, s, "add");
-  if (autograd::needs_grad(a))
+  if (autograd::needs_grad(a)) {
     autograd::record("add_scalar", {a}, y, autograd::formulas([](const Tensor& gy) { return gy; }));
+    autograd::set_attributes(y, autograd::OpAttributes().set_real("scalar", s));
+  }
   return y;
 }
 
@@ -164,30 +222,38 @@ Tensor sub(const Tensor& a, double s) { return add(a, -s); }
 
 Tensor mul(const Tensor& a, double s) {
   Tensor y = scalar_forward<ScalarOp::Mul>(a, s, "mul");
-  if (autograd::needs_grad(a))
+  if (autograd::needs_grad(a)) {
     autograd::record("mul_scalar", {a}, y, autograd::formulas([s](const Tensor& gy) { return gy * s; }));
+    autograd::set_attributes(y, autograd::OpAttributes().set_real("scalar", s));
+  }
   return y;
 }
 
 Tensor div(const Tensor& a, double s) {
   Tensor y = scalar_forward<ScalarOp::Div>(a, s, "div");
-  if (autograd::needs_grad(a))
+  if (autograd::needs_grad(a)) {
     autograd::record("div_scalar", {a}, y, autograd::formulas([s](const Tensor& gy) { return gy / s; }));
+    autograd::set_attributes(y, autograd::OpAttributes().set_real("scalar", s));
+  }
   return y;
 }
 
 Tensor rsub(double s, const Tensor& b) {
   Tensor y = scalar_forward<ScalarOp::RSub>(b, s, "rsub");
-  if (autograd::needs_grad(b))
+  if (autograd::needs_grad(b)) {
     autograd::record("rsub_scalar", {b}, y, autograd::formulas([](const Tensor& gy) { return neg(gy); }));
+    autograd::set_attributes(y, autograd::OpAttributes().set_real("scalar", s));
+  }
   return y;
 }
 
 Tensor rdiv(double s, const Tensor& b) {
   Tensor y = scalar_forward<ScalarOp::RDiv>(b, s, "rdiv");
-  if (autograd::needs_grad(b))  // d(s/b)/db = -s/b^2 = -y/b
+  if (autograd::needs_grad(b)) {  // d(s/b)/db = -s/b^2 = -y/b
     autograd::record("rdiv_scalar", {b}, y,
-                     autograd::formulas([b = SavedTensor(b), y = SavedTensor(y.detach())](const Tensor& gy) { return neg(gy * y.get() / b.get()); }));
+                     autograd::formulas([b = SavedTensor(b), y = SavedTensor::output(y)](const Tensor& gy) { return neg(gy * y.get() / b.get()); }));
+    autograd::set_attributes(y, autograd::OpAttributes().set_real("scalar", s));
+  }
   return y;
 }
 
@@ -238,6 +304,7 @@ OpInfo binary_op(const char* name, Tensor (*op)(const Tensor&, const Tensor&), I
 
 std::vector<OpInfo> elementwise_op_declarations() {
   using inputs::any;
+  using inputs::given;
   using inputs::positive;
   auto unary = [](const char* name, OpCall call, InputSpec (*domain)(const Shape&) = any) {
     return OpInfo(name).sample("2x3", {domain({2, 3})}, std::move(call));
@@ -247,6 +314,14 @@ std::vector<OpInfo> elementwise_op_declarations() {
       binary_op("sub", sub, any),
       binary_op("mul", mul, any),
       binary_op("div", div, positive),
+      binary_op("maximum", maximum, any),
+      binary_op("minimum", minimum, any),
+      binary_op("atan2", atan2, any),
+      OpInfo("maximum (ties)")
+          .sample("equal elements share the gradient", {given(tensor({1, -2, 0.5}, {3})), given(tensor({1, 3, 0.5}, {3}))},
+                  [](const OpArgs& v) { return maximum(v[0], v[1]) * tensor({1, 2, 3}, {3}, v[0].dtype()); })
+          .sample("a broadcast tie", {given(tensor({0.5, -1.5}, {2, 1})), given(tensor({0.5}, {1}))},
+                  [](const OpArgs& v) { return minimum(v[0], v[1]); }),
       unary("add_scalar", [](const OpArgs& v) { return v[0] + 3.0; }),
       unary("sub_scalar", [](const OpArgs& v) { return v[0] - 3.0; }),
       unary("mul_scalar", [](const OpArgs& v) { return v[0] * -2.5; }),

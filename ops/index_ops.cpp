@@ -39,6 +39,32 @@ void check_int64_index(const Tensor& index, const char* op) {
 }  // namespace
 
 // ---- index_select --------------------------------------------------------------
+namespace {
+// zeros(shape) with slice i of `slices` (along d) added at index[i]: index_select's
+// adjoint, recorded so that its own gradient (an index_select) is on the tape.
+Tensor index_add_into_zeros(const Shape& shape, int d, const Tensor& index, const Tensor& slices) {
+  const detail::AroundDim a = detail::around_dim(shape, d);
+  Tensor out = zeros(shape, slices.dtype());
+  detail::dispatch_float(slices.dtype(), "index_select backward", [&](auto tag) {
+    using T = decltype(tag);
+    const T* g = static_cast<const T*>(slices.raw_data());
+    T* p = static_cast<T*>(out.raw_data());
+    const std::int64_t* id = index.data<std::int64_t>();
+    const std::int64_t n = index.numel();
+    for (std::int64_t o = 0; o < a.outer; ++o)
+      for (std::int64_t i = 0; i < n; ++i) {
+        T* to = p + (o * a.extent + id[i]) * a.inner;
+        const T* from = g + (o * n + i) * a.inner;
+        for (std::int64_t j = 0; j < a.inner; ++j) to[j] += from[j];
+      }
+  });
+  if (autograd::needs_grad(slices))
+    autograd::record("index_select_backward", {slices}, out, autograd::formulas(
+        [d, index = SavedTensor(index)](const Tensor& g) { return index_select(g, d, index.get()); }));
+  return out;
+}
+}  // namespace
+
 Tensor index_select(const Tensor& x, int dim, const Tensor& index) {
   detail::check_defined(x, "index_select");
   detail::check_defined(index, "index_select");
@@ -58,28 +84,11 @@ Tensor index_select(const Tensor& x, int dim, const Tensor& index) {
   const std::int64_t* idx = index.data<std::int64_t>();
   for (std::int64_t i = 0; i < k; ++i)  // slice idx[i] of every outer block to slice i
     detail::copy_runs(x, a.extent * a.inner, idx[i] * a.inner, y, k * a.inner, i * a.inner, a.outer, a.inner);
-  if (autograd::needs_grad(x)) {
-    // gx: zeros, with each slice of gy added at its index.
-    auto add_slices = [shape = x.shape(), index = SavedTensor(index), a](const Tensor& gy) {
-      Tensor gx = zeros(shape, gy.dtype());
-      detail::dispatch_float(gy.dtype(), "index_select backward", [&](auto tag) {
-        using T = decltype(tag);
-        const T* g = static_cast<const T*>(gy.raw_data());
-        T* p = static_cast<T*>(gx.raw_data());
-        const Tensor& saved = index.get();
-        const std::int64_t* id = saved.data<std::int64_t>();
-        const std::int64_t n = saved.numel();
-        for (std::int64_t o = 0; o < a.outer; ++o)
-          for (std::int64_t i = 0; i < n; ++i) {
-            T* to = p + (o * a.extent + id[i]) * a.inner;
-            const T* from = g + (o * n + i) * a.inner;
-            for (std::int64_t j = 0; j < a.inner; ++j) to[j] += from[j];
-          }
-      });
-      return gx;
-    };
-    autograd::record("index_select", {x}, y, autograd::formulas(add_slices));
-  }
+  if (autograd::needs_grad(x))
+    autograd::record("index_select", {x}, y, autograd::formulas([shape = x.shape(), d, index = SavedTensor(index)](
+                                                                   const Tensor& gy) {
+      return index_add_into_zeros(shape, d, index.get(), gy);
+    }));
   return y;
 }
 
@@ -153,19 +162,19 @@ Tensor gather_into(const Tensor& x, int d, const Tensor& index, const Shape& out
     for_each_index(index.shape(), x.shape(), out_shape, d,
                    [&](std::int64_t i, std::int64_t o, std::int64_t base) { po[o] = px[base + idx[i] * step]; });
   });
+  // Each element of out came from one element of x: the adjoint adds it back there.
+  if (autograd::needs_grad(x))
+    autograd::record("gather", {x}, out, autograd::formulas([shape = x.shape(), d, index = SavedTensor(index)](
+                                                               const Tensor& g) {
+      return scatter_add(zeros(shape, g.dtype()), d, index.get(), g);
+    }));
   return out;
 }
 }  // namespace
 
 Tensor gather(const Tensor& x, int dim, const Tensor& index) {
   const int d = check_gather_args("gather", x, dim, index, nullptr);
-  Tensor y = gather_into(x, d, index, index.shape());
-  if (autograd::needs_grad(x))
-    autograd::record("gather", {x}, y, autograd::formulas([shape = x.shape(), d, index = SavedTensor(index)](
-                                                             const Tensor& gy) {
-      return scatter_add(zeros(shape, gy.dtype()), d, index.get(), gy);
-    }));
-  return y;
+  return gather_into(x, d, index, index.shape());
 }
 
 Tensor scatter_add(const Tensor& x, int dim, const Tensor& index, const Tensor& src) {
@@ -262,10 +271,10 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   if (autograd::needs_grad(a, b))
     autograd::record("where", {a, b}, y, autograd::formulas(
         [mask = SavedTensor(mask), shape = a.shape()](const Tensor& gy) {
-          return sum_to(choose(mask.get(), gy, zeros_like(gy)), shape);
+          return sum_to(where(mask.get(), gy, zeros_like(gy)), shape);
         },
         [mask = SavedTensor(mask), shape = b.shape()](const Tensor& gy) {
-          return sum_to(choose(mask.get(), zeros_like(gy), gy), shape);
+          return sum_to(where(mask.get(), zeros_like(gy), gy), shape);
         }));
   return y;
 }
@@ -283,7 +292,7 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
   if (autograd::needs_grad(x))
     autograd::record("masked_fill", {x}, y, autograd::formulas(
         [fill = SavedTensor(fill), shape = x.shape()](const Tensor& gy) {
-          return sum_to(choose(fill.get(), zeros_like(gy), gy), shape);
+          return sum_to(where(fill.get(), zeros_like(gy), gy), shape);
         }));
   return y;
 }

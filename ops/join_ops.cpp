@@ -96,6 +96,7 @@ Tensor cat(const std::vector<Tensor>& tensors, int dim) {
                        }
                        return g;
                      }));
+    autograd::set_attributes(y, autograd::OpAttributes().set_ints("dim", {d}));
   }
   return y;
 }

@@ -44,6 +44,28 @@ void detail::check_class_targets(const char* op, const char* input_name, const T
       fail(op, ": target ", t[i], " at position ", i, " is out of range for ", C, " classes");
 }
 
+namespace {
+// nll_loss's gradient: -gy (over N for Mean) at [i, target_i], 0 elsewhere. It is
+// linear in gy, and its adjoint is nll_loss itself, so it records that as its
+// own gradient (double backward).
+Tensor nll_loss_backward(const Tensor& gy, const Tensor& targets, std::int64_t N, std::int64_t C,
+                         Reduction reduction) {
+  Tensor g = zeros(Shape{N, C}, gy.dtype());
+  detail::dispatch_float(gy.dtype(), "nll_loss backward", [&](auto tag) {
+    using T = decltype(tag);
+    const T* pg = static_cast<const T*>(gy.raw_data());
+    T* out = static_cast<T*>(g.raw_data());
+    const std::int64_t* t = targets.data<std::int64_t>();
+    const T scale = reduction == Reduction::Mean ? T(1) / static_cast<T>(N) : T(1);
+    for (std::int64_t i = 0; i < N; ++i) out[i * C + t[i]] = -(reduction == Reduction::None ? pg[i] : pg[0]) * scale;
+  });
+  if (autograd::needs_grad(gy))
+    autograd::record("nll_loss_backward", {gy}, g, autograd::formulas(
+        [targets = SavedTensor(targets), reduction](const Tensor& gg) { return nll_loss(gg, targets.get(), reduction); }));
+  return g;
+}
+}  // namespace
+
 Tensor detail::nll_loss_checked(const Tensor& log_probs, const Tensor& targets, Reduction reduction) {
   const std::int64_t N = log_probs.shape()[0], C = log_probs.shape()[1];
   Tensor y = make_tensor(reduction == Reduction::None ? Shape{N} : Shape{}, log_probs.dtype());
@@ -62,21 +84,11 @@ Tensor detail::nll_loss_checked(const Tensor& log_probs, const Tensor& targets, 
     if (reduction == Reduction::Sum) *py = static_cast<T>(total);
   });
 
-  // Targets are class indices, not an input of the tape. The gradient is
-  // -gy (scaled by 1/N for Mean) at [i, t_i], 0 elsewhere.
+  // Targets are class indices, not an input of the tape.
   if (autograd::needs_grad(log_probs))
-    autograd::record("nll_loss", {log_probs}, y, autograd::formulas([targets = SavedTensor(targets), N, C, reduction](const Tensor& gy) {
-      Tensor g = zeros(Shape{N, C}, gy.dtype());
-      dispatch_float(gy.dtype(), "nll_loss backward", [&](auto tag) {
-        using T = decltype(tag);
-        const T* pg = static_cast<const T*>(gy.raw_data());
-        T* out = static_cast<T*>(g.raw_data());
-        const std::int64_t* t = targets.get().data<std::int64_t>();
-        const T scale = reduction == Reduction::Mean ? T(1) / static_cast<T>(N) : T(1);
-        for (std::int64_t i = 0; i < N; ++i)
-          out[i * C + t[i]] = -(reduction == Reduction::None ? pg[i] : pg[0]) * scale;
-      });
-      return g;
+    autograd::record("nll_loss", {log_probs}, y, autograd::formulas([targets = SavedTensor(targets), N, C, reduction](
+                                                                      const Tensor& gy) {
+      return nll_loss_backward(gy, targets.get(), N, C, reduction);
     }));
   return y;
 }
@@ -98,23 +110,11 @@ constexpr double kGradEps = 1e-12;
 
 template <class T> T clamped_log(T v) { return std::max(std::log(v), static_cast<T>(kLogFloor)); }
 
-// One of binary_cross_entropy's gradients, element by element: f(g_i, p_i, y_i)
-// where g_i is the part of the output's gradient gy that reaches element i.
-// `y` may be undefined when f does not read it (f then gets 0).
-template <class F> Tensor bce_gradient(const Tensor& gy, const Tensor& p, const Tensor& y, Reduction reduction, F f) {
-  Tensor out = detail::make_tensor(p.shape(), p.dtype());
-  detail::dispatch_float(p.dtype(), "binary_cross_entropy backward", [&](auto tag) {
-    using T = decltype(tag);
-    const T* pp = static_cast<const T*>(p.raw_data());
-    const T* py = y.defined() ? static_cast<const T*>(y.raw_data()) : nullptr;
-    const T* g = static_cast<const T*>(gy.raw_data());
-    T* po = static_cast<T*>(out.raw_data());
-    const std::int64_t n = p.numel();
-    const T scale = reduction == Reduction::Mean ? T(1) / static_cast<T>(n) : T(1);
-    for (std::int64_t i = 0; i < n; ++i)
-      po[i] = f((reduction == Reduction::None ? g[i] : g[0]) * scale, pp[i], py ? py[i] : T(0));
-  });
-  return out;
+// The part of the output's gradient gy that reaches each of n elements of `shape`.
+Tensor spread(const Tensor& gy, const Shape& shape, Reduction reduction, std::int64_t n) {
+  if (reduction == Reduction::None) return gy;
+  const Tensor g = broadcast_to(gy, shape);
+  return reduction == Reduction::Mean ? g * (1.0 / static_cast<double>(n)) : g;
 }
 
 }  // namespace
@@ -157,17 +157,13 @@ Tensor binary_cross_entropy(const Tensor& probs, const Tensor& targets, Reductio
   // Both gradients read p; only p's reads y.
   if (autograd::needs_grad(p, y))
     autograd::record(op, {p, y}, out, autograd::formulas(
-        [p = SavedTensor(p), y = SavedTensor(p.requires_grad() ? y : Tensor()), reduction](const Tensor& gy) {
-          return bce_gradient(gy, p, y, reduction, [](auto g, auto pi, auto yi) {  // g (p - y) / max(p (1 - p), 1e-12)
-            using T = decltype(pi);
-            return g * (pi - yi) / std::max(pi * (T(1) - pi), static_cast<T>(kGradEps));
-          });
+        [p = SavedTensor(p), y = SavedTensor(p.requires_grad() ? y : Tensor()), reduction, n](const Tensor& gy) {
+          const Tensor pp = p.get();  // g (p - y) / max(p (1 - p), 1e-12)
+          return spread(gy, pp.shape(), reduction, n) * (pp - y.get()) / clamp(pp * (1.0 - pp), kGradEps);
         },
-        [p = SavedTensor(p), reduction](const Tensor& gy) {
-          return bce_gradient(gy, p, Tensor(), reduction, [](auto g, auto pi, auto) {  // g (clog(1 - p) - clog(p))
-            using T = decltype(pi);
-            return g * (clamped_log(T(1) - pi) - clamped_log(pi));
-          });
+        [p = SavedTensor(p), reduction, n](const Tensor& gy) {
+          const Tensor pp = p.get();  // g (clog(1 - p) - clog(p)), the logs clamped at -100 as in the forward
+          return spread(gy, pp.shape(), reduction, n) * (clamp(log(1.0 - pp), kLogFloor) - clamp(log(pp), kLogFloor));
         }));
   return out;
 }

@@ -80,6 +80,14 @@ Shape pooled_shape(const Tensor& x, const PoolGeometry& g) {
   return s;
 }
 
+// Kernel, stride and padding for exporters (ONNX MaxPool / AveragePool pads: begin values, then end values).
+autograd::OpAttributes pool_attributes(const PoolGeometry& g) {
+  return autograd::OpAttributes()
+      .set_ints("kernel", {g.kernel_h, g.kernel_w})
+      .set_ints("stride", {g.stride_h, g.stride_w})
+      .set_ints("pads", {g.pad_top, g.pad_left, g.pad_top, g.pad_left});
+}
+
 }  // namespace
 
 Tensor max_pool2d(const Tensor& x, Size2 kernel, std::optional<Size2> stride, Size2 padding) {
@@ -91,7 +99,7 @@ Tensor max_pool2d(const Tensor& x, Size2 kernel, std::optional<Size2> stride, Si
     detail::max_pool2d_forward<T>(x.data<T>(), g, y.data<T>(), argmax.data<std::int64_t>());
   });
   // gx[argmax of window o] += gy[o]   (the first maximum, as np.argmax)
-  if (autograd::needs_grad(x))
+  if (autograd::needs_grad(x)) {
     autograd::record("max_pool2d", {x}, y, autograd::formulas([g, argmax = SavedTensor(argmax), shape = x.shape()](const Tensor& gy) {
       Tensor gx = detail::make_tensor(shape, gy.dtype());
       detail::dispatch_float(gy.dtype(), "max_pool2d backward", [&](auto tag) {
@@ -100,6 +108,8 @@ Tensor max_pool2d(const Tensor& x, Size2 kernel, std::optional<Size2> stride, Si
       });
       return gx;
     }));
+    autograd::set_attributes(y, pool_attributes(g));
+  }
   return y;
 }
 
@@ -111,7 +121,7 @@ Tensor avg_pool2d(const Tensor& x, Size2 kernel, std::optional<Size2> stride, Si
     detail::avg_pool2d_forward<T>(x.data<T>(), g, y.data<T>());
   });
   // gx[i] += gy[o] / (KH*KW) for every window o that covers pixel i
-  if (autograd::needs_grad(x))
+  if (autograd::needs_grad(x)) {
     autograd::record("avg_pool2d", {x}, y, autograd::formulas([g, shape = x.shape()](const Tensor& gy) {
       Tensor gx = detail::make_tensor(shape, gy.dtype());
       detail::dispatch_float(gy.dtype(), "avg_pool2d backward", [&](auto tag) {
@@ -120,6 +130,8 @@ Tensor avg_pool2d(const Tensor& x, Size2 kernel, std::optional<Size2> stride, Si
       });
       return gx;
     }));
+    autograd::set_attributes(y, pool_attributes(g));
+  }
   return y;
 }
 

@@ -130,9 +130,11 @@ Tensor permute(const Tensor& x, const std::vector<int>& dims) {
       }
     }
   });
-  if (autograd::needs_grad(x))
+  if (autograd::needs_grad(x)) {
     autograd::record("permute", {x}, y,
                      autograd::formulas([inverse](const Tensor& gy) { return permute(gy, inverse); }));
+    autograd::set_attributes(y, autograd::OpAttributes().set_ints("dims", {perm.begin(), perm.end()}));
+  }
   return y;
 }
 
@@ -327,6 +329,11 @@ Tensor embed_slice(const Tensor& slice, const Shape& shape, int dim, std::int64_
   const detail::AroundDim a = detail::around_dim(shape, dim);
   const std::int64_t length = slice.shape()[dim];
   detail::copy_runs(slice, length * a.inner, 0, out, a.extent * a.inner, start * a.inner, a.outer, length * a.inner);
+  // narrow's adjoint, recorded so that its own gradient (a narrow) is on the tape.
+  if (autograd::needs_grad(slice))
+    autograd::record("narrow_backward", {slice}, out, autograd::formulas([dim, start, length](const Tensor& g) {
+      return narrow(g, dim, start, length);
+    }));
   return out;
 }
 }  // namespace
@@ -483,7 +490,8 @@ std::vector<OpInfo> shape_op_declarations() {
           [](const OpArgs& v) {
             const Dtype d = v[0].dtype();
             return v[0].to(d == kFloat64 ? kFloat32 : kFloat64).to(d);
-          }),
+          })
+          .second_order_step(1e-3),
       OpInfo("clone").sample("3x2", {any({3, 2})}, [](const OpArgs& v) { return v[0].clone(); }),
   };
 }

@@ -15,6 +15,7 @@ packages=(
   clang libclang-rt-14-dev  # libFuzzer for scripts/fuzz.sh
   python3-sklearn  # real CSV data sets (sklearn/datasets/data/) for the tabular trainer's test
   python3-torch  # PyTorch loads the safetensors files tapegrad writes (tests/torch_roundtrip_test.sh)
+  python3-onnx python3-opencv  # onnx.checker and OpenCV's DNN check ONNX exports (tests/onnx_export_test.sh)
   "$@"
 )
 

@@ -11,8 +11,14 @@
 # Usage: consumer_test.sh <tapegrad-build-dir> <tapegrad-source-dir> <mode>
 set -euo pipefail
 build=$1 src=$2 mode=$3
-work=$(mktemp -d)
+# A fixed place inside tapegrad's build tree (not mktemp): with ccache's base
+# directory at the source tree, the nested builds then compile with the same
+# relative paths on every run and in both nested modes, and hit the cache.
+work=$build/consumer-$mode
+rm -rf "$work"
+mkdir -p "$work"
 trap 'rm -rf "$work"' EXIT
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$(cd "$src" && pwd -P)} CCACHE_NOHASHDIR=1
 fail() { echo "FAILED: $*" >&2; exit 1; }
 
 if [ "$mode" = package ] || [ "$mode" = pkgconfig ]; then

@@ -69,6 +69,11 @@ std::shared_ptr<nn::Sequential> mlp(std::int64_t hidden = 4, bool last_bias = tr
                                           std::make_shared<nn::Linear>(hidden, 2, last_bias));
 }
 
+// x^3 through pow, which ONNX export does not map.
+struct Cube : nn::Module {
+  Tensor forward(const Tensor& x) override { return pow(x, 3.0); }
+};
+
 // A big-endian IDX header (magic 0x00000803 for 3-D unsigned bytes) and its data.
 Bytes idx_file(const std::vector<std::uint32_t>& dims, std::size_t data_bytes, unsigned char first_byte = 0) {
   Bytes b = {static_cast<char>(first_byte), 0, 0x08, static_cast<char>(dims.size())};
@@ -341,6 +346,13 @@ std::vector<BadInput> bad_inputs() {
       {"save: into a directory that does not exist", [=] { save(*mlp(), broken("no/such/dir/m.tgc")); }, kRuntimeError,
        {"save", "no/such/dir/m.tgc", "No such file"}},
 
+      // ---- ONNX export
+      {"onnx::export_model: an op without an ONNX mapping",
+       [=] {
+         nn::Sequential model(std::make_shared<nn::Linear>(3, 2), std::make_shared<Cube>());
+         onnx::export_model(model, ones({4, 3}), broken("cube.onnx"));
+       },
+       IA, {"Sequential[1] Cube", "onnx::export_model", "op 'pow'", "[4,2] float32", "no ONNX mapping"}},
       // ---- safetensors
       {"load_safetensors: the file of another model",
        [=] { io::load_safetensors(*mlp(5, /*last_bias=*/false), broken("mlp.safetensors")); }, IA,

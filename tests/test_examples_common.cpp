@@ -27,6 +27,7 @@
 
 using namespace tg;
 using namespace tg::examples;
+using tg::testing::read_bytes;
 using tg::testing::TempDir;
 using tg::train::BatchRecord;
 namespace fs = std::filesystem;
@@ -468,6 +469,9 @@ TEST_CASE("examples: every unwritable output is refused before training, naming 
   o.save_safetensors = blocked_path(dir, "m.safetensors");
   CHECK_THROWS_WITH(check_output_locations(o), Contains("--save-safetensors: cannot create the directory"));
   o.save_safetensors.reset();
+  o.export_onnx = blocked_path(dir, "m.onnx");
+  CHECK_THROWS_WITH(check_output_locations(o), Contains("--export-onnx: cannot create the directory"));
+  o.export_onnx.reset();
   o.metrics_json = blocked_path(dir, "m.json");
   CHECK_THROWS_WITH(check_output_locations(o), Contains("--metrics-json: cannot create the directory"));
   // Writable outputs: their directories are made now, and nothing is left behind.
@@ -501,6 +505,18 @@ TEST_CASE("examples: a safetensors file that cannot be saved where asked is resc
   auto loaded = std::make_shared<nn::Linear>(2, 3);
   io::load_safetensors(*loaded, rescued.string());
   CHECK(loaded->weight.to_vector() == model->weight.to_vector());
+}
+
+TEST_CASE("examples: an ONNX file that cannot be written where asked is rescued elsewhere", "[examples]") {
+  TempDir dir, rescue;
+  nn::Linear model(2, 3);
+  const Tensor example = randn({1, 2});
+  CHECK(export_onnx_or_rescue(model, example, dir.path / "m.onnx", {rescue.path}) == dir.path / "m.onnx");
+  const fs::path rescued = rescue.path / ("m.rescued-" + std::to_string(::getpid()) + ".onnx");
+  CHECK_THROWS_WITH(export_onnx_or_rescue(model, example, blocked_path(dir, "m.onnx"), {rescue.path}),
+                    Contains("onnx::export_model: cannot create a temporary file") &&
+                        Contains("the trained model was exported to '" + rescued.string() + "' instead"));
+  CHECK(read_bytes(rescued) == read_bytes(dir.path / "m.onnx"));
 }
 
 TEST_CASE("examples: a checkpoint that cannot be saved where asked is rescued elsewhere", "[examples]") {

@@ -126,8 +126,8 @@ Tensor xexp(const Tensor& x) {
   Tensor y = x.detach() * e;
   if (autograd::needs_grad(x))
     autograd::record("xexp", {x}, y, autograd::formulas(
-        [x = autograd::SavedTensor(x.detach()), e = autograd::SavedTensor(e)](const Tensor& gy) {
-          return gy * e.get() * (x.get() + 1.0);
+        [x = autograd::SavedTensor(x), y = autograd::SavedTensor::output(y)](const Tensor& gy) {
+          return gy * (y.get() + exp(x.get()));  // e^x (1 + x) = y + e^x
         }));
   return y;
 }
@@ -150,7 +150,7 @@ TEST_CASE("the example op of docs/architecture.md passes check_op", "[ops][decla
     const OpCheckReport report = check_op(op);
     INFO(report.str());
     CHECK(report.passed());
-    CHECK(report.checks == 9);  // per sample a gradcheck, a float32 comparison and two changed-in-place
-                                // checks (input, output), and the error input
+    CHECK(report.checks == 11);  // per sample a gradcheck, a gradgradcheck, a float32 comparison and two
+                                 // changed-in-place checks (input, output), and the error input
   }
 }

@@ -15,7 +15,8 @@ mkdir -p "$work/data"
 
 # lenet5: train, write metrics/plots/checkpoint.
 "$ex/lenet5" --data-dir "$work/data" --epochs 2 --batch-size 16 --threads 1 --out "$work/lenet" \
-  --metrics-json "$work/lenet.json" --save "$work/lenet.tgc" --save-safetensors "$work/lenet.safetensors" > "$work/lenet.log"
+  --metrics-json "$work/lenet.json" --save "$work/lenet.tgc" --save-safetensors "$work/lenet.safetensors" \
+  --export-onnx "$work/lenet.onnx" > "$work/lenet.log"
 for key in test_accuracy train_loss epochs seconds images_per_second; do
   grep -q "\"$key\":" "$work/lenet.json" || fail "metrics json lacks $key: $(cat "$work/lenet.json")"
 done
@@ -26,6 +27,8 @@ grep -q '"epochs":2' "$work/lenet.json" || fail "metrics json epochs: $(cat "$wo
 [ "$(wc -l < "$work/lenet/epochs.jsonl")" -eq 2 ] || fail "epochs.jsonl should have 2 lines"
 [ -s "$work/lenet.tgc" ] && [ -s "$work/lenet.tgc.optim" ] || fail "no checkpoint"
 grep -q '"tapegrad.layout":"pytorch"' "$work/lenet.safetensors" || fail "no safetensors file in PyTorch layout"
+grep -q "exported $work/lenet.onnx" "$work/lenet.log" && grep -q "Gemm" "$work/lenet.onnx" &&
+  grep -q "7.weight" "$work/lenet.onnx" || fail "no ONNX file of LeNet-5"
 
 # --augment with loader threads: a different pass over the same data, same files.
 "$ex/lenet5" --data-dir "$work/data" --epochs 1 --batch-size 16 --threads 1 --augment --workers 2 \

@@ -361,6 +361,9 @@ void add_training_flags(FlagParser& flags, const TrainingDefaults& d) {
   flags.add_path("save-safetensors", "write the trained parameters to FILE as safetensors, which PyTorch loads",
                  Presence::Optional)
       .metavar("FILE");
+  flags.add_path("export-onnx", "write the trained model to FILE as ONNX, which ONNX Runtime and OpenCV run",
+                 Presence::Optional)
+      .metavar("FILE");
   flags.add_path("resume", "load parameters from FILE before training", Presence::Optional).metavar("FILE");
   flags.add_path("metrics-json", "write the final metrics as JSON to FILE", Presence::Optional).metavar("FILE");
   flags.add_bool("detect-anomaly",
@@ -381,6 +384,7 @@ TrainingOptions training_options(const FlagParser& flags) {
   o.out = flags.get_path("out");
   o.save = flags.get_optional_path("save");
   o.save_safetensors = flags.get_optional_path("save-safetensors");
+  o.export_onnx = flags.get_optional_path("export-onnx");
   o.resume = flags.get_optional_path("resume");
   o.metrics_json = flags.get_optional_path("metrics-json");
   o.detect_anomaly = flags.get_bool("detect-anomaly");

@@ -125,7 +125,7 @@ struct TrainingDefaults {
 constexpr std::int64_t kMaxEpochs = 1'000'000'000;
 
 /// Declares --epochs --batch-size --lr --weight-decay --momentum --seed
-/// --threads --workers --data-dir --out --save --save-safetensors --resume
+/// --threads --workers --data-dir --out --save --save-safetensors --export-onnx --resume
 /// --metrics-json --detect-anomaly.
 void add_training_flags(FlagParser& flags, const TrainingDefaults& defaults);
 
@@ -143,6 +143,7 @@ struct TrainingOptions {
   std::filesystem::path out;  ///< directory for history.csv, epochs.csv, epochs.jsonl and plots
   std::optional<std::filesystem::path> save, resume, metrics_json;
   std::optional<std::filesystem::path> save_safetensors;  ///< the model as safetensors (PyTorch layout)
+  std::optional<std::filesystem::path> export_onnx;       ///< the model as ONNX (tg::onnx::export_model)
   bool detect_anomaly = false;  ///< train under tg::autograd::DetectAnomalyGuard
 };
 

@@ -12,6 +12,7 @@
 #include "common/plots.hpp"
 #include <tapegrad/core/autograd.hpp>
 #include <tapegrad/data/batches.hpp>
+#include <tapegrad/io/onnx.hpp>
 #include <tapegrad/io/safetensors.hpp>
 #include <tapegrad/nn/nn.hpp>
 #include <tapegrad/train/serialize.hpp>
@@ -69,6 +70,7 @@ void check_output_locations(const TrainingOptions& opt) {
       train::check_writable(optimizer_checkpoint_path(opt.save->string()), {true, "--save"});
     }
     if (opt.save_safetensors) train::check_writable(*opt.save_safetensors, {true, "--save-safetensors"});
+    if (opt.export_onnx) train::check_writable(*opt.export_onnx, {true, "--export-onnx"});
   } catch (const std::exception& e) {
     throw std::runtime_error(std::string(e.what()) + " (checked before training: nothing was trained)");
   }
@@ -124,6 +126,15 @@ fs::path save_safetensors_or_rescue(const nn::Module& model, const fs::path& pat
       path, fallback_dirs, [&](const fs::path& p) { io::save_safetensors(model, p.string()); });
   if (!failure.empty())
     throw std::runtime_error(failure + "; the trained model was saved to '" + written.string() + "' instead");
+  return written;
+}
+
+fs::path export_onnx_or_rescue(nn::Module& model, const Tensor& example_input, const fs::path& path,
+                               const std::vector<fs::path>& fallback_dirs) {
+  auto [written, failure] = write_or_rescue(
+      path, fallback_dirs, [&](const fs::path& p) { onnx::export_model(model, example_input, p.string()); });
+  if (!failure.empty())
+    throw std::runtime_error(failure + "; the trained model was exported to '" + written.string() + "' instead");
   return written;
 }
 
@@ -212,6 +223,17 @@ TrainingResult run_training(TrainingRun& run) {
     attempt(failures, "--save-safetensors", [&] {
       const fs::path written = save_safetensors_or_rescue(*run.model, *opt.save_safetensors, rescue_directories());
       std::printf("saved %s (safetensors, PyTorch layout)\n", written.string().c_str());
+    });
+  }
+  if (opt.export_onnx) {
+    attempt(failures, "--export-onnx", [&] {
+      // Traced on one training example made a batch of 1; the file takes any batch size.
+      const Tensor example = run.train_set->get(0).input;
+      std::vector<std::int64_t> batch_of_one{1};
+      for (std::int64_t d : example.shape().vec()) batch_of_one.push_back(d);
+      const fs::path written =
+          export_onnx_or_rescue(*run.model, reshape(example, batch_of_one), *opt.export_onnx, rescue_directories());
+      std::printf("exported %s (ONNX opset %d, any batch size)\n", written.string().c_str(), onnx::kDefaultOpset);
     });
   }
   if (!opt.out.empty()) {

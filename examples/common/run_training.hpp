@@ -66,14 +66,14 @@ struct TrainingResult {
 
 /// Checks every output location (check_output_locations), loads --resume (model,
 /// and optimizer state if FILE.optim exists), trains, evaluates, and writes what
-/// --save, --save-safetensors, --out and --metrics-json ask for. A write that fails after training
+/// --save, --save-safetensors, --export-onnx, --out and --metrics-json ask for. A write that fails after training
 /// does not stop the others: the model is saved (where asked, or else where
 /// save_checkpoint could), and then one std::runtime_error lists every failure.
 TrainingResult run_training(TrainingRun& run);
 
 /// Refuses, before any training, outputs that could not be written afterwards:
-/// creates the --out directory and the directories of --save, --save-safetensors
-/// and --metrics-json,
+/// creates the --out directory and the directories of --save, --save-safetensors,
+/// --export-onnx and --metrics-json,
 /// and creates and removes a temporary file where each file will go
 /// (tg::train::check_writable). Throws std::runtime_error naming the flag.
 void check_output_locations(const TrainingOptions& options);
@@ -101,6 +101,13 @@ SavedCheckpoint save_checkpoint(nn::Module& model, optim::Optimizer& optimizer, 
 /// why. Returns the path written.
 std::filesystem::path save_safetensors_or_rescue(const nn::Module& model, const std::filesystem::path& path,
                                                  const std::vector<std::filesystem::path>& fallback_dirs);
+
+/// Exports the model to ONNX (tg::onnx::export_model, traced on `example_input`)
+/// at `path`, or, when that file cannot be written, where
+/// save_safetensors_or_rescue would put it, then throws as it does. Returns the path written.
+std::filesystem::path export_onnx_or_rescue(nn::Module& model, const Tensor& example_input,
+                                            const std::filesystem::path& path,
+                                            const std::vector<std::filesystem::path>& fallback_dirs);
 
 /// Where a checkpoint that cannot be saved where asked goes instead: the
 /// temporary directory, then the working directory.

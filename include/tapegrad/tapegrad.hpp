@@ -25,6 +25,7 @@
 #include <tapegrad/core/shape.hpp>
 #include <tapegrad/core/tensor.hpp>
 #include <tapegrad/data/data.hpp>
+#include <tapegrad/io/onnx.hpp>
 #include <tapegrad/io/safetensors.hpp>
 #include <tapegrad/nn/nn.hpp>
 #include <tapegrad/ops/config.hpp>

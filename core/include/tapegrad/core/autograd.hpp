@@ -35,16 +35,18 @@
 // input needs a gradient. A rule that shares work between inputs takes the
 // mask itself: [](const Tensor& gy, const NeedsGrad& needs) -> Grads, returning
 // an undefined Tensor where needs[i] is false (the engine checks it).
-// Backward rules run with grad mode off and may use any tapegrad op; each
-// gradient has its input's shape. Keep every tensor a rule reads as a
-// SavedTensor (below), so an in-place change between forward and backward is
-// refused instead of read; save an op's *output* as y.detach() to avoid a
-// reference cycle.
+// Backward rules run with grad mode off — on under create_graph, so that the
+// gradient they compute is itself recorded: write them with tapegrad ops
+// only, and gradients of gradients come for free. Each gradient has its
+// input's shape. Keep every tensor a rule reads as a SavedTensor (below), so
+// an in-place change between forward and backward is refused instead of read;
+// an op's *output* is saved as SavedTensor::output(y).
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -105,26 +107,62 @@ class NeedsGrad {
 /// (fill_, copy_, set_data or Module::to, an optimizer step) throws
 /// std::runtime_error naming the op whose backward reads it, instead of
 /// computing a gradient from the changed values. Every tensor a backward rule
-/// reads — an input, the output (saved as y.detach()), int64 indices — is kept
-/// as one: `[x = autograd::SavedTensor(x)](const Tensor& gy) { return gy / x.get(); }`.
+/// reads is kept as one: an input as `SavedTensor(x)`, the op's own output as
+/// `SavedTensor::output(y)`, int64 indices as `SavedTensor(idx)`:
+/// `[x = autograd::SavedTensor(x)](const Tensor& gy) { return gy / x.get(); }`.
 class SavedTensor {
  public:
   SavedTensor() = default;
   /// Keeps `t` (an undefined tensor keeps nothing).
   explicit SavedTensor(Tensor t);
+  /// Keeps the output of the op being recorded. Holding the output itself
+  /// would make a cycle (output -> its node -> the rule -> output), so this
+  /// keeps its data only; when the rule runs under create_graph, get() hands
+  /// back that data attached to the op's node again, so a gradient computed
+  /// from the output is differentiated through the op (exp's `gy * y`).
+  static SavedTensor output(const Tensor& y);
   /// The tensor, after checking that it has not changed since it was saved.
-  const Tensor& get() const;
+  Tensor get() const;
   /// Same as get(), so a saved tensor passes wherever a `const Tensor&` is taken.
-  operator const Tensor&() const { return get(); }
+  operator Tensor() const { return get(); }
   bool defined() const { return tensor_.defined(); }
 
  private:
+  friend class Context;
   Tensor tensor_;
   std::uint64_t version_ = 0;
+  bool is_output_ = false;
 };
 
 /// Maps the gradient of an op's output to the gradients of the inputs that need one.
 using BackwardFn = std::function<Grads(const Tensor& grad_output, const NeedsGrad& needs)>;
+
+/// The arguments of a recorded op that are not tensors (stride, padding, an
+/// axis, a scalar), by name, for tools that read a traced graph
+/// (tg::onnx::export_model). Only ops such a tool maps set them, right after
+/// record(): `autograd::set_attributes(y, OpAttributes().set_ints("dim", {d}))`.
+class OpAttributes {
+ public:
+  /// Sets (or replaces) an attribute; returns *this for chaining.
+  ///@{
+  OpAttributes& set_ints(const std::string& name, std::vector<std::int64_t> values);
+  OpAttributes& set_real(const std::string& name, double value);
+  ///@}
+  /// The attribute called `name`; throws std::logic_error naming it when the op did not set it.
+  ///@{
+  const std::vector<std::int64_t>& ints(const std::string& name) const;
+  double real(const std::string& name) const;
+  ///@}
+  bool empty() const { return ints_.empty() && reals_.empty(); }
+
+ private:
+  std::vector<std::pair<std::string, std::vector<std::int64_t>>> ints_;
+  std::vector<std::pair<std::string, double>> reals_;
+};
+
+/// Attaches `attributes` to the node that produced `output` (recorded just
+/// before); throws std::logic_error when `output` has no grad_fn.
+void set_attributes(const Tensor& output, OpAttributes attributes);
 
 /// One recorded op on the tape, as seen from a tensor's grad_fn().
 class Node {
@@ -136,11 +174,17 @@ class Node {
   const std::string& name() const { return name_; }
   /// True once a backward pass without retain_graph has run through it.
   bool released() const { return released_; }
+  /// The op's non-tensor arguments, when the op sets them (see OpAttributes); else empty.
+  const OpAttributes& attributes() const { return attributes_; }
 
  protected:
   explicit Node(std::string name) : name_(std::move(name)) {}
   std::string name_;
   bool released_ = false;
+
+ private:
+  friend void set_attributes(const Tensor& output, OpAttributes attributes);
+  OpAttributes attributes_;
 };
 
 /// True when grad mode is on and any argument requires grad.
@@ -189,7 +233,20 @@ template <class... Formulas> BackwardFn formulas(Formulas... fs) {
 /// Throws std::invalid_argument when `root` does not require grad or `grad`'s
 /// shape differs from it; std::runtime_error when the walk reaches a node
 /// released by an earlier backward without retain_graph.
-void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph);
+void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph, bool create_graph = false);
+
+/// The gradients of `outputs` with respect to `inputs` (PyTorch's
+/// torch.autograd.grad), returned instead of accumulated into grad(): one per
+/// input, in order. `grad_outputs` holds one seed per output (empty, or an
+/// undefined entry, means ones for a one-element output). With create_graph the
+/// result is itself differentiable, for gradients of gradients (a Hessian-vector
+/// product, a gradient penalty); retain_graph defaults to create_graph. Only the
+/// ops between the outputs and the inputs run. An input the outputs do not
+/// depend on throws std::invalid_argument unless allow_unused, which gives an
+/// undefined Tensor for it; so do inputs or outputs that do not require grad.
+std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
+                         const std::vector<Tensor>& grad_outputs = {}, std::optional<bool> retain_graph = std::nullopt,
+                         bool create_graph = false, bool allow_unused = false);
 
 /// Number of Nodes alive in this process — tests use it to prove graphs are freed.
 std::int64_t live_nodes();
@@ -264,11 +321,14 @@ class Profiler {
 /// plain values. One Context per call of Function::apply.
 class Context {
  public:
-  /// Keeps tensors for backward (stored detached, so saving the output is safe;
-  /// each as a SavedTensor, so an in-place change before backward is refused).
+  /// Keeps tensors for backward, each as a SavedTensor (so an in-place change
+  /// before backward is refused); saving forward's result is safe (it is kept
+  /// as SavedTensor::output).
   void save_for_backward(const std::vector<Tensor>& tensors);
   /// The tensors of the last save_for_backward, in the order given; throws
   /// std::runtime_error when one was changed in place since it was saved.
+  /// Under create_graph they are the tensors themselves (an input still
+  /// requires grad), so a backward written with tapegrad ops is differentiable.
   const std::vector<Tensor>& saved() const;
   /// In backward: whether the Tensor argument `i` of forward needs its gradient
   /// (PyTorch's ctx.needs_input_grad); a gradient returned for one that does not
@@ -277,11 +337,12 @@ class Context {
 
  private:
   template <class Derived> friend struct Function;
+  // forward's result, if saved, must not be held as itself (a cycle through its node).
+  void keep_output_as_output(const Tensor& out);
   std::vector<SavedTensor> saved_;
-  std::vector<Tensor> unpacked_;  // saved_'s tensors, handed out after their check
+  mutable std::vector<Tensor> unpacked_;  // saved_'s tensors during one backward, then dropped
   NeedsGrad needs_;
 };
-
 
 /// Base of a custom op, defined without editing tapegrad (libtorch's Function API).
 /// Derived provides `static Tensor forward(Context&, args...)`, `static Grads
@@ -328,9 +389,11 @@ template <class Derived> struct Function {
     if (!needs_grad_list(inputs)) return out;
     for (const Tensor& in : inputs)
       if (in.is_same(out)) out = out.detach();  // forward returned an input as-is
+    ctx->keep_output_as_output(out);
     record(Derived::name, inputs, out, BackwardFn([ctx](const Tensor& gy, const NeedsGrad& needs) {
              ctx->needs_ = needs;
              Grads g = Derived::backward(*ctx, gy);
+             ctx->unpacked_.clear();
              for (std::size_t i = 0; i < g.size(); ++i)
                if (!needs[i]) g[i] = Tensor();
              return g;

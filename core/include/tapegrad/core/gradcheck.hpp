@@ -11,6 +11,8 @@
 //   if (!r) std::cerr << r.message;
 // @endcode
 //
+// gradgradcheck (below) checks second derivatives the same way.
+//
 // Only inputs with requires_grad() are checked; others (int64 targets, fixed
 // weights) are passed through unchanged. The caller's tensors are not touched:
 // gradcheck works on copies.
@@ -63,5 +65,16 @@ using GradcheckFunction = std::function<Tensor(const std::vector<Tensor>&)>;
 /// Costs one backward per output element and two forwards per input element.
 GradcheckResult gradcheck(const GradcheckFunction& f, const std::vector<Tensor>& inputs,
                           const GradcheckOptions& options = {});
+
+/// Checks second derivatives (PyTorch's gradgradcheck): with a fixed
+/// pseudo-random grad_output v of f's output shape, the gradients
+/// autograd::grad(f(inputs), inputs, {v}, create_graph) are themselves
+/// gradchecked with respect to the inputs and to v. So it verifies that every
+/// backward rule f uses is differentiated correctly (the double backward), which
+/// is what a Hessian-vector product or a gradient penalty relies on. The input
+/// index n in a failure (n = inputs.size()) is v. Same options and costs as
+/// gradcheck, on a function with one more input.
+GradcheckResult gradgradcheck(const GradcheckFunction& f, const std::vector<Tensor>& inputs,
+                              const GradcheckOptions& options = {});
 
 }  // namespace tg

@@ -86,6 +86,9 @@ struct OpInfo {
   std::vector<OpErrorInput> errors;
   bool differentiable = true;  ///< false: outputs are never recorded (comparisons, argmax)
   bool composite = false;      ///< built from other ops, with no backward rule of its own
+  /// Finite-difference step of the gradgradcheck (gradcheck's default, 1e-6,
+  /// unless an op rounds through float32: see second_order_step).
+  double second_order_eps = 1e-6;
 
   explicit OpInfo(std::string op_name) : name(std::move(op_name)) {}
   /// Adds a sample.
@@ -96,6 +99,11 @@ struct OpInfo {
   OpInfo& not_differentiable();
   /// Marks the op as composite (declared for its samples and errors only).
   OpInfo& composite_of_other_ops();
+  /// A larger finite-difference step for the gradgradcheck, for an op whose
+  /// gradient passes through float32 (`to`): a step of 1e-6 on a gradient of
+  /// size 1 is below float32's resolution there. The gradient is linear in the
+  /// grad_output, so a larger step costs no accuracy.
+  OpInfo& second_order_step(double eps);
 };
 
 /// What check_op found.
@@ -109,7 +117,8 @@ struct OpCheckReport {
 };
 
 /// Runs, for each sample (inputs drawn from a fixed seed, the global generator untouched):
-///  * float64 gradcheck with respect to every differentiable input;
+///  * float64 gradcheck with respect to every differentiable input, and
+///    gradgradcheck (the backward differentiated again under create_graph);
 ///  * the float32 forward agrees with the float64 one (|d| <= 1e-4 + 1e-3 |y64|)
 ///    and has float32 outputs;
 ///  * the backward honours the mask: with only input k requiring grad, exactly

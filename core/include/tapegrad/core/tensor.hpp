@@ -13,10 +13,13 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <iosfwd>
 #include <memory>
+#include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <tapegrad/core/dtype.hpp>
@@ -28,6 +31,24 @@ namespace autograd {
 struct Node;
 }
 class TensorImpl;  // what a handle points to; private to the library
+
+/// Undoes one registration (a gradient hook, a module hook) on remove().
+/// Dropping the handle leaves the registration in place, as in PyTorch.
+class RemovableHandle {
+ public:
+  RemovableHandle() = default;
+  explicit RemovableHandle(std::function<void()> remover) : remover_(std::move(remover)) {}
+  /// Removes the registration; later calls do nothing.
+  void remove() {
+    if (!remover_) return;
+    std::function<void()> remover = std::move(remover_);
+    remover_ = nullptr;
+    remover();
+  }
+
+ private:
+  std::function<void()> remover_;
+};
 [[noreturn]] void throw_dtype_mismatch(const char* what, Dtype have, Dtype want);
 
 /// A shared handle to a contiguous, row-major block of elements of one dtype,
@@ -110,12 +131,37 @@ class Tensor {
 
   /// Backward from a one-element tensor (the seed gradient is 1): accumulates
   /// into grad() of every leaf it depends on that requires grad. The graph is
-  /// freed afterwards unless retain_graph. Throws std::invalid_argument when the
-  /// tensor has more than one element or does not require grad.
-  void backward(bool retain_graph = false) const;
+  /// freed afterwards unless retain_graph (which defaults to create_graph).
+  /// With create_graph the backward rules are themselves recorded, so the
+  /// gradients left in grad() can be differentiated again (they hold the leaf
+  /// through their graph: clear them with zero_grad() when done, or prefer
+  /// autograd::grad). Throws std::invalid_argument when the tensor has more than
+  /// one element or does not require grad.
+  void backward(std::optional<bool> retain_graph = std::nullopt, bool create_graph = false) const;
   /// Backward with an explicit gradient of the same shape as this tensor
-  /// (converted to its dtype); otherwise as backward(bool).
-  void backward(const Tensor& gradient, bool retain_graph = false) const;
+  /// (converted to its dtype; undefined means ones); otherwise as backward().
+  void backward(const Tensor& gradient, std::optional<bool> retain_graph = std::nullopt,
+                bool create_graph = false) const;
+
+  /// A gradient hook: gets the gradient with respect to this tensor, summed
+  /// over all its uses, each time a backward pass computes it; returns a
+  /// replacement of the same shape, or an undefined Tensor to keep it.
+  using GradHook = std::function<Tensor(const Tensor&)>;
+  /// Registers `hook` (PyTorch's Tensor.register_hook): it runs before the
+  /// gradient reaches grad() or flows on to the ops that produced this tensor,
+  /// also in autograd::grad. Hooks run in registration order; they stay with
+  /// the tensor (a leaf) or with the op that produced it (a non-leaf) until
+  /// the returned handle's remove(). Throws std::invalid_argument when the
+  /// tensor does not require grad.
+  RemovableHandle register_hook(GradHook hook);
+  /// An inspecting hook (returns nothing): sees the gradient, leaves it as is.
+  template <class F, std::enable_if_t<std::is_void_v<std::invoke_result_t<F, const Tensor&>>, int> = 0>
+  RemovableHandle register_hook(F inspect) {
+    return register_hook(GradHook([inspect = std::move(inspect)](const Tensor& g) {
+      inspect(g);
+      return Tensor();
+    }));
+  }
 
   // ---- in-place, not recorded (for optimizers and initialisers) -------------
   /// Sets every element to `value`. Refused on a tensor that needs grad while grad mode is on.

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <string>
 
+#include <tapegrad/core/tensor.hpp>
 #include <tapegrad/nn/module.hpp>
 
 namespace tg::nn {
@@ -99,15 +100,41 @@ class LogSoftmax : public Module {
   int dim_;
 };
 
-/// Inverted dropout: in training mode each element is zeroed with probability
+namespace functional {
+/// Inverted dropout: when `training`, each element is zeroed with probability
 /// p and the survivors are scaled by 1/(1-p), so the expected value is kept;
-/// in eval mode it is the identity. The mask comes from the generator seeded
-/// by tg::manual_seed and is applied as a multiplication, so backward comes
-/// from the tape. p must be in [0, 1].
+/// otherwise (or for p = 0) it returns `input` itself. The mask comes from the
+/// generator seeded by tg::manual_seed and is applied as a multiplication, so
+/// backward comes from the tape. Throws unless 0 <= p <= 1.
+Tensor dropout(const Tensor& input, double p = 0.5, bool training = true);
+/// Channel-wise dropout on [N, C, H, W] or [C, H, W] input: as dropout, but
+/// each channel's whole H x W map is kept (scaled by 1/(1-p)) or zeroed
+/// together. A 3-D input is one unbatched image [C, H, W] (PyTorch 1.13 reads
+/// it as [N, C, L], with a deprecation warning); other ranks are refused.
+Tensor dropout2d(const Tensor& input, double p = 0.5, bool training = true);
+}  // namespace functional
+
+/// functional::dropout with p and the module's training flag: inverted
+/// dropout in training mode, the identity in eval mode.
 class Dropout : public Module {
  public:
   /// Throws std::invalid_argument unless 0 <= p <= 1.
   explicit Dropout(double p = 0.5);
+  Tensor forward(const Tensor& input) override;
+  std::string extra_repr() const override;
+  /// The drop probability.
+  double p() const { return p_; }
+
+ private:
+  double p_;
+};
+
+/// functional::dropout2d with p and the module's training flag: whole channels
+/// of [N, C, H, W] or [C, H, W] input dropped in training mode, the identity in eval mode.
+class Dropout2d : public Module {
+ public:
+  /// Throws std::invalid_argument unless 0 <= p <= 1.
+  explicit Dropout2d(double p = 0.5);
   Tensor forward(const Tensor& input) override;
   std::string extra_repr() const override;
   /// The drop probability.

@@ -1,5 +1,5 @@
 // tapegrad — the neural-network library in one include: modules, layers
-// (dense, element-wise, convolution and pooling),
+// (dense, activations, dropout, convolution and pooling),
 // Sequential, losses, initialisers, summary and module gradcheck. The training
 // loop (fit) and checkpoints are in the layer above: <tapegrad/train/train.hpp>.
 #pragma once
@@ -10,6 +10,7 @@
 /// summary, module gradcheck, and (declared in <tapegrad/train/fit.hpp>) the
 /// fit()/evaluate() training loop.
 
+#include <tapegrad/nn/activations.hpp>
 #include <tapegrad/nn/conv_layers.hpp>
 #include <tapegrad/nn/declared_functions.hpp>
 #include <tapegrad/nn/init.hpp>

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include <tapegrad/core/tensor.hpp>
@@ -57,6 +58,15 @@ inline Tensor operator/(double a, const Tensor& b) { return rdiv(a, b); }
 inline Tensor operator-(const Tensor& x) { return neg(x); }
 ///@}
 
+/// Element-wise maximum / minimum with broadcasting (a NaN wins, as in PyTorch);
+/// where a and b are equal, each gets half the gradient.
+///@{
+Tensor maximum(const Tensor& a, const Tensor& b);
+Tensor minimum(const Tensor& a, const Tensor& b);
+///@}
+/// The angle of the point (b, a) element-wise, in [-pi, pi], with broadcasting.
+Tensor atan2(const Tensor& a, const Tensor& b);
+
 /// The shape two shapes broadcast to; throws naming `op` when they cannot.
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op = "broadcast");
 
@@ -79,12 +89,29 @@ Tensor log(const Tensor& x);
 Tensor sqrt(const Tensor& x);
 /// |x| element-wise; the gradient is sign(x), 0 at 0.
 Tensor abs(const Tensor& x);
-/// x^exponent element-wise; the gradient is exponent * x^(exponent-1).
+/// x^exponent element-wise; the gradient is exponent * x^(exponent-1), and 0
+/// for exponent 0 (also at x = 0, as in PyTorch).
 Tensor pow(const Tensor& x, double exponent);
 /// Limits values to [lo, hi]; the gradient is 1 inside, 0 where clamped.
 /// Throws when lo > hi or a bound is NaN.
 Tensor clamp(const Tensor& x, double lo = -std::numeric_limits<double>::infinity(),
              double hi = std::numeric_limits<double>::infinity());
+/// Rounding and sign element-wise; their gradient is 0 everywhere, as in PyTorch.
+/// round rounds half to even (0.5 -> 0, 1.5 -> 2, -0.5 -> -0); sign gives -1, 0 or 1.
+///@{
+Tensor floor(const Tensor& x);
+Tensor ceil(const Tensor& x);
+Tensor round(const Tensor& x);
+Tensor sign(const Tensor& x);
+///@}
+/// The error function element-wise; the gradient is 2/sqrt(pi) e^(-x^2).
+Tensor erf(const Tensor& x);
+/// log(1 + x) element-wise, accurate for small x.
+Tensor log1p(const Tensor& x);
+/// e^x - 1 element-wise, accurate for small x.
+Tensor expm1(const Tensor& x);
+/// 1 / sqrt(x) element-wise.
+Tensor rsqrt(const Tensor& x);
 
 // ---- activations (ops/activation.cpp) ----------------------------------------
 /// 1 / (1 + e^-x) element-wise.
@@ -97,6 +124,42 @@ Tensor relu(const Tensor& x);
 Tensor softmax(const Tensor& x, int axis = -1);
 /// x - logsumexp(x) along `axis`, computed stably.
 Tensor log_softmax(const Tensor& x, int axis = -1);
+/// PyTorch's element-wise activations (torch.nn.functional), float32 and
+/// float64, with PyTorch's defaults. Where a formula has a kink, the gradient
+/// at the kink is PyTorch's.
+///@{
+/// x for x > 0, negative_slope * x otherwise.
+Tensor leaky_relu(const Tensor& x, double negative_slope = 0.01);
+/// x for x > 0, alpha (e^x - 1) otherwise.
+Tensor elu(const Tensor& x, double alpha = 1.0);
+/// scale * elu(x, alpha) with the self-normalising constants alpha = 1.6733, scale = 1.0507.
+Tensor selu(const Tensor& x);
+/// x Phi(x) with Phi the standard normal CDF (approximate "none"), or
+/// 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) (approximate "tanh").
+/// Throws for any other `approximate`.
+Tensor gelu(const Tensor& x, const std::string& approximate = "none");
+/// x sigmoid(x) (swish).
+Tensor silu(const Tensor& x);
+/// x tanh(softplus(x)).
+Tensor mish(const Tensor& x);
+/// log(1 + e^(beta x)) / beta, and x itself where beta x > threshold. Computed
+/// without overflow for any threshold. Throws for beta = 0.
+Tensor softplus(const Tensor& x, double beta = 1.0, double threshold = 20.0);
+/// x / (1 + |x|).
+Tensor softsign(const Tensor& x);
+/// clamp(x, min_val, max_val); the gradient is 0 at the bounds. Throws when
+/// min_val > max_val (PyTorch returns max_val everywhere).
+Tensor hardtanh(const Tensor& x, double min_val = -1.0, double max_val = 1.0);
+/// clamp(x / 6 + 1/2, 0, 1).
+Tensor hardsigmoid(const Tensor& x);
+/// x hardsigmoid(x).
+Tensor hardswish(const Tensor& x);
+/// log(sigmoid(x)), as min(x, 0) - log(1 + e^-|x|): finite for every finite x.
+Tensor logsigmoid(const Tensor& x);
+/// x for x > 0, weight * x otherwise, with a learned weight of 1 element or one
+/// per channel (dim 1 of x) of x's dtype; differentiable in x and weight.
+Tensor prelu(const Tensor& x, const Tensor& weight);
+///@}
 
 // ---- reductions (ops/reduction.cpp) ------------------------------------------
 /// Sum of all elements (0-d result). An int64 tensor sums exactly to int64
@@ -111,17 +174,67 @@ Tensor mean(const Tensor& x);
 /// Mean over `axes`, as sum(x, axes, keepdim) divided by the number of reduced
 /// elements; throws when that number is 0.
 Tensor mean(const Tensor& x, const std::vector<int>& axes, bool keepdim = false);
-/// Result of max(x, axis): the maxima and where they are.
+/// Result of max(x, dim) and min(x, dim) (PyTorch's torch.return_types.max/min):
+/// the extreme values along the dimension and where they are.
 struct MaxResult {
-  Tensor values;   ///< differentiable: the gradient goes to the first maximum
-  Tensor indices;  ///< int64, position of the first maximum along the axis
+  Tensor values;   ///< differentiable: the gradient goes to the element at `indices`
+  Tensor indices;  ///< int64, position of the first extreme value along the dimension
 };
-/// Maximum along one axis, with the index of the first maximum (as np.argmax).
-MaxResult max(const Tensor& x, int axis, bool keepdim = false);
-/// Maximum of all elements (0-d result).
+/// min(x, dim) returns the same pair as max(x, dim).
+using MinResult = MaxResult;
+/// Maximum / minimum along `dim`, with the index of the first one (a NaN counts
+/// as the extreme value, as in PyTorch); keepdim keeps `dim` as size 1. Throws
+/// for an empty dimension.
+///@{
+MaxResult max(const Tensor& x, int dim, bool keepdim = false);
+MinResult min(const Tensor& x, int dim, bool keepdim = false);
+///@}
+/// Maximum / minimum of all elements (0-d result); the gradient is shared
+/// evenly between tied elements, as in PyTorch. Throws for an empty tensor.
+///@{
 Tensor max(const Tensor& x);
-/// Index of the first maximum along `axis` (int64, not differentiable).
-Tensor argmax(const Tensor& x, int axis);
+Tensor min(const Tensor& x);
+///@}
+/// Index of the first maximum / minimum along `dim` (int64, not differentiable).
+///@{
+Tensor argmax(const Tensor& x, int dim, bool keepdim = false);
+Tensor argmin(const Tensor& x, int dim, bool keepdim = false);
+///@}
+/// Index of the first maximum / minimum of the flattened x (0-d int64).
+///@{
+Tensor argmax(const Tensor& x);
+Tensor argmin(const Tensor& x);
+///@}
+/// Product of all elements (0-d result); the gradient is exact with zeros in x
+/// (the product of the other elements), as in PyTorch.
+Tensor prod(const Tensor& x);
+/// Product along `dim`; keepdim keeps it as size 1.
+Tensor prod(const Tensor& x, int dim, bool keepdim = false);
+/// Running sum along `dim`: y[..., i, ...] = sum of x[..., 0..i, ...].
+Tensor cumsum(const Tensor& x, int dim);
+
+// ---- statistics and norms (ops/statistics.cpp) --------------------------------
+/// Variance over `dims` (empty: every element): sum((x - mean)^2) / (N - correction),
+/// N the number of reduced elements; correction 1 is Bessel's (the default, as in
+/// PyTorch), 0 the population variance. N <= correction gives inf or NaN, as in
+/// PyTorch. keepdim keeps the reduced dimensions as size 1.
+Tensor var(const Tensor& x, const std::vector<int>& dims, double correction = 1, bool keepdim = false);
+/// Variance of all elements with correction 1.
+Tensor var(const Tensor& x);
+/// sqrt(var(x, dims, correction, keepdim)); the gradient is 0 where the result
+/// is 0 (constant input), as in PyTorch.
+Tensor std(const Tensor& x, const std::vector<int>& dims, double correction = 1, bool keepdim = false);
+/// Standard deviation of all elements with correction 1.
+Tensor std(const Tensor& x);
+/// log(sum(exp(x))) over `dims`, computed stably (the maximum is subtracted
+/// first); all -inf gives -inf. The gradient is softmax(x) over `dims`.
+Tensor logsumexp(const Tensor& x, const std::vector<int>& dims, bool keepdim = false);
+/// Vector p-norm over `dims` (empty: every element) for p = 1, 2 or infinity
+/// (PyTorch's linalg.vector_norm); other p throw. At x = 0 the gradient is 0
+/// (PyTorch's subgradient); ties of the inf-norm share the gradient evenly.
+Tensor norm(const Tensor& x, double p, const std::vector<int>& dims, bool keepdim = false);
+/// p-norm of all elements (p = 1, 2 or infinity; 2 by default).
+Tensor norm(const Tensor& x, double p = 2);
 /// Sums a broadcast gradient back to `shape` (the inverse of broadcasting).
 Tensor sum_to(const Tensor& x, const Shape& shape);
 
@@ -214,9 +327,26 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
 Tensor masked_fill(const Tensor& x, const Tensor& mask, double value);
 
 // ---- linear algebra (ops/matmul.cpp) -----------------------------------------
-/// [M,K]x[K,N] -> [M,N]; [B,M,K]x[B,K,N] -> [B,M,N]; [B,M,K]x[K,N] -> [B,M,N].
-/// Runs on OpenBLAS sgemm/dgemm; transposes in backward are BLAS flags, not copies.
+/// Matrix product with PyTorch's rules: [M,K]x[K,N] -> [M,N]; a 1-D left
+/// operand is a row and a 1-D right one a column, that dimension dropped from
+/// the result ([K]x[K] -> 0-d, [M,K]x[K] -> [M], [K]x[K,N] -> [N]); dimensions
+/// before the last two are batch dimensions and broadcast ([2,1,M,K]x[3,K,N] ->
+/// [2,3,M,N]; gradients are summed back over the broadcast ones). Runs on
+/// OpenBLAS sgemm/dgemm; transposes in backward are BLAS flags, not copies.
 Tensor matmul(const Tensor& a, const Tensor& b);
+/// Batched product of 3-D operands with one batch size: [B,M,K]x[B,K,N] -> [B,M,N]
+/// (no broadcasting, as torch.bmm).
+Tensor bmm(const Tensor& a, const Tensor& b);
+/// torch.nn.functional.linear: input [..., in], weight [out, in] (PyTorch's
+/// layout; nn::Linear stores its weight as [in, out]), optional bias [out] or
+/// 0-d -> [..., out]. A 1-D weight [in] gives [...].
+Tensor linear(const Tensor& input, const Tensor& weight, const Tensor& bias = Tensor());
+/// Einstein summation over 1 or more operands: "ij,jk->ik", "bhqd,bhkd->bhqk",
+/// "i,i->", "ij->ji", "ii->i" (a diagonal), implicit output ("ij,jk": the
+/// letters used once, in alphabetical order) and "..." (broadcast dimensions).
+/// Extents of 1 broadcast. Operands contract left to right as products, so
+/// gradients are those of the products, permutes and sums it is made of.
+Tensor einsum(const std::string& equation, const std::vector<Tensor>& operands);
 
 // ---- losses on the core ops (ops/loss.cpp; more in <tapegrad/nn/loss.hpp>) --
 /// How a loss combines its per-sample (or per-element) values: Mean (the
