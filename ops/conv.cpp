@@ -159,10 +159,11 @@ Tensor conv2d_checked(const Tensor& x, const Tensor& w, const Tensor& b, const C
   });
   if (!autograd::needs_grad(x, w, b)) return y;
 
-  // Save only what the gradients read: x for gW, W for gx.
+  // Save only what the gradients read: x for gW, W for gx (not detached: under
+  // create_graph the gradients are differentiated through them).
   autograd::record("conv2d", {x, w, b}, y, autograd::BackwardFn(
-      [g, x = SavedTensor(w.requires_grad() ? x.detach() : Tensor()),
-       w = SavedTensor(x.requires_grad() ? w.detach() : Tensor())](
+      [g, x = SavedTensor(w.requires_grad() ? x : Tensor()),
+       w = SavedTensor(x.requires_grad() ? w : Tensor())](
           const Tensor& gy, const autograd::NeedsGrad& needs) -> Grads {
         // Recording (gradients of gradients asked for): the recorded ops.
         if (GradMode::is_enabled())
@@ -194,7 +195,8 @@ Tensor conv2d_checked(const Tensor& x, const Tensor& w, const Tensor& b, const C
   autograd::set_attributes(y, autograd::OpAttributes()
                                   .set_ints("stride", {g.stride_h, g.stride_w})
                                   .set_ints("dilation", {g.dilation_h, g.dilation_w})
-                                  .set_ints("pads", {g.pad_top, g.pad_left, pad_bottom, pad_right}));
+                                  .set_ints("pads", {g.pad_top, g.pad_left, pad_bottom, pad_right})
+                                  .set_ints("groups", {g.groups}));
   return y;
 }
 
@@ -208,10 +210,10 @@ Tensor conv_transpose_checked(const Tensor& gy, const Tensor& w, const ConvGeome
   });
   if (autograd::needs_grad(gy, w))
     autograd::record("conv_transpose2d", {gy, w}, x, autograd::formulas(
-        [g, w = SavedTensor(gy.requires_grad() ? w.detach() : Tensor())](const Tensor& gx) {
+        [g, w = SavedTensor(gy.requires_grad() ? w : Tensor())](const Tensor& gx) {
           return conv2d_checked(gx, w.get(), Tensor(), g);
         },
-        [g, gy = SavedTensor(w.requires_grad() ? gy.detach() : Tensor())](const Tensor& gx) {
+        [g, gy = SavedTensor(w.requires_grad() ? gy : Tensor())](const Tensor& gx) {
           return conv_weight_grad(gx, gy.get(), g);
         }));
   return x;
@@ -226,10 +228,10 @@ Tensor conv_weight_grad(const Tensor& x, const Tensor& gy, const ConvGeometry& g
   });
   if (autograd::needs_grad(x, gy))
     autograd::record("conv2d_weight_grad", {x, gy}, w, autograd::formulas(
-        [g, gy = SavedTensor(x.requires_grad() ? gy.detach() : Tensor())](const Tensor& gw) {
+        [g, gy = SavedTensor(x.requires_grad() ? gy : Tensor())](const Tensor& gw) {
           return conv_transpose_checked(gy.get(), gw, g);
         },
-        [g, x = SavedTensor(gy.requires_grad() ? x.detach() : Tensor())](const Tensor& gw) {
+        [g, x = SavedTensor(gy.requires_grad() ? x : Tensor())](const Tensor& gw) {
           return conv2d_checked(x.get(), gw, Tensor(), g);
         }));
   return w;

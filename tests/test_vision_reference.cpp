@@ -258,3 +258,10 @@ TEST_CASE("vision module gradients match finite differences", "[nn][vision]") {
   nn::Upsample nearest(Size2(5, 4));
   check(nearest, randn({1, 2, 3, 3}, kFloat64));
 }
+
+TEST_CASE("a grouped conv2d keeps its groups for exporters", "[ops][vision][onnx]") {
+  const Tensor x = randn({1, 4, 5, 5}).requires_grad_();
+  CHECK(conv2d(x, randn({4, 1, 3, 3}), Tensor(), 1, 1, 1, 4).grad_fn()->attributes().ints("groups") ==
+        std::vector<std::int64_t>{4});
+  CHECK(conv2d(x, randn({2, 4, 3, 3})).grad_fn()->attributes().ints("groups") == std::vector<std::int64_t>{1});
+}
