@@ -52,10 +52,9 @@ JacobianComparison compare_jacobians(const std::function<Tensor()>& forward, con
     }
   }
 
-  auto evaluate = [&] {
-    NoGradGuard no_grad;
-    return forward().to_vector<double>();
-  };
+  // Grad mode stays as the caller has it: a function may take gradients
+  // itself (a gradient penalty), which needs the tape even here.
+  auto evaluate = [&] { return forward().to_vector<double>(); };
   GradcheckResult& result = cmp.worst;
   result.passed = true;
   double worst_excess = -1;
@@ -227,8 +226,7 @@ GradcheckResult gradgradcheck(const GradcheckFunction& f, const std::vector<Tens
   auto gradients = [&f, n](const std::vector<Tensor>& in) {
     const std::vector<Tensor> x(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(n));
     const Tensor& grad_output = in[n];
-    // gradcheck evaluates its function under NoGradGuard for the finite
-    // differences; these gradients need the tape even then.
+    // These gradients need the tape, even when the caller turned grad mode off.
     struct GradOn {
       bool prev = GradMode::is_enabled();
       GradOn() { GradMode::set_enabled(true); }

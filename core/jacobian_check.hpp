@@ -26,7 +26,7 @@ struct JacobianComparison {
 
 /// Compares the analytic Jacobian of forward() with respect to each target
 /// (one backward per output element, graph retained) with central differences
-/// (two forwards under NoGradGuard per target element, the element moved by
+/// (two forwards per target element, in the caller's grad mode, the element moved by
 /// +eps and -eps in place and restored, also when forward throws); an element
 /// passes when |analytic - numeric| <= atol + rtol * |numeric|.
 /// Targets must be float64 leaves that require grad, read by forward(); their

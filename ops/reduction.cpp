@@ -284,8 +284,14 @@ Tensor prod_kept(const Tensor& x, int ax) {
       const Tensor nonzero = where(is_zero, scalar_like(1, x.get()), x.get());
       const Tensor others = prod_kept(nonzero, ax) * gy;  // gy times the product of the non-zero elements
       const Tensor zeros_in_slice = sum(is_zero, {ax}, true);
-      return where(eq(zeros_in_slice, zero), others / nonzero,
-                   where(is_zero * eq(zeros_in_slice, scalar_like(1, x.get())), others, zero));
+      auto count_is = [&](double n) { return eq(zeros_in_slice, scalar_like(n, x.get())); };
+      // The slice's zeros summed: 0, but it carries their derivative, so the
+      // gradient below is right to first order too (double backward) at a
+      // product that one or two zeros make 0.
+      const Tensor zero_sum = sum(where(is_zero, x.get(), zero), {ax}, true);
+      const Tensor at_nonzero = where(count_is(0), others / nonzero, where(count_is(1), zero_sum * others / nonzero, zero));
+      const Tensor at_zero = where(count_is(1), others, where(count_is(2), (zero_sum - x.get()) * others, zero));
+      return where(is_zero, at_zero, at_nonzero);
     }));
   return y;
 }
