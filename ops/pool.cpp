@@ -1,6 +1,8 @@
 // max_pool2d and avg_pool2d: argument checks and autograd wiring.
 // The loops live in ops/kernels/pool2d.cpp; each gradient is the formula passed
-// to autograd::formulas (windows may overlap: their contributions add up).
+// to autograd::formulas (windows may overlap: their contributions add up); under
+// create_graph the formulas use recorded ops instead of the loops (scatter_add
+// for max pooling, conv_transpose2d for average pooling), so they differentiate again.
 // adaptive_avg_pool2d and adaptive_max_pool2d are compositions of recorded ops
 // (matmul with constant averaging matrices; gather at the maxima), so their
 // gradients, and the gradients of those, come from the tape. The samples and
@@ -101,6 +103,13 @@ Tensor max_pool2d(const Tensor& x, Size2 kernel, std::optional<Size2> stride, Si
   // gx[argmax of window o] += gy[o]   (the first maximum, as np.argmax)
   if (autograd::needs_grad(x)) {
     autograd::record("max_pool2d", {x}, y, autograd::formulas([g, argmax = SavedTensor(argmax), shape = x.shape()](const Tensor& gy) {
+      // Recording (gradients of gradients asked for): the same sums as a
+      // scatter_add, whose gradient is a gather at the maxima.
+      if (GradMode::is_enabled()) {
+        const Tensor into = zeros({g.planes, g.in_plane()}, gy.dtype());
+        const Tensor at = reshape(argmax.get(), {g.planes, g.out_plane()});
+        return reshape(scatter_add(into, 1, at, reshape(gy, {g.planes, g.out_plane()})), shape.vec());
+      }
       Tensor gx = detail::make_tensor(shape, gy.dtype());
       detail::dispatch_float(gy.dtype(), "max_pool2d backward", [&](auto tag) {
         using T = decltype(tag);
@@ -123,6 +132,18 @@ Tensor avg_pool2d(const Tensor& x, Size2 kernel, std::optional<Size2> stride, Si
   // gx[i] += gy[o] / (KH*KW) for every window o that covers pixel i
   if (autograd::needs_grad(x)) {
     autograd::record("avg_pool2d", {x}, y, autograd::formulas([g, shape = x.shape()](const Tensor& gy) {
+      // Recording (gradients of gradients asked for): average pooling is a conv
+      // of each plane with a constant 1/(KH*KW) kernel, so its gradient is that
+      // kernel's conv_transpose2d (output_padding restores rows no window reached).
+      if (GradMode::is_enabled()) {
+        const Tensor kernel = full({1, 1, g.kernel_h, g.kernel_w}, 1.0 / static_cast<double>(g.kernel_h * g.kernel_w),
+                                   gy.dtype());
+        const Size2 stride{g.stride_h, g.stride_w}, pad{g.pad_top, g.pad_left};
+        const Size2 extra{g.in_h + 2 * g.pad_top - ((g.out_h - 1) * g.stride_h + g.kernel_h),
+                          g.in_w + 2 * g.pad_left - ((g.out_w - 1) * g.stride_w + g.kernel_w)};
+        const Tensor planes = reshape(gy, {g.planes, 1, g.out_h, g.out_w});
+        return reshape(conv_transpose2d(planes, kernel, Tensor(), stride, pad, extra), shape.vec());
+      }
       Tensor gx = detail::make_tensor(shape, gy.dtype());
       detail::dispatch_float(gy.dtype(), "avg_pool2d backward", [&](auto tag) {
         using T = decltype(tag);
