@@ -352,12 +352,12 @@ class Context {
 ///   struct Swish : tg::autograd::Function<Swish> {
 ///     static constexpr const char* name = "swish";
 ///     static tg::Tensor forward(tg::autograd::Context& ctx, const tg::Tensor& x) {
-///       tg::Tensor s = tg::sigmoid(x);
-///       ctx.save_for_backward({x, s});
-///       return x * s;
+///       ctx.save_for_backward({x});
+///       return x * tg::sigmoid(x);
 ///     }
 ///     static tg::autograd::Grads backward(tg::autograd::Context& ctx, const tg::Tensor& gy) {
-///       const tg::Tensor& x = ctx.saved()[0]; const tg::Tensor& s = ctx.saved()[1];
+///       const tg::Tensor x = ctx.saved()[0];
+///       const tg::Tensor s = tg::sigmoid(x);  // from the saved input, so differentiable again
 ///       return {gy * (s + x * s * (1.0 - s))};
 ///     }
 ///   };
