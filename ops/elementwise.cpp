@@ -320,8 +320,10 @@ std::vector<OpInfo> elementwise_op_declarations() {
       OpInfo("maximum (ties)")
           .sample("equal elements share the gradient", {given(tensor({1, -2, 0.5}, {3})), given(tensor({1, 3, 0.5}, {3}))},
                   [](const OpArgs& v) { return maximum(v[0], v[1]) * tensor({1, 2, 3}, {3}, v[0].dtype()); })
+          .gradient_jumps_here()
           .sample("a broadcast tie", {given(tensor({0.5, -1.5}, {2, 1})), given(tensor({0.5}, {1}))},
-                  [](const OpArgs& v) { return minimum(v[0], v[1]); }),
+                  [](const OpArgs& v) { return minimum(v[0], v[1]); })
+          .gradient_jumps_here(),
       unary("add_scalar", [](const OpArgs& v) { return v[0] + 3.0; }),
       unary("sub_scalar", [](const OpArgs& v) { return v[0] - 3.0; }),
       unary("mul_scalar", [](const OpArgs& v) { return v[0] * -2.5; }),

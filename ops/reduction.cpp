@@ -413,11 +413,13 @@ std::vector<OpInfo> reduction_op_declarations() {
       OpInfo("max (all elements)")
           .sample("4x3", {any({4, 3})}, [](const OpArgs& v) { return max(v[0]); })
           .sample("a tie", {given(tensor({1, 3, -2, 3, 0.5, 2}, {2, 3}))}, [](const OpArgs& v) { return max(v[0]); })
+          .gradient_jumps_here()
           .error("an empty tensor", [] { max(ones({0})); }, {"max", "empty", "[0]"})
           .error("int64 input", [] { max(tensor_i64({1, 2}, {2})); }, {"max", "int64"}),
       OpInfo("min (all elements)")
           .sample("4x3", {any({4, 3})}, [](const OpArgs& v) { return min(v[0]); })
           .sample("a tie", {given(tensor({-1, 3, -1}, {3}))}, [](const OpArgs& v) { return min(v[0]); })
+          .gradient_jumps_here()
           .error("an empty tensor", [] { min(zeros({2, 0})); }, {"min", "empty", "[2,0]"}),
       OpInfo("argmax")
           .not_differentiable()

@@ -70,6 +70,9 @@ struct OpSample {
   std::string description;
   std::vector<InputSpec> inputs;
   OpCall call;
+  /// False at a point where the gradient itself jumps (a tie of max): the
+  /// gradient is checked there, its derivative (gradgradcheck) is not.
+  bool gradient_is_smooth = true;
 };
 
 /// One way of calling the op wrongly, and what its exception must say.
@@ -99,6 +102,10 @@ struct OpInfo {
   OpInfo& not_differentiable();
   /// Marks the op as composite (declared for its samples and errors only).
   OpInfo& composite_of_other_ops();
+  /// Marks the last sample as lying where the gradient is discontinuous (a tie
+  /// of max or maximum), so it gets no gradgradcheck: finite differences of a
+  /// gradient that jumps there measure the jump, not a derivative.
+  OpInfo& gradient_jumps_here();
   /// A larger finite-difference step for the gradgradcheck, for an op whose
   /// gradient passes through float32 (`to`): a step of 1e-6 on a gradient of
   /// size 1 is below float32's resolution there. The gradient is linear in the
