@@ -408,3 +408,33 @@ TEST_CASE("LBFGS with the strong-Wolfe line search trains the two-circles MLP", 
   CHECK(last < 1e-3);
   CHECK(opt.func_evals() <= 11 * 25);
 }
+
+TEST_CASE("RMSprop, Adagrad, Adadelta and LBFGS in float32 follow their float64 runs", "[optim]") {
+  using Make = std::function<std::unique_ptr<Optimizer>(const Tensor&)>;
+  const std::vector<Make> makers = {
+      [](const Tensor& w) { return std::make_unique<RMSprop>(std::vector<Tensor>{w}, RMSpropOptions(0.01).momentum(0.5).centered(true)); },
+      [](const Tensor& w) { return std::make_unique<Adagrad>(std::vector<Tensor>{w}, AdagradOptions(0.1).lr_decay(0.1)); },
+      [](const Tensor& w) { return std::make_unique<Adadelta>(std::vector<Tensor>{w}, AdadeltaOptions(1.0).weight_decay(0.1)); },
+      [](const Tensor& w) { return std::make_unique<LBFGS>(std::vector<Tensor>{w}, LBFGSOptions(0.5).max_iter(3)); },
+  };
+  for (const Make& make : makers) {
+    V result[2];
+    for (int f64 = 0; f64 < 2; ++f64) {
+      Tensor w = tensor({1, -2, 0.5}, f64 ? kFloat64 : kFloat32).requires_grad_();
+      auto opt = make(w);
+      INFO(opt->name());
+      const Tensor c = tensor({1, 0.5, 2}, w.dtype());
+      auto closure = [&] {
+        opt->zero_grad();
+        Tensor loss = sum(c * w * w) * 0.5;
+        loss.backward();
+        return loss;
+      };
+      for (int k = 0; k < 8; ++k) opt->step(closure);
+      result[f64] = w.to_vector();
+    }
+    REQUIRE(result[0].size() == 3);
+    for (int i = 0; i < 3; ++i) CHECK(result[0][i] == Approx(result[1][i]).margin(1e-5));
+    CHECK(std::abs(result[1][0]) < 0.99);  // it moved towards the minimum at 0
+  }
+}
