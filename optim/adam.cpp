@@ -55,45 +55,66 @@ template <class T> struct AdamStep {
 
 using tg::detail::fail;
 
-Adam::Adam(std::vector<Tensor> params, AdamOptions options) : Adam(std::move(params), options, "Adam", false) {}
+Adam::Adam(std::vector<Tensor> params, AdamOptions options)
+    : Adam(std::vector<ParamGroup>{ParamGroup(std::move(params))}, options, "Adam", false) {}
+Adam::Adam(std::vector<ParamGroup> groups, AdamOptions defaults) : Adam(std::move(groups), defaults, "Adam", false) {}
 
-Adam::Adam(std::vector<Tensor> params, const AdamOptions& options, const char* name, bool decoupled)
-    : Optimizer(std::move(params), options.lr(), name, {"exp_avg", "exp_avg_sq"}),
-      options_(options),
+Adam::Adam(std::vector<ParamGroup> groups, const AdamOptions& defaults, const char* name, bool decoupled)
+    : Optimizer(std::move(groups), defaults.lr(), name, {"exp_avg", "exp_avg_sq"}),
+      options_(defaults),
       decoupled_(decoupled) {
-  if (!(options.beta1() >= 0 && options.beta1() < 1) || !(options.beta2() >= 0 && options.beta2() < 1))
-    fail(name, ": betas must be in [0, 1), got (", options.beta1(), ", ", options.beta2(), ")");
-  check_nonnegative(name, "eps", options.eps());
-  check_nonnegative(name, "weight_decay", options.weight_decay());
+  using Setter = void (*)(AdamOptions&, double, const std::string&);
+  static const std::map<std::string, Setter> setters = {
+      {"lr", [](AdamOptions& o, double v, const std::string&) { o.lr(v); }},
+      {"beta1", [](AdamOptions& o, double v, const std::string&) { o.betas(v, o.beta2()); }},
+      {"beta2", [](AdamOptions& o, double v, const std::string&) { o.betas(o.beta1(), v); }},
+      {"eps", [](AdamOptions& o, double v, const std::string&) { o.eps(v); }},
+      {"weight_decay", [](AdamOptions& o, double v, const std::string&) { o.weight_decay(v); }},
+  };
+  for (std::size_t g = 0; g < num_groups(); ++g) {
+    const std::string owner = group_owner(g);
+    const AdamOptions o = with_overrides(owner, defaults, group_overrides(g), setters);
+    if (!(o.beta1() >= 0 && o.beta1() < 1) || !(o.beta2() >= 0 && o.beta2() < 1))
+      fail(owner, ": betas must be in [0, 1), got (", o.beta1(), ", ", o.beta2(), ")");
+    check_nonnegative(owner, "eps", o.eps());
+    check_nonnegative(owner, "weight_decay", o.weight_decay());
+    group_options_.push_back(o);
+  }
 }
 
-AdamW::AdamW(std::vector<Tensor> params, AdamOptions options) : Adam(std::move(params), options, "AdamW", true) {}
+AdamW::AdamW(std::vector<Tensor> params, AdamOptions options)
+    : Adam(std::vector<ParamGroup>{ParamGroup(std::move(params))}, options, "AdamW", true) {}
+AdamW::AdamW(std::vector<ParamGroup> groups, AdamOptions defaults) : Adam(std::move(groups), defaults, "AdamW", true) {}
 
 void Adam::step() {
   NoGradGuard no_grad;
-  const double b1 = options_.beta1(), b2 = options_.beta2(), wd = options_.weight_decay();
-  for (std::size_t i = 0; i < params_.size(); ++i) {
-    const Tensor g = grad_of(i);
-    if (!g.defined()) continue;
-    Tensor& p = params_[i];
-    Tensor& m = buffer(i, 0);
-    Tensor& v = buffer(i, 1);
-    const std::int64_t t = ++state_[i].step;
-    const double step_size = lr_ / (1 - std::pow(b1, static_cast<double>(t)));
-    const double inv_bc2_sqrt = 1 / std::sqrt(1 - std::pow(b2, static_cast<double>(t)));
-    tg::detail::dispatch_float(p.dtype(), decoupled_ ? "AdamW::step" : "Adam::step", [&](auto tag) {
-      using T = decltype(tag);
-      const AdamStep<T> update{static_cast<T>(b1),
-                               static_cast<T>(b2),
-                               static_cast<T>(step_size),
-                               static_cast<T>(inv_bc2_sqrt),
-                               static_cast<T>(options_.eps()),
-                               static_cast<T>(decoupled_ ? 0.0 : wd),
-                               static_cast<T>(decoupled_ ? 1 - lr_ * wd : 1.0)};
-      update.run(static_cast<T*>(p.raw_data()), static_cast<const T*>(g.raw_data()), static_cast<T*>(m.raw_data()),
-                 static_cast<T*>(v.raw_data()), p.numel());
-    });
-    p.bump_version();  // a backward that saved p must not run on the stepped values
+  for (std::size_t grp = 0; grp < num_groups(); ++grp) {
+    const AdamOptions& o = group_options_[grp];
+    const double b1 = o.beta1(), b2 = o.beta2(), wd = o.weight_decay(), lr = group_lr_[grp];
+    const auto [begin, end] = group_range(grp);
+    for (std::size_t i = begin; i < end; ++i) {
+      const Tensor g = grad_of(i);
+      if (!g.defined()) continue;
+      Tensor& p = params_[i];
+      Tensor& m = buffer(i, 0);
+      Tensor& v = buffer(i, 1);
+      const std::int64_t t = ++state_[i].step;
+      const double step_size = lr / (1 - std::pow(b1, static_cast<double>(t)));
+      const double inv_bc2_sqrt = 1 / std::sqrt(1 - std::pow(b2, static_cast<double>(t)));
+      tg::detail::dispatch_float(p.dtype(), decoupled_ ? "AdamW::step" : "Adam::step", [&](auto tag) {
+        using T = decltype(tag);
+        const AdamStep<T> update{static_cast<T>(b1),
+                                 static_cast<T>(b2),
+                                 static_cast<T>(step_size),
+                                 static_cast<T>(inv_bc2_sqrt),
+                                 static_cast<T>(o.eps()),
+                                 static_cast<T>(decoupled_ ? 0.0 : wd),
+                                 static_cast<T>(decoupled_ ? 1 - lr * wd : 1.0)};
+        update.run(static_cast<T*>(p.raw_data()), static_cast<const T*>(g.raw_data()), static_cast<T*>(m.raw_data()),
+                   static_cast<T*>(v.raw_data()), p.numel());
+      });
+      p.bump_version();  // a backward that saved p must not run on the stepped values
+    }
   }
 }
 

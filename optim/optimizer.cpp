@@ -13,8 +13,17 @@ namespace tg::optim {
 
 using tg::detail::fail;
 
-Optimizer::Optimizer(std::vector<Tensor> params, double lr, std::string name, std::vector<std::string> buffer_names)
-    : params_(std::move(params)), lr_(lr), name_(std::move(name)), buffer_names_(std::move(buffer_names)) {
+Optimizer::Optimizer(std::vector<ParamGroup> groups, double default_lr, std::string name,
+                     std::vector<std::string> buffer_names)
+    : name_(std::move(name)), buffer_names_(std::move(buffer_names)) {
+  group_begin_.push_back(0);
+  for (ParamGroup& g : groups) {
+    const auto lr = g.options.find("lr");
+    group_lr_.push_back(lr == g.options.end() ? default_lr : lr->second);
+    group_overrides_.push_back(std::move(g.options));
+    for (Tensor& p : g.params) params_.push_back(std::move(p));
+    group_begin_.push_back(params_.size());
+  }
   if (params_.empty())
     fail(name_, ": got no parameters to optimize (an empty list; did the model register its parameters?)");
   std::unordered_set<const void*> seen;
@@ -26,7 +35,7 @@ Optimizer::Optimizer(std::vector<Tensor> params, double lr, std::string name, st
       fail(name_, ": parameter ", i, " ", describe(p), " is not a leaf (it was produced by an op); optimize leaves");
     if (!seen.insert(p.id()).second) fail(name_, ": parameter ", i, " appears more than once in the list");
   }
-  set_lr(lr);
+  for (std::size_t g = 0; g < group_lr_.size(); ++g) check_nonnegative(group_owner(g), "learning rate", group_lr_[g]);
   state_.resize(params_.size());
   for (ParamState& s : state_) s.buffers.resize(buffer_names_.size());
 }
@@ -37,9 +46,45 @@ void Optimizer::zero_grad() {
   for (Tensor& p : params_) p.zero_grad();
 }
 
+Tensor Optimizer::step(const Closure& closure) {
+  Tensor loss;
+  {
+    const RecordingGuard recording;  // the closure records its forward pass even if the caller is under NoGradGuard
+    loss = closure();
+  }
+  step();
+  return loss;
+}
+
+double Optimizer::lr(std::size_t group) const {
+  if (group >= group_lr_.size()) fail(name_, ": no parameter group ", group, " (it has ", group_lr_.size(), ")");
+  return group_lr_[group];
+}
+
 void Optimizer::set_lr(double lr) {
   check_nonnegative(name_, "learning rate", lr);
-  lr_ = lr;
+  for (double& g : group_lr_) g = lr;
+}
+
+void Optimizer::set_lr(std::size_t group, double lr) {
+  if (group >= group_lr_.size()) fail(name_, ": no parameter group ", group, " (it has ", group_lr_.size(), ")");
+  check_nonnegative(group_owner(group), "learning rate", lr);
+  group_lr_[group] = lr;
+}
+
+std::vector<Tensor> Optimizer::group_parameters(std::size_t group) const {
+  if (group >= group_lr_.size()) fail(name_, ": no parameter group ", group, " (it has ", group_lr_.size(), ")");
+  return {params_.begin() + static_cast<std::ptrdiff_t>(group_begin_[group]),
+          params_.begin() + static_cast<std::ptrdiff_t>(group_begin_[group + 1])};
+}
+
+std::string Optimizer::group_owner(std::size_t g) const {
+  return group_lr_.size() == 1 ? name_ : name_ + " parameter group " + std::to_string(g);
+}
+
+const std::vector<double>& Optimizer::initial_lrs() {
+  if (initial_lrs_.empty()) initial_lrs_ = group_lr_;
+  return initial_lrs_;
 }
 
 Tensor Optimizer::grad_of(std::size_t i) const {
@@ -65,7 +110,10 @@ Tensor& Optimizer::buffer(std::size_t i, std::size_t b) {
 
 std::vector<std::pair<std::string, Tensor>> Optimizer::state_dict() const {
   std::vector<std::pair<std::string, Tensor>> out;
-  out.emplace_back("lr", scalar_tensor(lr_, kFloat64));
+  if (group_lr_.size() == 1)
+    out.emplace_back("lr", scalar_tensor(group_lr_[0], kFloat64));
+  else
+    out.emplace_back("lr", tensor(group_lr_, kFloat64));
   out.emplace_back("num_params", tensor_i64({static_cast<std::int64_t>(params_.size())}, Shape{}));
   for (std::size_t i = 0; i < params_.size(); ++i) {
     const ParamState& s = state_[i];
@@ -89,16 +137,22 @@ void Optimizer::load_state_dict(const std::vector<std::pair<std::string, Tensor>
   // Validate everything into a new state first; commit only if all of it fits.
   std::vector<ParamState> fresh(params_.size());
   for (ParamState& s : fresh) s.buffers.resize(buffer_names_.size());
-  double new_lr = lr_;
+  std::vector<double> new_lrs = group_lr_;
   bool have_lr = false, have_count = false;
   std::unordered_set<std::string> names;
   for (const auto& [n, t] : state) {
     if (!names.insert(n).second) refuse(n, "appears more than once");
     if (!t.defined()) refuse(n, "is undefined");
     if (n == "lr") {
-      scalar_of(n, t, kFloat64);
-      new_lr = t.item();
-      if (!(new_lr >= 0) || std::isinf(new_lr)) refuse(n, "holds the learning rate ", new_lr, " (must be finite and >= 0)");
+      if (group_lr_.size() == 1) {
+        scalar_of(n, t, kFloat64);
+      } else if (t.dtype() != kFloat64 || t.dim() != 1 || t.numel() != static_cast<std::int64_t>(group_lr_.size())) {
+        refuse(n, "must be a float64 tensor of ", group_lr_.size(), " learning rates (one per parameter group), found ",
+               describe(t));
+      }
+      new_lrs = t.to_vector<double>();
+      for (double lr : new_lrs)
+        if (!(lr >= 0) || std::isinf(lr)) refuse(n, "holds the learning rate ", lr, " (must be finite and >= 0)");
       have_lr = true;
       continue;
     }
@@ -149,7 +203,7 @@ void Optimizer::load_state_dict(const std::vector<std::pair<std::string, Tensor>
     for (const Tensor& buf : fresh[i].buffers) any_buffer |= buf.defined();
     if (any_buffer && fresh[i].step == 0) refuse("step." + std::to_string(i), "is missing");
   }
-  lr_ = new_lr;
+  group_lr_ = std::move(new_lrs);
   state_ = std::move(fresh);
 }
 

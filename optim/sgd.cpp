@@ -35,40 +35,59 @@ void momentum_step(T* __restrict w, const T* __restrict g, T* __restrict b, std:
 
 using tg::detail::fail;
 
-SGD::SGD(std::vector<Tensor> params, SGDOptions options)
-    : Optimizer(std::move(params), options.lr(), "SGD", {"momentum_buffer"}), options_(options) {
-  check_nonnegative("SGD", "momentum", options.momentum());
-  check_nonnegative("SGD", "weight_decay", options.weight_decay());
-  check_nonnegative("SGD", "dampening", options.dampening());
-  if (options.nesterov() && (options.momentum() <= 0 || options.dampening() != 0))
-    fail("SGD: nesterov momentum needs momentum > 0 and dampening 0, got momentum ", options.momentum(),
-         " and dampening ", options.dampening());
+SGD::SGD(std::vector<Tensor> params, SGDOptions options) : SGD(std::vector<ParamGroup>{ParamGroup(std::move(params))}, options) {}
+
+SGD::SGD(std::vector<ParamGroup> groups, SGDOptions defaults)
+    : Optimizer(std::move(groups), defaults.lr(), "SGD", {"momentum_buffer"}), options_(defaults) {
+  using Setter = void (*)(SGDOptions&, double, const std::string&);
+  static const std::map<std::string, Setter> setters = {
+      {"lr", [](SGDOptions& o, double v, const std::string&) { o.lr(v); }},
+      {"momentum", [](SGDOptions& o, double v, const std::string&) { o.momentum(v); }},
+      {"dampening", [](SGDOptions& o, double v, const std::string&) { o.dampening(v); }},
+      {"weight_decay", [](SGDOptions& o, double v, const std::string&) { o.weight_decay(v); }},
+      {"nesterov", [](SGDOptions& o, double v, const std::string& owner) { o.nesterov(as_flag(owner, "nesterov", v)); }},
+  };
+  for (std::size_t g = 0; g < num_groups(); ++g) {
+    const std::string owner = group_owner(g);
+    const SGDOptions o = with_overrides(owner, defaults, group_overrides(g), setters);
+    check_nonnegative(owner, "momentum", o.momentum());
+    check_nonnegative(owner, "weight_decay", o.weight_decay());
+    check_nonnegative(owner, "dampening", o.dampening());
+    if (o.nesterov() && (o.momentum() <= 0 || o.dampening() != 0))
+      fail(owner, ": nesterov momentum needs momentum > 0 and dampening 0, got momentum ", o.momentum(),
+           " and dampening ", o.dampening());
+    group_options_.push_back(o);
+  }
 }
 
 void SGD::step() {
   NoGradGuard no_grad;
-  const double mu = options_.momentum();
-  for (std::size_t i = 0; i < params_.size(); ++i) {
-    const Tensor g = grad_of(i);
-    if (!g.defined()) continue;
-    Tensor& p = params_[i];
-    ParamState& s = state_[i];
-    const bool first = !s.buffers[0].defined();
-    Tensor* buf = mu != 0 ? &buffer(i, 0) : nullptr;
-    const std::int64_t n = p.numel();
-    tg::detail::dispatch_float(p.dtype(), "SGD::step", [&](auto tag) {
-      using T = decltype(tag);
-      T* w = static_cast<T*>(p.raw_data());
-      const T* dw = static_cast<const T*>(g.raw_data());
-      const T lr = static_cast<T>(lr_), wd = static_cast<T>(options_.weight_decay());
-      if (!buf)
-        plain_step(w, dw, n, lr, wd);
-      else
-        momentum_step(w, dw, static_cast<T*>(buf->raw_data()), n, lr, wd, static_cast<T>(mu),
-                      static_cast<T>(1 - options_.dampening()), first, options_.nesterov());
-    });
-    p.bump_version();  // a backward that saved p must not run on the stepped values
-    ++s.step;
+  for (std::size_t grp = 0; grp < num_groups(); ++grp) {
+    const SGDOptions& o = group_options_[grp];
+    const double mu = o.momentum(), lr = group_lr_[grp];
+    const auto [begin, end] = group_range(grp);
+    for (std::size_t i = begin; i < end; ++i) {
+      const Tensor g = grad_of(i);
+      if (!g.defined()) continue;
+      Tensor& p = params_[i];
+      ParamState& s = state_[i];
+      const bool first = !s.buffers[0].defined();
+      Tensor* buf = mu != 0 ? &buffer(i, 0) : nullptr;
+      const std::int64_t n = p.numel();
+      tg::detail::dispatch_float(p.dtype(), "SGD::step", [&](auto tag) {
+        using T = decltype(tag);
+        T* w = static_cast<T*>(p.raw_data());
+        const T* dw = static_cast<const T*>(g.raw_data());
+        const T lr_t = static_cast<T>(lr), wd = static_cast<T>(o.weight_decay());
+        if (!buf)
+          plain_step(w, dw, n, lr_t, wd);
+        else
+          momentum_step(w, dw, static_cast<T*>(buf->raw_data()), n, lr_t, wd, static_cast<T>(mu),
+                        static_cast<T>(1 - o.dampening()), first, o.nesterov());
+      });
+      p.bump_version();  // a backward that saved p must not run on the stepped values
+      ++s.step;
+    }
   }
 }
 

@@ -307,6 +307,26 @@ std::vector<BadInput> bad_inputs() {
        {"SGD", "learning rate", "inf"}},
       {"clip_grad_norm: negative max_norm", [] { optim::clip_grad_norm({ones({1}).requires_grad_()}, -1.0); }, IA,
        {"clip_grad_norm", "max_norm", "-1"}},
+      {"a parameter group with an unknown option",
+       [] {
+         optim::SGD({optim::ParamGroup({ones({1}).requires_grad_()}),
+                     optim::ParamGroup({ones({1}).requires_grad_()}, {{"betas", 0.9}})},
+                    optim::SGDOptions(0.1));
+       },
+       IA, {"SGD parameter group 1", "unknown option 'betas'", "momentum"}},
+      {"LBFGS stepped without a closure",
+       [] {
+         optim::LBFGS lbfgs({ones({1}).requires_grad_()});
+         lbfgs.step();
+       },
+       IA, {"LBFGS", "closure"}},
+      {"OneCycleLR stepped past total_steps",
+       [] {
+         optim::SGD sgd({ones({1}).requires_grad_()}, optim::SGDOptions(0.1));
+         optim::OneCycleLR cycle(sgd, 1.0, 4, optim::OneCycleLROptions().pct_start(0.5));
+         for (int i = 0; i < 5; ++i) cycle.step();
+       },
+       IA, {"OneCycleLR", "stepped 5 times", "total_steps (4)"}},
 
       // ---- checkpoints
       {"load: the model lacks a tensor the file has",

@@ -7,6 +7,7 @@
 #include "train/checkpoint_format.hpp"
 #include <tapegrad/core/autograd.hpp>
 #include <tapegrad/nn/module.hpp>
+#include <tapegrad/optim/lr_scheduler.hpp>
 #include <tapegrad/optim/optimizer.hpp>
 #include <tapegrad/train/serialize.hpp>
 
@@ -21,6 +22,7 @@ std::string optimizer_kind(const optim::Optimizer& o) { return "optimizer:" + o.
 std::string describe_kind(const std::string& kind) {
   if (kind == kModuleKind) return "a module's parameters";
   if (kind.rfind("optimizer:", 0) == 0) return kind.substr(10) + " optimizer state";
+  if (kind.rfind("scheduler:", 0) == 0) return kind.substr(10) + " scheduler state";
   return "'" + kind + "'";
 }
 
@@ -28,6 +30,17 @@ nn::NamedTensors module_tensors(const nn::Module& module) {
   nn::NamedTensors all = module.named_parameters();
   for (auto& b : module.named_buffers()) all.push_back(std::move(b));
   return all;
+}
+
+template <class Scheduler> void save_scheduler(const Scheduler& s, const std::string& path) {
+  detail::write_checkpoint(path, "scheduler:" + s.name(), s.state_dict());
+}
+
+template <class Scheduler> void load_scheduler(Scheduler& s, const std::string& path, const ReadLimits& limits) {
+  detail::CheckpointContents file = detail::read_checkpoint(path, limits);
+  if (file.kind != "scheduler:" + s.name())
+    detail::fail("load: '", path, "' holds ", describe_kind(file.kind), ", not ", s.name(), " scheduler state");
+  s.load_state_dict(file.tensors, path);
 }
 
 }  // namespace
@@ -77,6 +90,15 @@ void load(optim::Optimizer& optimizer, const std::string& path, const ReadLimits
   if (file.kind != optimizer_kind(optimizer))
     detail::fail("load: '", path, "' holds ", describe_kind(file.kind), ", not ", optimizer.name(), " optimizer state");
   optimizer.load_state_dict(file.tensors, path);
+}
+
+void save(const optim::LRScheduler& scheduler, const std::string& path) { save_scheduler(scheduler, path); }
+void save(const optim::ReduceLROnPlateau& scheduler, const std::string& path) { save_scheduler(scheduler, path); }
+void load(optim::LRScheduler& scheduler, const std::string& path, const ReadLimits& limits) {
+  load_scheduler(scheduler, path, limits);
+}
+void load(optim::ReduceLROnPlateau& scheduler, const std::string& path, const ReadLimits& limits) {
+  load_scheduler(scheduler, path, limits);
 }
 
 }  // namespace tg

@@ -1,6 +1,7 @@
 // tapegrad — Adam and AdamW (tg::optim).
 #pragma once
 
+#include <initializer_list>
 #include <vector>
 
 #include <tapegrad/optim/optimizer.hpp>
@@ -57,17 +58,26 @@ class Adam : public Optimizer {
   /// Throws std::invalid_argument for the parameter lists Optimizer refuses, a
   /// negative lr, eps or weight_decay, and betas outside [0, 1).
   Adam(std::vector<Tensor> params, AdamOptions options = {});
+  /// As above, for a braced list of parameters: Adam({w, b}, 1e-3).
+  Adam(std::initializer_list<Tensor> params, AdamOptions options = {}) : Adam(std::vector<Tensor>(params), options) {}
+  /// Parameter groups: each group's overrides ("lr", "beta1", "beta2", "eps",
+  /// "weight_decay") replace `defaults` for that group.
+  Adam(std::vector<ParamGroup> groups, AdamOptions defaults);
+  using Optimizer::step;
   void step() override;
-  /// The settings given at construction (its lr is not updated by set_lr; see lr()).
+  /// The default settings given at construction (their lr is not updated by set_lr; see lr()).
   const AdamOptions& options() const { return options_; }
+  /// The settings of parameter group `group` (defaults with its overrides).
+  const AdamOptions& group_options(std::size_t group) const { return group_options_.at(group); }
 
  protected:
   /// For AdamW: `name` for messages and checkpoints, `decoupled` for decoupled
   /// weight decay instead of the L2 term in the gradient.
-  Adam(std::vector<Tensor> params, const AdamOptions& options, const char* name, bool decoupled);
+  Adam(std::vector<ParamGroup> groups, const AdamOptions& defaults, const char* name, bool decoupled);
 
  private:
   AdamOptions options_;
+  std::vector<AdamOptions> group_options_;
   bool decoupled_;
 };
 
@@ -77,6 +87,11 @@ class AdamW : public Adam {
  public:
   /// As Adam's constructor; the default options have weight_decay 0.01.
   AdamW(std::vector<Tensor> params, AdamOptions options = AdamWOptions());
+  /// As above, for a braced list of parameters.
+  AdamW(std::initializer_list<Tensor> params, AdamOptions options = AdamWOptions())
+      : AdamW(std::vector<Tensor>(params), options) {}
+  /// Parameter groups, as Adam's.
+  AdamW(std::vector<ParamGroup> groups, AdamOptions defaults);
 };
 
 }  // namespace tg::optim

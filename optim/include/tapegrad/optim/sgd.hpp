@@ -1,6 +1,7 @@
 // tapegrad — stochastic gradient descent (tg::optim::SGD).
 #pragma once
 
+#include <initializer_list>
 #include <vector>
 
 #include <tapegrad/optim/optimizer.hpp>
@@ -50,12 +51,21 @@ class SGD : public Optimizer {
   /// negative lr, momentum, dampening or weight_decay, and nesterov without
   /// momentum > 0 and dampening 0.
   SGD(std::vector<Tensor> params, SGDOptions options);
+  /// As above, for a braced list of parameters: SGD({w, b}, 0.1).
+  SGD(std::initializer_list<Tensor> params, SGDOptions options) : SGD(std::vector<Tensor>(params), options) {}
+  /// Parameter groups: each group's overrides ("lr", "momentum", "dampening",
+  /// "weight_decay", "nesterov") replace `defaults` for that group.
+  SGD(std::vector<ParamGroup> groups, SGDOptions defaults);
+  using Optimizer::step;
   void step() override;
-  /// The settings given at construction (its lr is not updated by set_lr; see lr()).
+  /// The default settings given at construction (their lr is not updated by set_lr; see lr()).
   const SGDOptions& options() const { return options_; }
+  /// The settings of parameter group `group` (defaults with its overrides).
+  const SGDOptions& group_options(std::size_t group) const { return group_options_.at(group); }
 
  private:
   SGDOptions options_;
+  std::vector<SGDOptions> group_options_;
 };
 
 }  // namespace tg::optim

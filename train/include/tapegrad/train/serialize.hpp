@@ -63,6 +63,8 @@ class Module;
 }
 namespace optim {
 class Optimizer;
+class LRScheduler;
+class ReduceLROnPlateau;
 }
 
 /// Writes every parameter and buffer of `module` (by path) to `path`, atomically.
@@ -80,6 +82,19 @@ void save(const optim::Optimizer& optimizer, const std::string& path);
 /// the same shapes. On any refusal the optimizer is left unchanged. `limits` as
 /// for a module.
 void load(optim::Optimizer& optimizer, const std::string& path, const ReadLimits& limits = read_limits());
+
+/// Writes a learning-rate scheduler's state (epoch count, base lrs; ReduceLROnPlateau:
+/// best metric and counters) as kind "scheduler:<name>". The lrs themselves are in the
+/// optimizer's file.
+///@{
+void save(const optim::LRScheduler& scheduler, const std::string& path);
+void save(const optim::ReduceLROnPlateau& scheduler, const std::string& path);
+///@}
+/// Restores state saved from a scheduler of the same type; on any refusal it is left unchanged.
+///@{
+void load(optim::LRScheduler& scheduler, const std::string& path, const ReadLimits& limits = read_limits());
+void load(optim::ReduceLROnPlateau& scheduler, const std::string& path, const ReadLimits& limits = read_limits());
+///@}
 
 /// Conveniences for the shared_ptrs modules usually live in: save / load `*object`.
 ///@{
