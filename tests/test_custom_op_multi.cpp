@@ -24,7 +24,8 @@ struct Polar : autograd::Function<Polar> {
     return {r, atan2(y, x)};
   }
   static autograd::Grads backward(autograd::Context& ctx, const std::vector<Tensor>& g) {
-    const Tensor &x = ctx.saved()[0], &y = ctx.saved()[1], &r = ctx.saved()[2];
+    const std::vector<Tensor>& s = ctx.saved();   // one call: each call unpacks them anew
+    const Tensor &x = s[0], &y = s[1], &r = s[2];
     // dr/dx = x/r, dr/dy = y/r, dtheta/dx = -y/r^2, dtheta/dy = x/r^2
     return {(g[0] * x - g[1] * y / r) / r, (g[0] * y + g[1] * x / r) / r};
   }
