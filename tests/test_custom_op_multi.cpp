@@ -43,7 +43,8 @@ struct SortPair : autograd::Function<SortPair> {
     return {where(swap, b, a), where(swap, a, b), swap};
   }
   static autograd::Grads backward(autograd::Context& ctx, const std::vector<Tensor>& g) {
-    received = g;
+    received.clear();  // detached: a static must not keep graph nodes alive until exit
+    for (const Tensor& gk : g) received.push_back(gk.detach());
     const Tensor& swap = ctx.saved()[0];
     return {where(swap, g[1], g[0]), where(swap, g[0], g[1])};
   }
