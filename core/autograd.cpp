@@ -91,12 +91,109 @@ namespace {
 // re-attached to a saved output under create_graph.
 thread_local TapeNode* running_node = nullptr;
 
+// The backward pass this thread is running (0: none), unique per pass: the
+// outputs of a several-output op hand their gradients over within one pass.
+thread_local std::uint64_t current_pass = 0;
+std::atomic<std::uint64_t> pass_counter{0};
+
+// a + g, recorded when grad mode is on (under create_graph), in place otherwise.
+void add_into(Tensor& acc, const Tensor& g) {
+  if (!GradMode::is_enabled()) return detail::accumulate_into(acc, g);
+  acc = acc.defined() ? detail::add_gradients(acc, g) : g;
+}
+
 struct RunningNode {
   TapeNode* prev;
   explicit RunningNode(TapeNode* n) : prev(running_node) { running_node = n; }
   ~RunningNode() { running_node = prev; }
 };
 }  // namespace
+
+// ---------------------------------------------------------------------------
+// Ops with several outputs (see Context::record_outputs in the header)
+// ---------------------------------------------------------------------------
+// What the hidden node and the thin output nodes of one op call share: the
+// outputs' shapes, and the gradients the thin nodes handed over in `pass`.
+// It holds no node, so it makes no cycle.
+struct OutputGroup {
+  std::string name;
+  const Node* node = nullptr;  // the hidden node, which runs the op's rule
+  Dtype link_dtype = kFloat32;  // of the hidden node's scalar output
+  std::vector<Shape> shapes;
+  std::vector<Dtype> dtypes;
+  std::vector<Tensor> grads;
+  std::uint64_t pass = 0;
+};
+
+namespace {
+// The rule of output k's thin node: hands its gradient to the group and sends
+// the hidden node a zero, so that it runs (after every thin node, by topological order).
+BackwardFn hand_over(const std::shared_ptr<OutputGroup>& group, std::size_t k) {
+  return [group, k](const Tensor& gy, const NeedsGrad&) -> Grads {
+    OutputGroup& g = *group;
+    if (g.pass != current_pass) {  // the first hand-over of this pass: older ones are stale
+      g.grads.assign(g.shapes.size(), Tensor());
+      g.pass = current_pass;
+    }
+    add_into(g.grads[k], gy);
+    return {zeros({}, g.link_dtype)};
+  };
+}
+
+std::string output_node_name(const OutputGroup& g, std::size_t k) { return g.name + "[" + std::to_string(k) + "]"; }
+
+// A saved output k read by the group's rule under create_graph: its data as
+// the output of a new thin node on the running hidden node, so what the rule
+// computes from it is differentiated through the op (as SavedTensor::output).
+Tensor reattach_output(const std::shared_ptr<OutputGroup>& group, std::size_t k, const Tensor& data) {
+  if (running_node != group->node) return data;  // read outside the op's own backward
+  Tensor link = zeros({}, group->link_dtype);
+  TensorImpl& im = TensorImpl::of(link);
+  im.grad_fn = running_node->shared_from_this();
+  im.requires_grad = true;
+  Tensor out = detail::make_view(data, data.shape());
+  record(output_node_name(*group, k), {link}, out, hand_over(group, k));
+  return out;
+}
+}  // namespace
+
+std::shared_ptr<OutputGroup> Context::record_outputs(const std::string& name, const std::vector<Tensor>& inputs,
+                                                     std::vector<Tensor>& outputs,
+                                                     const std::vector<bool>& differentiable, MultiBackwardFn backward) {
+  if (differentiable.size() != outputs.size())
+    throw std::logic_error(name + ": record_outputs got " + std::to_string(differentiable.size()) +
+                           " differentiable flags for " + std::to_string(outputs.size()) + " outputs");
+  auto group = std::make_shared<OutputGroup>();
+  group->name = name;
+  bool any = false;
+  for (std::size_t k = 0; k < outputs.size(); ++k) {
+    const Tensor& y = outputs[k];
+    if (!y.defined()) detail::fail(name, ": recorded an undefined output ", k);
+    group->shapes.push_back(y.shape());
+    group->dtypes.push_back(y.dtype());
+    if (!differentiable[k]) continue;
+    if (y.grad_fn() || y.requires_grad())
+      throw std::logic_error(name + ": output " + std::to_string(k) + " passed to record_outputs must be a fresh tensor");
+    if (!any) group->link_dtype = y.dtype();
+    any = true;
+  }
+  if (!any) return group;
+  Tensor link = zeros({}, group->link_dtype);
+  record(name, inputs, link,
+         BackwardFn([group, backward = std::move(backward)](const Tensor&, const NeedsGrad& needs) {
+           OutputGroup& g = *group;
+           std::vector<Tensor> gys(g.shapes.size());
+           if (g.pass == current_pass) gys.swap(g.grads);
+           g.grads.clear();
+           for (std::size_t k = 0; k < gys.size(); ++k)
+             if (!gys[k].defined()) gys[k] = zeros(g.shapes[k], g.dtypes[k]);  // PyTorch's materialized zeros
+           return backward(gys, needs);
+         }));
+  group->node = link.grad_fn().get();
+  for (std::size_t k = 0; k < outputs.size(); ++k)
+    if (differentiable[k]) record(output_node_name(*group, k), {link}, outputs[k], hand_over(group, k));
+  return group;
+}
 
 SavedTensor::SavedTensor(Tensor t) : tensor_(std::move(t)), version_(tensor_.defined() ? tensor_.version() : 0) {}
 
@@ -118,6 +215,7 @@ Tensor SavedTensor::get() const {
   // Under create_graph the op's output is its node's output again, so what a
   // rule computes from it is differentiated through the op.
   if (is_output_ && running_node && GradMode::is_enabled()) {
+    if (group_) return reattach_output(group_, group_index_, tensor_);
     Tensor attached = detail::make_view(tensor_, tensor_.shape());
     TensorImpl& im = TensorImpl::of(attached);
     im.grad_fn = running_node->shared_from_this();
@@ -136,6 +234,26 @@ void Context::save_for_backward(const std::vector<Tensor>& tensors) {
 void Context::keep_output_as_output(const Tensor& out) {
   for (SavedTensor& s : saved_)
     if (s.defined() && s.tensor_.is_same(out)) s = SavedTensor::output(out);
+}
+
+void Context::keep_outputs_as_outputs(const std::vector<Tensor>& outs, const std::shared_ptr<OutputGroup>& group) {
+  for (SavedTensor& s : saved_)
+    for (std::size_t k = 0; k < outs.size(); ++k)
+      if (s.defined() && s.tensor_.is_same(outs[k]) && outs[k].grad_fn()) {  // non-differentiable ones make no cycle
+        s = SavedTensor::output(outs[k]);
+        s.group_ = group;
+        s.group_index_ = k;
+      }
+}
+
+void Context::mark_non_differentiable(const std::vector<Tensor>& outputs) {
+  non_differentiable_.insert(non_differentiable_.end(), outputs.begin(), outputs.end());
+}
+
+bool Context::is_non_differentiable(const Tensor& out) const {
+  for (const Tensor& t : non_differentiable_)
+    if (t.is_same(out)) return true;
+  return false;
 }
 
 const std::vector<Tensor>& Context::saved() const {
@@ -301,6 +419,11 @@ void run(const std::vector<Tensor>& roots, const std::vector<Tensor>& seeds, Pas
     explicit GradModeScope(bool on) { GradMode::set_enabled(on); }
     ~GradModeScope() { GradMode::set_enabled(prev); }
   } grad_mode(pass.create_graph);
+  struct PassScope {  // a rule may run a nested pass; ours resumes after it
+    std::uint64_t prev = current_pass;
+    PassScope() { current_pass = ++pass_counter; }
+    ~PassScope() { current_pass = prev; }
+  } pass_scope;
 
   // Gradients waiting for each node, and for each leaf (summed over the pass,
   // so a leaf's hooks see the whole gradient once, as in PyTorch).

@@ -2,6 +2,7 @@
 // and the error path that operator() adds to exceptions raised inside a module.
 #include <cxxabi.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <ostream>
 #include <stdexcept>
@@ -10,14 +11,11 @@
 
 #include "core/dispatch.hpp"
 #include "core/tensor_impl.hpp"
-#include "nn/forward_observer.hpp"
 #include <tapegrad/core/autograd.hpp>
 #include <tapegrad/nn/module.hpp>
 
 namespace tg::nn {
 namespace {
-
-thread_local detail::ForwardObserver* t_observer = nullptr;
 
 // An error raised inside a module call, carrying what the calling modules need
 // to prefix their part of the path. what() is the full message at every level:
@@ -97,17 +95,52 @@ void print(std::ostream& os, const Module& m, int indent) {
 
 }  // namespace
 
-namespace detail {
-ObserveForwards::ObserveForwards(ForwardObserver* observer) : previous_(t_observer) { t_observer = observer; }
-ObserveForwards::~ObserveForwards() { t_observer = previous_; }
-}  // namespace detail
+// The forward hooks of one module, each with the id its handle removes it by.
+// Handles hold the list weakly: removing after the module is gone does nothing.
+struct Module::Hooks {
+  std::vector<std::pair<std::uint64_t, ForwardPreHook>> pre;
+  std::vector<std::pair<std::uint64_t, ForwardHook>> post;
+  std::uint64_t next_id = 0;
+};
+
+namespace {
+template <class HookSet, class List>
+RemovableHandle add_hook(const std::shared_ptr<HookSet>& hooks, List& list, typename List::value_type::second_type hook) {
+  const std::uint64_t id = hooks->next_id++;
+  list.emplace_back(id, std::move(hook));
+  return RemovableHandle([weak = std::weak_ptr<HookSet>(hooks), &list, id] {
+    if (weak.lock())  // `list` lives in the Hooks object, so it is alive too
+      list.erase(std::remove_if(list.begin(), list.end(), [id](const auto& h) { return h.first == id; }), list.end());
+  });
+}
+}  // namespace
 
 Module::~Module() = default;
 
+Tensor Module::forward(const Tensor&) {
+  // operator() adds the module path and brief() in front.
+  tg::detail::fail("no one-tensor forward(): it takes several inputs, call it through its own operator()");
+}
+
 Tensor Module::operator()(const Tensor& input) {
-  Tensor output;
+  if (!hooks_) return with_module_path([&] { return forward(input); });
+  // Copies: a hook may remove itself (or register another) while they run.
+  const auto pre = hooks_->pre;
+  const auto post = hooks_->post;
+  return with_module_path([&] {
+    Tensor x = input;
+    for (const auto& [id, hook] : pre)
+      if (Tensor replaced = hook(*this, x); replaced.defined()) x = replaced;
+    Tensor y = forward(x);
+    for (const auto& [id, hook] : post)
+      if (Tensor replaced = hook(*this, x, y); replaced.defined()) y = replaced;
+    return y;
+  });
+}
+
+void Module::rethrow_with_path() const {
   try {
-    output = forward(input);
+    throw;
   } catch (const ModuleError& e) {
     // Raised in a submodule: extend the path from this module down to it.
     std::string path = e.path;
@@ -120,8 +153,18 @@ Tensor Module::operator()(const Tensor& input) {
   } catch (const std::invalid_argument& e) {
     throw ModuleError(this, "", brief(), e.what());
   }
-  if (t_observer) t_observer->after_forward(*this, output);
-  return output;
+}
+
+RemovableHandle Module::register_forward_pre_hook(ForwardPreHook hook) {
+  if (!hook) tg::detail::fail(type_name(), ".register_forward_pre_hook: the hook is empty");
+  if (!hooks_) hooks_ = std::make_shared<Hooks>();
+  return add_hook(hooks_, hooks_->pre, std::move(hook));
+}
+
+RemovableHandle Module::register_forward_hook(ForwardHook hook) {
+  if (!hook) tg::detail::fail(type_name(), ".register_forward_hook: the hook is empty");
+  if (!hooks_) hooks_ = std::make_shared<Hooks>();
+  return add_hook(hooks_, hooks_->post, std::move(hook));
 }
 
 // ---- registration --------------------------------------------------------------

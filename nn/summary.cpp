@@ -1,23 +1,16 @@
-// nn::summary: watches one no-grad forward pass through the forward observer
-// hook in Module::operator() and tabulates the leaf modules it saw.
+// nn::summary: watches one no-grad forward pass through forward hooks on every
+// module and tabulates the leaf modules it saw.
 #include <algorithm>
 #include <map>
+#include <set>
 #include <ostream>
 #include <sstream>
 
-#include "nn/forward_observer.hpp"
 #include <tapegrad/core/autograd.hpp>
 #include <tapegrad/nn/summary.hpp>
 
 namespace tg::nn {
 namespace {
-
-struct LeafRecorder : detail::ForwardObserver {
-  std::vector<std::pair<const Module*, Shape>> calls;
-  void after_forward(const Module& m, const Tensor& output) override {
-    if (m.named_children().empty()) calls.emplace_back(&m, output.shape());
-  }
-};
 
 // Pre-order (module, training flag) list: restoring in this order lets each
 // child override the flag its parent's train() pushed down.
@@ -25,6 +18,14 @@ void collect_modes(Module& m, std::vector<std::pair<Module*, bool>>& out) {
   out.emplace_back(&m, m.is_training());
   for (auto& [name, child] : m.named_children()) collect_modes(*child, out);
 }
+
+// Removes the hooks it holds when the summary pass ends, by return or by exception.
+struct HookRemover {
+  std::vector<RemovableHandle> handles;
+  ~HookRemover() {
+    for (RemovableHandle& h : handles) h.remove();
+  }
+};
 
 // 10416 -> "10,416"
 std::string with_commas(std::int64_t v) {
@@ -38,11 +39,17 @@ std::string with_commas(std::int64_t v) {
 ModelSummary summary(Module& model, const Shape& input_shape, Dtype dtype) {
   std::vector<std::pair<Module*, bool>> modes;
   collect_modes(model, modes);
-  LeafRecorder recorder;
+  // Every leaf module call, in the order they ran (a module called twice gives two rows).
+  std::vector<std::pair<const Module*, Shape>> calls;
   Tensor output;
   {
+    HookRemover hooks;
+    std::set<Module*> hooked;  // a module registered under two names is still one module
+    for (auto& [m, on] : modes)
+      if (m->named_children().empty() && hooked.insert(m).second)
+        hooks.handles.push_back(m->register_forward_hook(
+            [&calls](Module& leaf, const Tensor&, const Tensor& y) { calls.emplace_back(&leaf, y.shape()); }));
     NoGradGuard no_grad;
-    detail::ObserveForwards observe(&recorder);
     model.eval();
     try {
       output = model(zeros(input_shape, dtype));
@@ -53,16 +60,13 @@ ModelSummary summary(Module& model, const Shape& input_shape, Dtype dtype) {
     for (auto& [m, on] : modes) m->train(on);
   }
 
-  std::map<const Module*, std::string> paths;
+  std::map<const Module*, std::string> paths;  // a shared module keeps its first path
   for (const auto& [path, m] : model.named_modules()) paths.emplace(m, path);
 
   ModelSummary s;
   s.input_shape = input_shape;
   s.output_shape = output.shape();
-  for (const auto& [m, shape] : recorder.calls) {
-    auto it = paths.find(m);
-    s.rows.push_back({it == paths.end() ? "(unregistered)" : it->second, m->type_name(), shape, m->num_parameters()});
-  }
+  for (const auto& [m, shape] : calls) s.rows.push_back({paths.at(m), m->type_name(), shape, m->num_parameters()});
   for (const Tensor& p : model.parameters()) {
     s.total_parameters += p.numel();
     if (p.requires_grad()) s.trainable_parameters += p.numel();

@@ -102,6 +102,8 @@ class NeedsGrad {
   std::vector<bool> mask_;
 };
 
+struct OutputGroup;  // private: the outputs of one several-output Function call (core/autograd.cpp)
+
 /// A tensor a backward rule keeps from the forward pass, with the version() it
 /// had then (PyTorch's SavedVariable). Reading it after an in-place change
 /// (fill_, copy_, set_data or Module::to, an optimizer step) throws
@@ -132,10 +134,15 @@ class SavedTensor {
   Tensor tensor_;
   std::uint64_t version_ = 0;
   bool is_output_ = false;
+  // Output `group_index_` of a several-output op: re-attached through its own output node.
+  std::shared_ptr<OutputGroup> group_;
+  std::size_t group_index_ = 0;
 };
 
 /// Maps the gradient of an op's output to the gradients of the inputs that need one.
 using BackwardFn = std::function<Grads(const Tensor& grad_output, const NeedsGrad& needs)>;
+/// The same for an op with several outputs: one gradient per output, in order.
+using MultiBackwardFn = std::function<Grads(const std::vector<Tensor>& grad_outputs, const NeedsGrad& needs)>;
 
 /// The arguments of a recorded op that are not tensors (stride, padding, an
 /// axis, a scalar), by name, for tools that read a traced graph
@@ -334,11 +341,32 @@ class Context {
   /// (PyTorch's ctx.needs_input_grad); a gradient returned for one that does not
   /// is dropped, so skipping its computation is only a saving.
   bool needs_input_grad(std::size_t i) const { return needs_[i]; }
+  /// In forward: these outputs get no gradient (PyTorch's
+  /// ctx.mark_non_differentiable), e.g. the indices of a sort: they come back
+  /// without requires_grad, and backward gets zeros for them. int64 outputs
+  /// never get one anyway.
+  void mark_non_differentiable(const std::vector<Tensor>& outputs);
 
  private:
   template <class Derived> friend struct Function;
-  // forward's result, if saved, must not be held as itself (a cycle through its node).
+  // forward's results, if saved, must not be held as themselves (a cycle through their nodes).
   void keep_output_as_output(const Tensor& out);
+  void keep_outputs_as_outputs(const std::vector<Tensor>& outs, const std::shared_ptr<OutputGroup>& group);
+  bool is_non_differentiable(const Tensor& out) const;
+  // Records an op with several outputs (forward returned std::vector<Tensor>).
+  // The tape's nodes have one output each, so this records one hidden node
+  // holding `backward` with `inputs` as its inputs, and one thin node per
+  // differentiable output whose only input is the hidden node's (scalar,
+  // meaningless) output. In a backward pass the thin nodes run first (they
+  // consume the hidden node's output) and hand their output's gradient to the
+  // group; the hidden node then calls `backward` with all of them, zeros for
+  // outputs no gradient reached and for non-differentiable ones. Outputs with
+  // differentiable[k] false are left as they are. The group lets saved outputs
+  // be re-attached under create_graph (keep_outputs_as_outputs).
+  static std::shared_ptr<OutputGroup> record_outputs(const std::string& name, const std::vector<Tensor>& inputs,
+                                                     std::vector<Tensor>& outputs,
+                                                     const std::vector<bool>& differentiable, MultiBackwardFn backward);
+  std::vector<Tensor> non_differentiable_;  // only until apply has read it
   std::vector<SavedTensor> saved_;
   mutable std::vector<Tensor> unpacked_;  // saved_'s tensors during one backward, then dropped
   NeedsGrad needs_;
@@ -369,41 +397,110 @@ class Context {
 ///   tg::sum(y).backward();   // x.grad() = s + x s (1 - s) with s = sigmoid(x)
 /// @endcode
 /// forward runs with grad mode off; backward must return one gradient per Tensor
-/// argument of forward, in order (non-Tensor arguments are passed through).
+/// argument of forward, in order (non-Tensor arguments are passed through; a
+/// `std::vector<Tensor>` argument counts as its tensors, each one input).
+///
+/// Several outputs: forward returns `std::vector<Tensor>`, apply returns the
+/// same, and backward is `static Grads backward(Context&, const
+/// std::vector<Tensor>& grad_outputs)` with one gradient per output, as in
+/// PyTorch zeros of the output's shape for an output no gradient reached (or
+/// one marked non-differentiable):
+/// <!-- snippet: file -->
+/// @code
+///   struct SortPair : tg::autograd::Function<SortPair> {   // element-wise (min, max) of a and b
+///     static constexpr const char* name = "sort_pair";
+///     static std::vector<tg::Tensor> forward(tg::autograd::Context& ctx, const tg::Tensor& a, const tg::Tensor& b) {
+///       tg::Tensor swap = tg::lt(b - a, 0.0);   // 1 where b < a: an output, but no gradient goes through it
+///       ctx.save_for_backward({swap});
+///       ctx.mark_non_differentiable({swap});
+///       return {tg::where(swap, b, a), tg::where(swap, a, b), swap};
+///     }
+///     static tg::autograd::Grads backward(tg::autograd::Context& ctx, const std::vector<tg::Tensor>& g) {
+///       const tg::Tensor& swap = ctx.saved()[0];   // g[2], swap's gradient, is zeros
+///       return {tg::where(swap, g[1], g[0]), tg::where(swap, g[0], g[1])};
+///     }
+///   };
+/// @endcode
+/// @code
+///   tg::Tensor a = tg::tensor({1.0, 5.0}).requires_grad_(), b = tg::tensor({3.0, 2.0}).requires_grad_();
+///   std::vector<tg::Tensor> out = SortPair::apply(a, b);   // min [1,2], max [3,5], swap [0,1]
+///   tg::sum(out[1]).backward();                            // a.grad() = [0,1], b.grad() = [1,0]
+/// @endcode
 template <class Derived> struct Function {
   /// The op's name on the tape and in errors; Derived hides it with its own.
   static constexpr const char* name = "custom_function";
 
   /// Runs Derived::forward with grad mode off and, when grad mode is on and a
   /// Tensor argument requires grad, records Derived::backward for the result.
-  /// Returns forward's result (detached first if forward returned an input as-is).
-  template <class... Args> static Tensor apply(const Args&... args) {
+  /// Returns forward's result: a Tensor, or std::vector<Tensor> for several
+  /// outputs (an output that is an input as-is, or repeats an earlier output,
+  /// is detached first).
+  template <class... Args> static auto apply(const Args&... args) {
     std::vector<Tensor> inputs;
     (collect(inputs, args), ...);
     auto ctx = std::make_shared<Context>();
-    Tensor out;
+    using Result = decltype(Derived::forward(*ctx, args...));
+    static_assert(std::is_same_v<Result, Tensor> || std::is_same_v<Result, std::vector<Tensor>>,
+                  "Function: forward must return Tensor or std::vector<Tensor>");
+    Result out;
     {
       NoGradGuard no_grad;
       out = Derived::forward(*ctx, args...);
     }
     if (!needs_grad_list(inputs)) return out;
-    for (const Tensor& in : inputs)
-      if (in.is_same(out)) out = out.detach();  // forward returned an input as-is
-    ctx->keep_output_as_output(out);
-    record(Derived::name, inputs, out, BackwardFn([ctx](const Tensor& gy, const NeedsGrad& needs) {
-             ctx->needs_ = needs;
-             Grads g = Derived::backward(*ctx, gy);
-             ctx->unpacked_.clear();
-             for (std::size_t i = 0; i < g.size(); ++i)
-               if (!needs[i]) g[i] = Tensor();
-             return g;
-           }));
+    if constexpr (std::is_same_v<Result, Tensor>) {
+      if (ctx->is_non_differentiable(out) || !is_floating(out.dtype())) return out;
+      out = fresh(out, inputs, {});
+      ctx->non_differentiable_.clear();
+      ctx->keep_output_as_output(out);
+      record(Derived::name, inputs, out, BackwardFn([ctx](const Tensor& gy, const NeedsGrad& needs) {
+               ctx->needs_ = needs;
+               Grads g = Derived::backward(*ctx, gy);
+               return finish(*ctx, std::move(g), needs);
+             }));
+    } else {
+      std::vector<bool> differentiable;
+      for (std::size_t k = 0; k < out.size(); ++k) {
+        if (!out[k].defined())
+          throw std::invalid_argument(std::string(Derived::name) + ": forward returned an undefined output " +
+                                      std::to_string(k));
+        differentiable.push_back(is_floating(out[k].dtype()) && !ctx->is_non_differentiable(out[k]));
+        out[k] = fresh(out[k], inputs, std::vector<Tensor>(out.begin(), out.begin() + k));
+      }
+      ctx->non_differentiable_.clear();
+      auto group = Context::record_outputs(
+          Derived::name, inputs, out, differentiable,
+          MultiBackwardFn([ctx](const std::vector<Tensor>& gys, const NeedsGrad& needs) {
+            ctx->needs_ = needs;
+            Grads g = Derived::backward(*ctx, gys);
+            return finish(*ctx, std::move(g), needs);
+          }));
+      ctx->keep_outputs_as_outputs(out, group);
+    }
     return out;
   }
+
  private:
   // The Tensor arguments of forward become the op's inputs; the others are passed through.
   static void collect(std::vector<Tensor>& out, const Tensor& t) { out.push_back(t); }
+  static void collect(std::vector<Tensor>& out, const std::vector<Tensor>& ts) {
+    out.insert(out.end(), ts.begin(), ts.end());
+  }
   template <class T> static void collect(std::vector<Tensor>&, const T&) {}
+  // An output that is an input, or an earlier output, as-is gets a handle of its own to record.
+  static Tensor fresh(const Tensor& out, const std::vector<Tensor>& inputs, const std::vector<Tensor>& earlier) {
+    for (const std::vector<Tensor>* list : {&inputs, &earlier})
+      for (const Tensor& t : *list)
+        if (t.is_same(out)) return out.detach();
+    return out;
+  }
+  // After backward: drop the unpacked saved tensors, and gradients nobody asked for.
+  static Grads finish(Context& ctx, Grads g, const NeedsGrad& needs) {
+    ctx.unpacked_.clear();
+    for (std::size_t i = 0; i < g.size(); ++i)
+      if (!needs[i]) g[i] = Tensor();
+    return g;
+  }
 };
 
 }  // namespace autograd

@@ -27,12 +27,50 @@
 //   "Sequential[7] Linear(196->8): input has 200 features, expected 196".
 // Nothing here computes a gradient by hand: forward() uses differentiable ops
 // and backward comes from the tape.
+//
+// Forward hooks (PyTorch's register_forward_pre_hook / register_forward_hook)
+// watch or change what a module gets and returns without editing it:
+// register_forward_pre_hook(hook) runs hook(module, input) before forward,
+// register_forward_hook(hook) runs hook(module, input, output) after it; a hook
+// returning a tensor replaces the input (output), one returning an undefined
+// Tensor or nothing (void) keeps it. Each returns a RemovableHandle.
+//
+// A module taking several tensors (attention's q, k, v; a bilinear form)
+// declares its own operator() and runs its body through with_module_path(),
+// which gives errors inside it the same module-path prefix:
+//
+// <!-- snippet: file -->
+// @code
+//   struct Bilinear : tg::nn::Module {   // a^T W b for each row pair
+//     tg::Tensor weight;
+//     explicit Bilinear(std::int64_t n) { weight = register_parameter("weight", tg::randn({n, n})); }
+//     using Module::operator();           // keep the one-tensor call visible
+//     tg::Tensor operator()(const tg::Tensor& a, const tg::Tensor& b) {
+//       return with_module_path([&] { return tg::sum(tg::matmul(a, weight) * b, {1}); });
+//     }
+//   };
+// @endcode
+//
+// @code
+//   Bilinear bilinear(3);
+//   tg::Tensor scores = bilinear(tg::randn({2, 3}), tg::randn({2, 3}));   // [2]
+//   tg::RemovableHandle h = bilinear.register_forward_hook(
+//       [](tg::nn::Module& m, const tg::Tensor& x, const tg::Tensor& y) { /* log m.brief(), y.shape() */ });
+//   h.remove();
+// @endcode
+//
+// Such a module need not override the one-tensor forward(): the default throws
+// std::invalid_argument naming the module. Forward hooks run only in the
+// one-tensor operator() (they take one input).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <iosfwd>
 #include <memory>
+#include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -58,11 +96,46 @@ class Module {
   Module(const Module&) = delete;
   Module& operator=(const Module&) = delete;
 
-  /// The computation. Users call operator(), which adds the module path to errors.
-  virtual Tensor forward(const Tensor& input) = 0;
-  /// Runs forward(); std::invalid_argument raised inside is rethrown with this
-  /// module's path and description as prefix.
+  /// The computation. Users call operator(), which adds the module path to
+  /// errors. The default throws std::invalid_argument naming the module: a
+  /// module that takes several tensors has its own operator() instead.
+  virtual Tensor forward(const Tensor& input);
+  /// Runs the forward pre-hooks, forward() and the forward hooks; std::invalid_argument
+  /// raised inside is rethrown with this module's path and description as prefix.
   Tensor operator()(const Tensor& input);
+
+  // ---- forward hooks ---------------------------------------------------------------
+  /// Runs before forward() with the module and its input; returns a replacement
+  /// input, or an undefined Tensor to keep it.
+  using ForwardPreHook = std::function<Tensor(Module&, const Tensor& input)>;
+  /// Runs after forward() with the module, its input (after the pre-hooks) and
+  /// its output; returns a replacement output, or an undefined Tensor to keep it.
+  using ForwardHook = std::function<Tensor(Module&, const Tensor& input, const Tensor& output)>;
+  /// Registers a hook run by operator() before forward(), after the ones
+  /// registered earlier (each sees the input the previous one left). It stays
+  /// until the handle's remove(); throws std::invalid_argument when empty.
+  RemovableHandle register_forward_pre_hook(ForwardPreHook hook);
+  /// Registers a hook run by operator() after forward(), in registration order
+  /// (each sees the output the previous one left); as register_forward_pre_hook.
+  RemovableHandle register_forward_hook(ForwardHook hook);
+  /// Inspecting hooks (returning nothing): they see the call and change nothing.
+  ///@{
+  template <class F, std::enable_if_t<std::is_void_v<std::invoke_result_t<F, Module&, const Tensor&>>, int> = 0>
+  RemovableHandle register_forward_pre_hook(F inspect) {
+    return register_forward_pre_hook(ForwardPreHook([inspect = std::move(inspect)](Module& m, const Tensor& x) {
+      inspect(m, x);
+      return Tensor();
+    }));
+  }
+  template <class F, std::enable_if_t<std::is_void_v<std::invoke_result_t<F, Module&, const Tensor&, const Tensor&>>,
+                                      int> = 0>
+  RemovableHandle register_forward_hook(F inspect) {
+    return register_forward_hook(ForwardHook([inspect = std::move(inspect)](Module& m, const Tensor& x, const Tensor& y) {
+      inspect(m, x, y);
+      return Tensor();
+    }));
+  }
+  ///@}
 
   // ---- parameters, buffers, submodules ---------------------------------------
   /// Every parameter of this module and (with recurse) of its submodules, in
@@ -104,6 +177,17 @@ class Module {
   virtual std::string brief() const;
 
  protected:
+  /// Runs body() (any callable) and rethrows std::invalid_argument raised inside
+  /// with this module's path and description as prefix, as operator() does; a
+  /// module taking several tensors wraps its own operator()'s body in it.
+  template <class F> decltype(auto) with_module_path(F&& body) {
+    try {
+      return body();
+    } catch (const std::invalid_argument&) {
+      rethrow_with_path();
+    }
+  }
+
   /// Registers a parameter under `name` (no dots, unique) and marks it
   /// requires_grad. Returns the same handle, for storing in a member.
   Tensor register_parameter(const std::string& name, Tensor tensor, bool requires_grad = true);
@@ -116,6 +200,8 @@ class Module {
   }
 
  private:
+  struct Hooks;
+  [[noreturn]] void rethrow_with_path() const;
   void add_child(const std::string& name, ModulePtr module);
   void check_new_name(const std::string& name, const char* what) const;
 
@@ -123,6 +209,7 @@ class Module {
   NamedTensors buffers_;
   std::vector<std::pair<std::string, ModulePtr>> children_;
   bool training_ = true;
+  std::shared_ptr<Hooks> hooks_;  // null until a hook is registered; handles hold it weakly
 };
 
 /// PyTorch-like printout: "Linear(in_features=2, out_features=1, bias=true)", or

@@ -49,6 +49,9 @@ std::ostream& operator<<(std::ostream& os, const ModelSummary& summary);
 /// Runs one forward pass on zeros of `input_shape` (batch dimension included)
 /// without recording, in eval mode (the modes are restored afterwards), and
 /// lists every leaf module that ran with its output shape and parameter count.
+/// It watches through forward hooks on the model's leaf modules, removed again
+/// when it returns or throws; so it sees the leaves called through the
+/// one-tensor operator(), not ones called through a multi-input operator().
 /// Errors from the pass propagate with the module path, as in any call.
 ModelSummary summary(Module& model, const Shape& input_shape, Dtype dtype = kFloat32);
 
