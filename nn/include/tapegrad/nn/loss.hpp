@@ -77,7 +77,8 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, const CrossEnt
 ///        = weight ((1 - y) x - (1 + (pos_weight - 1) y) logsigmoid(x)).
 /// `weight` (undefined: 1) broadcasts to x's shape; `pos_weight` (undefined: 1)
 /// weighs the positive term per class, broadcasting along the last dimension
-/// ([C] for x [N, C]). Differentiable in x, y, weight and pos_weight.
+/// ([C] for x [N, C]). Differentiable in x and y; weight and pos_weight are
+/// constants, as in PyTorch.
 Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target, const Tensor& weight = Tensor(),
                                         Reduction reduction = Reduction::Mean, const Tensor& pos_weight = Tensor());
 
