@@ -24,12 +24,17 @@ using autograd::SavedTensor;
 
 using detail::fail;
 
+void detail::check_not_batchmean(const char* op, Reduction reduction) {
+  if (reduction == Reduction::BatchMean) fail(op, ": Reduction::BatchMean is only for kl_div");
+}
+
 // ---- nll_loss ------------------------------------------------------------------------
 
 void detail::check_class_targets(const char* op, const char* input_name, const Tensor& input, const Tensor& targets,
                                  Reduction reduction) {
   check_floating(input, op);
   check_defined(targets, op);
+  check_not_batchmean(op, reduction);
   if (input.dim() != 2) fail(op, ": ", input_name, " must be [N, C], got ", describe(input));
   if (targets.dtype() != kInt64 || targets.dim() != 1)
     fail(op, ": targets must be a 1-D int64 tensor of class indices, got ", describe(targets));
@@ -123,6 +128,7 @@ Tensor binary_cross_entropy(const Tensor& probs, const Tensor& targets, Reductio
   const char* op = "binary_cross_entropy";
   detail::check_floating(probs, op);
   detail::check_defined(targets, op);
+  detail::check_not_batchmean(op, reduction);
   // int64 0/1 labels are taken as probs' dtype (PyTorch wants float targets).
   const std::pair<Tensor, Tensor> promoted =
       detail::promote_floating(probs, targets.dtype() == kInt64 ? targets.to(probs.dtype()) : targets, op);
@@ -207,6 +213,8 @@ std::vector<OpInfo> loss_op_declarations() {
           .error("float targets", [=] { nll_loss(log_probs, tensor({0, 1})); }, {"nll_loss", "int64", "float32"})
           .error("one target for two rows", [=] { nll_loss(log_probs, tensor_i64({0}, {1})); },
                  {"nll_loss", "[2,3]", "[1]"})
+          .error("batchmean", [=] { nll_loss(log_probs, tensor_i64({0, 1}, {2}), Reduction::BatchMean); },
+                 {"nll_loss: Reduction::BatchMean is only for kl_div"})
           .error("an empty batch", [] { nll_loss(zeros({0, 3}), tensor_i64({}, {0})); },
                  {"nll_loss", "empty", "[0,3]"}),
       bce.error("mean of empty tensors", [] { binary_cross_entropy(ones({0, 1}), ones({0, 1})); },
@@ -228,7 +236,9 @@ std::vector<OpInfo> loss_op_declarations() {
           .error("an int64 label 2", [] { binary_cross_entropy(tensor({0.5, 0.5}), tensor_i64({1, 2}, {2})); },
                  {"binary_cross_entropy: targets must be in [0, 1], found 2 at position 1"})
           .error("undefined targets", [] { binary_cross_entropy(tensor({0.5}), Tensor()); },
-                 {"binary_cross_entropy", "undefined"}),
+                 {"binary_cross_entropy", "undefined"})
+          .error("batchmean", [] { binary_cross_entropy(tensor({0.5}), tensor({1.0}), Reduction::BatchMean); },
+                 {"binary_cross_entropy: Reduction::BatchMean is only for kl_div"}),
   };
 }
 

@@ -528,6 +528,12 @@ std::vector<BadInput> bad_inputs() {
          net(ones({1, 3, 8, 8}));
        },
        IA, {"Sequential[0][0] Conv2d(1->4, 3x3)", "3 channels", "expected 1"}},
+      {"Sequential: an Embedding index out of range",
+       [] {
+         nn::Sequential net(std::make_shared<nn::Embedding>(10, 4), std::make_shared<nn::Flatten>());
+         net(tensor_i64({1, 2, 3, 4, 12, 5}, {2, 3}));
+       },
+       IA, {"Sequential[0] Embedding(10x4)", "index 12 at position 4", "10 embeddings", "[2,3]", "[10,4]"}},
       {"Linear: zero features", [] { nn::Linear(0, 2); }, IA, {"Linear", "positive", "0"}},
       {"Conv2d: kernel 0", [] { nn::Conv2d(3, 6, 0); }, IA, {"Conv2d", "kernel", "positive", "0"}},
       {"summary: an input shape the model refuses", [] {

@@ -13,6 +13,7 @@
 #include <tapegrad/nn/activations.hpp>
 #include <tapegrad/nn/conv_layers.hpp>
 #include <tapegrad/nn/declared_functions.hpp>
+#include <tapegrad/nn/embedding.hpp>
 #include <tapegrad/nn/init.hpp>
 #include <tapegrad/nn/layers.hpp>
 #include <tapegrad/nn/loss.hpp>

@@ -351,7 +351,10 @@ Tensor einsum(const std::string& equation, const std::vector<Tensor>& operands);
 // ---- losses on the core ops (ops/loss.cpp; more in <tapegrad/nn/loss.hpp>) --
 /// How a loss combines its per-sample (or per-element) values: Mean (the
 /// default) and Sum give a 0-d tensor, None one value per sample or element.
-enum class Reduction { Mean, Sum, None };
+/// BatchMean (PyTorch's reduction="batchmean") is the sum divided by the
+/// extent of dimension 0; only nn::functional::kl_div takes it, every other
+/// loss refuses it (as PyTorch does).
+enum class Reduction { Mean, Sum, None, BatchMean };
 /// Negative log-likelihood: log_probs [N,C], int64 targets [N] in [0,C).
 /// Mean: -(1/N) sum_i log_probs[i, targets[i]]; Sum drops the 1/N; None gives [N].
 /// Throws for other shapes, a target out of range, or Mean over N = 0.
