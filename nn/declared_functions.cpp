@@ -10,6 +10,7 @@ const std::vector<OpInfo>& declared_functions() {
     for (auto&& file : {
              dropout_function_declarations(),
              loss_function_declarations(),
+             normalization_function_declarations(),
          })
       out.insert(out.end(), file.begin(), file.end());
     return out;
