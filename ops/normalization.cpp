@@ -38,6 +38,21 @@ template <class F> void for_each_run(const Layout& l, std::int64_t c, F&& f) {
   for (std::int64_t n = 0; n < l.outer; ++n) f((n * l.channels + c) * l.inner);
 }
 
+// sum of f(p[i]) over a run of n values, in double, with four partial sums so
+// that the additions do not wait on each other.
+template <class T, class F> double run_sum(const T* p, std::int64_t n, F&& f) {
+  double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+  std::int64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    a0 += f(p[i]);
+    a1 += f(p[i + 1]);
+    a2 += f(p[i + 2]);
+    a3 += f(p[i + 3]);
+  }
+  for (; i < n; ++i) a0 += f(p[i]);
+  return (a0 + a1) + (a2 + a3);
+}
+
 // A [C] tensor as [1, C, 1, ...] for an input of `rank` dimensions.
 Tensor per_channel(const Tensor& t, int rank) {
   std::vector<std::int64_t> shape(static_cast<std::size_t>(rank), 1);
@@ -115,13 +130,11 @@ Tensor fused_batch_norm(const Tensor& input, const Tensor& weight, const Tensor&
     detail::parallel_for(l.channels, 1, [&](std::int64_t first, std::int64_t last) {
       for (std::int64_t c = first; c < last; ++c) {
         double total = 0;
-        for_each_run(l, c, [&](std::int64_t o) {
-          for (std::int64_t i = 0; i < l.inner; ++i) total += x[o + i];
-        });
+        for_each_run(l, c, [&](std::int64_t o) { total += run_sum(x + o, l.inner, [](double v) { return v; }); });
         const double m = total / static_cast<double>(l.count());
         double squares = 0;
         for_each_run(l, c, [&](std::int64_t o) {
-          for (std::int64_t i = 0; i < l.inner; ++i) squares += (x[o + i] - m) * (x[o + i] - m);
+          squares += run_sum(x + o, l.inner, [m](double v) { return (v - m) * (v - m); });
         });
         const double var = squares / static_cast<double>(l.count());
         const double inv = 1.0 / std::sqrt(var + eps);
@@ -180,13 +193,19 @@ Tensor fused_batch_norm(const Tensor& input, const Tensor& weight, const Tensor&
             detail::parallel_for(l.channels, 1, [&](std::int64_t first, std::int64_t last) {
               for (std::int64_t c = first; c < last; ++c) {
                 const double mc = mv[c], ic = iv[c];
-                double sum_g = 0, sum_g_xhat = 0;
+                double sum_g = 0, sum_g_centred = 0;
                 for_each_run(l, c, [&](std::int64_t o) {
-                  for (std::int64_t i = 0; i < l.inner; ++i) {
-                    sum_g += g[o + i];
-                    sum_g_xhat += g[o + i] * (xv[o + i] - mc) * ic;
+                  sum_g += run_sum(g + o, l.inner, [](double v) { return v; });
+                  double a0 = 0, a1 = 0;
+                  std::int64_t i = 0;
+                  for (; i + 2 <= l.inner; i += 2) {
+                    a0 += g[o + i] * (xv[o + i] - mc);
+                    a1 += g[o + i + 1] * (xv[o + i + 1] - mc);
                   }
+                  for (; i < l.inner; ++i) a0 += g[o + i] * (xv[o + i] - mc);
+                  sum_g_centred += a0 + a1;
                 });
+                const double sum_g_xhat = sum_g_centred * ic;
                 if (dwv) dwv[c] = static_cast<T>(sum_g_xhat);
                 if (dbv) dbv[c] = static_cast<T>(sum_g);
                 if (!dxv) continue;
