@@ -124,6 +124,7 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
                   const Tensor& bias, bool training, double momentum, double eps) {
   tg::detail::check_floating(input, "batch_norm");
   if (input.dim() < 2) fail("batch_norm: expected an input [N, C, *] of at least 2 dimensions, got ", describe(input));
+  if (input.numel() == 0) fail("batch_norm: the input ", describe(input), " is empty");
   const Shape channels{input.size(1)};
   check_optional(running_mean, "running_mean", channels, input, "batch_norm");
   check_optional(running_var, "running_var", channels, input, "batch_norm");
@@ -178,6 +179,7 @@ Tensor instance_norm(const Tensor& input, const Tensor& running_mean, const Tens
   tg::detail::check_floating(input, "instance_norm");
   if (input.dim() < 3)
     fail("instance_norm: expected an input [N, C, *] of at least 3 dimensions, got ", describe(input));
+  if (input.numel() == 0) fail("instance_norm: the input ", describe(input), " is empty");
   const Shape channels{input.size(1)};
   check_optional(running_mean, "running_mean", channels, input, "instance_norm");
   check_optional(running_var, "running_var", channels, input, "instance_norm");
@@ -424,6 +426,8 @@ std::vector<OpInfo> normalization_function_declarations() {
           .error("training on one value per channel",
                  [] { batch_norm(ones({1, 3}), Tensor(), Tensor(), Tensor(), Tensor(), true); },
                  {"batch_norm", "more than 1 value per channel", "[1,3]"})
+          .error("no channels", [] { batch_norm(ones({4, 0}), Tensor(), Tensor(), Tensor(), Tensor(), true); },
+                 {"batch_norm", "[4,0]", "empty"})
           .error("eval without running stats", [] { batch_norm(ones({4, 3}), Tensor(), Tensor()); },
                  {"batch_norm", "running_mean"})
           .error("int64 input", [] { batch_norm(tensor_i64({1, 2}, {2, 1}), Tensor(), Tensor()); },
@@ -458,7 +462,8 @@ std::vector<OpInfo> normalization_function_declarations() {
                   [variance](const OpArgs& v) { return instance_norm(v[0], v[1], variance(v[2]), Tensor(), Tensor(), false); })
           .error("one spatial element", [] { instance_norm(ones({2, 3, 1, 1})); },
                  {"instance_norm", "more than 1 spatial element", "[2,3,1,1]"})
-          .error("2-D input", [] { instance_norm(ones({2, 3})); }, {"instance_norm", "[N, C, *]", "[2,3]"}),
+          .error("2-D input", [] { instance_norm(ones({2, 3})); }, {"instance_norm", "[N, C, *]", "[2,3]"})
+          .error("empty batch", [] { instance_norm(ones({0, 3, 2, 2})); }, {"instance_norm", "[0,3,2,2]", "empty"}),
       OpInfo("rms_norm")
           .composite_of_other_ops()
           .sample("last dimension, weight, machine epsilon", {any({3, 4}), any({4})},

@@ -102,6 +102,7 @@ Tensor fused_batch_norm(const Tensor& input, const Tensor& weight, const Tensor&
   detail::check_floating(input, "fused_batch_norm");
   if (input.dim() < 2)
     detail::fail("fused_batch_norm: expected an input [N, C, *] of at least 2 dimensions, got ", describe(input));
+  if (input.numel() == 0) detail::fail("fused_batch_norm: the input ", describe(input), " is empty");
   check_channel_vector(weight, "weight", input);
   check_channel_vector(bias, "bias", input);
   check_channel_vector(running_mean, "running_mean", input);
@@ -251,6 +252,7 @@ std::vector<OpInfo> normalization_op_declarations() {
           .error("1-D input", [] { fused_batch_norm(ones({4})); }, {"fused_batch_norm", "[N, C, *]", "[4]"})
           .error("weight of the wrong size", [] { fused_batch_norm(ones({4, 3}), ones({2})); },
                  {"fused_batch_norm", "weight", "[3]", "[2]"})
+          .error("empty input", [] { fused_batch_norm(ones({0, 3})); }, {"fused_batch_norm", "[0,3]", "empty"})
           .error("one value per channel", [] { fused_batch_norm(ones({1, 3, 1})); },
                  {"fused_batch_norm", "more than 1 value per channel", "[1,3,1]"})
           .error("only running_mean", [] { fused_batch_norm(ones({4, 3}), Tensor(), Tensor(), zeros({3})); },
