@@ -286,10 +286,14 @@ class GraphBuilder {
     if (op.inputs[2].defined()) inputs.push_back(value(op.inputs[2]).name);
     const autograd::OpAttributes& a = op.attributes();
     const Shape& ws = op.inputs[1].shape();
-    emit("Conv", inputs,
-         {ints_attribute("dilations", a.ints("dilation")), ints_attribute("kernel_shape", {ws[2], ws[3]}),
-          ints_attribute("pads", a.ints("pads")), ints_attribute("strides", a.ints("stride"))},
-         x.batched || w.batched, &op.output);
+    std::vector<Attribute> attributes{ints_attribute("dilations", a.ints("dilation")),
+                                      ints_attribute("kernel_shape", {ws[2], ws[3]}),
+                                      ints_attribute("pads", a.ints("pads")),
+                                      ints_attribute("strides", a.ints("stride"))};
+    // ONNX's default is 1: written only for a grouped (depthwise) convolution.
+    const std::int64_t groups = a.ints("groups").at(0);
+    if (groups != 1) attributes.push_back(int_attribute("group", groups));
+    emit("Conv", inputs, attributes, x.batched || w.batched, &op.output);
   }
 
   void pool(std::size_t i, const char* op_type) {

@@ -197,19 +197,7 @@ Tensor log_softmax(const Tensor& x, int axis) {
 // ---------------------------------------------------------------------------
 namespace {
 
-// y = f(x) element-wise; `f` maps an xtensor view of x (and a T tag) to an expression.
-template <class F> Tensor map(const Tensor& x, const char* name, F f) {
-  detail::check_floating(x, name);
-  Tensor y = detail::make_tensor(x.shape(), x.dtype());
-  detail::dispatch_float(x.dtype(), name, [&](auto tag) {
-    using T = decltype(tag);
-    const std::int64_t n = x.numel();
-    auto xx = flat(static_cast<const T*>(x.raw_data()), n);
-    auto xy = flat(static_cast<T*>(y.raw_data()), n);
-    xt::noalias(xy) = f(xx, T{});
-  });
-  return y;
-}
+template <class F> Tensor map(const Tensor& x, const char* name, F f) { return detail::map_floating(x, name, f); }
 
 // `above` where x > 0 and `elsewhere` where not (x = 0 included, as PyTorch's backward kernels).
 Tensor by_sign(const Tensor& x, double above, const Tensor& elsewhere) {

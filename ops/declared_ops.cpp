@@ -25,6 +25,7 @@ const std::vector<OpInfo>& declared_ops() {
              pad_op_declarations(),
              pool_op_declarations(),
              reduction_op_declarations(),
+             resample_op_declarations(),
              shape_op_declarations(),
              statistics_op_declarations(),
              unary_op_declarations(),

@@ -1,9 +1,17 @@
 // max_pool2d and avg_pool2d: argument checks and autograd wiring.
 // The loops live in ops/kernels/pool2d.cpp; each gradient is the formula passed
-// to autograd::formulas (windows may overlap: their contributions add up). The
-// samples and error inputs are declared at the bottom.
+// to autograd::formulas (windows may overlap: their contributions add up); under
+// create_graph the formulas use recorded ops instead of the loops (scatter_add
+// for max pooling, conv_transpose2d for average pooling), so they differentiate again.
+// adaptive_avg_pool2d and adaptive_max_pool2d are compositions of recorded ops
+// (matmul with constant averaging matrices; gather at the maxima), so their
+// gradients, and the gradients of those, come from the tape. The samples and
+// error inputs are declared at the bottom.
 #include <algorithm>
+#include <cmath>
 #include <optional>
+#include <utility>
+#include <vector>
 
 #include "core/checked_math.hpp"
 #include "core/dispatch.hpp"
@@ -12,6 +20,7 @@
 #include "ops/kernels/pool2d.hpp"
 #include "ops/kernels/window.hpp"
 #include <tapegrad/core/autograd.hpp>
+#include <tapegrad/ops/ops.hpp>
 #include <tapegrad/ops/vision.hpp>
 
 namespace tg {
@@ -94,6 +103,13 @@ Tensor max_pool2d(const Tensor& x, Size2 kernel, std::optional<Size2> stride, Si
   // gx[argmax of window o] += gy[o]   (the first maximum, as np.argmax)
   if (autograd::needs_grad(x)) {
     autograd::record("max_pool2d", {x}, y, autograd::formulas([g, argmax = SavedTensor(argmax), shape = x.shape()](const Tensor& gy) {
+      // Recording (gradients of gradients asked for): the same sums as a
+      // scatter_add, whose gradient is a gather at the maxima.
+      if (GradMode::is_enabled()) {
+        const Tensor into = zeros({g.planes, g.in_plane()}, gy.dtype());
+        const Tensor at = reshape(argmax.get(), {g.planes, g.out_plane()});
+        return reshape(scatter_add(into, 1, at, reshape(gy, {g.planes, g.out_plane()})), shape.vec());
+      }
       Tensor gx = detail::make_tensor(shape, gy.dtype());
       detail::dispatch_float(gy.dtype(), "max_pool2d backward", [&](auto tag) {
         using T = decltype(tag);
@@ -116,6 +132,18 @@ Tensor avg_pool2d(const Tensor& x, Size2 kernel, std::optional<Size2> stride, Si
   // gx[i] += gy[o] / (KH*KW) for every window o that covers pixel i
   if (autograd::needs_grad(x)) {
     autograd::record("avg_pool2d", {x}, y, autograd::formulas([g, shape = x.shape()](const Tensor& gy) {
+      // Recording (gradients of gradients asked for): average pooling is a conv
+      // of each plane with a constant 1/(KH*KW) kernel, so its gradient is that
+      // kernel's conv_transpose2d (output_padding restores rows no window reached).
+      if (GradMode::is_enabled()) {
+        const Tensor kernel = full({1, 1, g.kernel_h, g.kernel_w}, 1.0 / static_cast<double>(g.kernel_h * g.kernel_w),
+                                   gy.dtype());
+        const Size2 stride{g.stride_h, g.stride_w}, pad{g.pad_top, g.pad_left};
+        const Size2 extra{g.in_h + 2 * g.pad_top - ((g.out_h - 1) * g.stride_h + g.kernel_h),
+                          g.in_w + 2 * g.pad_left - ((g.out_w - 1) * g.stride_w + g.kernel_w)};
+        const Tensor planes = reshape(gy, {g.planes, 1, g.out_h, g.out_w});
+        return reshape(conv_transpose2d(planes, kernel, Tensor(), stride, pad, extra), shape.vec());
+      }
       Tensor gx = detail::make_tensor(shape, gy.dtype());
       detail::dispatch_float(gy.dtype(), "avg_pool2d backward", [&](auto tag) {
         using T = decltype(tag);
@@ -126,6 +154,90 @@ Tensor avg_pool2d(const Tensor& x, Size2 kernel, std::optional<Size2> stride, Si
     autograd::set_attributes(y, pool_attributes(g));
   }
   return y;
+}
+
+namespace {
+
+// PyTorch's adaptive window of output index i along an axis of `in` inputs
+// pooled to `out`: [floor(i*in/out), ceil((i+1)*in/out)).
+std::pair<std::int64_t, std::int64_t> adaptive_window(std::int64_t i, std::int64_t in, std::int64_t out) {
+  return {i * in / out, detail::ceil_div((i + 1) * in, out)};
+}
+
+// Checks an adaptive pool's input [N,C,H,W] or [C,H,W] and output size.
+void check_adaptive(const char* op, const Tensor& x, Size2 out) {
+  detail::check_floating(x, op);
+  if (x.dim() != 3 && x.dim() != 4) fail(op, ": expects input [N,C,H,W] or [C,H,W], got ", x.shape().str());
+  if (out.h <= 0 || out.w <= 0) fail(op, ": output_size must be positive, got ", pair_str(out.h, out.w));
+  if (x.size(-2) == 0 || x.size(-1) == 0) fail(op, ": the input ", x.shape().str(), " has an empty plane");
+  for (int d = 0; d < x.dim() - 2; ++d)
+    if (x.size(d) == 0) fail(op, ": the input ", x.shape().str(), " is empty");
+}
+
+// [in, out]: column i averages the adaptive window of output i.
+Tensor averaging_matrix(std::int64_t in, std::int64_t out, Dtype dtype) {
+  std::vector<double> m(static_cast<std::size_t>(in * out), 0.0);
+  for (std::int64_t i = 0; i < out; ++i) {
+    const auto [lo, hi] = adaptive_window(i, in, out);
+    for (std::int64_t r = lo; r < hi; ++r) m[r * out + i] = 1.0 / static_cast<double>(hi - lo);
+  }
+  return tensor(m, {in, out}, dtype);
+}
+
+// x's shape with the last two extents replaced.
+std::vector<std::int64_t> with_plane(const Tensor& x, std::int64_t h, std::int64_t w) {
+  std::vector<std::int64_t> s = x.shape().vec();
+  s[s.size() - 2] = h;
+  s[s.size() - 1] = w;
+  return s;
+}
+
+// Index within its plane of each window's first maximum (NaN counts as the
+// maximum, as in max_pool2d): [planes, OH*OW] int64.
+template <class T> void adaptive_argmax(const T* x, std::int64_t planes, std::int64_t H, std::int64_t W, Size2 out,
+                                        std::int64_t* idx) {
+  for (std::int64_t p = 0; p < planes; ++p) {
+    const T* plane = x + p * H * W;
+    for (std::int64_t i = 0; i < out.h; ++i) {
+      const auto [r0, r1] = adaptive_window(i, H, out.h);
+      for (std::int64_t j = 0; j < out.w; ++j) {
+        const auto [c0, c1] = adaptive_window(j, W, out.w);
+        std::int64_t best = r0 * W + c0;
+        for (std::int64_t r = r0; r < r1; ++r)
+          for (std::int64_t c = c0; c < c1; ++c) {
+            const T v = plane[r * W + c];
+            if (v > plane[best] || (std::isnan(v) && !std::isnan(plane[best]))) best = r * W + c;
+          }
+        *idx++ = best;
+      }
+    }
+  }
+}
+
+}  // namespace
+
+Tensor adaptive_avg_pool2d(const Tensor& x, Size2 output_size) {
+  check_adaptive("adaptive_avg_pool2d", x, output_size);
+  const std::int64_t H = x.size(-2), W = x.size(-1), planes = x.numel() / (H * W);
+  if (output_size.h == 1 && output_size.w == 1) return mean(x, {-2, -1}, true);  // global pooling
+  // Separable: y = Ah · x · Awᵀ per plane, Ah [OH,H] and Aw [OW,W] holding 1/window length.
+  const Tensor rows = matmul(reshape(x, {planes * H, W}), averaging_matrix(W, output_size.w, x.dtype()));
+  const Tensor by_column = reshape(transpose(reshape(rows, {planes, H, output_size.w}), 1, 2),
+                                   {planes * output_size.w, H});
+  const Tensor pooled = matmul(by_column, averaging_matrix(H, output_size.h, x.dtype()));  // [planes*OW, OH]
+  return reshape(transpose(reshape(pooled, {planes, output_size.w, output_size.h}), 1, 2),
+                 with_plane(x, output_size.h, output_size.w));
+}
+
+Tensor adaptive_max_pool2d(const Tensor& x, Size2 output_size) {
+  check_adaptive("adaptive_max_pool2d", x, output_size);
+  const std::int64_t H = x.size(-2), W = x.size(-1), planes = x.numel() / (H * W);
+  Tensor idx = detail::make_tensor({planes, output_size.h * output_size.w}, kInt64);
+  detail::dispatch_float(x.dtype(), "adaptive_max_pool2d", [&](auto tag) {
+    using T = decltype(tag);
+    adaptive_argmax<T>(x.data<T>(), planes, H, W, output_size, idx.data<std::int64_t>());
+  });
+  return reshape(gather(reshape(x, {planes, H * W}), 1, idx), with_plane(x, output_size.h, output_size.w));
 }
 
 // ---------------------------------------------------------------------------
@@ -172,6 +284,31 @@ std::vector<OpInfo> pool_op_declarations() {
           .error("negative stride", [] { avg_pool2d(ones({1, 1, 4, 4}), 2, Size2(-1)); },
                  {"avg_pool2d", "stride", "-1"})
           .error("int64 input", [] { avg_pool2d(tensor_i64({1, 2, 3, 4}, {1, 1, 2, 2}), 2); }, {"avg_pool2d", "int64"}),
+      OpInfo("adaptive_avg_pool2d")
+          .composite_of_other_ops()
+          .sample("5x7 to 3x4: overlapping windows", {any({2, 2, 5, 7})},
+                  [](const OpArgs& v) { return adaptive_avg_pool2d(v[0], {3, 4}); })
+          .sample("3x2 to 5x3: upsampling windows, no batch", {any({2, 3, 2})},
+                  [](const OpArgs& v) { return adaptive_avg_pool2d(v[0], {5, 3}); })
+          .sample("global", {any({2, 3, 4, 5})}, [](const OpArgs& v) { return adaptive_avg_pool2d(v[0], 1); })
+          .error("output_size 0", [] { adaptive_avg_pool2d(ones({1, 1, 4, 4}), {0, 2}); },
+                 {"adaptive_avg_pool2d: output_size must be positive, got (0, 2)"})
+          .error("2-D input", [] { adaptive_avg_pool2d(ones({4, 4}), 2); },
+                 {"adaptive_avg_pool2d: expects input [N,C,H,W] or [C,H,W], got [4,4]"})
+          .error("empty plane", [] { adaptive_avg_pool2d(ones({1, 2, 0, 4}), 2); },
+                 {"adaptive_avg_pool2d: the input [1,2,0,4] has an empty plane"})
+          .error("int64 input", [] { adaptive_avg_pool2d(tensor_i64({1, 2, 3, 4}, {1, 1, 2, 2}), 1); },
+                 {"adaptive_avg_pool2d", "int64"}),
+      OpInfo("adaptive_max_pool2d")
+          .composite_of_other_ops()
+          .sample("5x7 to 3x4: overlapping windows", {any({2, 2, 5, 7})},
+                  [](const OpArgs& v) { return adaptive_max_pool2d(v[0], {3, 4}); })
+          .sample("4x4 to 2x2, no batch", {any({3, 4, 4})}, [](const OpArgs& v) { return adaptive_max_pool2d(v[0], 2); })
+          .sample("global", {any({2, 2, 3, 3})}, [](const OpArgs& v) { return adaptive_max_pool2d(v[0], 1); })
+          .error("output_size -1", [] { adaptive_max_pool2d(ones({1, 1, 4, 4}), -1); },
+                 {"adaptive_max_pool2d: output_size must be positive, got (-1, -1)"})
+          .error("5-D input", [] { adaptive_max_pool2d(ones({1, 1, 1, 4, 4}), 2); },
+                 {"adaptive_max_pool2d", "[1,1,1,4,4]"}),
   };
 }
 

@@ -23,19 +23,7 @@ namespace {
 
 using detail::flat;
 
-// y = f(x) element-wise; `f` maps an xtensor view of x to an expression.
-template <class F> Tensor map(const Tensor& x, const char* name, F f) {
-  detail::check_floating(x, name);
-  Tensor y = detail::make_tensor(x.shape(), x.dtype());
-  detail::dispatch_float(x.dtype(), name, [&](auto tag) {
-    using T = decltype(tag);
-    const std::int64_t n = x.numel();
-    auto xx = flat(static_cast<const T*>(x.raw_data()), n);
-    auto xy = flat(static_cast<T*>(y.raw_data()), n);
-    xt::noalias(xy) = f(xx, T{});
-  });
-  return y;
-}
+template <class F> Tensor map(const Tensor& x, const char* name, F f) { return detail::map_floating(x, name, f); }
 
 }  // namespace
 

@@ -16,4 +16,4 @@ fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 "$build/tests/models_to_onnx" "$work"
-"$python" "$source/tests/onnx_export_check.py" "$work" lenet5 lenet5_opset11 lenet5_opset17 seed_cnn two_circles op_mix tied
+"$python" "$source/tests/onnx_export_check.py" "$work" lenet5 lenet5_opset11 lenet5_opset17 seed_cnn two_circles op_mix tied depthwise

@@ -5,10 +5,8 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
-#include <fstream>
 #include <functional>
 #include <map>
-#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -16,6 +14,7 @@
 #include <tapegrad/tapegrad.hpp>
 
 #include "test_helpers.hpp"
+#include "torch_reference_file.hpp"
 
 using namespace tg;
 using namespace tg::nn;
@@ -25,7 +24,7 @@ using V = std::vector<double>;
 
 namespace {
 
-using Case = std::function<Tensor(const std::vector<Tensor>&)>;
+using Case = testing::ReferenceCase;
 
 // The same names, and the same calls, as CASES in tests/torch_reference/activation_ops.py
 // (each unary case also runs on float32 inputs, as NAME_float32).
@@ -66,48 +65,15 @@ const std::map<std::string, Case>& activation_cases() {
   return all;
 }
 
-struct Values {
-  Shape shape;
-  V values;
-};
-
-// "[2,3] v v v ...": the extents, then the values.
-Values read_values(std::istringstream& in) {
-  std::string extents;
-  in >> extents;
-  REQUIRE(extents.size() >= 2);
-  std::vector<std::int64_t> dims;
-  std::istringstream e(extents.substr(1, extents.size() - 2));
-  for (std::string d; std::getline(e, d, ',');) dims.push_back(std::stoll(d));
-  Values v{Shape(dims), {}};
-  for (std::string x; in >> x;) v.values.push_back(std::stod(x));
-  REQUIRE(static_cast<std::int64_t>(v.values.size()) == v.shape.numel());
-  return v;
-}
-
-Dtype dtype_named(const std::string& name) {
-  if (name == "float32") return kFloat32;
-  REQUIRE(name == "float64");
-  return kFloat64;
-}
-
 // Agreement to a few units in the last place of the dtype, with an absolute
 // floor for values that cancel to (nearly) zero in one library and not the other
 // (PyTorch's gelu computes 1 + erf(x/sqrt 2), tapegrad erfc(-x/sqrt 2)).
 // PyTorch 1.13's float64 hardsigmoid backward multiplies by 1/6 rounded to
 // float32 (relative error 4e-8); tapegrad's gradient is the exact 1/6, so that
 // one case is compared at float32's precision.
-void check_close(const Tensor& got, const Values& want, const std::string& what, bool float32_precision) {
-  INFO(what << ": tapegrad " << got << ", PyTorch " << want.shape.str());
-  REQUIRE(got.defined());
-  REQUIRE(got.shape() == want.shape);
-  const bool single = got.dtype() == kFloat32 || float32_precision;
-  const double rel = single ? 1e-5 : 1e-12, abs = single ? 1e-6 : 1e-14;
-  const V g = got.to_vector<double>();
-  for (std::size_t i = 0; i < g.size(); ++i) {
-    INFO("element " << i << ": tapegrad " << g[i] << ", PyTorch " << want.values[i]);
-    CHECK(std::abs(g[i] - want.values[i]) <= abs + rel * std::abs(want.values[i]));
-  }
+testing::Tolerance activation_tolerance(const std::string& name, Dtype dtype, bool gradient) {
+  const bool single = dtype == kFloat32 || (gradient && name == "hardsigmoid");
+  return single ? testing::Tolerance{1e-5, 1e-6} : testing::Tolerance{1e-12, 1e-14};
 }
 
 // Runs `make(x)` as a module on a float64 batch behind and before a Linear, under module gradcheck.
@@ -129,58 +95,7 @@ std::string printed(const Module& m) {
 }  // namespace
 
 TEST_CASE("activations agree with PyTorch at edge points, forward and gradient", "[ops][torch_reference]") {
-  std::ifstream file(std::string(TAPEGRAD_SOURCE_DIR) + "/tests/data/activation_ops_reference.txt");
-  REQUIRE(file.good());
-  std::set<std::string> seen;
-  std::string line, name;
-  std::vector<Tensor> inputs;
-  Tensor output;
-  bool refused = false;
-  for (int line_number = 1; std::getline(file, line); ++line_number) {
-    if (line.empty() || line[0] == '#') continue;
-    std::istringstream in(line);
-    std::string key;
-    in >> key;
-    INFO("case " << name << ", line " << line_number);
-    if (key == "case") {
-      in >> name;
-      REQUIRE(activation_cases().count(name) == 1);  // every case of the file has its tapegrad call
-      seen.insert(name);
-      inputs.clear();
-      output = Tensor();
-      refused = false;
-    } else if (key == "input") {
-      std::string dtype, grad;
-      in >> dtype >> grad;
-      const Values v = read_values(in);
-      Tensor t = tensor(v.values, v.shape, dtype_named(dtype));
-      if (grad == "grad") t.requires_grad_();
-      inputs.push_back(t);
-    } else if (key == "output") {
-      std::string dtype;
-      in >> dtype;
-      const Values want = read_values(in);
-      output = activation_cases().at(name)(inputs);
-      CHECK(output.dtype() == dtype_named(dtype));
-      check_close(output, want, "output", false);
-    } else if (key == "raises") {
-      refused = true;
-      CHECK_THROWS_AS(activation_cases().at(name)(inputs), std::invalid_argument);
-    } else if (key == "seed") {
-      REQUIRE(output.requires_grad());
-      const Values seed = read_values(in);
-      output.backward(tensor(seed.values, seed.shape, output.dtype()));
-    } else if (key == "grad") {
-      std::size_t k = 0;
-      in >> k;
-      REQUIRE(k < inputs.size());
-      check_close(inputs[k].grad(), read_values(in), "gradient of input " + std::to_string(k), name == "hardsigmoid");
-    } else {
-      REQUIRE(key == "end");
-      CHECK((output.defined() || refused));
-    }
-  }
-  CHECK(seen.size() == activation_cases().size());  // every tapegrad call has its case in the file
+  testing::check_against_pytorch("tests/data/activation_ops_reference.txt", activation_cases(), activation_tolerance);
 }
 
 TEST_CASE("activations stay finite, with finite gradients, at extreme inputs", "[ops]") {

@@ -55,7 +55,7 @@ TEST_CASE("Conv2d computes the cross-correlation with bias", "[nn]") {
   CHECK(Conv2d(1, 3, 3, 1, "valid")(x).shape() == Shape{1, 3, 1, 1});
   CHECK(Conv2d(1, 3, {3, 1}, {1, 2}, {1, 0})(x).shape() == Shape{1, 3, 3, 2});
   CHECK(Conv2d(1, 1, 2, 1, 0, 2)(ones({1, 1, 5, 5})).shape() == Shape{1, 1, 3, 3});  // dilation 2
-  Conv2d no_bias(1, 2, 2, 1, 0, 1, false);
+  Conv2d no_bias(1, 2, 2, 1, 0, 1, 1, false);
   CHECK(no_bias.parameters().size() == 1);
 }
 
@@ -105,7 +105,7 @@ TEST_CASE("convolution and pooling modules print like PyTorch", "[nn]") {
         "  (9): Linear(in_features=32, out_features=1, bias=true)\n"
         ")");
   std::ostringstream more;
-  more << Conv2d(3, 8, {3, 5}, 2, "same", {2, 1}, false) << ' ' << Conv1d(2, 4, 5, 1, 2) << ' '
+  more << Conv2d(3, 8, {3, 5}, 2, "same", {2, 1}, 1, false) << ' ' << Conv1d(2, 4, 5, 1, 2) << ' '
        << AvgPool2d({2, 3}, 1);
   CHECK(more.str() ==
         "Conv2d(3, 8, kernel_size=(3, 5), stride=(2, 2), padding='same', dilation=(2, 1), bias=false) "
@@ -133,7 +133,7 @@ TEST_CASE("convolution module gradients match finite differences", "[nn]") {
   manual_seed(13);
   Conv2d plain(2, 3, 3);
   check_module(plain.to(kFloat64), randn({2, 2, 5, 5}, kFloat64));
-  Conv2d strided(2, 2, {3, 2}, 2, {1, 0}, 1, false);
+  Conv2d strided(2, 2, {3, 2}, 2, {1, 0}, 1, 1, false);
   check_module(strided.to(kFloat64), randn({1, 2, 6, 5}, kFloat64));
   Conv2d same(1, 2, 3, 1, "same", 2);
   check_module(same.to(kFloat64), randn({1, 1, 5, 6}, kFloat64));

@@ -5,21 +5,20 @@
 // std::invalid_argument here.
 #include <catch2/catch.hpp>
 
-#include <fstream>
 #include <functional>
 #include <map>
-#include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include <tapegrad/tapegrad.hpp>
 
+#include "torch_reference_file.hpp"
+
 using namespace tg;
 
 namespace {
 
-using Case = std::function<Tensor(const std::vector<Tensor>&)>;
+using Case = testing::ReferenceCase;
 
 // The extents of each piece, as an int64 [pieces, dims] tensor (the Python side's `sizes`).
 Tensor sizes(const std::vector<Tensor>& pieces) {
@@ -115,100 +114,8 @@ const std::map<std::string, Case>& cases() {
   return all;
 }
 
-// A tensor as the file writes it: "[2,3] v v v ..." (the extents, then the values).
-struct Values {
-  Shape shape;
-  std::vector<double> values;
-};
-
-Values read_values(std::istringstream& in) {
-  std::string extents;
-  in >> extents;
-  REQUIRE(extents.size() >= 2);
-  std::vector<std::int64_t> dims;
-  std::istringstream e(extents.substr(1, extents.size() - 2));
-  for (std::string d; std::getline(e, d, ',');) dims.push_back(std::stoll(d));
-  Values v{Shape(dims), {}};
-  for (std::string x; in >> x;) v.values.push_back(std::stod(x));  // Python's repr: exact
-  REQUIRE(static_cast<std::int64_t>(v.values.size()) == v.shape.numel());
-  return v;
-}
-
-Dtype dtype_named(const std::string& name) {
-  if (name == "float32") return kFloat32;
-  if (name == "float64") return kFloat64;
-  REQUIRE(name == "int64");
-  return kInt64;
-}
-
-Tensor make(const std::string& dtype, const Values& v) {
-  if (dtype_named(dtype) != kInt64) return tensor(v.values, v.shape, dtype_named(dtype));
-  return tensor_i64(std::vector<std::int64_t>(v.values.begin(), v.values.end()), v.shape);
-}
-
-void check_equal(const Tensor& got, const Values& want, const std::string& what) {
-  INFO(what << ": tapegrad " << got << ", PyTorch " << want.shape.str());
-  REQUIRE(got.defined());
-  REQUIRE(got.shape() == want.shape);
-  CHECK(got.to_vector<double>() == want.values);
-}
-
 }  // namespace
 
 TEST_CASE("joining, splitting, shape, indexing and mask ops agree with PyTorch", "[ops][torch_reference]") {
-  std::ifstream file(std::string(TAPEGRAD_SOURCE_DIR) + "/tests/data/shape_ops_reference.txt");
-  REQUIRE(file.good());
-  std::set<std::string> seen;
-  std::string line, name;
-  std::vector<Tensor> inputs;
-  Tensor output;
-  bool refused = false;
-  for (int line_number = 1; std::getline(file, line); ++line_number) {
-    if (line.empty() || line[0] == '#') continue;
-    std::istringstream in(line);
-    std::string key;
-    in >> key;
-    INFO("case " << name << ", line " << line_number);
-    if (key == "case") {
-      in >> name;
-      REQUIRE(cases().count(name) == 1);  // every case of the file has its tapegrad call
-      seen.insert(name);
-      inputs.clear();
-      output = Tensor();
-      refused = false;
-    } else if (key == "input") {
-      std::string dtype, grad;
-      in >> dtype >> grad;
-      Tensor t = make(dtype, read_values(in));
-      if (grad == "grad") t.requires_grad_();
-      inputs.push_back(t);
-    } else if (key == "output") {
-      std::string dtype;
-      in >> dtype;
-      const Values want = read_values(in);
-      output = cases().at(name)(inputs);
-      CHECK(output.dtype() == dtype_named(dtype));
-      check_equal(output, want, "output");
-    } else if (key == "raises") {
-      refused = true;
-      CHECK_THROWS_AS(cases().at(name)(inputs), std::invalid_argument);
-    } else if (key == "seed") {
-      REQUIRE(output.requires_grad());
-      const Values seed = read_values(in);
-      output.backward(tensor(seed.values, seed.shape, output.dtype()));
-    } else if (key == "grad") {
-      std::size_t k = 0;
-      in >> k;
-      REQUIRE(k < inputs.size());
-      if (line.find(" none") != std::string::npos) {
-        CHECK_FALSE(inputs[k].grad().defined());
-      } else {
-        check_equal(inputs[k].grad(), read_values(in), "gradient of input " + std::to_string(k));
-      }
-    } else {
-      REQUIRE(key == "end");
-      CHECK((output.defined() || refused));
-    }
-  }
-  CHECK(seen.size() == cases().size());  // every tapegrad call has its case in the file
+  testing::check_against_pytorch("tests/data/shape_ops_reference.txt", cases(), testing::exactly());
 }

@@ -12,6 +12,8 @@
 //   gWᵀ   [K, F]        += col_n · gy_nᵀ                 (beta = 1 over the images)
 //   gcol  [K, P]         = Wᵀ · gy_n;  gx_n = col2im(gcol)
 //   gb    [F]           += row sums of gy_n
+// With groups, each group runs these on its own block of channels (K =
+// C/groups*KH*KW) and filters (F/groups rows of W); groups = 1 is one pass.
 // The column matrix is recomputed in backward rather than kept from forward: it
 // is KH*KW = 9 times the size of the input (29 MB for the benchmark layer), and
 // rebuilding it image by image into a cache-resident buffer (~1 ms for the
@@ -117,7 +119,7 @@ ConvThreading conv_threading() { return threading.load(); }
 template <class T> void im2col(const T* image, const ConvGeometry& g, T* col) {
   const std::int64_t P = g.out_plane(), OW = g.out_w;
   const bool contiguous = rows_are_contiguous(g);
-  for (std::int64_t c = 0; c < g.channels; ++c) {
+  for (std::int64_t c = 0; c < g.group_channels(); ++c) {
     const T* plane = image + c * g.in_plane();
     for (std::int64_t kh = 0; kh < g.kernel_h; ++kh)
       for (std::int64_t kw = 0; kw < g.kernel_w; ++kw) {
@@ -154,7 +156,7 @@ template <class T> void im2col(const T* image, const ConvGeometry& g, T* col) {
 template <class T> void col2im(T* col, const ConvGeometry& g, T* image) {
   const std::int64_t P = g.out_plane(), OW = g.out_w;
   const bool contiguous = rows_are_contiguous(g);
-  for (std::int64_t c = 0; c < g.channels; ++c) {
+  for (std::int64_t c = 0; c < g.group_channels(); ++c) {
     T* plane = image + c * g.in_plane();
     for (std::int64_t kh = 0; kh < g.kernel_h; ++kh)
       for (std::int64_t kw = 0; kw < g.kernel_w; ++kw) {
@@ -185,17 +187,21 @@ template <class T> void col2im(T* col, const ConvGeometry& g, T* image) {
 
 template <class T> void conv2d_forward(const T* x, const T* w, const T* b, const ConvGeometry& g, T* y) {
   const std::int64_t F = g.filters, K = g.patch_size(), P = g.out_plane();
+  const std::int64_t FG = g.group_filters(), CG = g.group_channels();
   const bool pointwise = g.is_pointwise();
   const std::int64_t chunks = batch_chunks(g);
   for_each_slice(g.batch, chunks, [&](std::int64_t, std::int64_t begin, std::int64_t end) {
-    Scratch<T> col(pointwise ? 0 : K * P);  // one per slice, reused for every image in it
+    Scratch<T> col(pointwise ? 0 : K * P);  // one per slice, reused for every image and group in it
     for (std::int64_t n = begin; n < end; ++n) {
-      const T* xn = x + n * g.channels * g.in_plane();
       T* yn = y + n * F * P;
-      if (!pointwise) im2col(xn, g, col.data);
       if (b)
         for (std::int64_t f = 0; f < F; ++f) std::fill(yn + f * P, yn + (f + 1) * P, b[f]);
-      gemm<T>(false, false, F, P, K, T(1), w, pointwise ? xn : col.data, b ? T(1) : T(0), yn);
+      for (std::int64_t grp = 0; grp < g.groups; ++grp) {
+        const T* xg = x + (n * g.channels + grp * CG) * g.in_plane();
+        if (!pointwise) im2col(xg, g, col.data);
+        gemm<T>(false, false, FG, P, K, T(1), w + grp * FG * K, pointwise ? xg : col.data, b ? T(1) : T(0),
+                yn + grp * FG * P);
+      }
     }
   });
 }
@@ -203,13 +209,15 @@ template <class T> void conv2d_forward(const T* x, const T* w, const T* b, const
 template <class T>
 void conv2d_backward(const T* x, const T* w, const T* gy, const ConvGeometry& g, T* gx, T* gw, T* gb) {
   const std::int64_t F = g.filters, K = g.patch_size(), P = g.out_plane();
+  const std::int64_t FG = g.group_filters(), CG = g.group_channels();
   const bool pointwise = g.is_pointwise();
   const std::int64_t chunks = batch_chunks(g);
 
-  // Each slice sums its images' gWᵀ [K,F] and gb [F] into its own partials; they
-  // are added in slice order at the end. gWᵀ = col_n · gy_nᵀ rather than
-  // gW = gy_n · col_nᵀ: the same product, but OpenBLAS runs this orientation
-  // ~15% faster for these shapes (measured 5.4 vs 6.4 ms over the benchmark batch).
+  // Each slice sums its images' gWᵀ (one [K,F/groups] block per group) and gb [F]
+  // into its own partials; they are added in slice order at the end. gWᵀ = col_n ·
+  // gy_nᵀ rather than gW = gy_n · col_nᵀ: the same product, but OpenBLAS runs this
+  // orientation ~15% faster for these shapes (measured 5.4 vs 6.4 ms over the
+  // benchmark batch).
   std::vector<Scratch<T>> partial_wt, partial_b;
   for (std::int64_t c = 0; c < chunks; ++c) {
     partial_wt.emplace_back(gw ? K * F : 0);
@@ -225,33 +233,39 @@ void conv2d_backward(const T* x, const T* w, const T* gy, const ConvGeometry& g,
     Scratch<T> gcol(gx && !pointwise ? K * P : 0);
     for (std::int64_t n = begin; n < end; ++n) {
       const T* gyn = gy + n * F * P;
-      if (acc_wt) {
-        const T* xn = x + n * g.channels * g.in_plane();
-        if (!pointwise) im2col(xn, g, col.data);
-        gemm<T>(false, true, K, F, P, T(1), pointwise ? xn : col.data, gyn, T(1), acc_wt);
-      }
       if (acc_b)
         for (std::int64_t f = 0; f < F; ++f) acc_b[f] += static_cast<T>(row_sum(gyn + f * P, P));
-      if (gx) {
-        T* gxn = gx + n * g.channels * g.in_plane();
-        if (pointwise) {
-          gemm<T>(true, false, K, P, F, T(1), w, gyn, T(0), gxn);
-        } else {
-          gemm<T>(true, false, K, P, F, T(1), w, gyn, T(0), gcol.data);
-          std::fill(gxn, gxn + g.channels * g.in_plane(), T(0));
-          col2im(gcol.data, g, gxn);
+      if (gx && !pointwise) std::fill(gx + n * g.channels * g.in_plane(), gx + (n + 1) * g.channels * g.in_plane(), T(0));
+      for (std::int64_t grp = 0; grp < g.groups; ++grp) {
+        const T* gyg = gyn + grp * FG * P;
+        if (acc_wt) {
+          const T* xg = x + (n * g.channels + grp * CG) * g.in_plane();
+          if (!pointwise) im2col(xg, g, col.data);
+          gemm<T>(false, true, K, FG, P, T(1), pointwise ? xg : col.data, gyg, T(1), acc_wt + grp * K * FG);
+        }
+        if (gx) {
+          T* gxg = gx + (n * g.channels + grp * CG) * g.in_plane();
+          const T* wg = w + grp * FG * K;
+          if (pointwise) {
+            gemm<T>(true, false, K, P, FG, T(1), wg, gyg, T(0), gxg);
+          } else {
+            gemm<T>(true, false, K, P, FG, T(1), wg, gyg, T(0), gcol.data);
+            col2im(gcol.data, g, gxg);
+          }
         }
       }
     }
   });
 
-  if (gw)
-    for (std::int64_t f = 0; f < F; ++f)
+  if (gw)  // partial block grp holds gWᵀ [K, F/groups] of filters grp*F/groups...
+    for (std::int64_t f = 0; f < F; ++f) {
+      const std::int64_t block = (f / FG) * K * FG, column = f % FG;
       for (std::int64_t k = 0; k < K; ++k) {
         T s = 0;
-        for (std::int64_t c = 0; c < chunks; ++c) s += partial_wt[c].data[k * F + f];
+        for (std::int64_t c = 0; c < chunks; ++c) s += partial_wt[c].data[block + k * FG + column];
         gw[f * K + k] = s;
       }
+    }
   if (gb)
     for (std::int64_t f = 0; f < F; ++f) {
       T s = 0;

@@ -10,17 +10,25 @@ namespace tg::detail {
 
 /// Everything a conv2d kernel needs to know about the shapes, already checked.
 /// The padding is implicit zeros: pad_top/pad_left shift the windows; the
-/// bottom/right padding is whatever out_h/out_w imply.
+/// bottom/right padding is whatever out_h/out_w imply. With groups > 1 the
+/// channels and filters split into `groups` equal blocks, filter block k seeing
+/// only channel block k (the weight is [F, C/groups, KH, KW], as in PyTorch).
 struct ConvGeometry {
   std::int64_t batch = 0, channels = 0, in_h = 0, in_w = 0;
   std::int64_t filters = 0, kernel_h = 0, kernel_w = 0;
+  std::int64_t groups = 1;
   std::int64_t out_h = 0, out_w = 0;
   std::int64_t stride_h = 1, stride_w = 1;
   std::int64_t dilation_h = 1, dilation_w = 1;
   std::int64_t pad_top = 0, pad_left = 0;
 
-  /// Rows of the column matrix: C*KH*KW (the gemm's inner dimension).
-  std::int64_t patch_size() const { return channels * kernel_h * kernel_w; }
+  /// Channels and filters of one group.
+  ///@{
+  std::int64_t group_channels() const { return channels / groups; }
+  std::int64_t group_filters() const { return filters / groups; }
+  ///@}
+  /// Rows of one group's column matrix: C/groups*KH*KW (the gemm's inner dimension).
+  std::int64_t patch_size() const { return group_channels() * kernel_h * kernel_w; }
   std::int64_t in_plane() const { return in_h * in_w; }
   std::int64_t out_plane() const { return out_h * out_w; }
   /// A 1x1, stride-1, unpadded conv: the image [C, H*W] already is its column matrix.
@@ -30,15 +38,17 @@ struct ConvGeometry {
   }
 };
 
-/// One image [C,H,W] -> its column matrix [C*KH*KW, OH*OW] (row (c,kh,kw), column (oh,ow)).
+/// The first C/groups channels of an image [C,H,W] -> their column matrix
+/// [C/groups*KH*KW, OH*OW] (row (c,kh,kw), column (oh,ow)); callers offset
+/// `image` to a group's first channel.
 template <class T> void im2col(const T* image, const ConvGeometry& g, T* col);
 
 /// The adjoint of im2col: adds every column entry back onto the pixel it came
-/// from. `image` [C,H,W] is accumulated into (zero it first). `col` is scratch:
+/// from. The group's channels of `image` are accumulated into (zero them first). `col` is scratch:
 /// its entries that correspond to padding may be overwritten with zeros.
 template <class T> void col2im(T* col, const ConvGeometry& g, T* image);
 
-/// y[N,F,OH,OW] = conv(x[N,C,H,W], w[F,C,KH,KW]) + b[F] (b may be null).
+/// y[N,F,OH,OW] = conv(x[N,C,H,W], w[F,C/groups,KH,KW]) + b[F] (b may be null).
 template <class T> void conv2d_forward(const T* x, const T* w, const T* b, const ConvGeometry& g, T* y);
 
 /// Gradients of conv2d from gy[N,F,OH,OW]. Each output pointer may be null

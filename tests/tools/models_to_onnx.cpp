@@ -7,7 +7,8 @@
 // biases set random here so that they count) and two_circles (Linear(2->16)-ReLU-
 // Linear(16->1)-Sigmoid, as in examples/two_circles.cpp), and op_mix (OpMix below:
 // the mapped ops the example models do not use), and LeNet-5 again at opsets 11
-// and 17 (lenet5_opset11, lenet5_opset17), and tied (Tied below).
+// and 17 (lenet5_opset11, lenet5_opset17), tied (Tied below), and depthwise (a
+// grouped 3x3 conv, ReLU, 1x1 conv: ONNX's `group` attribute).
 // The batch of 5 differs from the traced batch of 2: the files must run with any batch.
 // Usage: models_to_onnx OUT_DIR
 #include <cstdio>
@@ -94,6 +95,10 @@ int main(int argc, char** argv) {
     write(out, "op_mix", op_mix, {1, 2, 6, 6});
     Tied tied;
     write(out, "tied", tied, {1, 3});
+    // A depthwise-separable block: the grouped conv exports with ONNX's `group` attribute.
+    nn::Sequential depthwise(std::make_shared<nn::Conv2d>(3, 6, 3, 1, 1, 1, /*groups*/ 3), std::make_shared<nn::ReLU>(),
+                             std::make_shared<nn::Conv2d>(6, 4, 1));
+    write(out, "depthwise", depthwise, {1, 3, 6, 6});
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "models_to_onnx: %s\n", e.what());

@@ -13,10 +13,11 @@ never run at test time; rerun this script after changing a case:
 The file format is that of tests/torch_reference/shape_ops.py.
 """
 import os
-import sys
 
 import torch
 import torch.nn.functional as F
+
+import reference_file
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "..", "data", "matmul_ops_reference.txt")
@@ -101,41 +102,9 @@ CASES = {
 }
 
 
-def fmt(t):
-    values = " ".join(repr(v) for v in t.detach().reshape(-1).tolist())
-    return "[" + ",".join(str(s) for s in t.shape) + "]" + (" " + values if values else "")
-
-
-DTYPES = {torch.float32: "float32", torch.float64: "float64", torch.int64: "int64"}
-
 
 def main():
-    lines = [
-        "# PyTorch " + torch.__version__.split("+")[0] + "'s values for tests/test_torch_reference_matmul.cpp;",
-        "# written by tests/torch_reference/matmul_ops.py -- do not edit by hand.",
-    ]
-    for name, (inputs, fn) in CASES.items():
-        lines.append("case " + name)
-        for t in inputs:
-            lines.append("input %s %s %s" % (DTYPES[t.dtype], "grad" if t.requires_grad else "nograd", fmt(t)))
-        try:
-            out = fn(*inputs)
-        except (RuntimeError, IndexError, ValueError) as e:
-            lines.append("raises")
-            lines.append("end")
-            print("%-32s raises: %s" % (name, str(e).splitlines()[0]), file=sys.stderr)
-            continue
-        lines.append("output %s %s" % (DTYPES[out.dtype], fmt(out)))
-        n = out.numel()
-        seed = torch.tensor([((i * 5) % 13 - 6) * 0.25 for i in range(n)], dtype=out.dtype).reshape(out.shape)
-        out.backward(seed)
-        lines.append("seed " + fmt(seed))
-        for k, t in enumerate(inputs):
-            lines.append("grad %d %s" % (k, "none" if t.grad is None else fmt(t.grad)))
-        lines.append("end")
-    with open(OUT, "w") as f:
-        f.write("\n".join(lines) + "\n")
-    print("wrote %d cases to %s" % (len(CASES), os.path.relpath(OUT)), file=sys.stderr)
+    reference_file.write(CASES, OUT, "tests/test_torch_reference_matmul.cpp", "tests/torch_reference/matmul_ops.py")
 
 
 if __name__ == "__main__":

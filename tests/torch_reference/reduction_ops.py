@@ -16,9 +16,10 @@ gradient rules at those points are what the cases pin down.
 """
 import math
 import os
-import sys
 
 import torch
+
+import reference_file
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "..", "data", "reduction_ops_reference.txt")
@@ -140,43 +141,9 @@ CASES = {
 }
 
 
-def fmt(x):
-    values = " ".join(repr(v) for v in x.detach().reshape(-1).tolist())
-    return "[" + ",".join(str(s) for s in x.shape) + "]" + (" " + values if values else "")
-
-
-DTYPES = {torch.float32: "float32", torch.float64: "float64", torch.int64: "int64"}
-
 
 def main():
-    lines = [
-        "# PyTorch " + torch.__version__.split("+")[0] + "'s values for tests/test_reduction_reference.cpp;",
-        "# written by tests/torch_reference/reduction_ops.py -- do not edit by hand.",
-    ]
-    for name, (inputs, fn) in CASES.items():
-        lines.append("case " + name)
-        for x in inputs:
-            lines.append("input %s %s %s" % (DTYPES[x.dtype], "grad" if x.requires_grad else "nograd", fmt(x)))
-        try:
-            out = fn(*inputs)
-        except (RuntimeError, IndexError, ValueError) as e:
-            lines.append("raises")
-            lines.append("end")
-            print("%-30s raises: %s" % (name, str(e).splitlines()[0]), file=sys.stderr)
-            continue
-        lines.append("output %s %s" % (DTYPES[out.dtype], fmt(out)))
-        if out.requires_grad:
-            n = out.numel()
-            seed = torch.tensor([((i * 5) % 13 - 6) * 0.25 for i in range(n)], dtype=out.dtype).reshape(out.shape)
-            out.backward(seed)
-            lines.append("seed " + fmt(seed))
-            for k, x in enumerate(inputs):
-                if x.requires_grad:
-                    lines.append("grad %d %s" % (k, "none" if x.grad is None else fmt(x.grad)))
-        lines.append("end")
-    with open(OUT, "w") as f:
-        f.write("\n".join(lines) + "\n")
-    print("wrote %d cases to %s" % (len(CASES), os.path.relpath(OUT)), file=sys.stderr)
+    reference_file.write(CASES, OUT, "tests/test_reduction_reference.cpp", "tests/torch_reference/reduction_ops.py")
 
 
 if __name__ == "__main__":

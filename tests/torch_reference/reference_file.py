@@ -1,0 +1,49 @@
+"""Writes a PyTorch reference file of tests/data/ in the format that
+tests/torch_reference_file.hpp reads: per case its inputs, PyTorch's output (or
+"raises" when PyTorch refuses the call), the seed gradient and the gradient of
+every input that requires grad. Values are Python's repr, so float64 is exact."""
+
+import os
+import sys
+
+import torch
+
+DTYPES = {torch.float32: "float32", torch.float64: "float64", torch.int64: "int64"}
+
+
+def fmt(t):
+    values = " ".join(repr(v) for v in t.detach().reshape(-1).tolist())
+    return "[" + ",".join(str(s) for s in t.shape) + "]" + (" " + values if values else "")
+
+
+def write(cases, out, test_file, script):
+    """cases: name -> (inputs, fn); out: the data file; test_file and script name the reader and the writer."""
+    lines = [
+        "# PyTorch " + torch.__version__.split("+")[0] + "'s values for " + test_file + ";",
+        "# written by " + script + " -- do not edit by hand.",
+    ]
+    for name, (inputs, fn) in cases.items():
+        lines.append("case " + name)
+        for t in inputs:
+            lines.append("input %s %s %s" % (DTYPES[t.dtype], "grad" if t.requires_grad else "nograd", fmt(t)))
+        try:
+            out_tensor = fn(*inputs)
+        except (RuntimeError, IndexError, ValueError) as e:
+            lines.append("raises")
+            lines.append("end")
+            print("%-32s raises: %s" % (name, str(e).splitlines()[0]), file=sys.stderr)
+            continue
+        lines.append("output %s %s" % (DTYPES[out_tensor.dtype], fmt(out_tensor)))
+        if out_tensor.requires_grad:
+            n = out_tensor.numel()
+            seed = torch.tensor([((i * 5) % 13 - 6) * 0.25 for i in range(n)], dtype=out_tensor.dtype)
+            seed = seed.reshape(out_tensor.shape)
+            out_tensor.backward(seed)
+            lines.append("seed " + fmt(seed))
+            for k, t in enumerate(inputs):
+                if t.requires_grad:
+                    lines.append("grad %d %s" % (k, "none" if t.grad is None else fmt(t.grad)))
+        lines.append("end")
+    with open(out, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("wrote %d cases to %s" % (len(cases), os.path.relpath(out)), file=sys.stderr)

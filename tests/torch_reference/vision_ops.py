@@ -1,0 +1,138 @@
+#!/usr/bin/python3
+"""PyTorch's values for tapegrad's vision ops: grouped conv2d, conv_transpose2d,
+adaptive pooling, interpolate and pixel_shuffle / pixel_unshuffle.
+
+Writes tests/data/vision_ops_reference.txt: for each case, its inputs, PyTorch's
+output and the gradient of every input after backward() with a fixed upstream
+gradient -- or that PyTorch refuses the call. tests/test_vision_reference.cpp
+runs the same cases (by name) through tapegrad in float64 and float32 and
+compares within a tolerance (these ops sum products, so the last bits depend on
+the order of the additions). Torch is never run at test time; rerun this
+script (Debian's python3-torch, stdlib otherwise) after changing a case:
+
+    /usr/bin/python3 tests/torch_reference/vision_ops.py
+
+The file format is that of shape_ops.py:
+    case NAME
+    input DTYPE grad|nograd [EXTENTS] VALUES...
+    output DTYPE [EXTENTS] VALUES...        (or: raises)
+    seed [EXTENTS] VALUES...                (the upstream gradient)
+    grad INDEX [EXTENTS] VALUES...
+    end
+"""
+import os
+import sys
+
+import torch
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(HERE, "..", "data", "vision_ops_reference.txt")
+
+
+def f64(*shape, step=7):
+    """A float64 input that requires grad, with exact, varied values (multiples of 0.25).
+
+    Values repeat, so max pooling meets ties (PyTorch's gradient goes to the first maximum)."""
+    n = 1
+    for s in shape:
+        n *= s
+    values = [((i * step) % 17 - 8) * 0.25 for i in range(n)]
+    return torch.tensor(values, dtype=torch.float64).reshape(shape).requires_grad_()
+
+
+# name -> (inputs, function of the inputs). The C++ test has the same names and calls.
+CASES = {
+    # conv2d with groups
+    "conv2d_groups2_stride2": ([f64(2, 4, 5, 5), f64(6, 2, 3, 3, step=5), f64(6, step=3)],
+                               lambda x, w, b: F.conv2d(x, w, b, stride=2, padding=1, groups=2)),
+    "conv2d_depthwise": ([f64(1, 3, 5, 4), f64(3, 1, 3, 3, step=5)],
+                         lambda x, w: F.conv2d(x, w, None, padding=1, groups=3)),
+    "conv2d_depthwise_x2_dilation2": ([f64(2, 2, 6, 6), f64(4, 1, 2, 2, step=5), f64(4, step=3)],
+                                      lambda x, w, b: F.conv2d(x, w, b, dilation=2, groups=2)),
+    "conv2d_groups_bad": ([f64(1, 3, 4, 4), f64(4, 1, 3, 3)], lambda x, w: F.conv2d(x, w, None, groups=2)),
+    # conv_transpose2d (PyTorch's argument order: stride, padding, output_padding, groups, dilation)
+    "conv_transpose2d_plain": ([f64(2, 3, 3, 4), f64(3, 2, 3, 3, step=5), f64(2, step=3)],
+                               lambda x, w, b: F.conv_transpose2d(x, w, b)),
+    "conv_transpose2d_stride2_pad1_outpad1": ([f64(1, 2, 3, 3), f64(2, 3, 3, 3, step=5), f64(3, step=3)],
+                                              lambda x, w, b: F.conv_transpose2d(x, w, b, 2, 1, 1)),
+    "conv_transpose2d_groups2_dilation2": ([f64(1, 4, 3, 3), f64(4, 2, 2, 3, step=5)],
+                                           lambda x, w: F.conv_transpose2d(x, w, None, (2, 1), (1, 0), (1, 0), 2, 2)),
+    "conv_transpose2d_outpad_under_dilation": ([f64(1, 2, 3, 3), f64(2, 1, 2, 2, step=5), f64(1, step=3)],
+                                               lambda x, w, b: F.conv_transpose2d(x, w, b, 1, 1, 1, 1, 2)),
+    "conv_transpose2d_depthwise": ([f64(2, 3, 4, 3), f64(3, 1, 2, 2, step=5)],
+                                   lambda x, w: F.conv_transpose2d(x, w, None, 2, 0, 0, 3)),
+    "conv_transpose2d_outpad_too_large": ([f64(1, 2, 3, 3), f64(2, 2, 3, 3)],
+                                          lambda x, w: F.conv_transpose2d(x, w, None, 2, 0, 2)),
+    "conv_transpose2d_groups_bad": ([f64(1, 3, 3, 3), f64(3, 2, 3, 3)],
+                                    lambda x, w: F.conv_transpose2d(x, w, None, 1, 0, 0, 2)),
+    # adaptive pooling
+    "adaptive_avg_5x7_to_3x4": ([f64(2, 2, 5, 7)], lambda x: F.adaptive_avg_pool2d(x, (3, 4))),
+    "adaptive_avg_3x2_to_5x3_no_batch": ([f64(2, 3, 2)], lambda x: F.adaptive_avg_pool2d(x, (5, 3))),
+    "adaptive_avg_global": ([f64(2, 3, 4, 5)], lambda x: F.adaptive_avg_pool2d(x, 1)),
+    "adaptive_max_5x7_to_3x4": ([f64(2, 2, 5, 7)], lambda x: F.adaptive_max_pool2d(x, (3, 4))),
+    "adaptive_max_6x6_to_4x4_ties": ([f64(1, 2, 6, 6, step=3)], lambda x: F.adaptive_max_pool2d(x, 4)),
+    "adaptive_max_global": ([f64(2, 2, 3, 3)], lambda x: F.adaptive_max_pool2d(x, 1)),
+    # interpolate
+    "nearest_size_5x3": ([f64(2, 2, 3, 5)], lambda x: F.interpolate(x, size=(5, 3), mode="nearest")),
+    "nearest_size_7x9_from_3x4": ([f64(1, 1, 3, 4)], lambda x: F.interpolate(x, size=(7, 9), mode="nearest")),
+    "nearest_scale_2": ([f64(1, 2, 3, 2)], lambda x: F.interpolate(x, scale_factor=2, mode="nearest")),
+    "nearest_scale_1.5_0.5": ([f64(1, 1, 5, 4)], lambda x: F.interpolate(x, scale_factor=(1.5, 0.5), mode="nearest")),
+    "nearest_scale_1.7": ([f64(1, 1, 5, 3)], lambda x: F.interpolate(x, scale_factor=1.7, mode="nearest")),
+    "bilinear_size_5x7": ([f64(2, 2, 3, 4)], lambda x: F.interpolate(x, size=(5, 7), mode="bilinear")),
+    "bilinear_size_down_3x2": ([f64(1, 2, 5, 6)], lambda x: F.interpolate(x, size=(3, 2), mode="bilinear")),
+    "bilinear_align_corners_5x7": ([f64(2, 1, 3, 4)],
+                                   lambda x: F.interpolate(x, size=(5, 7), mode="bilinear", align_corners=True)),
+    "bilinear_scale_1.7": ([f64(1, 1, 4, 3)], lambda x: F.interpolate(x, scale_factor=1.7, mode="bilinear")),
+    "bilinear_scale_2.5_0.6_align_corners": ([f64(1, 1, 3, 5)],
+                                             lambda x: F.interpolate(x, scale_factor=(2.5, 0.6), mode="bilinear",
+                                                                     align_corners=True)),
+    "bilinear_align_corners_to_1x2": ([f64(1, 1, 3, 3)],
+                                      lambda x: F.interpolate(x, size=(1, 2), mode="bilinear", align_corners=True)),
+    "nearest_align_corners": ([f64(1, 1, 2, 2)],
+                              lambda x: F.interpolate(x, size=4, mode="nearest", align_corners=False)),
+    "interpolate_size_and_scale": ([f64(1, 1, 2, 2)], lambda x: F.interpolate(x, size=4, scale_factor=2.0)),
+    # pixel shuffle
+    "pixel_shuffle_2": ([f64(2, 8, 2, 3)], lambda x: F.pixel_shuffle(x, 2)),
+    "pixel_shuffle_3_no_batch": ([f64(9, 1, 2)], lambda x: F.pixel_shuffle(x, 3)),
+    "pixel_unshuffle_2": ([f64(2, 2, 4, 6)], lambda x: F.pixel_unshuffle(x, 2)),
+    "pixel_shuffle_bad_channels": ([f64(1, 6, 2, 2)], lambda x: F.pixel_shuffle(x, 2)),
+}
+
+
+def fmt(t):
+    values = " ".join(repr(v) for v in t.detach().reshape(-1).tolist())
+    return "[" + ",".join(str(s) for s in t.shape) + "]" + (" " + values if values else "")
+
+
+def main():
+    lines = [
+        "# PyTorch " + torch.__version__.split("+")[0] + "'s values for tests/test_vision_reference.cpp;",
+        "# written by tests/torch_reference/vision_ops.py -- do not edit by hand.",
+    ]
+    for name, (inputs, fn) in CASES.items():
+        lines.append("case " + name)
+        for t in inputs:
+            lines.append("input float64 %s %s" % ("grad" if t.requires_grad else "nograd", fmt(t)))
+        try:
+            out = fn(*inputs)
+        except (RuntimeError, ValueError) as e:
+            lines.append("raises")
+            lines.append("end")
+            print("%-40s raises: %s" % (name, str(e).splitlines()[0]), file=sys.stderr)
+            continue
+        lines.append("output float64 " + fmt(out))
+        seed = torch.tensor([((i * 5) % 13 - 6) * 0.25 for i in range(out.numel())],
+                            dtype=out.dtype).reshape(out.shape)
+        out.backward(seed)
+        lines.append("seed " + fmt(seed))
+        for k, t in enumerate(inputs):
+            lines.append("grad %d %s" % (k, fmt(t.grad)))
+        lines.append("end")
+    with open(OUT, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("wrote %d cases to %s" % (len(CASES), os.path.relpath(OUT)), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
