@@ -11,4 +11,5 @@ namespace tg::nn::functional {
 std::vector<OpInfo> dropout_function_declarations();
 std::vector<OpInfo> loss_function_declarations();
 std::vector<OpInfo> embedding_function_declarations();
+std::vector<OpInfo> normalization_function_declarations();
 }  // namespace tg::nn::functional

@@ -11,6 +11,7 @@ const std::vector<OpInfo>& declared_functions() {
              dropout_function_declarations(),
              loss_function_declarations(),
              embedding_function_declarations(),
+             normalization_function_declarations(),
          })
       out.insert(out.end(), file.begin(), file.end());
     return out;

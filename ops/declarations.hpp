@@ -21,6 +21,7 @@ std::vector<OpInfo> index_op_declarations();
 std::vector<OpInfo> join_op_declarations();
 std::vector<OpInfo> loss_op_declarations();
 std::vector<OpInfo> matmul_op_declarations();
+std::vector<OpInfo> normalization_op_declarations();
 std::vector<OpInfo> pad_op_declarations();
 std::vector<OpInfo> pool_op_declarations();
 std::vector<OpInfo> reduction_op_declarations();

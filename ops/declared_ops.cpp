@@ -21,6 +21,7 @@ const std::vector<OpInfo>& declared_ops() {
              join_op_declarations(),
              loss_op_declarations(),
              matmul_op_declarations(),
+             normalization_op_declarations(),
              pad_op_declarations(),
              pool_op_declarations(),
              reduction_op_declarations(),

@@ -534,6 +534,14 @@ std::vector<BadInput> bad_inputs() {
          net(tensor_i64({1, 2, 3, 4, 12, 5}, {2, 3}));
        },
        IA, {"Sequential[0] Embedding(10x4)", "index 12 at position 4", "10 embeddings", "[2,3]", "[10,4]"}},
+      {"BatchNorm1d: training on one value per channel",
+       [] {
+         nn::Sequential net(std::make_shared<nn::Linear>(3, 4), std::make_shared<nn::BatchNorm1d>(4));
+         net(ones({1, 3}));
+       },
+       IA, {"Sequential[1] BatchNorm1d(4)", "more than 1 value per channel", "[1,4]"}},
+      {"BatchNorm2d: wrong number of channels", [] { nn::BatchNorm2d(16)(ones({2, 8, 4, 4})); }, IA,
+       {"BatchNorm2d(16)", "8 channels", "expected 16", "[2,8,4,4]"}},
       {"Linear: zero features", [] { nn::Linear(0, 2); }, IA, {"Linear", "positive", "0"}},
       {"Conv2d: kernel 0", [] { nn::Conv2d(3, 6, 0); }, IA, {"Conv2d", "kernel", "positive", "0"}},
       {"summary: an input shape the model refuses", [] {

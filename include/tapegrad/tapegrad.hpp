@@ -31,6 +31,7 @@
 #include <tapegrad/ops/config.hpp>
 #include <tapegrad/ops/declared_ops.hpp>
 #include <tapegrad/ops/image.hpp>
+#include <tapegrad/ops/normalization.hpp>
 #include <tapegrad/ops/ops.hpp>
 #include <tapegrad/ops/vision.hpp>
 #include <tapegrad/optim/optim.hpp>
