@@ -28,7 +28,7 @@ namespace {
 Tensor operand_for(const Tensor& self, const Tensor& other, const char* op) {
   detail::check_floating(self, op);
   detail::check_floating(other, op);
-  if (broadcast_shapes(self.shape(), other.shape(), op) != self.shape())
+  if (other.shape() != self.shape() && broadcast_shapes(self.shape(), other.shape(), op) != self.shape())
     detail::fail(op, ": other of shape ", other.shape().str(), " cannot be broadcast to self's shape ",
                  self.shape().str(), " (an in-place op never changes self's shape)");
   Tensor o = other.dtype() == self.dtype() ? other : other.to(self.dtype());
@@ -44,6 +44,13 @@ template <InplaceOp op> void inplace_kernel(Tensor& self, const Tensor& other, c
     using T = decltype(tag);
     T* s = static_cast<T*>(self.raw_data());
     const T* o = static_cast<const T*>(other.raw_data());
+    if (other.shape() == self.shape()) {  // the common case, without a broadcast plan's allocations
+      for (std::int64_t i = 0, n = self.numel(); i < n; ++i) {
+        if constexpr (op == InplaceOp::Add) s[i] += o[i];
+        if constexpr (op == InplaceOp::Mul) s[i] *= o[i];
+      }
+      return;
+    }
     const detail::BroadcastPlan plan = detail::make_broadcast_plan(self.shape(), other.shape(), self.shape());
     detail::for_each_row(plan, s, o, s, [](T* out, const T* x, const T* y, std::int64_t m, std::int64_t, std::int64_t sy) {
       for (std::int64_t i = 0; i < m; ++i) {
