@@ -140,7 +140,7 @@ class NeedsGrad {
 
 /// A tensor a backward rule keeps from the forward pass, with the version() it
 /// had then (PyTorch's SavedVariable). Reading it after an in-place change
-/// (fill_, copy_, set_data or Module::to, an optimizer step) throws
+/// (fill_, copy_, add_, mul_, relu_, zero_, set_data or Module::to, an optimizer step) throws
 /// std::runtime_error naming the op whose backward reads it, instead of
 /// computing a gradient from the changed values. Every tensor a backward rule
 /// reads is kept as one: an input as `SavedTensor(x)`, the op's own output as
