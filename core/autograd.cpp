@@ -22,6 +22,7 @@ namespace tg {
 
 namespace {
 thread_local bool grad_enabled = true;
+thread_local bool inference_enabled = false;
 thread_local std::vector<autograd::EngineHook*> hooks;
 std::atomic<std::int64_t> live_node_count{0};
 
@@ -40,6 +41,8 @@ thread_local Graveyard graveyard;
 
 bool GradMode::is_enabled() { return grad_enabled; }
 void GradMode::set_enabled(bool on) { grad_enabled = on; }
+bool InferenceMode::is_enabled() { return inference_enabled; }
+void InferenceMode::set_enabled(bool on) { inference_enabled = on; }
 
 namespace autograd {
 
@@ -195,7 +198,13 @@ std::shared_ptr<OutputGroup> Context::record_outputs(const std::string& name, co
   return group;
 }
 
-SavedTensor::SavedTensor(Tensor t) : tensor_(std::move(t)), version_(tensor_.defined() ? tensor_.version() : 0) {}
+SavedTensor::SavedTensor(Tensor t) : tensor_(std::move(t)), version_(tensor_.defined() ? tensor_.version() : 0) {
+  // An inference tensor keeps no version counter, so a change to it could not be detected.
+  if (tensor_.defined() && tensor_.is_inference())
+    detail::fail("an inference tensor, ", describe(tensor_),
+                 ", cannot be saved for backward: it was made under tg::InferenceModeGuard, which keeps no version "
+                 "counter; clone() it outside the guard to use it with autograd");
+}
 
 SavedTensor SavedTensor::output(const Tensor& y) {
   SavedTensor s(y.defined() ? y.detach() : Tensor());
@@ -209,7 +218,7 @@ Tensor SavedTensor::get() const {
     throw std::runtime_error(
         who + ": a tensor it saved, " + describe(tensor_) + ", was changed in place after the forward pass (version " +
         std::to_string(tensor_.version()) + ", saved at version " + std::to_string(version_) +
-        "). Change it after backward(), or change a clone() of it; in-place changes are copy_, fill_, set_data "
+        "). Change it after backward(), or change a clone() of it; in-place changes are copy_, fill_, add_, mul_, relu_, zero_, set_data "
         "(Module::to), an optimizer step");
   }
   // Under create_graph the op's output is its node's output again, so what a
@@ -287,6 +296,37 @@ void record(std::string name, const std::vector<Tensor>& inputs, Tensor& output,
   TensorImpl& out = TensorImpl::of(output);
   out.grad_fn = std::move(node);
   out.requires_grad = true;
+}
+
+void check_inplace(const Tensor& self, const char* op) {
+  detail::check_defined(self, op);
+  if (self.is_leaf() && self.requires_grad() && GradMode::is_enabled())
+    detail::fail(op, ": a leaf tensor that requires grad, ", describe(self),
+                 ", cannot be changed in place while grad mode is on (its gradient would belong to values it no "
+                 "longer holds); change it under tg::NoGradGuard, or change a clone() of it");
+}
+
+void record_inplace(std::string name, Tensor& self, const std::vector<Tensor>& others, BackwardFn backward) {
+  // `before` stands for self's values before the op: it takes over self's
+  // history, and self (the same handle the caller holds) becomes the output of
+  // the new node, whose input 0 is that history.
+  Tensor before = detail::make_view(self, self.shape());
+  TensorImpl& b = TensorImpl::of(before);
+  TensorImpl& s = TensorImpl::of(self);
+  b.grad_fn = std::move(s.grad_fn);
+  b.requires_grad = s.requires_grad;
+  s.requires_grad = false;
+  std::vector<Tensor> inputs{before};
+  inputs.insert(inputs.end(), others.begin(), others.end());
+  record(std::move(name), inputs, self, std::move(backward));
+  // retain_grad() asked for the gradient of this tensor, which now is the new node's output.
+  if (b.grad_fn) {
+    auto& old_node = static_cast<TapeNode&>(*b.grad_fn);
+    if (old_node.retained_output.lock().get() == &s) {
+      static_cast<TapeNode&>(*s.grad_fn).retained_output = std::move(old_node.retained_output);
+      old_node.retained_output.reset();
+    }
+  }
 }
 
 OpAttributes& OpAttributes::set_ints(const std::string& name, std::vector<std::int64_t> values) {

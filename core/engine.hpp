@@ -80,4 +80,16 @@ class InstallHook {
 /// Makes the node that produced `t` keep its output gradient in t.grad().
 void retain_output_grad(const Tensor& t);
 
+/// The check every in-place op (`op`: its name) makes first, as in PyTorch:
+/// refuses an undefined `self`, and a leaf that requires grad while grad mode is on.
+void check_inplace(const Tensor& self, const char* op);
+
+/// Records an in-place op that has just changed `self`: self keeps its handle
+/// and gets a new grad_fn, a node named `name` whose inputs are self's values
+/// before the op (input 0, carrying self's old history) and `others`;
+/// `backward` returns one gradient per input in that order. Call it only when
+/// needs_grad(self, others...), after the op's version bump, so that an output
+/// it saves (SavedTensor::output(self)) holds the new version.
+void record_inplace(std::string name, Tensor& self, const std::vector<Tensor>& others, BackwardFn backward);
+
 }  // namespace tg::autograd

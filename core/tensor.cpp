@@ -163,6 +163,7 @@ Tensor make_tensor(const Shape& shape, Dtype dtype) {
     fail("cannot create a tensor of shape ", shape.str(), " ", dtype_name(dtype), ": its size in bytes overflows");
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = allocate_storage(static_cast<std::size_t>(n) * element_size(dtype));
+  impl->storage->inference = InferenceMode::is_enabled();
   impl->shape = shape;
   impl->dtype = dtype;
   return TensorImpl::wrap(std::move(impl));
@@ -382,20 +383,28 @@ void Tensor::set_data(const Tensor& src, Dtype dtype) {
 }
 
 Tensor& Tensor::copy_(const Tensor& src) {
-  impl_of(*this, "Tensor::copy_");
+  autograd::check_inplace(*this, "Tensor::copy_");
   detail::check_defined(src, "Tensor::copy_");
   if (src.shape() != shape())
     fail("Tensor::copy_: source shape ", src.shape().str(), " differs from destination shape ", shape().str());
-  if (requires_grad() && GradMode::is_enabled())
-    fail("Tensor::copy_: in-place change of a tensor that requires grad; wrap it in tg::NoGradGuard");
   convert(src, *this);
   bump_version();
+  // The old values are overwritten: they get a zero gradient, src gets all of it.
+  if (autograd::needs_grad(*this, src))
+    autograd::record_inplace("copy_", *this, {src}, autograd::formulas(
+        [](const Tensor& gy) { return zeros_like(gy); },
+        [](const Tensor& gy) { return gy; }));
   return *this;
 }
 
 std::uint64_t Tensor::version() const { return impl_of(*this, "Tensor::version").storage->version.load(); }
 
-void Tensor::bump_version() { impl_of(*this, "Tensor::bump_version").storage->version.fetch_add(1); }
+void Tensor::bump_version() {
+  detail::Storage& storage = *impl_of(*this, "Tensor::bump_version").storage;
+  if (!storage.inference) storage.version.fetch_add(1);
+}
+
+bool Tensor::is_inference() const { return impl_of(*this, "Tensor::is_inference").storage->inference; }
 
 // ---------------------------------------------------------------------------
 // Factories

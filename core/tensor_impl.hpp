@@ -21,6 +21,8 @@ struct Storage {
   /// PyTorch): a tensor saved for backward remembers it and refuses to be read
   /// once it moved (autograd::SavedTensor).
   std::atomic<std::uint64_t> version{0};
+  /// Made under InferenceModeGuard: never saved for backward, so `version` stays put.
+  bool inference = false;
   Storage(void* d, std::size_t b) : data(d), bytes(b) {}
   ~Storage();
   Storage(const Storage&) = delete;

@@ -18,6 +18,7 @@ std::vector<OpInfo> conv_op_declarations();
 std::vector<OpInfo> elementwise_op_declarations();
 std::vector<OpInfo> image_op_declarations();
 std::vector<OpInfo> index_op_declarations();
+std::vector<OpInfo> inplace_op_declarations();
 std::vector<OpInfo> join_op_declarations();
 std::vector<OpInfo> loss_op_declarations();
 std::vector<OpInfo> matmul_op_declarations();

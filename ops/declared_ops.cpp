@@ -18,6 +18,7 @@ const std::vector<OpInfo>& declared_ops() {
              elementwise_op_declarations(),
              image_op_declarations(),
              index_op_declarations(),
+             inplace_op_declarations(),
              join_op_declarations(),
              loss_op_declarations(),
              matmul_op_declarations(),

@@ -79,6 +79,42 @@ class NoGradGuard {
   bool prev_;
 };
 
+/// Inference mode (PyTorch's torch.inference_mode): grad mode off, and the
+/// tensors made while it is on are *inference tensors* (Tensor::is_inference),
+/// which keep no version counter. What it skips, exactly: everything
+/// NoGradGuard skips (recording: nodes, edges, saved tensors), plus the
+/// version-counter bump of every in-place change of an inference tensor
+/// (fill_, copy_, add_, mul_, relu_, zero_, an optimizer step, bump_version).
+/// Out-of-place ops do no other autograd work with grad mode off, so for them
+/// it costs and saves what NoGradGuard does. In exchange an inference tensor
+/// can never be saved for backward: an op that would save one (outside the
+/// mode, with another input requiring grad) throws; clone() it outside the
+/// mode to get a normal tensor. Unlike PyTorch, in-place changes of inference
+/// tensors outside the mode and requires_grad_() on them are allowed.
+class InferenceMode {
+ public:
+  /// True while an InferenceModeGuard lives in this thread.
+  static bool is_enabled();
+
+ private:
+  friend class InferenceModeGuard;
+  static void set_enabled(bool on);
+};
+
+/// RAII: inference mode on (and grad mode off) in this thread for its
+/// lifetime; both come back as they were on destruction (guards nest).
+class InferenceModeGuard {
+ public:
+  InferenceModeGuard() : prev_inference_(InferenceMode::is_enabled()) { InferenceMode::set_enabled(true); }
+  ~InferenceModeGuard() { InferenceMode::set_enabled(prev_inference_); }
+  InferenceModeGuard(const InferenceModeGuard&) = delete;
+  InferenceModeGuard& operator=(const InferenceModeGuard&) = delete;
+
+ private:
+  NoGradGuard no_grad_;
+  bool prev_inference_;
+};
+
 /// @namespace tg::autograd
 /// The tape: recording ops (needs_grad, record), running backward, custom ops
 /// (Function, Context), anomaly detection and the per-op Profiler.
@@ -106,7 +142,7 @@ struct OutputGroup;  // private: the outputs of one several-output Function call
 
 /// A tensor a backward rule keeps from the forward pass, with the version() it
 /// had then (PyTorch's SavedVariable). Reading it after an in-place change
-/// (fill_, copy_, set_data or Module::to, an optimizer step) throws
+/// (fill_, copy_, add_, mul_, relu_, zero_, set_data or Module::to, an optimizer step) throws
 /// std::runtime_error naming the op whose backward reads it, instead of
 /// computing a gradient from the changed values. Every tensor a backward rule
 /// reads is kept as one: an input as `SavedTensor(x)`, the op's own output as

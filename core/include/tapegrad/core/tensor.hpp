@@ -163,11 +163,15 @@ class Tensor {
     }));
   }
 
-  // ---- in-place, not recorded (for optimizers and initialisers) -------------
-  /// Sets every element to `value`. Refused on a tensor that needs grad while grad mode is on.
+  // ---- in-place (more in <tapegrad/ops/ops.hpp>: add_, mul_, relu_, zero_) --
+  /// Sets every element to `value`; not recorded (for initialisers). Refused on
+  /// a tensor that requires grad while grad mode is on.
   Tensor& fill_(double value);
-  /// Copies the values of `src` (same shape; converted to this dtype). Refused
-  /// like fill_, and when the shapes differ.
+  /// Copies the values of `src` (same shape; converted to this dtype). Recorded
+  /// as PyTorch's copy_ when grad mode is on and this tensor or `src` requires
+  /// grad: this tensor then has grad_fn "copy_", src gets the whole gradient
+  /// and the overwritten values none. Refused on a leaf that requires grad
+  /// while grad mode is on, and when the shapes differ.
   Tensor& copy_(const Tensor& src);
 
   /// Replaces this tensor's elements by a copy of `src`'s, converted to `dtype`,
@@ -184,7 +188,11 @@ class Tensor {
   std::uint64_t version() const;
   /// Raises version(): call it after changing elements in place through data<T>()
   /// yourself, so that a backward which saved this tensor refuses the changed values.
+  /// Does nothing for an inference tensor, which cannot be saved.
   void bump_version();
+  /// True for a tensor made under tg::InferenceModeGuard (and its views): it
+  /// keeps no version counter and cannot be saved for backward (see InferenceMode).
+  bool is_inference() const;
 
   /// Same tensor (identity, not value equality).
   bool is_same(const Tensor& o) const { return impl_ == o.impl_; }

@@ -368,4 +368,26 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& targets, Reduction reduct
 /// outside [0, 1] (NaN included), different shapes, or Mean over no element.
 Tensor binary_cross_entropy(const Tensor& probs, const Tensor& targets, Reduction reduction = Reduction::Mean);
 
+// ---- in-place (ops/inplace.cpp; fill_ and copy_ are Tensor members) ----------
+// Each changes self's elements (the tensor behind the handle, which every
+// copy of the handle sees) and returns self, bumps its version() (so a
+// backward that saved self refuses to run), and, when grad mode is on and self
+// or other requires grad, is recorded: self keeps its handle and gets a new
+// grad_fn, whose input is self's history before the op. Refused on a leaf that
+// requires grad while grad mode is on (change it under NoGradGuard). `other`
+// broadcasts to self's shape, which never changes, and is converted to self's
+// dtype; self must be float32 or float64 (zero_: any dtype).
+/// self += other.
+Tensor add_(const Tensor& self, const Tensor& other);
+/// self += other (a scalar).
+Tensor add_(const Tensor& self, double other);
+/// self *= other.
+Tensor mul_(const Tensor& self, const Tensor& other);
+/// self *= other (a scalar).
+Tensor mul_(const Tensor& self, double other);
+/// self = max(0, self); NaN stays NaN.
+Tensor relu_(const Tensor& self);
+/// self = 0 (its old values get a zero gradient).
+Tensor zero_(const Tensor& self);
+
 }  // namespace tg
