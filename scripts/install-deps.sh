@@ -16,6 +16,8 @@ packages=(
   python3-sklearn  # real CSV data sets (sklearn/datasets/data/) for the tabular trainer's test
   python3-torch  # PyTorch loads the safetensors files tapegrad writes (tests/torch_roundtrip_test.sh)
   python3-onnx python3-opencv  # onnx.checker and OpenCV's DNN check ONNX exports (tests/onnx_export_test.sh)
+  dataset-fashion-mnist  # Fashion-MNIST for the resnet trainer (/usr/share/datasets/fashion-mnist)
+  fortunes  # a real English text corpus for the char_lm trainer (/usr/share/games/fortunes)
   "$@"
 )
 
