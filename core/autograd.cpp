@@ -298,12 +298,28 @@ void record(std::string name, const std::vector<Tensor>& inputs, Tensor& output,
   out.requires_grad = true;
 }
 
-void check_inplace(const Tensor& self, const char* op) {
+void check_inplace(const Tensor& self, const char* op, const std::vector<Tensor>& others) {
   detail::check_defined(self, op);
   if (self.is_leaf() && self.requires_grad() && GradMode::is_enabled())
     detail::fail(op, ": a leaf tensor that requires grad, ", describe(self),
                  ", cannot be changed in place while grad mode is on (its gradient would belong to values it no "
                  "longer holds); change it under tg::NoGradGuard, or change a clone() of it");
+  check_inplace_view(self, op, others);
+}
+
+void check_inplace_view(const Tensor& self, const char* op, const std::vector<Tensor>& others) {
+  if (!GradMode::is_enabled()) return;
+  const std::shared_ptr<TensorImpl> base_impl = TensorImpl::of(self).view_base.lock();
+  if (!base_impl) return;
+  const Tensor base = TensorImpl::wrap(base_impl);
+  const bool operand_tracked =
+      std::any_of(others.begin(), others.end(), [](const Tensor& o) { return o.requires_grad(); });
+  if (!base.requires_grad() && !self.requires_grad() && !operand_tracked) return;
+  detail::fail(op, ": ", describe(self), " is a view of ", describe(base), base.is_leaf() ? ", a leaf" : "",
+               base.requires_grad() ? " that requires grad" : "",
+               ", and cannot be changed in place while grad mode is on: the change would reach the base, whose "
+               "recorded history tapegrad does not rewrite, so a gradient through it would be wrong; change a "
+               "clone() of the view, or the base itself");
 }
 
 void record_inplace(std::string name, Tensor& self, const std::vector<Tensor>& others, BackwardFn backward) {

@@ -81,8 +81,14 @@ class InstallHook {
 void retain_output_grad(const Tensor& t);
 
 /// The check every in-place op (`op`: its name) makes first, as in PyTorch:
-/// refuses an undefined `self`, and a leaf that requires grad while grad mode is on.
-void check_inplace(const Tensor& self, const char* op);
+/// refuses an undefined `self`, a leaf that requires grad while grad mode is on,
+/// and what check_inplace_view refuses. `others`: the op's tensor operands.
+void check_inplace(const Tensor& self, const char* op, const std::vector<Tensor>& others = {});
+/// With grad mode on, refuses to change in place a view (TensorImpl::view_base)
+/// of a living base when the base, the view or one of `others` requires grad:
+/// the change reaches the base, whose recorded history tapegrad does not rewrite
+/// (PyTorch's CopySlices), so a gradient through the base would silently be wrong.
+void check_inplace_view(const Tensor& self, const char* op, const std::vector<Tensor>& others);
 
 /// Records an in-place op that has just changed `self`: self keeps its handle
 /// and gets a new grad_fn, a node named `name` whose inputs are self's values

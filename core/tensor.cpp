@@ -175,6 +175,8 @@ Tensor make_view(const Tensor& base, const Shape& shape, std::int64_t offset_ele
   impl->offset_bytes = TensorImpl::of(base).offset_bytes + offset_elems * element_size(base.dtype());
   impl->shape = shape;
   impl->dtype = base.dtype();
+  std::shared_ptr<TensorImpl> root = TensorImpl::of(base).view_base.lock();
+  impl->view_base = root ? root : TensorImpl::ptr(base);
   return TensorImpl::wrap(std::move(impl));
 }
 
@@ -289,7 +291,11 @@ Tensor Tensor::clone() const {
 
 Tensor Tensor::detach() const {
   detail::check_defined(*this, "Tensor::detach");
-  return detail::make_view(*this, shape());
+  // Shares the storage, as in PyTorch, but is no view for autograd: changing it
+  // in place is allowed (and bumps the version its base's saved copies check).
+  Tensor out = detail::make_view(*this, shape());
+  TensorImpl::of(out).view_base.reset();
+  return out;
 }
 
 // ---------------------------------------------------------------------------
@@ -351,6 +357,7 @@ Tensor& Tensor::fill_(double value) {
   impl_of(*this, "Tensor::fill_");
   if (requires_grad() && GradMode::is_enabled())
     fail("Tensor::fill_: in-place change of a tensor that requires grad; wrap it in tg::NoGradGuard");
+  autograd::check_inplace_view(*this, "Tensor::fill_", {});
   if (dtype() == kInt64 && !fits_int64(value))
     fail("Tensor::fill_: ", value, " cannot be stored in the int64 tensor ", describe(*this));
   const std::int64_t n = numel();
@@ -383,7 +390,7 @@ void Tensor::set_data(const Tensor& src, Dtype dtype) {
 }
 
 Tensor& Tensor::copy_(const Tensor& src) {
-  autograd::check_inplace(*this, "Tensor::copy_");
+  autograd::check_inplace(*this, "Tensor::copy_", {src});
   detail::check_defined(src, "Tensor::copy_");
   if (src.shape() != shape())
     fail("Tensor::copy_: source shape ", src.shape().str(), " differs from destination shape ", shape().str());

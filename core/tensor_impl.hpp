@@ -47,6 +47,11 @@ class TensorImpl {
   Tensor grad;
   /// A leaf's gradient hooks (Tensor::register_hook), null until one is registered.
   std::shared_ptr<autograd::GradHooks> grad_hooks;
+  /// For a view (reshape, narrow, squeeze, ... share their input's storage): the
+  /// tensor first made with this storage, while it lives. In-place ops look it up
+  /// (autograd::check_inplace): a change through a view also changes the base,
+  /// whose recorded history tapegrad does not rewrite. detach() leaves it empty.
+  std::weak_ptr<TensorImpl> view_base;
 
   void* data() const { return static_cast<char*>(storage->data) + offset_bytes; }
 
@@ -63,7 +68,8 @@ namespace detail {
 /// A new tensor with uninitialised contents.
 Tensor make_tensor(const Shape& shape, Dtype dtype);
 /// A tensor sharing `base`'s storage with another shape (same numel or fewer
-/// elements starting `offset_elems` in). No autograd state.
+/// elements starting `offset_elems` in). No autograd state; its view_base is
+/// base's own base while that lives, else base.
 Tensor make_view(const Tensor& base, const Shape& shape, std::int64_t offset_elems = 0);
 }  // namespace detail
 

@@ -74,7 +74,7 @@ template <class F> void map_inplace(Tensor& self, const char* name, F f) {
 
 Tensor add_(const Tensor& target, const Tensor& other) {
   Tensor self = target;
-  autograd::check_inplace(self, "add_");
+  autograd::check_inplace(self, "add_", {other});
   const Tensor o = operand_for(self, other, "add_");
   inplace_kernel<InplaceOp::Add>(self, o, "add_");
   self.bump_version();
@@ -100,7 +100,7 @@ Tensor add_(const Tensor& target, double other) {
 
 Tensor mul_(const Tensor& target, const Tensor& other) {
   Tensor self = target;
-  autograd::check_inplace(self, "mul_");
+  autograd::check_inplace(self, "mul_", {other});
   const Tensor o = operand_for(self, other, "mul_");
   // other's gradient reads self's values before the op: kept as a copy, as in
   // PyTorch, recorded (when self requires grad) for gradients of gradients.

@@ -206,6 +206,59 @@ TEST_CASE("in-place ops are refused on a leaf that requires grad while grad mode
   CHECK(w.version() == 2);
 }
 
+TEST_CASE("in-place ops are refused on a view whose base is tracked, as in PyTorch", "[inplace][errors]") {
+  Tensor w = tensor({1.0, -2.0, 3.0, -4.0}, {2, 2}, kFloat64).requires_grad_();
+  SECTION("views of a leaf that requires grad: reshape, flatten, narrow, squeeze, unsqueeze, a view of a view") {
+    const std::vector<std::pair<std::string, std::function<Tensor()>>> views = {
+        {"reshape", [&] { return reshape(w, {4}); }},
+        {"flatten", [&] { return flatten(w); }},
+        {"narrow", [&] { return narrow(w, 0, 1, 1); }},
+        {"unsqueeze", [&] { return unsqueeze(w, 0); }},
+        {"squeeze of unsqueeze", [&] { return squeeze(unsqueeze(w, 0), 0); }},
+    };
+    for (const auto& [name, make] : views) {
+      INFO(name);
+      Tensor v = make();
+      CHECK_FALSE(v.is_leaf());
+      CHECK_THROWS_WITH(add_(v, 1.0), Contains("add_") && Contains("is a view of") && Contains("[2,2] float64") &&
+                                          Contains("a leaf that requires grad") && Contains("clone()"));
+      CHECK_THROWS_WITH(relu_(v), Contains("relu_") && Contains("is a view of"));
+      CHECK_THROWS_WITH(v.copy_(zeros_like(v)), Contains("Tensor::copy_") && Contains("is a view of"));
+      CHECK_THROWS_WITH(v.fill_(0.0), Contains("Tensor::fill_"));
+    }
+    CHECK(values(w) == std::vector<double>{1.0, -2.0, 3.0, -4.0});  // refused before any change
+    CHECK(w.version() == 0);
+  }
+  SECTION("a view of a tracked non-leaf, and an untracked view changed by a tracked operand") {
+    Tensor h = w * 2.0;
+    Tensor v = reshape(h, {4});
+    CHECK_THROWS_WITH(mul_(v, 3.0), Contains("mul_") && Contains("is a view of") && Contains("requires grad"));
+    Tensor plain = zeros({2, 2}, kFloat64);
+    Tensor pv = reshape(plain, {4});
+    CHECK_THROWS_WITH(add_(pv, reshape(w, {4})), Contains("add_") && Contains("is a view of"));
+    CHECK(values(plain) == std::vector<double>{0, 0, 0, 0});
+    add_(pv, 1.0);  // nothing tracked: an ordinary in-place change, seen through the base
+    CHECK(values(plain) == std::vector<double>{1, 1, 1, 1});
+  }
+  SECTION("allowed: under NoGradGuard, on a detach()ed alias, and once the base is gone") {
+    {
+      NoGradGuard no_grad;
+      Tensor v = reshape(w, {4});
+      mul_(v, 2.0);
+    }
+    CHECK(values(w) == std::vector<double>{2.0, -4.0, 6.0, -8.0});
+    Tensor d = w.detach();
+    add_(d, 1.0);  // PyTorch allows this too: it bumps the shared version
+    CHECK(values(w) == std::vector<double>{3.0, -3.0, 7.0, -7.0});
+    CHECK(w.version() == 2);
+    Tensor v = reshape(w * 1.0, {4});  // the base, a temporary, no longer exists: nothing can go wrong through it
+    relu_(v);
+    CHECK(values(v) == std::vector<double>{3.0, 0.0, 7.0, 0.0});
+    sum(v).backward();
+    CHECK(values(w.grad()) == std::vector<double>{1.0, 0.0, 1.0, 0.0});
+  }
+}
+
 TEST_CASE("in-place ops: other broadcasts to self's shape, which never changes", "[inplace][errors]") {
   Tensor y = ones({2, 3});
   add_(y, tensor({1, 2, 3}, {3}));
