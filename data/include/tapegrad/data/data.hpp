@@ -13,11 +13,12 @@
 //   <tapegrad/data/csv.hpp>      read_csv: tabular data (plain or gzip) as features and targets
 //   <tapegrad/data/image.hpp>    read_image: PNG, JPEG, BMP, ... as int64 [C,H,W] pixels (stb_image)
 //   <tapegrad/data/image_folder.hpp> ImageFolder: one sub-folder of pictures per class
+//   <tapegrad/data/text.hpp>     fortune files as a text corpus, CharVocabulary, text_windows
 #pragma once
 
 /// @namespace tg::data
 /// Data sets and loading: IDX files, MNIST / Fashion-MNIST, CSV tables, picture
-/// files and folders of them (ImageFolder), the Dataset interface and its
+/// files and folders of them (ImageFolder), text corpora, the Dataset interface and its
 /// combinators, label helpers, image transforms, seeded minibatches and the
 /// threaded DataLoader.
 
@@ -29,4 +30,5 @@
 #include <tapegrad/data/image_folder.hpp>
 #include <tapegrad/data/loader.hpp>
 #include <tapegrad/data/mnist.hpp>
+#include <tapegrad/data/text.hpp>
 #include <tapegrad/data/transforms.hpp>
