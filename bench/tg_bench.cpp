@@ -131,6 +131,24 @@ std::pair<double, const char*> conv_fwd_bwd(int reps) {
   return {1000 * s / reps, "ms"};
 }
 
+// One TransformerEncoderLayer (d 128, 4 heads, feed-forward 512, dropout 0.1,
+// training mode, causal) on [16, 64, 128] batch-first: forward and backward.
+std::pair<double, const char*> transformer_layer(int reps) {
+  manual_seed(0);
+  nn::TransformerEncoderLayer layer(128, 4, 512, 0.1, "relu", 1e-5, /*batch_first=*/true);
+  Tensor x = randn({16, 64, 128}).requires_grad_();
+  const Tensor causal = nn::generate_square_subsequent_mask(64);
+  const double s = time_steps(
+      [&] {
+        layer.zero_grad();
+        x.zero_grad();
+        Tensor y = layer(x, causal);
+        y.backward(ones_like(y));
+      },
+      5, reps);
+  return {1000 * s / reps, "ms"};
+}
+
 std::pair<double, const char*> lenet_epoch(const std::string& data_dir, std::int64_t batch) {
   data::TensorDataset train = data::load_mnist(data_dir, data::Split::Train);
   manual_seed(0);
@@ -195,6 +213,8 @@ int main(int argc, char** argv) {
       r = lenet_step(std::atoll(w.c_str() + 12), 200);
     } else if (w == "binary_cnn_step_b32") {
       r = binary_cnn_step(300);
+    } else if (w == "transformer_layer") {
+      r = transformer_layer(50);
     } else if (w == "mlp_5000") {
       r = mlp_5000();
     } else if (w.rfind("sgemm_", 0) == 0) {
