@@ -5,7 +5,8 @@
 // Runs one workload once (after warm-up) and prints one JSON line,
 //   {"workload": ..., "value": ..., "unit": ..., "peak_rss_mb": ...}
 // with the same workloads, sizes and units as bench/torch_bench.py. The
-// "profile_lenet" workload prints the per-op profile of LeNet-5 training steps.
+// "profile_lenet" workload prints the per-op profile of LeNet-5 training steps,
+// "profile_transformer" that of the transformer_layer workload.
 #include <sys/resource.h>
 
 #include <chrono>
@@ -185,6 +186,27 @@ void profile(const std::string& which, std::int64_t batch, int steps) {
   std::printf("optimizer step (SGD, momentum): %.3f ms in total\n", 1e3 * optimizer_seconds);
 }
 
+// The per-op profile of the transformer_layer workload.
+void profile_transformer(int steps) {
+  manual_seed(0);
+  nn::TransformerEncoderLayer layer(128, 4, 512, 0.1, "relu", 1e-5, true);
+  Tensor x = randn({16, 64, 128}).requires_grad_();
+  const Tensor causal = nn::generate_square_subsequent_mask(64);
+  auto step = [&] {
+    layer.zero_grad();
+    Tensor y = layer(x, causal);
+    y.backward(ones_like(y));
+  };
+  for (int i = 0; i < 5; ++i) step();
+  autograd::Profiler prof;
+  for (int i = 0; i < steps; ++i) {
+    prof.mark();
+    step();
+  }
+  std::printf("Per-op profile of %d transformer_layer steps (%d threads):\n%s", steps, get_num_threads(),
+              prof.table().c_str());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -227,6 +249,9 @@ int main(int argc, char** argv) {
       r = lenet_epoch(data_dir, 64);
     } else if (w == "profile_lenet") {
       profile("lenet", 64, 50);
+      return 0;
+    } else if (w == "profile_transformer") {
+      profile_transformer(20);
       return 0;
     } else if (w == "profile_binary_cnn") {
       profile("binary_cnn", 32, 100);

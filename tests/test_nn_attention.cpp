@@ -293,6 +293,22 @@ TEST_CASE("a causal mask makes position t independent of the inputs after t", "[
   }
 }
 
+TEST_CASE("unbatched inputs give the batch-of-one results", "[nn][attention]") {
+  manual_seed(8);
+  TransformerEncoderLayer enc(E, H, 16, 0.0, "gelu", 1e-5, false, true);
+  TransformerDecoderLayer dec(E, H, 16, 0.0);
+  const Tensor src = randn({5, E}), mem = randn({4, E}), tgt = randn({3, E});
+  const Tensor kpm = tensor_i64({0, 1, 0, 0}, {4});
+  const Tensor causal = generate_square_subsequent_mask(3);
+  CHECK(close_all(enc(src, generate_square_subsequent_mask(5)),
+                  squeeze(enc(unsqueeze(src, 1), generate_square_subsequent_mask(5)), 1), 1e-6));
+  CHECK(close_all(dec(tgt, mem, causal, Tensor(), Tensor(), kpm),
+                  squeeze(dec(unsqueeze(tgt, 1), unsqueeze(mem, 1), causal, Tensor(), Tensor(), unsqueeze(kpm, 0)), 1),
+                  1e-6));
+  SinusoidalPositionalEncoding pe(E, 0.0);
+  CHECK(close_all(pe(src), squeeze(pe(unsqueeze(src, 1)), 1), 0.0));
+}
+
 TEST_CASE("attention dropout: random in training mode, off in eval mode", "[nn][attention]") {
   manual_seed(2);
   MultiheadAttention m(E, H, 0.5);
@@ -423,6 +439,18 @@ TEST_CASE("attention modules in nn::summary and checkpoints", "[nn][attention]")
   CHECK(report.missing.empty());
   CHECK(report.unexpected.empty());
   CHECK((*from_safetensors)(x).to_vector() == expected);
+
+  // The file holds PyTorch's layouts: the raw in_proj_weight as it is, the
+  // out_proj Linear's weight transposed to [out, in], the pe buffer.
+  const io::SafetensorsFile file = io::read_safetensors(dir.file("t.safetensors"));
+  auto& enc = *trained->at<TransformerEncoder>(1);
+  auto& attn = *enc.layers->at<TransformerEncoderLayer>(1)->self_attn;
+  CHECK(file.at("1.layers.1.self_attn.in_proj_weight").to_vector() == attn.in_proj_weight.to_vector());
+  CHECK(file.at("1.layers.1.self_attn.out_proj.weight").to_vector() ==
+        transpose(attn.out_proj->weight, 0, 1).to_vector());
+  CHECK(file.at("1.layers.1.linear1.weight").shape() == Shape({16, E}));
+  CHECK(file.at("2.pe").shape() == Shape({20, E}));
+  CHECK(file.at("0.embedding.weight").shape() == Shape({10, E}));
 }
 
 TEST_CASE("Identity, ModuleList and ModuleDict", "[nn][containers]") {

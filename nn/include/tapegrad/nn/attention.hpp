@@ -86,8 +86,10 @@ struct AttentionOutput {
 /// out_proj.weight as Linear's default.
 ///
 /// Called with one tensor (operator()(x), e.g. inside Sequential or
-/// nn::summary) it is unmasked self-attention returning the output only.
-/// add_bias_kv and add_zero_attn are not supported.
+/// nn::summary) it is unmasked self-attention returning the output only. The
+/// full call runs through that one-tensor operator() too, so forward hooks see
+/// (query, output) and nn::summary lists the module. add_bias_kv and
+/// add_zero_attn are not supported.
 class MultiheadAttention : public Module {
  public:
   /// Throws std::invalid_argument unless embed_dim, num_heads, kdim, vdim are
@@ -104,6 +106,9 @@ class MultiheadAttention : public Module {
   ///    float mask is added (e.g. generate_square_subsequent_mask).
   ///  * is_causal without attn_mask applies the causal mask; with one, it is a
   ///    hint that attn_mask is causal (it is used as given).
+  ///  * Both masks given: each applies on its own (a bool mask removes, a float
+  ///    one adds), which is PyTorch's result for every pair it accepts (it
+  ///    refuses a float key_padding_mask next to a float attn_mask).
   ///  * need_weights: also return the attention weights (after the attention
   ///    dropout in training mode, as PyTorch 1.13), averaged over the heads
   ///    when average_attn_weights, else per head.
