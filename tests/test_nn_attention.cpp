@@ -493,6 +493,22 @@ TEST_CASE("Identity, ModuleList and ModuleDict", "[nn][containers]") {
   for (const SummaryRow& r : s.rows) rows.push_back(r.path + " " + r.type);
   CHECK(rows == std::vector<std::string>{"blocks.0 Linear", "blocks.1 ReLU", "blocks.2 Linear", "heads.cls Linear"});
 
+  // Checkpoints hold the containers' names; a fresh model loads them back.
+  {
+    testing::TempDir dir;
+    save(net, dir.file("net.tgck"));
+    io::save_safetensors(net, dir.file("net.safetensors"));
+    Net fresh, from_safetensors;
+    CHECK(fresh(x).to_vector() != net(x).to_vector());
+    load(fresh, dir.file("net.tgck"));
+    CHECK(fresh(x).to_vector() == net(x).to_vector());
+    CHECK(io::load_safetensors(from_safetensors, dir.file("net.safetensors")).complete());
+    CHECK(from_safetensors(x).to_vector() == net(x).to_vector());
+    const io::SafetensorsFile file = io::read_safetensors(dir.file("net.safetensors"));
+    CHECK(file.at("heads.cls.weight").shape() == Shape({3, 4}));  // PyTorch's [out, in]
+    CHECK(file.at("blocks.2.bias").shape() == Shape({4}));
+  }
+
   ModuleList list{std::make_shared<Identity>(), std::make_shared<Tanh>()};
   CHECK(list.size() == 2);
   CHECK_THROWS_WITH(list[2], Contains("ModuleList[2]") && Contains("out of range") && Contains("2 modules"));
