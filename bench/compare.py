@@ -33,6 +33,8 @@ WORKLOADS = [
     ("sgemm 1024 vs OpenBLAS direct", "sgemm_1024", "tg:openblas_sgemm_1024", "higher", ">= 95% of OpenBLAS"),
     ("sgemm 2048 vs OpenBLAS direct", "sgemm_2048", "tg:openblas_sgemm_2048", "higher", ">= 95% of OpenBLAS"),
     ("conv2d 64x16->32 28x28 k3 fwd+bwd", "conv_fwd_bwd", "torch:conv_fwd_bwd", "lower", "<= 1.0x PyTorch"),
+    ("Transformer encoder layer seq 64, batch 16, d 128, 4 heads, fwd+bwd", "transformer_layer",
+     "torch:transformer_layer", "lower", "<= 1.0x PyTorch"),
     ("LeNet-5 one MNIST epoch (training)", "lenet_epoch", "torch:lenet_epoch", "lower", "<= 2 s"),
 ]
 

@@ -5,7 +5,8 @@
 // Runs one workload once (after warm-up) and prints one JSON line,
 //   {"workload": ..., "value": ..., "unit": ..., "peak_rss_mb": ...}
 // with the same workloads, sizes and units as bench/torch_bench.py. The
-// "profile_lenet" workload prints the per-op profile of LeNet-5 training steps.
+// "profile_lenet" workload prints the per-op profile of LeNet-5 training steps,
+// "profile_transformer" that of the transformer_layer workload.
 #include <sys/resource.h>
 
 #include <chrono>
@@ -131,6 +132,24 @@ std::pair<double, const char*> conv_fwd_bwd(int reps) {
   return {1000 * s / reps, "ms"};
 }
 
+// One TransformerEncoderLayer (d 128, 4 heads, feed-forward 512, dropout 0.1,
+// training mode, causal) on [16, 64, 128] batch-first: forward and backward.
+std::pair<double, const char*> transformer_layer(int reps) {
+  manual_seed(0);
+  nn::TransformerEncoderLayer layer(128, 4, 512, 0.1, "relu", 1e-5, /*batch_first=*/true);
+  Tensor x = randn({16, 64, 128}).requires_grad_();
+  const Tensor causal = nn::generate_square_subsequent_mask(64);
+  const double s = time_steps(
+      [&] {
+        layer.zero_grad();
+        x.zero_grad();
+        Tensor y = layer(x, causal);
+        y.backward(ones_like(y));
+      },
+      5, reps);
+  return {1000 * s / reps, "ms"};
+}
+
 std::pair<double, const char*> lenet_epoch(const std::string& data_dir, std::int64_t batch) {
   data::TensorDataset train = data::load_mnist(data_dir, data::Split::Train);
   manual_seed(0);
@@ -167,6 +186,27 @@ void profile(const std::string& which, std::int64_t batch, int steps) {
   std::printf("optimizer step (SGD, momentum): %.3f ms in total\n", 1e3 * optimizer_seconds);
 }
 
+// The per-op profile of the transformer_layer workload.
+void profile_transformer(int steps) {
+  manual_seed(0);
+  nn::TransformerEncoderLayer layer(128, 4, 512, 0.1, "relu", 1e-5, true);
+  Tensor x = randn({16, 64, 128}).requires_grad_();
+  const Tensor causal = nn::generate_square_subsequent_mask(64);
+  auto step = [&] {
+    layer.zero_grad();
+    Tensor y = layer(x, causal);
+    y.backward(ones_like(y));
+  };
+  for (int i = 0; i < 5; ++i) step();
+  autograd::Profiler prof;
+  for (int i = 0; i < steps; ++i) {
+    prof.mark();
+    step();
+  }
+  std::printf("Per-op profile of %d transformer_layer steps (%d threads):\n%s", steps, get_num_threads(),
+              prof.table().c_str());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -195,6 +235,8 @@ int main(int argc, char** argv) {
       r = lenet_step(std::atoll(w.c_str() + 12), 200);
     } else if (w == "binary_cnn_step_b32") {
       r = binary_cnn_step(300);
+    } else if (w == "transformer_layer") {
+      r = transformer_layer(50);
     } else if (w == "mlp_5000") {
       r = mlp_5000();
     } else if (w.rfind("sgemm_", 0) == 0) {
@@ -207,6 +249,9 @@ int main(int argc, char** argv) {
       r = lenet_epoch(data_dir, 64);
     } else if (w == "profile_lenet") {
       profile("lenet", 64, 50);
+      return 0;
+    } else if (w == "profile_transformer") {
+      profile_transformer(20);
       return 0;
     } else if (w == "profile_binary_cnn") {
       profile("binary_cnn", 32, 100);

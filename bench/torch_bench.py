@@ -110,6 +110,22 @@ def workload_conv(reps):
     return 1000 * seconds / reps, "ms"
 
 
+def workload_transformer_layer(reps):
+    """TransformerEncoderLayer d 128, 4 heads, feed-forward 512, dropout 0.1, training, causal; [16, 64, 128]."""
+    torch.manual_seed(0)
+    layer = torch.nn.TransformerEncoderLayer(128, 4, 512, 0.1, batch_first=True)
+    x = torch.randn(16, 64, 128, requires_grad=True)
+    causal = torch.triu(torch.full((64, 64), float("-inf")), diagonal=1)
+
+    def step():
+        layer.zero_grad(set_to_none=True)
+        x.grad = None
+        y = layer(x, src_mask=causal)
+        y.backward(torch.ones_like(y))
+    seconds = time_steps(step, 5, reps)
+    return 1000 * seconds / reps, "ms"
+
+
 def read_idx(path):
     with gzip.open(path, "rb") as f:
         data = f.read()
@@ -154,6 +170,8 @@ def main():
         value, unit = workload_sgemm(n, max(3, int(2e10 / (2 * n ** 3))))
     elif w == "conv_fwd_bwd":
         value, unit = workload_conv(30)
+    elif w == "transformer_layer":
+        value, unit = workload_transformer_layer(50)
     elif w == "lenet_epoch":
         value, unit = workload_lenet_epoch(args.data_dir, 64)
     else:

@@ -1,5 +1,7 @@
 // nn::summary: watches one no-grad forward pass through forward hooks on every
-// module and tabulates the leaf modules it saw.
+// module and tabulates the leaf modules it saw (and the modules with parameters
+// of their own, such as MultiheadAttention's in_proj_weight, which would
+// otherwise appear in no row).
 #include <algorithm>
 #include <map>
 #include <set>
@@ -46,7 +48,7 @@ ModelSummary summary(Module& model, const Shape& input_shape, Dtype dtype) {
     HookRemover hooks;
     std::set<Module*> hooked;  // a module registered under two names is still one module
     for (auto& [m, on] : modes)
-      if (m->named_children().empty() && hooked.insert(m).second)
+      if ((m->named_children().empty() || !m->named_parameters(false).empty()) && hooked.insert(m).second)
         hooks.handles.push_back(m->register_forward_hook(
             [&calls](Module& leaf, const Tensor&, const Tensor& y) { calls.emplace_back(&leaf, y.shape()); }));
     NoGradGuard no_grad;
@@ -66,7 +68,11 @@ ModelSummary summary(Module& model, const Shape& input_shape, Dtype dtype) {
   ModelSummary s;
   s.input_shape = input_shape;
   s.output_shape = output.shape();
-  for (const auto& [m, shape] : calls) s.rows.push_back({paths.at(m), m->type_name(), shape, m->num_parameters()});
+  for (const auto& [m, shape] : calls) {
+    std::int64_t own = 0;  // a module with children counts only its own parameters: they have their rows
+    for (const auto& named : m->named_parameters(false)) own += named.second.numel();
+    s.rows.push_back({paths.at(m), m->type_name(), shape, own});
+  }
   for (const Tensor& p : model.parameters()) {
     s.total_parameters += p.numel();
     if (p.requires_grad()) s.trainable_parameters += p.numel();

@@ -540,6 +540,26 @@ std::vector<BadInput> bad_inputs() {
          net(ones({1, 3}));
        },
        IA, {"Sequential[1] BatchNorm1d(4)", "more than 1 value per channel", "[1,4]"}},
+      {"TransformerEncoder: an attention mask of the wrong shape",
+       [] {
+         nn::TransformerEncoder enc([] { return std::make_shared<nn::TransformerEncoderLayer>(8, 2, 16); }, 2);
+         enc(ones({3, 2, 8}), nn::generate_square_subsequent_mask(5));
+       },
+       IA, {"TransformerEncoder.layers[0].self_attn MultiheadAttention(E=8, heads=2)", "[L, S] = [3,3]", "[5,5]"}},
+      {"MultiheadAttention: query of the wrong width", [] {
+         nn::MultiheadAttention mha(8, 2);
+         mha(ones({3, 2, 6}), ones({3, 2, 8}), ones({3, 2, 8}));
+       },
+       IA, {"MultiheadAttention(E=8, heads=2)", "6 features", "embed_dim=8", "[3,2,6]"}},
+      {"MultiheadAttention: num_heads does not divide embed_dim", [] { nn::MultiheadAttention(10, 4); }, IA,
+       {"MultiheadAttention", "divisible", "embed_dim=10", "num_heads=4"}},
+      {"ModuleList: index out of range", [] { nn::ModuleList list{std::make_shared<nn::ReLU>()}; list[1]; }, IA,
+       {"ModuleList[1]", "out of range", "1 modules"}},
+      {"ModuleDict: a missing key", [] {
+         nn::ModuleDict dict{{"cls", std::make_shared<nn::ReLU>()}};
+         dict["reg"];
+       },
+       IA, {"ModuleDict", "\"reg\"", "{cls}"}},
       {"BatchNorm2d: wrong number of channels", [] { nn::BatchNorm2d(16)(ones({2, 8, 4, 4})); }, IA,
        {"BatchNorm2d(16)", "8 channels", "expected 16", "[2,8,4,4]"}},
       {"Linear: zero features", [] { nn::Linear(0, 2); }, IA, {"Linear", "positive", "0"}},

@@ -1,7 +1,8 @@
 // tapegrad — the neural-network library in one include: modules, layers
-// (dense, activations, dropout, convolution and pooling, normalisation),
-// Sequential, losses, initialisers, summary and module gradcheck. The training
-// loop (fit) and checkpoints are in the layer above: <tapegrad/train/train.hpp>.
+// (dense, activations, dropout, convolution and pooling, normalisation,
+// attention and Transformer layers), Sequential, ModuleList, ModuleDict,
+// losses, initialisers, summary and module gradcheck. The training loop (fit)
+// and checkpoints are in the layer above: <tapegrad/train/train.hpp>.
 #pragma once
 
 /// @namespace tg::nn
@@ -11,6 +12,8 @@
 /// fit()/evaluate() training loop.
 
 #include <tapegrad/nn/activations.hpp>
+#include <tapegrad/nn/attention.hpp>
+#include <tapegrad/nn/containers.hpp>
 #include <tapegrad/nn/conv_layers.hpp>
 #include <tapegrad/nn/declared_functions.hpp>
 #include <tapegrad/nn/embedding.hpp>

@@ -24,12 +24,13 @@
 
 namespace tg::nn {
 
-/// One leaf module as it ran during the summary pass.
+/// One leaf module (or module with parameters of its own, e.g.
+/// MultiheadAttention) as it ran during the summary pass.
 struct SummaryRow {
   std::string path;           ///< "features.0"; "" when the model itself is the leaf
   std::string type;           ///< "Conv2d"
   Shape output_shape;         ///< including the batch dimension
-  std::int64_t parameters;    ///< parameter elements of this module
+  std::int64_t parameters;    ///< parameter elements of this module itself (not of its children)
 };
 
 /// What summary() found: one row per leaf module, and the parameter totals.
@@ -49,9 +50,12 @@ std::ostream& operator<<(std::ostream& os, const ModelSummary& summary);
 /// Runs one forward pass on zeros of `input_shape` (batch dimension included)
 /// without recording, in eval mode (the modes are restored afterwards), and
 /// lists every leaf module that ran with its output shape and parameter count.
-/// It watches through forward hooks on the model's leaf modules, removed again
-/// when it returns or throws; so it sees the leaves called through the
-/// one-tensor operator(), not ones called through a multi-input operator().
+/// Modules with children get a row too when they hold parameters of their own
+/// (MultiheadAttention's in_proj_weight). It watches through forward hooks on
+/// those modules, removed again when it returns or throws; so it sees the ones
+/// called through the one-tensor operator() (MultiheadAttention and the
+/// Transformer layers route their multi-input calls through it), not ones
+/// called through another multi-input operator().
 /// Errors from the pass propagate with the module path, as in any call.
 ModelSummary summary(Module& model, const Shape& input_shape, Dtype dtype = kFloat32);
 
