@@ -1,5 +1,5 @@
 // tapegrad — the neural-network library in one include: modules, layers
-// (dense, activations, dropout, convolution and pooling, normalisation),
+// (dense, activations, dropout, convolution and pooling, normalisation, recurrent),
 // Sequential, losses, initialisers, summary and module gradcheck. The training
 // loop (fit) and checkpoints are in the layer above: <tapegrad/train/train.hpp>.
 #pragma once
@@ -20,5 +20,6 @@
 #include <tapegrad/nn/module.hpp>
 #include <tapegrad/nn/module_gradcheck.hpp>
 #include <tapegrad/nn/normalization.hpp>
+#include <tapegrad/nn/recurrent.hpp>
 #include <tapegrad/nn/sequential.hpp>
 #include <tapegrad/nn/summary.hpp>
