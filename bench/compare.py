@@ -33,6 +33,7 @@ WORKLOADS = [
     ("sgemm 1024 vs OpenBLAS direct", "sgemm_1024", "tg:openblas_sgemm_1024", "higher", ">= 95% of OpenBLAS"),
     ("sgemm 2048 vs OpenBLAS direct", "sgemm_2048", "tg:openblas_sgemm_2048", "higher", ">= 95% of OpenBLAS"),
     ("conv2d 64x16->32 28x28 k3 fwd+bwd", "conv_fwd_bwd", "torch:conv_fwd_bwd", "lower", "<= 1.0x PyTorch"),
+    ("2-layer LSTM 256, seq 64, batch 32 fwd+bwd", "lstm_fwd_bwd", "torch:lstm_fwd_bwd", "lower", "<= 1.0x PyTorch"),
     ("LeNet-5 one MNIST epoch (training)", "lenet_epoch", "torch:lenet_epoch", "lower", "<= 2 s"),
 ]
 

@@ -12,13 +12,16 @@
 // activations from the saved gates rather than keeping them. Under
 // create_graph the backward is the same formula in differentiable ops on the
 // saved inputs, so the gradient can be differentiated again.
+#include <algorithm>
 #include <cmath>
+#include <utility>
 #include <vector>
 
 #include "core/dispatch.hpp"
 #include "core/parallel.hpp"
 #include "core/tensor_impl.hpp"
 #include "ops/declarations.hpp"
+#include "ops/xt.hpp"
 #include <tapegrad/core/autograd.hpp>
 #include <tapegrad/ops/ops.hpp>
 #include <tapegrad/ops/recurrent.hpp>
@@ -27,10 +30,13 @@ namespace tg {
 using autograd::SavedTensor;
 namespace {
 
-template <class T> T sigm(T x) { return T(1) / (T(1) + std::exp(-x)); }
+using detail::flat;
 
-// Rows are independent; below this many elements one thread does it all.
-constexpr std::int64_t kGrainElements = 16384;
+// sigmoid of an xtensor expression, vectorised by xsimd (ops/xt.hpp).
+template <class E, class T> auto sigm(E&& x, T) { return T(1) / (T(1) + xt::exp(-std::forward<E>(x))); }
+
+// Rows are independent; a thread takes at least this many elements of c.
+constexpr std::int64_t kGrainElements = 2048;
 
 std::int64_t row_grain(std::int64_t hidden) { return std::max<std::int64_t>(1, kGrainElements / std::max<std::int64_t>(hidden, 1)); }
 
@@ -75,24 +81,29 @@ autograd::Grads fused_backward(const Tensor& ghc, const Tensor& gates, const Ten
     T* dg = dgates.defined() ? static_cast<T*>(dgates.raw_data()) : nullptr;
     T* dcv = dc.defined() ? static_cast<T*>(dc.raw_data()) : nullptr;
     detail::parallel_for(b, row_grain(h), [&](std::int64_t first, std::int64_t last) {
+      // The activations of one row, and gc~, computed once each.
+      std::vector<T> scratch(static_cast<std::size_t>(6 * h));
+      auto si = flat(scratch.data(), h), sf = flat(scratch.data() + h, h), sg = flat(scratch.data() + 2 * h, h);
+      auto so = flat(scratch.data() + 3 * h, h), tc = flat(scratch.data() + 4 * h, h);
+      auto gct = flat(scratch.data() + 5 * h, h);
       for (std::int64_t r = first; r < last; ++r) {
         const T* a = gv + r * 4 * h;
-        const T* cr = cv + r * h;
-        const T* gh = yv + r * 2 * h;
-        const T* gc = gh + h;
-        T* d = dg ? dg + r * 4 * h : nullptr;
-        for (std::int64_t j = 0; j < h; ++j) {
-          const T i = sigm(a[j]), f = sigm(a[h + j]), g = std::tanh(a[2 * h + j]), o = sigm(a[3 * h + j]);
-          const T tc = std::tanh(f * cr[j] + i * g);
-          const T gct = gc[j] + gh[j] * o * (T(1) - tc * tc);
-          if (d) {
-            d[j] = gct * g * i * (T(1) - i);
-            d[h + j] = gct * cr[j] * f * (T(1) - f);
-            d[2 * h + j] = gct * i * (T(1) - g * g);
-            d[3 * h + j] = gh[j] * tc * o * (T(1) - o);
-          }
-          if (dcv) dcv[r * h + j] = gct * f;
+        auto c_in = flat(cv + r * h, h);
+        auto gh = flat(yv + r * 2 * h, h), gc = flat(yv + r * 2 * h + h, h);
+        xt::noalias(si) = sigm(flat(a, h), T{});
+        xt::noalias(sf) = sigm(flat(a + h, h), T{});
+        xt::noalias(sg) = xt::tanh(flat(a + 2 * h, h));
+        xt::noalias(so) = sigm(flat(a + 3 * h, h), T{});
+        xt::noalias(tc) = xt::tanh(sf * c_in + si * sg);
+        xt::noalias(gct) = gc + gh * so * (T(1) - tc * tc);
+        if (dg) {
+          T* d = dg + r * 4 * h;
+          xt::noalias(flat(d, h)) = gct * sg * si * (T(1) - si);
+          xt::noalias(flat(d + h, h)) = gct * c_in * sf * (T(1) - sf);
+          xt::noalias(flat(d + 2 * h, h)) = gct * si * (T(1) - sg * sg);
+          xt::noalias(flat(d + 3 * h, h)) = gh * tc * so * (T(1) - so);
         }
+        if (dcv) xt::noalias(flat(dcv + r * h, h)) = gct * sf;
       }
     });
   });
@@ -113,13 +124,11 @@ Tensor fused_lstm_cell(const Tensor& gates, const Tensor& c) {
     detail::parallel_for(b, row_grain(h), [&](std::int64_t first, std::int64_t last) {
       for (std::int64_t r = first; r < last; ++r) {
         const T* a = gv + r * 4 * h;
-        const T* cr = cv + r * h;
-        T* out = yv + r * 2 * h;
-        for (std::int64_t j = 0; j < h; ++j) {
-          const T c2 = sigm(a[h + j]) * cr[j] + sigm(a[j]) * std::tanh(a[2 * h + j]);
-          out[j] = sigm(a[3 * h + j]) * std::tanh(c2);
-          out[h + j] = c2;
-        }
+        auto i = flat(a, h), f = flat(a + h, h), g = flat(a + 2 * h, h), o = flat(a + 3 * h, h);
+        auto c_in = flat(cv + r * h, h);
+        auto h_out = flat(yv + r * 2 * h, h), c_out = flat(yv + r * 2 * h + h, h);
+        xt::noalias(c_out) = sigm(f, T{}) * c_in + sigm(i, T{}) * xt::tanh(g);
+        xt::noalias(h_out) = sigm(o, T{}) * xt::tanh(c_out);
       }
     });
   });

@@ -467,3 +467,19 @@ TEST_CASE("recurrent layers: unbatched input and float32", "[nn][recurrent]") {
   CHECK(cell(randn({3})).shape() == Shape{4});
   CHECK(cell(randn({3}), randn({4})).shape() == Shape{4});
 }
+
+TEST_CASE("fused_lstm_cell: declared, passes check_op, and agrees with the composition", "[nn][recurrent][gradcheck]") {
+  const OpInfo* info = nullptr;
+  for (const OpInfo& op : declared_ops())
+    if (op.name == "fused_lstm_cell") info = &op;
+  REQUIRE(info != nullptr);
+  const OpCheckReport report = check_op(*info);  // gradcheck, gradgradcheck, float32, mask, errors, versions
+  INFO(report.str());
+  CHECK(report.passed());
+  // The same values as the formula written with ops.
+  const Tensor gates = rand64({3, 8}, 9), c = rand64({3, 2}, 10);
+  const Tensor i = sigmoid(narrow(gates, 1, 0, 2)), f = sigmoid(narrow(gates, 1, 2, 2));
+  const Tensor g = tanh(narrow(gates, 1, 4, 2)), o = sigmoid(narrow(gates, 1, 6, 2));
+  const Tensor c2 = f * c + i * g;
+  CHECK(allclose(fused_lstm_cell(gates, c), cat({o * tanh(c2), c2}, 1), 1e-14, 1e-14));
+}
