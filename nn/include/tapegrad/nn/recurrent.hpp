@@ -3,12 +3,12 @@
 //
 // @code
 //   auto lstm = std::make_shared<tg::nn::LSTM>(8, 16, tg::nn::RecurrentOptions().num_layers(2).batch_first(true));
-//   tg::Tensor x = tg::randn({4, 10, 8});                       // [batch, seq, features]
-//   auto [out, state] = (*lstm)(x, {});                         // zero initial state
-//   auto [h_n, c_n] = state;                                    // [2,4,16] each; out is [4,10,16]
-//   tg::Tensor lengths = tg::tensor_i64({10, 7, 3, 1}, {4});    // a padded batch
-//   auto [packed_out, packed_state] = (*lstm)(x, {}, lengths);  // out is 0 past each length
-//   tg::sum(out).backward();
+//   tg::Tensor x = tg::randn({4, 10, 8});                           // [batch, seq, features]
+//   auto [out, state] = (*lstm)(x, {});                             // zero initial states; out [4,10,16]
+//   tg::Tensor h_n = std::get<0>(state), c_n = std::get<1>(state);  // [2,4,16] each
+//   tg::Tensor lengths = tg::tensor_i64({10, 7, 3, 1}, {4});        // a padded batch
+//   auto [padded, last] = (*lstm)(x, {h_n, c_n}, lengths);          // zeros past each length
+//   (tg::sum(out) + tg::sum(padded) + tg::sum(std::get<0>(last))).backward();
 // @endcode
 //
 // Everything is built from differentiable ops, so the tape gives the backward
