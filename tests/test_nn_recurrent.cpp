@@ -397,7 +397,7 @@ TEST_CASE("recurrent layers: names, init, printing and summary rows", "[nn][recu
   CHECK(s.output_shape == Shape{2, 5, 2});
 }
 
-TEST_CASE("recurrent layers: checkpoint round trip", "[nn][recurrent][checkpoint]") {
+TEST_CASE("recurrent layers: checkpoint and safetensors round trips", "[nn][recurrent][checkpoint]") {
   testing::TempDir dir;
   auto make = [] {
     return std::make_shared<Sequential>(std::make_shared<LSTM>(3, 4, opts().num_layers(2).bidirectional(true)),
@@ -415,6 +415,16 @@ TEST_CASE("recurrent layers: checkpoint round trip", "[nn][recurrent][checkpoint
   CHECK((*loaded)(x).to_vector() == expected);
   CHECK(named(loaded->named_parameters(), "0.weight_hh_l1_reverse").to_vector() ==
         named(trained->named_parameters(), "0.weight_hh_l1_reverse").to_vector());
+
+  // safetensors: PyTorch's names and layout, stored as they are (no Linear-style transpose).
+  io::save_safetensors(*trained, dir.file("rnn.safetensors"));
+  manual_seed(3);
+  auto from_safetensors = make();
+  const io::LoadReport report = io::load_safetensors(*from_safetensors, dir.file("rnn.safetensors"));
+  CHECK(report.missing.empty());
+  CHECK(report.unexpected.empty());
+  CHECK(report.loaded.size() == trained->named_parameters().size());
+  CHECK((*from_safetensors)(x).to_vector() == expected);
 }
 
 TEST_CASE("recurrent layers: errors name the module path and the shapes", "[nn][recurrent][errors]") {
