@@ -282,6 +282,25 @@ TEST_CASE("recurrent layers pass gradcheck in float64", "[nn][recurrent][gradche
     INFO(r.message);
     CHECK(r.passed);
   }
+  SECTION("second derivatives through LSTM and GRU (gradgradcheck)") {
+    LSTM lstm_m(2, 2, opts().bidirectional(true));
+    GRU gru_m(2, 2);
+    lstm_m.to(kFloat64);
+    gru_m.to(kFloat64);
+    const Tensor lengths = tensor_i64({3, 2}, {2});
+    GradcheckResult r = gradgradcheck(
+        [&](const std::vector<Tensor>& v) {
+          auto [out, state] = lstm_m(v[0], {v[1], Tensor()}, lengths);
+          return cat({flatten(out), flatten(std::get<1>(state))});
+        },
+        {rand64({3, 2, 2}, 11).requires_grad_(), rand64({2, 2, 2}, 12).requires_grad_()});
+    INFO(r.message);
+    CHECK(r.passed);
+    GradcheckResult g = gradgradcheck([&](const std::vector<Tensor>& v) { return gru_m(v[0]); },
+                                      {rand64({3, 2, 2}, 13).requires_grad_()});
+    INFO(g.message);
+    CHECK(g.passed);
+  }
   SECTION("GRU with h0 and lengths, with respect to x and h0") {
     GRU m(2, 3, opts().num_layers(2).batch_first(true));
     m.to(kFloat64);
