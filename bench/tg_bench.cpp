@@ -6,7 +6,8 @@
 //   {"workload": ..., "value": ..., "unit": ..., "peak_rss_mb": ...}
 // with the same workloads, sizes and units as bench/torch_bench.py. The
 // "profile_lenet" workload prints the per-op profile of LeNet-5 training steps,
-// "profile_transformer" that of the transformer_layer workload.
+// "profile_transformer" that of the transformer_layer workload and
+// "profile_lstm" that of the lstm_fwd_bwd workload.
 #include <sys/resource.h>
 
 #include <chrono>
@@ -89,6 +90,37 @@ std::pair<double, const char*> mlp_5000() {
                                                 std::make_shared<nn::Linear>(16, 1), std::make_shared<nn::Sigmoid>());
   optim::SGD opt(model->parameters(), optim::SGDOptions(0.1).weight_decay(1e-4));
   return {time_steps(classifier_step(*model, opt, x, y, bce), 0, 5000), "s"};
+}
+
+// A 2-layer LSTM (input and hidden 256) over 64 steps of a batch of 32:
+// forward and backward into every parameter, as a language model's step without the optimizer.
+std::pair<double, const char*> lstm_fwd_bwd(int reps) {
+  manual_seed(0);
+  nn::LSTM lstm(256, 256, nn::RecurrentOptions().num_layers(2));
+  Tensor x = rand({64, 32, 256});
+  const double s = time_steps(
+      [&] {
+        lstm.zero_grad();
+        sum(lstm(x)).backward();
+      },
+      3, reps);
+  return {1000 * s / reps, "ms"};
+}
+
+// The per-op profile of the lstm_fwd_bwd workload.
+void profile_lstm(int reps) {
+  manual_seed(0);
+  nn::LSTM lstm(256, 256, nn::RecurrentOptions().num_layers(2));
+  Tensor x = rand({64, 32, 256});
+  for (int i = 0; i < 3; ++i) sum(lstm(x)).backward();
+  autograd::Profiler prof;
+  for (int i = 0; i < reps; ++i) {
+    lstm.zero_grad();
+    prof.mark();
+    sum(lstm(x)).backward();
+  }
+  std::printf("Per-op profile of %d forward+backward passes of a 2-layer LSTM 256, seq 64, batch 32 (%d threads):\n%s",
+              reps, get_num_threads(), prof.table().c_str());
 }
 
 int gemm_reps(std::int64_t n) { return std::max<int>(3, static_cast<int>(2e10 / (2.0 * n * n * n))); }
@@ -245,6 +277,8 @@ int main(int argc, char** argv) {
       r = sgemm_openblas(std::atoll(w.c_str() + 15));
     } else if (w == "conv_fwd_bwd") {
       r = conv_fwd_bwd(30);
+    } else if (w == "lstm_fwd_bwd") {
+      r = lstm_fwd_bwd(20);
     } else if (w == "lenet_epoch") {
       r = lenet_epoch(data_dir, 64);
     } else if (w == "profile_lenet") {
@@ -252,6 +286,9 @@ int main(int argc, char** argv) {
       return 0;
     } else if (w == "profile_transformer") {
       profile_transformer(20);
+      return 0;
+    } else if (w == "profile_lstm") {
+      profile_lstm(10);
       return 0;
     } else if (w == "profile_binary_cnn") {
       profile("binary_cnn", 32, 100);

@@ -126,6 +126,19 @@ def workload_transformer_layer(reps):
     return 1000 * seconds / reps, "ms"
 
 
+def workload_lstm(reps):
+    torch.manual_seed(0)
+    lstm = nn.LSTM(256, 256, num_layers=2)
+    x = torch.rand(64, 32, 256)
+
+    def step():
+        lstm.zero_grad(set_to_none=True)
+        out, _ = lstm(x)
+        out.sum().backward()
+    seconds = time_steps(step, 3, reps)
+    return 1000 * seconds / reps, "ms"
+
+
 def read_idx(path):
     with gzip.open(path, "rb") as f:
         data = f.read()
@@ -172,6 +185,8 @@ def main():
         value, unit = workload_conv(30)
     elif w == "transformer_layer":
         value, unit = workload_transformer_layer(50)
+    elif w == "lstm_fwd_bwd":
+        value, unit = workload_lstm(20)
     elif w == "lenet_epoch":
         value, unit = workload_lenet_epoch(args.data_dir, 64)
     else:

@@ -25,6 +25,7 @@ std::vector<OpInfo> matmul_op_declarations();
 std::vector<OpInfo> normalization_op_declarations();
 std::vector<OpInfo> pad_op_declarations();
 std::vector<OpInfo> pool_op_declarations();
+std::vector<OpInfo> recurrent_op_declarations();
 std::vector<OpInfo> reduction_op_declarations();
 std::vector<OpInfo> resample_op_declarations();
 std::vector<OpInfo> shape_op_declarations();

@@ -25,6 +25,7 @@ const std::vector<OpInfo>& declared_ops() {
              normalization_op_declarations(),
              pad_op_declarations(),
              pool_op_declarations(),
+             recurrent_op_declarations(),
              reduction_op_declarations(),
              resample_op_declarations(),
              shape_op_declarations(),

@@ -534,6 +534,15 @@ std::vector<BadInput> bad_inputs() {
          net(tensor_i64({1, 2, 3, 4, 12, 5}, {2, 3}));
        },
        IA, {"Sequential[0] Embedding(10x4)", "index 12 at position 4", "10 embeddings", "[2,3]", "[10,4]"}},
+      {"LSTM: wrong number of input features",
+       [] {
+         nn::Sequential net(std::make_shared<nn::Embedding>(10, 8), std::make_shared<nn::LSTM>(16, 32));
+         net(tensor_i64({1, 2, 3, 4, 5, 6}, {3, 2}));
+       },
+       IA, {"Sequential[1] LSTM(16->32)", "input has 8 features", "input_size=16", "[3,2,8]"}},
+      {"GRU: lengths longer than the sequence",
+       [] { nn::GRU(4, 8)(ones({5, 2, 4}), Tensor(), tensor_i64({5, 7}, {2})); }, IA,
+       {"GRU(4->8)", "lengths[1] = 7", "[1, 5]", "[5,2,4]"}},
       {"BatchNorm1d: training on one value per channel",
        [] {
          nn::Sequential net(std::make_shared<nn::Linear>(3, 4), std::make_shared<nn::BatchNorm1d>(4));

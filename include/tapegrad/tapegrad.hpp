@@ -33,6 +33,7 @@
 #include <tapegrad/ops/image.hpp>
 #include <tapegrad/ops/normalization.hpp>
 #include <tapegrad/ops/ops.hpp>
+#include <tapegrad/ops/recurrent.hpp>
 #include <tapegrad/ops/vision.hpp>
 #include <tapegrad/optim/optim.hpp>
 #include <tapegrad/train/train.hpp>

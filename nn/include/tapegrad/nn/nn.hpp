@@ -1,8 +1,8 @@
 // tapegrad — the neural-network library in one include: modules, layers
 // (dense, activations, dropout, convolution and pooling, normalisation,
-// attention and Transformer layers), Sequential, ModuleList, ModuleDict,
-// losses, initialisers, summary and module gradcheck. The training loop (fit)
-// and checkpoints are in the layer above: <tapegrad/train/train.hpp>.
+// recurrent, attention and Transformer layers), Sequential, ModuleList,
+// ModuleDict, losses, initialisers, summary and module gradcheck. The training
+// loop (fit) and checkpoints are in the layer above: <tapegrad/train/train.hpp>.
 #pragma once
 
 /// @namespace tg::nn
@@ -23,5 +23,6 @@
 #include <tapegrad/nn/module.hpp>
 #include <tapegrad/nn/module_gradcheck.hpp>
 #include <tapegrad/nn/normalization.hpp>
+#include <tapegrad/nn/recurrent.hpp>
 #include <tapegrad/nn/sequential.hpp>
 #include <tapegrad/nn/summary.hpp>
