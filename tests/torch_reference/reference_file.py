@@ -17,6 +17,20 @@ import torch
 DTYPES = {torch.float32: "float32", torch.float64: "float64", torch.int64: "int64"}
 
 
+def f64(*shape):
+    """A float64 input that requires grad, with exact, varied values (multiples of 0.5, with ties)."""
+    n = 1
+    for s in shape:
+        n *= s
+    values = [((i * 7) % 11 - 5) * 0.5 for i in range(n)]
+    return torch.tensor(values, dtype=torch.float64).reshape(shape).requires_grad_()
+
+
+def i64(values, *shape):
+    """An int64 input (indices) with these values."""
+    return torch.tensor(values, dtype=torch.int64).reshape(shape)
+
+
 def fmt(t):
     values = " ".join(repr(v) for v in t.detach().reshape(-1).tolist())
     return "[" + ",".join(str(s) for s in t.shape) + "]" + (" " + values if values else "")
