@@ -41,6 +41,19 @@ void check_optional(const Tensor& t, const char* what, const Shape& shape, const
     fail(op, ": ", what, " is ", describe(t), " but the input is ", dtype_name(input.dtype()));
 }
 
+// The per-channel tensors of batch_norm and instance_norm: each [C] (C = input.size(1))
+// or undefined, the running statistics both given or both undefined.
+void check_channel_tensors(const char* op, const Tensor& input, const Tensor& running_mean, const Tensor& running_var,
+                           const Tensor& weight, const Tensor& bias) {
+  const Shape channels{input.size(1)};
+  check_optional(running_mean, "running_mean", channels, input, op);
+  check_optional(running_var, "running_var", channels, input, op);
+  check_optional(weight, "weight", channels, input, op);
+  check_optional(bias, "bias", channels, input, op);
+  if (running_mean.defined() != running_var.defined())
+    fail(op, ": running_mean and running_var must both be given or both be undefined");
+}
+
 // Every dimension from `first` on.
 std::vector<int> dims_from(int first, int rank) {
   std::vector<int> dims;
@@ -125,13 +138,7 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
   tg::detail::check_floating(input, "batch_norm");
   if (input.dim() < 2) fail("batch_norm: expected an input [N, C, *] of at least 2 dimensions, got ", describe(input));
   if (input.numel() == 0) fail("batch_norm: the input ", describe(input), " is empty");
-  const Shape channels{input.size(1)};
-  check_optional(running_mean, "running_mean", channels, input, "batch_norm");
-  check_optional(running_var, "running_var", channels, input, "batch_norm");
-  check_optional(weight, "weight", channels, input, "batch_norm");
-  check_optional(bias, "bias", channels, input, "batch_norm");
-  if (running_mean.defined() != running_var.defined())
-    fail("batch_norm: running_mean and running_var must both be given or both be undefined");
+  check_channel_tensors("batch_norm", input, running_mean, running_var, weight, bias);
   if (!training && !running_mean.defined())
     fail("batch_norm: running_mean and running_var are needed when not training");
   const int rank = input.dim();
@@ -180,13 +187,7 @@ Tensor instance_norm(const Tensor& input, const Tensor& running_mean, const Tens
   if (input.dim() < 3)
     fail("instance_norm: expected an input [N, C, *] of at least 3 dimensions, got ", describe(input));
   if (input.numel() == 0) fail("instance_norm: the input ", describe(input), " is empty");
-  const Shape channels{input.size(1)};
-  check_optional(running_mean, "running_mean", channels, input, "instance_norm");
-  check_optional(running_var, "running_var", channels, input, "instance_norm");
-  check_optional(weight, "weight", channels, input, "instance_norm");
-  check_optional(bias, "bias", channels, input, "instance_norm");
-  if (running_mean.defined() != running_var.defined())
-    fail("instance_norm: running_mean and running_var must both be given or both be undefined");
+  check_channel_tensors("instance_norm", input, running_mean, running_var, weight, bias);
   if (!use_input_stats && !running_mean.defined())
     fail("instance_norm: running_mean and running_var are needed when not using input statistics");
   const int rank = input.dim();
@@ -225,14 +226,12 @@ Tensor rms_norm(const Tensor& input, const std::vector<std::int64_t>& normalized
 
 }  // namespace functional
 
-// ---- BatchNorm1d / BatchNorm2d -------------------------------------------------------
+// ---- NormBase (BatchNorm, InstanceNorm2d) ------------------------------------------------
 
-BatchNormBase::BatchNormBase(const char* type, std::int64_t num_features, double eps, std::optional<double> momentum,
-                             bool with_affine, bool track_running_stats)
-    : num_features_(num_features), eps_(eps), momentum_(momentum) {
+NormBase::NormBase(const char* type, std::int64_t num_features, double eps, bool with_affine, bool track_running_stats)
+    : num_features_(num_features), eps_(eps) {
   check_positive(type, "num_features", num_features);
   check_eps(type, eps);
-  if (momentum && !(*momentum >= 0.0 && *momentum <= 1.0)) fail(type, ": momentum must be in [0, 1], got ", *momentum);
   if (with_affine) {
     weight = register_parameter("weight", ones({num_features}));
     bias = register_parameter("bias", zeros({num_features}));
@@ -242,6 +241,14 @@ BatchNormBase::BatchNormBase(const char* type, std::int64_t num_features, double
     running_var = register_buffer("running_var", ones({num_features}));
     num_batches_tracked = register_buffer("num_batches_tracked", tensor_i64({0}, Shape()));
   }
+}
+
+// ---- BatchNorm1d / BatchNorm2d -------------------------------------------------------
+
+BatchNormBase::BatchNormBase(const char* type, std::int64_t num_features, double eps, std::optional<double> momentum,
+                             bool with_affine, bool track_running_stats)
+    : NormBase(type, num_features, eps, with_affine, track_running_stats), momentum_(momentum) {
+  if (momentum && !(*momentum >= 0.0 && *momentum <= 1.0)) fail(type, ": momentum must be in [0, 1], got ", *momentum);
 }
 
 Tensor BatchNormBase::forward(const Tensor& input) {
@@ -338,19 +345,8 @@ std::string GroupNorm::extra_repr() const {
 
 InstanceNorm2d::InstanceNorm2d(std::int64_t num_features, double eps, double momentum, bool with_affine,
                                bool track_running_stats)
-    : num_features_(num_features), eps_(eps), momentum_(momentum) {
-  check_positive("InstanceNorm2d", "num_features", num_features);
-  check_eps("InstanceNorm2d", eps);
+    : NormBase("InstanceNorm2d", num_features, eps, with_affine, track_running_stats), momentum_(momentum) {
   if (!(momentum >= 0.0 && momentum <= 1.0)) fail("InstanceNorm2d: momentum must be in [0, 1], got ", momentum);
-  if (with_affine) {
-    weight = register_parameter("weight", ones({num_features}));
-    bias = register_parameter("bias", zeros({num_features}));
-  }
-  if (track_running_stats) {
-    running_mean = register_buffer("running_mean", zeros({num_features}));
-    running_var = register_buffer("running_var", ones({num_features}));
-    num_batches_tracked = register_buffer("num_batches_tracked", tensor_i64({0}, Shape()));
-  }
 }
 
 Tensor InstanceNorm2d::forward(const Tensor& input) {

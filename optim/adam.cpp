@@ -87,35 +87,28 @@ AdamW::AdamW(std::vector<Tensor> params, AdamOptions options)
 AdamW::AdamW(std::vector<ParamGroup> groups, AdamOptions defaults) : Adam(std::move(groups), defaults, "AdamW", true) {}
 
 void Adam::step() {
-  NoGradGuard no_grad;
-  for (std::size_t grp = 0; grp < num_groups(); ++grp) {
+  update_each([&](std::size_t grp, std::size_t i, const Tensor& g) {
     const AdamOptions& o = group_options_[grp];
     const double b1 = o.beta1(), b2 = o.beta2(), wd = o.weight_decay(), lr = group_lr_[grp];
-    const auto [begin, end] = group_range(grp);
-    for (std::size_t i = begin; i < end; ++i) {
-      const Tensor g = grad_of(i);
-      if (!g.defined()) continue;
-      Tensor& p = params_[i];
-      Tensor& m = buffer(i, 0);
-      Tensor& v = buffer(i, 1);
-      const std::int64_t t = ++state_[i].step;
-      const double step_size = lr / (1 - std::pow(b1, static_cast<double>(t)));
-      const double inv_bc2_sqrt = 1 / std::sqrt(1 - std::pow(b2, static_cast<double>(t)));
-      tg::detail::dispatch_float(p.dtype(), decoupled_ ? "AdamW::step" : "Adam::step", [&](auto tag) {
-        using T = decltype(tag);
-        const AdamStep<T> update{static_cast<T>(b1),
-                                 static_cast<T>(b2),
-                                 static_cast<T>(step_size),
-                                 static_cast<T>(inv_bc2_sqrt),
-                                 static_cast<T>(o.eps()),
-                                 static_cast<T>(decoupled_ ? 0.0 : wd),
-                                 static_cast<T>(decoupled_ ? 1 - lr * wd : 1.0)};
-        update.run(static_cast<T*>(p.raw_data()), static_cast<const T*>(g.raw_data()), static_cast<T*>(m.raw_data()),
-                   static_cast<T*>(v.raw_data()), p.numel());
-      });
-      p.bump_version();  // a backward that saved p must not run on the stepped values
-    }
-  }
+    Tensor& p = params_[i];
+    Tensor& m = buffer(i, 0);
+    Tensor& v = buffer(i, 1);
+    const std::int64_t t = ++state_[i].step;
+    const double step_size = lr / (1 - std::pow(b1, static_cast<double>(t)));
+    const double inv_bc2_sqrt = 1 / std::sqrt(1 - std::pow(b2, static_cast<double>(t)));
+    tg::detail::dispatch_float(p.dtype(), decoupled_ ? "AdamW::step" : "Adam::step", [&](auto tag) {
+      using T = decltype(tag);
+      const AdamStep<T> update{static_cast<T>(b1),
+                               static_cast<T>(b2),
+                               static_cast<T>(step_size),
+                               static_cast<T>(inv_bc2_sqrt),
+                               static_cast<T>(o.eps()),
+                               static_cast<T>(decoupled_ ? 0.0 : wd),
+                               static_cast<T>(decoupled_ ? 1 - lr * wd : 1.0)};
+      update.run(static_cast<T*>(p.raw_data()), static_cast<const T*>(g.raw_data()), static_cast<T*>(m.raw_data()),
+                 static_cast<T*>(v.raw_data()), p.numel());
+    });
+  });
 }
 
 }  // namespace tg::optim

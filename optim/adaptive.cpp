@@ -42,48 +42,41 @@ RMSprop::RMSprop(std::vector<ParamGroup> groups, RMSpropOptions defaults)
 }
 
 void RMSprop::step() {
-  NoGradGuard no_grad;
-  for (std::size_t grp = 0; grp < num_groups(); ++grp) {
+  update_each([&](std::size_t grp, std::size_t i, const Tensor& grad) {
     const RMSpropOptions& o = group_options_[grp];
-    const auto [begin, end] = group_range(grp);
-    for (std::size_t i = begin; i < end; ++i) {
-      const Tensor grad = grad_of(i);
-      if (!grad.defined()) continue;
-      Tensor& p = params_[i];
-      Tensor& sq = buffer(i, 0);
-      Tensor* mom = o.momentum() > 0 ? &buffer(i, 1) : nullptr;
-      Tensor* avg = o.centered() ? &buffer(i, 2) : nullptr;
-      tg::detail::dispatch_float(p.dtype(), "RMSprop::step", [&](auto tag) {
-        using T = decltype(tag);
-        T* w = static_cast<T*>(p.raw_data());
-        const T* dw = static_cast<const T*>(grad.raw_data());
-        T* v = static_cast<T*>(sq.raw_data());
-        T* b = mom ? static_cast<T*>(mom->raw_data()) : nullptr;
-        T* a = avg ? static_cast<T*>(avg->raw_data()) : nullptr;
-        const T lr = static_cast<T>(group_lr_[grp]), alpha = static_cast<T>(o.alpha()), eps = static_cast<T>(o.eps());
-        const T wd = static_cast<T>(o.weight_decay()), mu = static_cast<T>(o.momentum());
-        for (std::int64_t k = 0, n = p.numel(); k < n; ++k) {
-          const T g = wd != 0 ? dw[k] + wd * w[k] : dw[k];
-          v[k] = v[k] * alpha + (1 - alpha) * g * g;
-          T s;
-          if (a) {
-            a[k] = a[k] * alpha + (1 - alpha) * g;
-            s = std::sqrt(v[k] - a[k] * a[k]) + eps;
-          } else {
-            s = std::sqrt(v[k]) + eps;
-          }
-          if (b) {
-            b[k] = b[k] * mu + g / s;
-            w[k] -= lr * b[k];
-          } else {
-            w[k] -= lr * (g / s);
-          }
+    Tensor& p = params_[i];
+    Tensor& sq = buffer(i, 0);
+    Tensor* mom = o.momentum() > 0 ? &buffer(i, 1) : nullptr;
+    Tensor* avg = o.centered() ? &buffer(i, 2) : nullptr;
+    tg::detail::dispatch_float(p.dtype(), "RMSprop::step", [&](auto tag) {
+      using T = decltype(tag);
+      T* w = static_cast<T*>(p.raw_data());
+      const T* dw = static_cast<const T*>(grad.raw_data());
+      T* v = static_cast<T*>(sq.raw_data());
+      T* b = mom ? static_cast<T*>(mom->raw_data()) : nullptr;
+      T* a = avg ? static_cast<T*>(avg->raw_data()) : nullptr;
+      const T lr = static_cast<T>(group_lr_[grp]), alpha = static_cast<T>(o.alpha()), eps = static_cast<T>(o.eps());
+      const T wd = static_cast<T>(o.weight_decay()), mu = static_cast<T>(o.momentum());
+      for (std::int64_t k = 0, n = p.numel(); k < n; ++k) {
+        const T g = wd != 0 ? dw[k] + wd * w[k] : dw[k];
+        v[k] = v[k] * alpha + (1 - alpha) * g * g;
+        T s;
+        if (a) {
+          a[k] = a[k] * alpha + (1 - alpha) * g;
+          s = std::sqrt(v[k] - a[k] * a[k]) + eps;
+        } else {
+          s = std::sqrt(v[k]) + eps;
         }
-      });
-      p.bump_version();  // a backward that saved p must not run on the stepped values
-      ++state_[i].step;
-    }
-  }
+        if (b) {
+          b[k] = b[k] * mu + g / s;
+          w[k] -= lr * b[k];
+        } else {
+          w[k] -= lr * (g / s);
+        }
+      }
+    });
+    ++state_[i].step;
+  });
 }
 
 // ---- Adagrad ---------------------------------------------------------------------------
@@ -114,34 +107,27 @@ Adagrad::Adagrad(std::vector<ParamGroup> groups, AdagradOptions defaults)
 }
 
 void Adagrad::step() {
-  NoGradGuard no_grad;
-  for (std::size_t grp = 0; grp < num_groups(); ++grp) {
+  update_each([&](std::size_t grp, std::size_t i, const Tensor& grad) {
     const AdagradOptions& o = group_options_[grp];
-    const auto [begin, end] = group_range(grp);
-    for (std::size_t i = begin; i < end; ++i) {
-      const Tensor grad = grad_of(i);
-      if (!grad.defined()) continue;
-      Tensor& p = params_[i];
-      if (!state_[i].buffers[0].defined())
-        state_[i].buffers[0] = full(p.shape(), o.initial_accumulator_value(), p.dtype());
-      Tensor& sum = buffer(i, 0);
-      const std::int64_t t = ++state_[i].step;
-      const double clr = group_lr_[grp] / (1 + static_cast<double>(t - 1) * o.lr_decay());
-      tg::detail::dispatch_float(p.dtype(), "Adagrad::step", [&](auto tag) {
-        using T = decltype(tag);
-        T* w = static_cast<T*>(p.raw_data());
-        const T* dw = static_cast<const T*>(grad.raw_data());
-        T* s = static_cast<T*>(sum.raw_data());
-        const T step_size = static_cast<T>(clr), eps = static_cast<T>(o.eps()), wd = static_cast<T>(o.weight_decay());
-        for (std::int64_t k = 0, n = p.numel(); k < n; ++k) {
-          const T g = wd != 0 ? dw[k] + wd * w[k] : dw[k];
-          s[k] += g * g;
-          w[k] -= step_size * (g / (std::sqrt(s[k]) + eps));
-        }
-      });
-      p.bump_version();  // a backward that saved p must not run on the stepped values
-    }
-  }
+    Tensor& p = params_[i];
+    if (!state_[i].buffers[0].defined())
+      state_[i].buffers[0] = full(p.shape(), o.initial_accumulator_value(), p.dtype());
+    Tensor& sum = buffer(i, 0);
+    const std::int64_t t = ++state_[i].step;
+    const double clr = group_lr_[grp] / (1 + static_cast<double>(t - 1) * o.lr_decay());
+    tg::detail::dispatch_float(p.dtype(), "Adagrad::step", [&](auto tag) {
+      using T = decltype(tag);
+      T* w = static_cast<T*>(p.raw_data());
+      const T* dw = static_cast<const T*>(grad.raw_data());
+      T* s = static_cast<T*>(sum.raw_data());
+      const T step_size = static_cast<T>(clr), eps = static_cast<T>(o.eps()), wd = static_cast<T>(o.weight_decay());
+      for (std::int64_t k = 0, n = p.numel(); k < n; ++k) {
+        const T g = wd != 0 ? dw[k] + wd * w[k] : dw[k];
+        s[k] += g * g;
+        w[k] -= step_size * (g / (std::sqrt(s[k]) + eps));
+      }
+    });
+  });
 }
 
 // ---- Adadelta --------------------------------------------------------------------------
@@ -170,36 +156,29 @@ Adadelta::Adadelta(std::vector<ParamGroup> groups, AdadeltaOptions defaults)
 }
 
 void Adadelta::step() {
-  NoGradGuard no_grad;
-  for (std::size_t grp = 0; grp < num_groups(); ++grp) {
+  update_each([&](std::size_t grp, std::size_t i, const Tensor& grad) {
     const AdadeltaOptions& o = group_options_[grp];
-    const auto [begin, end] = group_range(grp);
-    for (std::size_t i = begin; i < end; ++i) {
-      const Tensor grad = grad_of(i);
-      if (!grad.defined()) continue;
-      Tensor& p = params_[i];
-      Tensor& sq = buffer(i, 0);
-      Tensor& acc = buffer(i, 1);
-      tg::detail::dispatch_float(p.dtype(), "Adadelta::step", [&](auto tag) {
-        using T = decltype(tag);
-        T* w = static_cast<T*>(p.raw_data());
-        const T* dw = static_cast<const T*>(grad.raw_data());
-        T* v = static_cast<T*>(sq.raw_data());
-        T* u = static_cast<T*>(acc.raw_data());
-        const T lr = static_cast<T>(group_lr_[grp]), rho = static_cast<T>(o.rho()), eps = static_cast<T>(o.eps());
-        const T wd = static_cast<T>(o.weight_decay());
-        for (std::int64_t k = 0, n = p.numel(); k < n; ++k) {
-          const T g = wd != 0 ? dw[k] + wd * w[k] : dw[k];
-          v[k] = v[k] * rho + (1 - rho) * g * g;
-          const T delta = std::sqrt(u[k] + eps) / std::sqrt(v[k] + eps) * g;
-          u[k] = u[k] * rho + (1 - rho) * delta * delta;
-          w[k] -= lr * delta;
-        }
-      });
-      p.bump_version();  // a backward that saved p must not run on the stepped values
-      ++state_[i].step;
-    }
-  }
+    Tensor& p = params_[i];
+    Tensor& sq = buffer(i, 0);
+    Tensor& acc = buffer(i, 1);
+    tg::detail::dispatch_float(p.dtype(), "Adadelta::step", [&](auto tag) {
+      using T = decltype(tag);
+      T* w = static_cast<T*>(p.raw_data());
+      const T* dw = static_cast<const T*>(grad.raw_data());
+      T* v = static_cast<T*>(sq.raw_data());
+      T* u = static_cast<T*>(acc.raw_data());
+      const T lr = static_cast<T>(group_lr_[grp]), rho = static_cast<T>(o.rho()), eps = static_cast<T>(o.eps());
+      const T wd = static_cast<T>(o.weight_decay());
+      for (std::int64_t k = 0, n = p.numel(); k < n; ++k) {
+        const T g = wd != 0 ? dw[k] + wd * w[k] : dw[k];
+        v[k] = v[k] * rho + (1 - rho) * g * g;
+        const T delta = std::sqrt(u[k] + eps) / std::sqrt(v[k] + eps) * g;
+        u[k] = u[k] * rho + (1 - rho) * delta * delta;
+        w[k] -= lr * delta;
+      }
+    });
+    ++state_[i].step;
+  });
 }
 
 }  // namespace tg::optim

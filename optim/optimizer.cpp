@@ -106,6 +106,19 @@ Tensor& Optimizer::buffer(std::size_t i, std::size_t b) {
   return buf;
 }
 
+void Optimizer::update_each(const std::function<void(std::size_t, std::size_t, const Tensor&)>& update) {
+  NoGradGuard no_grad;
+  for (std::size_t grp = 0; grp < num_groups(); ++grp) {
+    const auto [begin, end] = group_range(grp);
+    for (std::size_t i = begin; i < end; ++i) {
+      const Tensor grad = grad_of(i);
+      if (!grad.defined()) continue;
+      update(grp, i, grad);
+      params_[i].bump_version();
+    }
+  }
+}
+
 // ---- state_dict ------------------------------------------------------------------------
 
 std::vector<std::pair<std::string, Tensor>> Optimizer::state_dict() const {

@@ -61,34 +61,27 @@ SGD::SGD(std::vector<ParamGroup> groups, SGDOptions defaults)
 }
 
 void SGD::step() {
-  NoGradGuard no_grad;
-  for (std::size_t grp = 0; grp < num_groups(); ++grp) {
+  update_each([&](std::size_t grp, std::size_t i, const Tensor& g) {
     const SGDOptions& o = group_options_[grp];
     const double mu = o.momentum(), lr = group_lr_[grp];
-    const auto [begin, end] = group_range(grp);
-    for (std::size_t i = begin; i < end; ++i) {
-      const Tensor g = grad_of(i);
-      if (!g.defined()) continue;
-      Tensor& p = params_[i];
-      ParamState& s = state_[i];
-      const bool first = !s.buffers[0].defined();
-      Tensor* buf = mu != 0 ? &buffer(i, 0) : nullptr;
-      const std::int64_t n = p.numel();
-      tg::detail::dispatch_float(p.dtype(), "SGD::step", [&](auto tag) {
-        using T = decltype(tag);
-        T* w = static_cast<T*>(p.raw_data());
-        const T* dw = static_cast<const T*>(g.raw_data());
-        const T lr_t = static_cast<T>(lr), wd = static_cast<T>(o.weight_decay());
-        if (!buf)
-          plain_step(w, dw, n, lr_t, wd);
-        else
-          momentum_step(w, dw, static_cast<T*>(buf->raw_data()), n, lr_t, wd, static_cast<T>(mu),
-                        static_cast<T>(1 - o.dampening()), first, o.nesterov());
-      });
-      p.bump_version();  // a backward that saved p must not run on the stepped values
-      ++s.step;
-    }
-  }
+    Tensor& p = params_[i];
+    ParamState& s = state_[i];
+    const bool first = !s.buffers[0].defined();
+    Tensor* buf = mu != 0 ? &buffer(i, 0) : nullptr;
+    const std::int64_t n = p.numel();
+    tg::detail::dispatch_float(p.dtype(), "SGD::step", [&](auto tag) {
+      using T = decltype(tag);
+      T* w = static_cast<T*>(p.raw_data());
+      const T* dw = static_cast<const T*>(g.raw_data());
+      const T lr_t = static_cast<T>(lr), wd = static_cast<T>(o.weight_decay());
+      if (!buf)
+        plain_step(w, dw, n, lr_t, wd);
+      else
+        momentum_step(w, dw, static_cast<T*>(buf->raw_data()), n, lr_t, wd, static_cast<T>(mu),
+                      static_cast<T>(1 - o.dampening()), first, o.nesterov());
+    });
+    ++s.step;
+  });
 }
 
 }  // namespace tg::optim

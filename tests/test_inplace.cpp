@@ -2,62 +2,20 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
-#include <fstream>
 #include <functional>
 #include <map>
-#include <sstream>
 #include <string>
 
 #include <tapegrad/tapegrad.hpp>
 
 #include "test_helpers.hpp"
+#include "torch_reference_file.hpp"
 
 using namespace tg;
 using Catch::Contains;
-using tg::testing::check_values;
 
 namespace {
 std::vector<double> values(const Tensor& t) { return t.to_vector<double>(); }
-
-// One case of tests/data/inplace_ops_reference.txt: tensor name -> (extents, values).
-struct Expected {
-  Shape shape;
-  std::vector<double> values;
-};
-using ReferenceCase = std::map<std::string, Expected>;
-
-std::map<std::string, ReferenceCase> read_reference() {
-  std::ifstream file(std::string(TAPEGRAD_SOURCE_DIR) + "/tests/data/inplace_ops_reference.txt");
-  REQUIRE(file);
-  std::map<std::string, ReferenceCase> cases;
-  std::string line, current;
-  while (std::getline(file, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    std::istringstream in(line);
-    std::string key;
-    in >> key;
-    if (key == "case") {
-      in >> current;
-    } else if (key != "end") {
-      std::string extents;
-      in >> extents;  // "[2,3]"
-      std::vector<std::int64_t> dims;
-      std::istringstream ex(extents.substr(1, extents.size() - 2));
-      for (std::string d; std::getline(ex, d, ',');) dims.push_back(std::stoll(d));
-      Expected e{Shape(dims), {}};
-      for (double v; in >> v;) e.values.push_back(v);
-      cases[current][key] = e;
-    }
-  }
-  return cases;
-}
-
-void check_against(const ReferenceCase& ref, const std::string& name, const Tensor& t) {
-  INFO(name);
-  REQUIRE(ref.count(name) == 1);
-  CHECK(t.shape() == ref.at(name).shape);
-  check_values(t, ref.at(name).values, 1e-12);
-}
 
 // Requires that `f` throws the saved-tensor error, naming the op whose backward read the tensor.
 void require_saved_tensor_error(const std::function<void()>& f, const std::string& op) {
@@ -71,62 +29,59 @@ void require_saved_tensor_error(const std::function<void()>& f, const std::strin
 }  // namespace
 
 TEST_CASE("in-place ops agree with PyTorch in values and gradients", "[inplace][torch_reference]") {
-  const auto cases = read_reference();
-  SECTION("add_, add_ scalar, mul_, mul_ scalar and relu_ in a chain, with broadcast operands") {
-    const ReferenceCase& ref = cases.at("chain");
-    Tensor x = tensor({-1.5, 0.5, 2.0, -0.25, 1.0, 3.0}, {2, 3}, kFloat64).requires_grad_();
-    Tensor b = tensor({0.5, -2.0, 1.5}, {3}, kFloat64).requires_grad_();
-    Tensor c = tensor({2.0, -0.5}, {2, 1}, kFloat64).requires_grad_();
-    Tensor y = x * 2.0;
-    add_(y, b);
-    add_(y, 0.5);
-    mul_(y, c);
-    mul_(y, -1.5);
-    relu_(y);
-    CHECK(y.grad_fn()->name() == "relu_");
-    (sum(y * y) + sum(y * x)).backward();
-    check_against(ref, "y", y);
-    check_against(ref, "x.grad", x.grad());
-    check_against(ref, "b.grad", b.grad());
-    check_against(ref, "c.grad", c.grad());
-  }
-  SECTION("copy_ into a non-leaf: src gets the gradient, the overwritten values none") {
-    const ReferenceCase& ref = cases.at("copy_into_nonleaf");
-    Tensor x = tensor({1.0, -2.0, 0.5}, {3}, kFloat64).requires_grad_();
-    Tensor s = tensor({3.0, 0.25, -1.0}, {3}, kFloat64).requires_grad_();
-    Tensor y = x * 1.0;
-    y.copy_(s * s);
-    CHECK(y.grad_fn()->name() == "copy_");
-    sum(y * x).backward();
-    check_against(ref, "y", y);
-    check_against(ref, "x.grad", x.grad());
-    check_against(ref, "s.grad", s.grad());
-  }
-  SECTION("zero_ then add_") {
-    const ReferenceCase& ref = cases.at("zero_then_add");
-    Tensor x = tensor({1.0, -2.0, 0.5}, {3}, kFloat64).requires_grad_();
-    Tensor y = x * 3.0;
-    zero_(y);
-    add_(y, x * x);
-    sum(y * y).backward();
-    check_against(ref, "y", y);
-    check_against(ref, "x.grad", x.grad());
-  }
-  SECTION("a leaf that needs no gradient, changed by tensors that do, becomes a non-leaf") {
-    const ReferenceCase& ref = cases.at("leaf_gains_history");
-    Tensor w = tensor({1.5, -0.5, 2.0}, {3}, kFloat64).requires_grad_();
-    Tensor v = tensor({0.25, 4.0, -1.0}, {3}, kFloat64).requires_grad_();
-    Tensor z = zeros({3}, kFloat64);
-    add_(z, w);
-    CHECK_FALSE(z.is_leaf());
-    CHECK(z.requires_grad());
-    mul_(z, v);
-    mul_(z, w);
-    sum(z).backward();
-    check_against(ref, "z", z);
-    check_against(ref, "w.grad", w.grad());
-    check_against(ref, "v.grad", v.grad());
-  }
+  using V = const std::vector<Tensor>&;
+  using Named = std::vector<std::pair<std::string, Tensor>>;
+  // The same names, inputs and calls as CASES in tests/torch_reference/inplace_ops.py.
+  const testing::ReferenceCases cases = {
+      // add_, add_ scalar, mul_, mul_ scalar and relu_ in a chain, with broadcast operands.
+      {"chain",
+       [](V v) -> testing::ReferenceResult {
+         const Tensor &x = v[0], &b = v[1], &c = v[2];
+         Tensor y = x * 2.0;
+         add_(y, b);
+         add_(y, 0.5);
+         mul_(y, c);
+         mul_(y, -1.5);
+         relu_(y);
+         CHECK(y.grad_fn()->name() == "relu_");
+         (sum(y * y) + sum(y * x)).backward();
+         return Named{{"y", y}, {"x.grad", x.grad()}, {"b.grad", b.grad()}, {"c.grad", c.grad()}};
+       }},
+      // copy_ into a non-leaf: src gets the gradient, the overwritten values none.
+      {"copy_into_nonleaf",
+       [](V v) -> testing::ReferenceResult {
+         const Tensor &x = v[0], &s = v[1];
+         Tensor y = x * 1.0;
+         y.copy_(s * s);
+         CHECK(y.grad_fn()->name() == "copy_");
+         sum(y * x).backward();
+         return Named{{"y", y}, {"x.grad", x.grad()}, {"s.grad", s.grad()}};
+       }},
+      {"zero_then_add",
+       [](V v) -> testing::ReferenceResult {
+         const Tensor& x = v[0];
+         Tensor y = x * 3.0;
+         zero_(y);
+         add_(y, x * x);
+         sum(y * y).backward();
+         return Named{{"y", y}, {"x.grad", x.grad()}};
+       }},
+      // A leaf that needs no gradient, changed by tensors that do, becomes a non-leaf.
+      {"leaf_gains_history",
+       [](V v) -> testing::ReferenceResult {
+         const Tensor &w = v[0], &x = v[1];
+         Tensor z = zeros({3}, kFloat64);
+         add_(z, w);
+         CHECK_FALSE(z.is_leaf());
+         CHECK(z.requires_grad());
+         mul_(z, x);
+         mul_(z, w);
+         sum(z).backward();
+         return Named{{"z", z}, {"w.grad", w.grad()}, {"v.grad", x.grad()}};
+       }},
+  };
+  // Within 1e-12: relative above 1, absolute below.
+  testing::check_against_pytorch("tests/data/inplace_ops_reference.txt", cases, testing::within(1e-12, 0, 1));
 }
 
 TEST_CASE("an in-place op keeps the handle and rebases its history", "[inplace]") {

@@ -7,16 +7,15 @@
 // module path and shapes.
 #include <catch2/catch.hpp>
 
-#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
-#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "test_helpers.hpp"
+#include "torch_reference_file.hpp"
 
 using namespace tg;
 using namespace tg::nn;
@@ -55,37 +54,49 @@ const std::map<std::string, std::function<ModulePtr()>>& cases() {
   return all;
 }
 
-struct Values {
-  Shape shape;
-  std::vector<double> values;
-};
-
-// "[2,3] v v v ..." (the extents, then the values in Python's exact repr).
-Values read_values(std::istringstream& in) {
-  std::string extents;
-  in >> extents;
-  REQUIRE(extents.size() >= 2);
-  std::vector<std::int64_t> dims;
-  std::istringstream e(extents.substr(1, extents.size() - 2));
-  for (std::string d; std::getline(e, d, ',');) dims.push_back(std::stoll(d));
-  Values v{Shape(dims), {}};
-  for (std::string x; in >> x;) v.values.push_back(std::stod(x));
-  REQUIRE(static_cast<std::int64_t>(v.values.size()) == v.shape.numel());
-  return v;
+// The case's call: the parameters from the inputs, then three calls (train, train,
+// eval), each reporting its output, the gradients of the input and of every
+// parameter, and the buffers after it -- by the names norm_layers.py gives them.
+// The names come from the module, so they also check PyTorch's state_dict keys.
+testing::ReferenceResult run_case(Module& m, const std::vector<Tensor>& inputs, int& buffers) {
+  m.to(inputs.back().dtype());  // the case's dtype
+  const NamedTensors params = m.named_parameters();
+  const std::vector<std::string> modes = {"train", "train", "eval"};
+  REQUIRE(inputs.size() == params.size() + 2 * modes.size());
+  {
+    NoGradGuard no_grad;
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      REQUIRE(params[i].second.shape() == inputs[i].shape());
+      Tensor(params[i].second).copy_(inputs[i]);
+    }
+  }
+  NamedTensors named;
+  for (std::size_t step = 0; step < modes.size(); ++step) {
+    const Tensor& x = inputs[params.size() + 2 * step];
+    const Tensor& seed = inputs[params.size() + 2 * step + 1];
+    m.train(modes[step] == "train");
+    m.zero_grad();
+    const Tensor y = m(x);
+    y.backward(seed);
+    const std::string prefix = modes[step] + std::to_string(step + 1) + ".";
+    named.emplace_back(prefix + "output", y);
+    named.emplace_back(prefix + "grad.input", x.grad());
+    for (const auto& [n, p] : params) named.emplace_back(prefix + "grad." + n, p.grad().clone());
+    for (const auto& [n, b] : m.named_buffers()) {
+      named.emplace_back(prefix + n, b.clone());
+      ++buffers;
+    }
+  }
+  return named;
 }
 
 // Within a few float64 rounding errors of PyTorch (the sums run in another order),
-// or of float32's for a float32 case.
-void check_close(const Tensor& got, const Values& want, Dtype dtype, const std::string& what) {
-  INFO(what << ": tapegrad " << got);
-  REQUIRE(got.defined());
-  REQUIRE(got.shape() == want.shape);
+// or of float32's for a float32 case: relative above 1, absolute below;
+// num_batches_tracked exactly.
+testing::Tolerance norm_tolerance(const std::string&, Dtype dtype, const std::string&) {
+  if (dtype == kInt64) return {};
   const double rel = dtype == kFloat64 ? 1e-10 : 2e-5;
-  const std::vector<double> g = got.to_vector<double>();
-  for (std::size_t i = 0; i < g.size(); ++i) {
-    INFO("element " << i);
-    CHECK(g[i] == Approx(want.values[i]).epsilon(rel).margin(rel));
-  }
+  return {rel, 0, 1};
 }
 
 Tensor named(const NamedTensors& list, const std::string& name) {
@@ -110,84 +121,15 @@ void check_module(Module& m, const Tensor& x) {
 }  // namespace
 
 TEST_CASE("normalisation layers agree with PyTorch in training and eval mode", "[nn][norm][torch_reference]") {
-  std::ifstream file(std::string(TAPEGRAD_SOURCE_DIR) + "/tests/data/norm_layers_reference.txt");
-  REQUIRE(file.good());
-  std::set<std::string> seen;
-  std::string line, name;
-  ModulePtr module;
-  Dtype dtype = kFloat64;
-  Tensor input, output;
-  int buffers_checked = 0;
-  for (int line_number = 1; std::getline(file, line); ++line_number) {
-    if (line.empty() || line[0] == '#') continue;
-    std::istringstream in(line);
-    std::string key;
-    in >> key;
-    INFO("case " << name << ", line " << line_number);
-    if (key == "case") {
-      std::string dtype_name;
-      in >> name >> dtype_name;
-      REQUIRE(cases().count(name) == 1);
-      seen.insert(name);
-      dtype = dtype_name == "float64" ? kFloat64 : kFloat32;
-      module = cases().at(name)();
-      module->to(dtype);
-    } else if (key == "keys") {
-      // PyTorch's state_dict keys: parameters, then buffers, in PyTorch's order.
-      std::vector<std::string> want, got;
-      for (std::string k; in >> k;) want.push_back(k);
-      for (const auto& [n, t] : module->named_parameters()) got.push_back(n);
-      for (const auto& [n, t] : module->named_buffers()) got.push_back(n);
-      CHECK(got == want);
-    } else if (key == "param") {
-      std::string p;
-      in >> p;
-      const Values v = read_values(in);
-      Tensor t = named(module->named_parameters(), p);
-      REQUIRE(t.shape() == v.shape);
-      NoGradGuard no_grad;
-      t.copy_(tensor(v.values, v.shape, dtype));
-    } else if (key == "step") {
-      std::string mode;
-      in >> mode;
-      module->train(mode == "train");
-      module->zero_grad();
-    } else if (key == "input") {
-      const Values v = read_values(in);
-      input = tensor(v.values, v.shape, dtype);
-      input.requires_grad_();
-    } else if (key == "output") {
-      output = (*module)(input);
-      CHECK(output.dtype() == dtype);
-      check_close(output, read_values(in), dtype, "output");
-    } else if (key == "seed") {
-      const Values v = read_values(in);
-      output.backward(tensor(v.values, v.shape, dtype));
-    } else if (key == "grad") {
-      std::string which;
-      in >> which;
-      const Tensor g = which == "input" ? input.grad() : named(module->named_parameters(), which).grad();
-      check_close(g, read_values(in), dtype, "gradient of " + which);
-    } else if (key == "buffer") {
-      std::string b;
-      in >> b;
-      const Values v = read_values(in);
-      const Tensor t = named(module->named_buffers(), b);
-      if (b == "num_batches_tracked") {
-        CHECK(t.dtype() == kInt64);
-        CHECK(t.shape() == v.shape);
-        CHECK(t.to_vector<double>() == v.values);
-      } else {
-        CHECK(t.dtype() == dtype);
-        check_close(t, v, dtype, "buffer " + b);
-      }
-      ++buffers_checked;
-    } else {
-      REQUIRE(key == "end");
-    }
-  }
-  CHECK(seen.size() == cases().size());
-  CHECK(buffers_checked >= 50);
+  int buffers = 0;
+  testing::ReferenceCases calls;
+  for (const auto& [name, make] : cases())
+    calls[name] = [&buffers, make = make](const std::vector<Tensor>& inputs) {
+      const ModulePtr m = make();
+      return run_case(*m, inputs, buffers);
+    };
+  testing::check_against_pytorch("tests/data/norm_layers_reference.txt", calls, norm_tolerance);
+  CHECK(buffers >= 50);
 }
 
 TEST_CASE("BatchNorm: known answers for the statistics and the running update", "[nn][norm]") {

@@ -1,20 +1,19 @@
 // Optimizers and learning-rate schedules against PyTorch: the trajectories of
 // tests/data/optimizers_reference.txt, written by tests/torch_reference/optimizers.py
 // with PyTorch (never run here), replayed by case name on the same fixed problems
-// and compared to a relative 1e-12 in float64.
+// through the shared runner (tests/torch_reference_file.hpp) and compared to a
+// relative 1e-12 in float64.
 #include <catch2/catch.hpp>
 
-#include <algorithm>
-#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
-#include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include <tapegrad/tapegrad.hpp>
+
+#include "torch_reference_file.hpp"
 
 using namespace tg;
 using namespace tg::optim;
@@ -22,49 +21,25 @@ using V = std::vector<double>;
 
 namespace {
 
-// One case of the reference file: its "step" rows (step, loss, parameters), "lr" rows
-// (epoch, each group's lr) and "metric" rows.
-struct Reference {
-  std::vector<V> steps;
-  std::vector<V> lrs;
-  V metrics;
-};
+using Named = std::vector<std::pair<std::string, Tensor>>;
 
-std::map<std::string, Reference> read_reference() {
-  std::ifstream file(std::string(TAPEGRAD_SOURCE_DIR) + "/tests/data/optimizers_reference.txt");
-  REQUIRE(file.good());
-  std::map<std::string, Reference> all;
-  std::string line, name;
-  while (std::getline(file, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    std::istringstream in(line);
-    std::string key;
-    in >> key;
-    if (key == "case") {
-      in >> name;
-      continue;
-    }
-    if (key == "end") continue;
-    V row;
-    for (double v; in >> v;) row.push_back(v);
-    REQUIRE(in.eof());
-    REQUIRE(!row.empty());
-    if (key == "step") all[name].steps.push_back(V(row.begin() + 1, row.end()));
-    else if (key == "lr") all[name].lrs.push_back(V(row.begin() + 1, row.end()));
-    else if (key == "metric") all[name].metrics.push_back(row[1]);
-    else FAIL("unknown record '" << key << "'");
+// A [rows.size(), rows[0].size()] float64 tensor of the rows.
+Tensor table(const std::vector<V>& rows) {
+  V flat;
+  for (const V& r : rows) flat.insert(flat.end(), r.begin(), r.end());
+  return tensor(flat, {static_cast<std::int64_t>(rows.size()), static_cast<std::int64_t>(rows.at(0).size())}, kFloat64);
+}
+
+// The named tensors of optimizers.py's trajectory(): what each of 6 steps returned,
+// and the parameters at the start and after each step.
+Named trajectory(const std::function<V()>& values, const std::function<double()>& step) {
+  V losses;
+  std::vector<V> rows = {values()};
+  for (int k = 1; k <= 6; ++k) {
+    losses.push_back(step());
+    rows.push_back(values());
   }
-  return all;
-}
-
-const std::map<std::string, Reference>& reference() {
-  static const std::map<std::string, Reference> all = read_reference();
-  return all;
-}
-
-void check_close(const V& got, const V& want, double tol = 1e-12) {
-  REQUIRE(got.size() == want.size());
-  for (std::size_t i = 0; i < got.size(); ++i) CHECK(got[i] == Approx(want[i]).epsilon(tol).margin(1e-300));
+  return {{"loss", tensor(losses, {6}, kFloat64)}, {"params", table(rows)}};
 }
 
 // The fixed problem of optimizers.py:
@@ -203,91 +178,79 @@ const std::map<std::string, ReduceLROnPlateauOptions>& plateaus() {
   return all;
 }
 
+// All cases of the reference file, by name.
+testing::ReferenceCases reference_cases() {
+  using In = const std::vector<Tensor>&;
+  testing::ReferenceCases all;
+  for (const auto& [name, make] : optimizers())
+    all[name] = [make = make](In) -> testing::ReferenceResult {
+      Problem p;
+      auto opt = make(p.w, p.b);
+      return trajectory([&] { return p.values(); },
+                        [&] {
+                          opt->zero_grad();
+                          Tensor loss = p.loss();
+                          loss.backward();
+                          opt->step();
+                          return loss.item();
+                        });
+    };
+  for (const auto& [name, options] : lbfgs_cases())
+    all[name] = [options = options](In) -> testing::ReferenceResult {
+      Rosenbrock r;
+      LBFGS opt({r.a, r.b}, options);
+      return trajectory([&] { return V{r.a.item(), r.b.item()}; },
+                        [&] {
+                          return opt
+                              .step([&] {
+                                opt.zero_grad();
+                                Tensor l = r.loss();
+                                l.backward();
+                                return l;
+                              })
+                              .item();
+                        });
+    };
+  for (const auto& [name, make] : schedulers())
+    all[name] = [make = make](In) -> testing::ReferenceResult {
+      TwoGroups g;
+      auto s = make(g.opt);
+      std::vector<V> rows = {g.lrs()};
+      for (std::int64_t e = 1; e <= 12; ++e) {
+        s->step();
+        CHECK(s->epoch() == e);
+        rows.push_back(g.lrs());
+      }
+      return Named{{"lr", table(rows)}};
+    };
+  for (const auto& [name, options] : plateaus())
+    all[name] = [options = options](In in) -> testing::ReferenceResult {
+      TwoGroups g;
+      ReduceLROnPlateau s(g.opt, options);
+      std::vector<V> rows = {g.lrs()};
+      for (double metric : in.at(0).to_vector<double>()) {
+        s.step(metric);
+        rows.push_back(g.lrs());
+      }
+      return Named{{"lr", table(rows)}};
+    };
+  return all;
+}
+
+// Relative 1e-12 (Approx's epsilon with a 1e-300 margin, as before). Near the
+// minimum L-BFGS's loss is a difference of nearly equal numbers: compared
+// absolutely below 1e-2 (1e-14).
+testing::Tolerance optim_tolerance(const std::string& name, Dtype, const std::string& what) {
+  if (name.rfind("lbfgs", 0) == 0 && what == "named loss") return {1e-12, 0, 1e-2};
+  return {1e-12, 0, 1e-288};
+}
+
 }  // namespace
 
-TEST_CASE("every case of the optimizer reference file is replayed", "[optim][torch]") {
-  std::set<std::string> known;
-  for (const auto& [n, f] : optimizers()) known.insert(n);
-  for (const auto& [n, o] : lbfgs_cases()) known.insert(n);
-  for (const auto& [n, s] : schedulers()) known.insert(n);
-  for (const auto& [n, p] : plateaus()) known.insert(n);
-  std::set<std::string> in_file;
-  for (const auto& [n, r] : reference()) in_file.insert(n);
-  CHECK(in_file == known);
-}
-
-TEST_CASE("optimizer trajectories agree with PyTorch's (float64, 1e-12)", "[optim][torch]") {
-  for (const auto& [name, make] : optimizers()) {
-    INFO("case " << name);
-    const Reference& ref = reference().at(name);
-    REQUIRE(ref.steps.size() == 7);
-    Problem p;
-    auto opt = make(p.w, p.b);
-    check_close(p.values(), V(ref.steps[0].begin() + 1, ref.steps[0].end()));
-    for (std::size_t k = 1; k < ref.steps.size(); ++k) {
-      INFO("step " << k);
-      opt->zero_grad();
-      Tensor loss = p.loss();
-      loss.backward();
-      opt->step();
-      check_close({loss.item()}, {ref.steps[k][0]});
-      check_close(p.values(), V(ref.steps[k].begin() + 1, ref.steps[k].end()));
-    }
-  }
-}
-
-TEST_CASE("LBFGS on Rosenbrock's function agrees with PyTorch's, with and without strong Wolfe", "[optim][torch]") {
-  for (const auto& [name, options] : lbfgs_cases()) {
-    INFO("case " << name);
-    const Reference& ref = reference().at(name);
-    REQUIRE(ref.steps.size() == 7);
-    Rosenbrock r;
-    LBFGS opt({r.a, r.b}, options);
-    for (std::size_t k = 1; k < ref.steps.size(); ++k) {
-      INFO("step " << k);
-      const Tensor loss = opt.step([&] {
-        opt.zero_grad();
-        Tensor l = r.loss();
-        l.backward();
-        return l;
-      });
-      // Near the minimum the loss is a difference of nearly equal numbers: compare it absolutely.
-      CHECK(loss.item() == Approx(ref.steps[k][0]).epsilon(1e-12).margin(1e-14));
-      check_close({r.a.item(), r.b.item()}, {ref.steps[k][1], ref.steps[k][2]});
-    }
-  }
-}
-
-TEST_CASE("scheduler lr sequences agree with PyTorch's for every parameter group", "[optim][torch]") {
-  for (const auto& [name, make] : schedulers()) {
-    INFO("case " << name);
-    const Reference& ref = reference().at(name);
-    REQUIRE(ref.lrs.size() == 13);
-    TwoGroups g;
-    auto s = make(g.opt);
-    check_close(g.lrs(), ref.lrs[0]);
-    for (std::size_t e = 1; e < ref.lrs.size(); ++e) {
-      INFO("epoch " << e);
-      s->step();
-      CHECK(s->epoch() == static_cast<std::int64_t>(e));
-      // PyTorch's OneCycleLR extrapolates past its last phase at epoch total_steps (the step
-      // after the last batch), to a negative lr in the linear three-phase case; tapegrad stops at 0.
-      V want = ref.lrs[e];
-      for (double& lr : want) lr = std::max(lr, 0.0);
-      check_close(g.lrs(), want);
-    }
-  }
-  for (const auto& [name, options] : plateaus()) {
-    INFO("case " << name);
-    const Reference& ref = reference().at(name);
-    REQUIRE(ref.metrics.size() + 1 == ref.lrs.size());
-    TwoGroups g;
-    ReduceLROnPlateau s(g.opt, options);
-    check_close(g.lrs(), ref.lrs[0]);
-    for (std::size_t e = 1; e < ref.lrs.size(); ++e) {
-      INFO("epoch " << e);
-      s.step(ref.metrics[e - 1]);
-      check_close(g.lrs(), ref.lrs[e]);
-    }
-  }
+TEST_CASE("optimizer trajectories and lr schedules agree with PyTorch's (float64, 1e-12)",
+          "[optim][torch][torch_reference]") {
+  // PyTorch's OneCycleLR extrapolates past its last phase at epoch total_steps (the step
+  // after the last batch), to a negative lr in the linear three-phase case; tapegrad
+  // stops at 0, and the reference records max(lr, 0) (see optimizers.py).
+  testing::check_against_pytorch("tests/data/optimizers_reference.txt", reference_cases(), optim_tolerance);
 }

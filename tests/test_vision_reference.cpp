@@ -8,21 +8,20 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
-#include <fstream>
 #include <functional>
 #include <map>
-#include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include <tapegrad/tapegrad.hpp>
 
+#include "torch_reference_file.hpp"
+
 using namespace tg;
 
 namespace {
 
-using Case = std::function<Tensor(const std::vector<Tensor>&)>;
+using Case = testing::ReferenceCase;
 
 // The same names, and the same calls, as CASES in tests/torch_reference/vision_ops.py.
 const std::map<std::string, Case>& cases() {
@@ -71,106 +70,20 @@ const std::map<std::string, Case>& cases() {
   return all;
 }
 
-// A tensor as the file writes it: "[2,3] v v v ..." (the extents, then the values).
-struct Values {
-  Shape shape;
-  std::vector<double> values;
-};
-
-Values read_values(std::istringstream& in) {
-  std::string extents;
-  in >> extents;
-  REQUIRE(extents.size() >= 2);
-  std::vector<std::int64_t> dims;
-  std::istringstream e(extents.substr(1, extents.size() - 2));
-  for (std::string d; std::getline(e, d, ',');) dims.push_back(std::stoll(d));
-  Values v{Shape(dims), {}};
-  for (std::string x; in >> x;) v.values.push_back(std::stod(x));
-  REQUIRE(static_cast<std::int64_t>(v.values.size()) == v.shape.numel());
-  return v;
-}
-
-void check_close(const Tensor& got, const Values& want, Dtype dtype, const std::string& what) {
-  INFO(what << " (" << dtype_name(dtype) << "): tapegrad " << got << ", PyTorch " << want.shape.str());
-  REQUIRE(got.defined());
-  REQUIRE(got.shape() == want.shape);
-  CHECK(got.dtype() == dtype);
-  const std::vector<double> v = got.to_vector<double>();
-  const double rtol = dtype == kFloat64 ? 1e-12 : 1e-5;
-  for (std::size_t i = 0; i < v.size(); ++i) {
-    INFO("element " << i << ": " << v[i] << " vs " << want.values[i]);
-    CHECK(std::abs(v[i] - want.values[i]) <= rtol * std::max(1.0, std::abs(want.values[i])));
-  }
-}
-
-// One case of the file, run in `dtype`.
-struct Run {
-  std::vector<Values> inputs;
-  bool refused = false;
-  Values output, seed;
-  std::vector<Values> grads;
-};
-
-void run_case(const std::string& name, const Run& r, Dtype dtype) {
-  INFO("case " << name << " in " << dtype_name(dtype));
-  std::vector<Tensor> in;
-  for (const Values& v : r.inputs) in.push_back(tensor(v.values, v.shape, dtype).requires_grad_());
-  if (r.refused) {
-    CHECK_THROWS_AS(cases().at(name)(in), std::invalid_argument);
-    return;
-  }
-  Tensor out = cases().at(name)(in);
-  check_close(out, r.output, dtype, "output");
-  out.backward(tensor(r.seed.values, r.seed.shape, dtype));
-  REQUIRE(r.grads.size() == in.size());
-  for (std::size_t k = 0; k < in.size(); ++k) check_close(in[k].grad(), r.grads[k], dtype, "gradient of input " + std::to_string(k));
+// rtol relative above 1 and absolute below: float64 1e-12, float32 1e-5.
+testing::Tolerance vision_tolerance(const std::string&, Dtype dtype, const std::string&) {
+  return testing::Tolerance{dtype == kFloat64 ? 1e-12 : 1e-5, 0, 1};
 }
 
 }  // namespace
 
 TEST_CASE("grouped conv2d, conv_transpose2d, adaptive pooling, interpolate and pixel_shuffle agree with PyTorch",
           "[ops][vision][torch_reference]") {
-  std::ifstream file(std::string(TAPEGRAD_SOURCE_DIR) + "/tests/data/vision_ops_reference.txt");
-  REQUIRE(file.good());
-  std::set<std::string> seen;
-  std::string line, name;
-  Run run;
-  for (int line_number = 1; std::getline(file, line); ++line_number) {
-    if (line.empty() || line[0] == '#') continue;
-    std::istringstream in(line);
-    std::string key;
-    in >> key;
-    INFO("case " << name << ", line " << line_number);
-    if (key == "case") {
-      in >> name;
-      REQUIRE(cases().count(name) == 1);  // every case of the file has its tapegrad call
-      seen.insert(name);
-      run = Run();
-    } else if (key == "input") {
-      std::string dtype, grad;
-      in >> dtype >> grad;
-      REQUIRE(dtype == "float64");
-      run.inputs.push_back(read_values(in));
-    } else if (key == "output") {
-      std::string dtype;
-      in >> dtype;
-      run.output = read_values(in);
-    } else if (key == "raises") {
-      run.refused = true;
-    } else if (key == "seed") {
-      run.seed = read_values(in);
-    } else if (key == "grad") {
-      std::size_t k = 0;
-      in >> k;
-      REQUIRE(k == run.grads.size());
-      run.grads.push_back(read_values(in));
-    } else {
-      REQUIRE(key == "end");
-      run_case(name, run, kFloat64);
-      run_case(name, run, kFloat32);
-    }
+  const std::string file = "tests/data/vision_ops_reference.txt";
+  SECTION("float64") { testing::check_against_pytorch(file, cases(), vision_tolerance); }
+  SECTION("float32, against the same float64 values") {
+    testing::check_against_pytorch(file, cases(), vision_tolerance, {kFloat32});
   }
-  CHECK(seen.size() == cases().size());  // every tapegrad call has its case in the file
 }
 
 TEST_CASE("conv2d with groups equals separate convolutions of the channel blocks", "[ops][vision]") {

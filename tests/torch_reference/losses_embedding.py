@@ -15,20 +15,15 @@ time; rerun this script (Debian's python3-torch) after changing a case:
 
     /usr/bin/python3 tests/torch_reference/losses_embedding.py
 
-Format, one item per line, values space-separated in row-major order:
-    case NAME
-    input DTYPE grad|nograd [EXTENTS] VALUES...
-    output DTYPE [EXTENTS] VALUES...        (or: raises)
-    seed [EXTENTS] VALUES...                (the upstream gradient)
-    grad INDEX [EXTENTS] VALUES...          (none: PyTorch gives no gradient)
-    after INDEX [EXTENTS] VALUES...         (input INDEX after the call)
-    end
+The format is that of reference_file.py (read by tests/torch_reference_file.hpp);
+an input the call changes in place is recorded after it ("after").
 """
 import os
-import sys
 
 import torch
 import torch.nn.functional as F
+
+import reference_file
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "..", "data", "losses_embedding_reference.txt")
@@ -202,47 +197,8 @@ CASES.update({
 })
 
 
-def fmt(t):
-    vals = " ".join(repr(v) for v in t.detach().reshape(-1).tolist())
-    return "[" + ",".join(str(s) for s in t.shape) + "]" + (" " + vals if vals else "")
-
-
-DTYPES = {torch.float32: "float32", torch.float64: "float64", torch.int64: "int64"}
-
-
 def main():
-    lines = [
-        "# PyTorch " + torch.__version__.split("+")[0] + "'s values for tests/test_losses_embedding.cpp;",
-        "# written by tests/torch_reference/losses_embedding.py -- do not edit by hand.",
-    ]
-    for name, (inputs, fn) in CASES.items():
-        lines.append("case " + name)
-        # The inputs as given (an in-place renorm changes the weight: recorded below as "after").
-        for t in inputs:
-            lines.append("input %s %s %s" % (DTYPES[t.dtype], "grad" if t.requires_grad else "nograd", fmt(t)))
-        before = [t.detach().clone() for t in inputs]
-        try:
-            out = fn(*inputs)
-        except (RuntimeError, ValueError, IndexError) as e:
-            lines.append("raises")
-            lines.append("end")
-            print("%-44s raises: %s" % (name, str(e).splitlines()[0]), file=sys.stderr)
-            continue
-        lines.append("output %s %s" % (DTYPES[out.dtype], fmt(out)))
-        for k, t in enumerate(inputs):
-            if not torch.equal(before[k], t.detach()):
-                lines.append("after %d %s" % (k, fmt(t)))
-        n = out.numel()
-        seed = torch.tensor([((i * 5) % 13 - 6) * 0.25 for i in range(n)], dtype=out.dtype).reshape(out.shape)
-        out.backward(seed)
-        lines.append("seed " + fmt(seed))
-        for k, t in enumerate(inputs):
-            if t.requires_grad:
-                lines.append("grad %d %s" % (k, "none" if t.grad is None else fmt(t.grad)))
-        lines.append("end")
-    with open(OUT, "w") as f:
-        f.write("\n".join(lines) + "\n")
-    print("wrote %d cases to %s" % (len(CASES), os.path.relpath(OUT)), file=sys.stderr)
+    reference_file.write(CASES, OUT, "tests/test_losses_embedding.cpp", "tests/torch_reference/losses_embedding.py")
 
 
 if __name__ == "__main__":

@@ -2,13 +2,14 @@
 """PyTorch's values for tapegrad's normalisation layers.
 
 Writes tests/data/norm_layers_reference.txt: for each case, a module built with
-fixed weights, its state_dict keys, and three calls -- two in training mode
-(so the running statistics move twice) and one in eval mode -- each with its
-input, PyTorch's output, the gradients of the input and of every parameter
-after backward() with a fixed upstream gradient, and the buffers after the
-call. tests/test_nn_norm.cpp builds the same modules (by case name) and
-compares. Torch is never run at test time; rerun this script (Debian's
-python3-torch, stdlib otherwise) after changing a case:
+fixed weights and three calls -- two in training mode (so the running
+statistics move twice) and one in eval mode. Its inputs are the parameters (set
+before the first call), then each call's input and upstream gradient; its named
+tensors are, per call, PyTorch's output, the gradients of the input and of every
+parameter after backward(), and the buffers after the call, parameters and
+buffers in PyTorch's state_dict order. tests/test_nn_norm.cpp builds the same
+modules (by case name) and compares. Torch is never run at test time; rerun
+this script (Debian's python3-torch, stdlib otherwise) after changing a case:
 
     /usr/bin/python3 tests/torch_reference/norm_layers.py
 
@@ -16,23 +17,17 @@ PyTorch 1.13 has no RMSNorm: its cases use the formula of PyTorch 2.4's
 documentation, x / sqrt(mean(x^2 over the normalised dimensions) + eps) * weight,
 with eps defaulting to torch.finfo(dtype).eps, written with torch ops here.
 
-Format, one item per line, values space-separated in row-major order:
-    case NAME DTYPE
-    keys NAME...                          (the state_dict keys, in order)
-    param NAME [EXTENTS] VALUES...        (set before the first call)
-    step train|eval
-    input [EXTENTS] VALUES...
-    output [EXTENTS] VALUES...
-    seed [EXTENTS] VALUES...              (the upstream gradient)
-    grad input|PARAM [EXTENTS] VALUES...
-    buffer NAME [EXTENTS] VALUES...       (after the call)
-    end
+The file format is that of reference_file.py (read by tests/torch_reference_file.hpp),
+the named tensors of call k (1, 2, 3) in mode MODE (train, train, eval) being
+    MODEk.output, MODEk.grad.input, MODEk.grad.PARAM..., MODEk.BUFFER...
 """
 import math
 import os
 
 import torch
 import torch.nn as nn
+
+import reference_file
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "..", "data", "norm_layers_reference.txt")
@@ -89,50 +84,47 @@ def varied(shape, offset):
     return [((i * 7 + offset * 5) % 13 - 6) * 0.25 + 0.125 * ((i + offset) % 3) for i in range(n)]
 
 
-def fmt(t):
-    t = t.detach().to(torch.float64) if t.dtype != torch.int64 else t.detach()
-    extents = "[" + ",".join(str(s) for s in t.shape) + "]"
-    return extents + " " + " ".join(repr(v) for v in t.reshape(-1).tolist())
+MODES = ["train", "train", "eval"]
 
 
-def main():
-    lines = [
-        f"# PyTorch {torch.__version__}'s values for tests/test_nn_norm.cpp;",
-        "# written by tests/torch_reference/norm_layers.py -- do not edit by hand.",
-    ]
-    for name, (make, shape, dtype) in CASES.items():
-        torch.manual_seed(0)
-        m = make().to(dtype)
-        lines.append(f"case {name} {str(dtype).replace('torch.', '')}")
-        lines.append("keys " + " ".join(m.state_dict().keys()))
+def module_case(make, shape, dtype):
+    """The inputs (parameters, then each call's input and seed) and the call of one case."""
+    torch.manual_seed(0)
+    m = make().to(dtype)
+    params = [(torch.tensor(varied(list(p.shape), 11), dtype=torch.float64) * 0.5 + 1.0).reshape(p.shape).to(dtype)
+              for p in m.parameters()]
+    calls = []
+    for step in range(len(MODES)):
+        x = torch.tensor(varied(shape, step), dtype=dtype).reshape(shape)
+        # Spread the channels apart so every statistic differs.
+        x = (x * (1.0 + 0.5 * torch.arange(math.prod(shape), dtype=dtype).reshape(shape) / math.prod(shape)))
+        seed = torch.tensor(varied(shape, step + 3), dtype=dtype).reshape(shape)  # the output has the input's shape
+        calls += [x.requires_grad_(), seed]
+
+    def run(*inputs):
         with torch.no_grad():
-            for p_name, p in m.named_parameters():
-                values = torch.tensor(varied(list(p.shape), 11), dtype=torch.float64) * 0.5 + 1.0
-                p.copy_(values.reshape(p.shape))
-                lines.append(f"param {p_name} {fmt(p)}")
-        for step, mode in enumerate(["train", "train", "eval"]):
+            for p, v in zip(m.parameters(), inputs):
+                p.copy_(v)
+        named = []
+        for step, mode in enumerate(MODES):
+            x, seed = inputs[len(params) + 2 * step:len(params) + 2 * step + 2]
             m.train(mode == "train")
             for p in m.parameters():
                 p.grad = None
-            x = torch.tensor(varied(shape, step), dtype=dtype).reshape(shape)
-            # Spread the channels apart so every statistic differs.
-            x = (x * (1.0 + 0.5 * torch.arange(math.prod(shape), dtype=dtype).reshape(shape) / math.prod(shape)))
-            x.requires_grad_()
             y = m(x)
-            seed = torch.tensor(varied(list(y.shape), step + 3), dtype=dtype).reshape(y.shape)
             y.backward(seed)
-            lines.append(f"step {mode}")
-            lines.append(f"input {fmt(x)}")
-            lines.append(f"output {fmt(y)}")
-            lines.append(f"seed {fmt(seed)}")
-            lines.append(f"grad input {fmt(x.grad)}")
-            for p_name, p in m.named_parameters():
-                lines.append(f"grad {p_name} {fmt(p.grad)}")
-            for b_name, b in m.named_buffers():
-                lines.append(f"buffer {b_name} {fmt(b)}")
-        lines.append("end")
-    with open(OUT, "w") as f:
-        f.write("\n".join(lines) + "\n")
+            prefix = "%s%d." % (mode, step + 1)
+            named += [(prefix + "output", y), (prefix + "grad.input", x.grad)]
+            named += [(prefix + "grad." + n, p.grad) for n, p in m.named_parameters()]
+            named += [(prefix + n, b.detach().clone()) for n, b in m.named_buffers()]
+        return named
+
+    return params + calls, run
+
+
+def main():
+    cases = {name: module_case(*case) for name, case in CASES.items()}
+    reference_file.write(cases, OUT, "tests/test_nn_norm.cpp", "tests/torch_reference/norm_layers.py")
 
 
 if __name__ == "__main__":

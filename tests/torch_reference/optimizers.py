@@ -8,18 +8,18 @@ changing a case:
 
     /usr/bin/python3 tests/torch_reference/optimizers.py
 
-Format, one record per line:
-    case <name>
-    step <k> <loss> <w values...> <b values...>   parameters after k optimizer steps
-                                                  (k = 0: the start; loss: what step() returned, 0 for k = 0)
-    lr <epoch> <lr of group 0> [<lr of group 1>]  after <epoch> scheduler steps
-    metric <epoch> <value>                        ReduceLROnPlateau: the metric given to step <epoch>
-    end
+The file format is that of reference_file.py (read by tests/torch_reference_file.hpp);
+every case reports named tensors:
+    loss [6], params [7, n]   optimizers: what step() returned at steps 1..6, and the
+                              parameters (w then b, flattened) at the start and after each step
+    lr [epochs + 1, groups]   schedulers: each group's lr at the start and after each step;
+                              ReduceLROnPlateau's case has the metrics given to step() as its input
 """
-import math
 import os
 
 import torch
+
+import reference_file
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "..", "data", "optimizers_reference.txt")
@@ -63,10 +63,6 @@ def rosenbrock():
 
 def values(*tensors):
     return [x for t in tensors for x in t.detach().reshape(-1).tolist()]
-
-
-def fmt(x):
-    return repr(float(x))
 
 
 OPTIMIZERS = {
@@ -114,36 +110,46 @@ LBFGS = {
 }
 
 
-def write_optimizer(out, name, make):
-    w, b, loss_fn = problem()
-    opt = make(w, b)
-    out.append("case " + name)
-    out.append(" ".join(["step", "0", "0.0"] + [fmt(x) for x in values(w, b)]))
-    for k in range(1, STEPS + 1):
-        opt.zero_grad()
-        loss = loss_fn()
-        loss.backward()
-        opt.step()
-        out.append(" ".join(["step", str(k), fmt(loss.item())] + [fmt(x) for x in values(w, b)]))
-    out.append("end")
+def trajectory(params, step):
+    """The named tensors of STEPS calls of step(): what each returned, and the parameters."""
+    losses, rows = [], [values(*params)]
+    for _ in range(STEPS):
+        losses.append(step().item())
+        rows.append(values(*params))
+    return [("loss", f64(losses)), ("params", f64(rows))]
 
 
-def write_lbfgs(out, name, kwargs):
-    a, b, loss_fn = rosenbrock()
-    opt = torch.optim.LBFGS([a, b], **kwargs)
+def optimizer_case(make):
+    def run():
+        w, b, loss_fn = problem()
+        opt = make(w, b)
 
-    def closure():
-        opt.zero_grad()
-        loss = loss_fn()
-        loss.backward()
-        return loss
+        def step():
+            opt.zero_grad()
+            loss = loss_fn()
+            loss.backward()
+            opt.step()
+            return loss
 
-    out.append("case " + name)
-    out.append(" ".join(["step", "0", "0.0"] + [fmt(x) for x in values(a, b)]))
-    for k in range(1, STEPS + 1):
-        loss = opt.step(closure)
-        out.append(" ".join(["step", str(k), fmt(loss.item())] + [fmt(x) for x in values(a, b)]))
-    out.append("end")
+        return trajectory([w, b], step)
+
+    return [], run
+
+
+def lbfgs_case(kwargs):
+    def run():
+        a, b, loss_fn = rosenbrock()
+        opt = torch.optim.LBFGS([a, b], **kwargs)
+
+        def closure():
+            opt.zero_grad()
+            loss = loss_fn()
+            loss.backward()
+            return loss
+
+        return trajectory([a, b], lambda: opt.step(closure))
+
+    return [], run
 
 
 S = torch.optim.lr_scheduler
@@ -186,44 +192,47 @@ def two_group_sgd():
     return torch.optim.SGD([{"params": [w]}, {"params": [b], "lr": 0.02}], lr=0.1)
 
 
-def write_scheduler(out, name, make):
-    opt = two_group_sgd()
-    sched = make(opt)
-    out.append("case " + name)
-    out.append(" ".join(["lr", "0"] + [fmt(g["lr"]) for g in opt.param_groups]))
-    for e in range(1, SCHEDULER_EPOCHS + 1):
-        opt.step()
-        sched.step()
-        out.append(" ".join(["lr", str(e)] + [fmt(g["lr"]) for g in opt.param_groups]))
-    out.append("end")
+def lrs(opt):
+    # PyTorch's OneCycleLR extrapolates past its last phase at epoch total_steps (the step
+    # after the last batch), to a negative lr in the linear three-phase case; an lr below 0
+    # means nothing, and tapegrad stops at 0: the reference records max(lr, 0).
+    return [max(g["lr"], 0.0) for g in opt.param_groups]
 
 
-def write_plateau(out, name, kwargs):
-    opt = two_group_sgd()
-    sched = S.ReduceLROnPlateau(opt, **kwargs)
-    out.append("case " + name)
-    out.append(" ".join(["lr", "0"] + [fmt(g["lr"]) for g in opt.param_groups]))
-    for e, m in enumerate(METRICS, start=1):
-        sched.step(m)
-        out.append("metric %d %s" % (e, fmt(m)))
-        out.append(" ".join(["lr", str(e)] + [fmt(g["lr"]) for g in opt.param_groups]))
-    out.append("end")
+def scheduler_case(make):
+    def run():
+        opt = two_group_sgd()
+        sched = make(opt)
+        rows = [lrs(opt)]
+        for _ in range(SCHEDULER_EPOCHS):
+            opt.step()
+            sched.step()
+            rows.append(lrs(opt))
+        return [("lr", f64(rows))]
+
+    return [], run
+
+
+def plateau_case(kwargs):
+    def run(metrics):
+        opt = two_group_sgd()
+        sched = S.ReduceLROnPlateau(opt, **kwargs)
+        rows = [lrs(opt)]
+        for m in metrics.tolist():
+            sched.step(m)
+            rows.append(lrs(opt))
+        return [("lr", f64(rows))]
+
+    return [f64(METRICS)], run
 
 
 def main():
     torch.set_default_dtype(torch.float64)
-    out = ["# PyTorch %s's values for tests/test_optim_reference.cpp;" % torch.__version__,
-           "# written by tests/torch_reference/optimizers.py -- do not edit by hand."]
-    for name, make in OPTIMIZERS.items():
-        write_optimizer(out, name, make)
-    for name, kwargs in LBFGS.items():
-        write_lbfgs(out, name, kwargs)
-    for name, make in SCHEDULERS.items():
-        write_scheduler(out, name, make)
-    for name, kwargs in PLATEAUS.items():
-        write_plateau(out, name, kwargs)
-    with open(OUT, "w") as f:
-        f.write("\n".join(out) + "\n")
+    cases = {name: optimizer_case(make) for name, make in OPTIMIZERS.items()}
+    cases.update({name: lbfgs_case(kwargs) for name, kwargs in LBFGS.items()})
+    cases.update({name: scheduler_case(make) for name, make in SCHEDULERS.items()})
+    cases.update({name: plateau_case(kwargs) for name, kwargs in PLATEAUS.items()})
+    reference_file.write(cases, OUT, "tests/test_optim_reference.cpp", "tests/torch_reference/optimizers.py")
 
 
 if __name__ == "__main__":

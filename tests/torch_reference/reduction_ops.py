@@ -20,19 +20,11 @@ import os
 import torch
 
 import reference_file
+from reference_file import f64, i64
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "..", "data", "reduction_ops_reference.txt")
 INF = math.inf
-
-
-def f64(*shape):
-    """A float64 input that requires grad, with exact, varied values (multiples of 0.5, with ties)."""
-    n = 1
-    for s in shape:
-        n *= s
-    values = [((i * 7) % 11 - 5) * 0.5 for i in range(n)]
-    return torch.tensor(values, dtype=torch.float64).reshape(shape).requires_grad_()
 
 
 def t(values, *shape):
@@ -43,10 +35,6 @@ def t(values, *shape):
 def const(values, *shape):
     """A float64 input with these values that is not differentiated."""
     return torch.tensor(values, dtype=torch.float64).reshape(shape)
-
-
-def i64(values, *shape):
-    return torch.tensor(values, dtype=torch.int64).reshape(shape)
 
 
 POSITIVE = [0.25, 0.5, 1.0, 2.0, 4.0, 9.0]

@@ -25,22 +25,10 @@ import os
 import torch
 
 import reference_file
+from reference_file import f64, i64
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "..", "data", "shape_ops_reference.txt")
-
-
-def f64(*shape):
-    """A float64 input that requires grad, with exact, varied values (multiples of 0.5)."""
-    n = 1
-    for s in shape:
-        n *= s
-    values = [((i * 7) % 11 - 5) * 0.5 for i in range(n)]
-    return torch.tensor(values, dtype=torch.float64).reshape(shape).requires_grad_()
-
-
-def i64(values, *shape):
-    return torch.tensor(values, dtype=torch.int64).reshape(shape)
 
 
 def mask(t):

@@ -12,19 +12,14 @@ script (Debian's python3-torch, stdlib otherwise) after changing a case:
 
     /usr/bin/python3 tests/torch_reference/vision_ops.py
 
-The file format is that of shape_ops.py:
-    case NAME
-    input DTYPE grad|nograd [EXTENTS] VALUES...
-    output DTYPE [EXTENTS] VALUES...        (or: raises)
-    seed [EXTENTS] VALUES...                (the upstream gradient)
-    grad INDEX [EXTENTS] VALUES...
-    end
+The file format is that of reference_file.py (read by tests/torch_reference_file.hpp).
 """
 import os
-import sys
 
 import torch
 import torch.nn.functional as F
+
+import reference_file
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "..", "data", "vision_ops_reference.txt")
@@ -100,38 +95,8 @@ CASES = {
 }
 
 
-def fmt(t):
-    values = " ".join(repr(v) for v in t.detach().reshape(-1).tolist())
-    return "[" + ",".join(str(s) for s in t.shape) + "]" + (" " + values if values else "")
-
-
 def main():
-    lines = [
-        "# PyTorch " + torch.__version__.split("+")[0] + "'s values for tests/test_vision_reference.cpp;",
-        "# written by tests/torch_reference/vision_ops.py -- do not edit by hand.",
-    ]
-    for name, (inputs, fn) in CASES.items():
-        lines.append("case " + name)
-        for t in inputs:
-            lines.append("input float64 %s %s" % ("grad" if t.requires_grad else "nograd", fmt(t)))
-        try:
-            out = fn(*inputs)
-        except (RuntimeError, ValueError) as e:
-            lines.append("raises")
-            lines.append("end")
-            print("%-40s raises: %s" % (name, str(e).splitlines()[0]), file=sys.stderr)
-            continue
-        lines.append("output float64 " + fmt(out))
-        seed = torch.tensor([((i * 5) % 13 - 6) * 0.25 for i in range(out.numel())],
-                            dtype=out.dtype).reshape(out.shape)
-        out.backward(seed)
-        lines.append("seed " + fmt(seed))
-        for k, t in enumerate(inputs):
-            lines.append("grad %d %s" % (k, fmt(t.grad)))
-        lines.append("end")
-    with open(OUT, "w") as f:
-        f.write("\n".join(lines) + "\n")
-    print("wrote %d cases to %s" % (len(CASES), os.path.relpath(OUT)), file=sys.stderr)
+    reference_file.write(CASES, OUT, "tests/test_vision_reference.cpp", "tests/torch_reference/vision_ops.py")
 
 
 if __name__ == "__main__":

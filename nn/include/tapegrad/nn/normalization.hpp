@@ -63,19 +63,12 @@ Tensor rms_norm(const Tensor& input, const std::vector<std::int64_t>& normalized
                 const Tensor& weight = Tensor(), std::optional<double> eps = std::nullopt);
 }  // namespace functional
 
-/// What BatchNorm1d and BatchNorm2d share (PyTorch's _BatchNorm): parameters
+/// What BatchNorm and InstanceNorm2d share (PyTorch's _NormBase): parameters
 /// weight (ones) and bias (zeros) of [num_features] when affine; buffers
 /// running_mean (zeros), running_var (ones) and num_batches_tracked (0-d int64)
-/// when track_running_stats. Training mode normalises with the batch's statistics
-/// and updates the running ones (momentum, or the cumulative average over
-/// num_batches_tracked when momentum is nullopt); eval mode uses the running
-/// ones (or the batch's, without track_running_stats).
-class BatchNormBase : public Module {
+/// when track_running_stats.
+class NormBase : public Module {
  public:
-  Tensor forward(const Tensor& input) override;
-  std::string extra_repr() const override;
-  /// "BatchNorm2d(64)"
-  std::string brief() const override;
   /// The number of channels, as constructed.
   std::int64_t num_features() const { return num_features_; }
 
@@ -86,14 +79,32 @@ class BatchNormBase : public Module {
   Tensor num_batches_tracked;  ///< 0-d int64, undefined without track_running_stats
 
  protected:
+  /// Throws unless num_features > 0 and eps >= 0, naming `type`.
+  NormBase(const char* type, std::int64_t num_features, double eps, bool affine, bool track_running_stats);
+
+  std::int64_t num_features_;
+  double eps_;
+};
+
+/// What BatchNorm1d and BatchNorm2d share (PyTorch's _BatchNorm). Training mode
+/// normalises with the batch's statistics and updates the running ones
+/// (momentum, or the cumulative average over num_batches_tracked when momentum
+/// is nullopt); eval mode uses the running ones (or the batch's, without
+/// track_running_stats).
+class BatchNormBase : public NormBase {
+ public:
+  Tensor forward(const Tensor& input) override;
+  std::string extra_repr() const override;
+  /// "BatchNorm2d(64)"
+  std::string brief() const override;
+
+ protected:
   BatchNormBase(const char* type, std::int64_t num_features, double eps, std::optional<double> momentum, bool affine,
                 bool track_running_stats);
   /// Throws unless the input's rank is one this layer takes.
   virtual void check_rank(const Tensor& input) const = 0;
 
  private:
-  std::int64_t num_features_;
-  double eps_;
   std::optional<double> momentum_;
 };
 
@@ -159,9 +170,9 @@ class GroupNorm : public Module {
 /// as in PyTorch, num_batches_tracked is kept but never counted). A channel
 /// count other than num_features is refused only when it matters (affine or
 /// track_running_stats), as PyTorch refuses it only then.
-class InstanceNorm2d : public Module {
+class InstanceNorm2d : public NormBase {
  public:
-  /// Throws unless num_features > 0 and eps >= 0.
+  /// Throws unless num_features > 0, eps >= 0 and momentum is in [0, 1].
   explicit InstanceNorm2d(std::int64_t num_features, double eps = 1e-5, double momentum = 0.1, bool affine = false,
                           bool track_running_stats = false);
   Tensor forward(const Tensor& input) override;
@@ -169,15 +180,8 @@ class InstanceNorm2d : public Module {
   /// "InstanceNorm2d(3)"
   std::string brief() const override;
 
-  Tensor weight;               ///< [num_features], undefined without affine
-  Tensor bias;                 ///< [num_features], undefined without affine
-  Tensor running_mean;         ///< [num_features], undefined without track_running_stats
-  Tensor running_var;          ///< [num_features], undefined without track_running_stats
-  Tensor num_batches_tracked;  ///< 0-d int64, undefined without track_running_stats
-
  private:
-  std::int64_t num_features_;
-  double eps_, momentum_;
+  double momentum_;
 };
 
 /// functional::rms_norm (PyTorch 2.4's RMSNorm); weight (ones) of

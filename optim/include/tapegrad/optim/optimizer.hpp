@@ -121,6 +121,10 @@ class Optimizer {
   std::string group_owner(std::size_t g) const;
   /// Index range [first, second) of group g's parameters in params_.
   std::pair<std::size_t, std::size_t> group_range(std::size_t g) const { return {group_begin_[g], group_begin_[g + 1]}; }
+  /// The loop of a step() that updates parameter by parameter: under NoGradGuard,
+  /// calls `update(group, i, grad)` for every parameter i that has a gradient, then
+  /// bumps its version (a backward that saved it must not run on the stepped values).
+  void update_each(const std::function<void(std::size_t group, std::size_t i, const Tensor& grad)>& update);
 
   std::vector<Tensor> params_;     ///< the parameter handles, all groups in order
   std::vector<ParamState> state_;  ///< state_[i] belongs to params_[i]
