@@ -210,7 +210,7 @@ TEST_CASE("attention layers agree with PyTorch 1.13 in float64", "[nn][attention
         [](DL& m, const std::vector<Tensor>& in) { return m(in[0], in[1], in[2], in[3], Tensor(), in[4]); });
   }
   testing::check_against_pytorch("tests/data/attention_layers_reference.txt", cases,
-                                 [](const std::string& name, Dtype, bool) {
+                                 [](const std::string& name, Dtype, const std::string&) {
                                    // pe is a float32 buffer (as every module's state), so its values carry float32 rounding.
                                    if (name == "sinusoidal_positional_encoding") return testing::Tolerance{1e-5, 1e-6};
                                    return testing::Tolerance{1e-5, 1e-10};
