@@ -40,8 +40,10 @@ struct ConvGeometry {
 
 /// The first C/groups channels of an image [C,H,W] -> their column matrix
 /// [C/groups*KH*KW, OH*OW] (row (c,kh,kw), column (oh,ow)); callers offset
-/// `image` to a group's first channel.
-template <class T> void im2col(const T* image, const ConvGeometry& g, T* col);
+/// `image` to a group's first channel. `ld` is the column matrix's row stride
+/// (OH*OW, or more when several images share one matrix side by side).
+template <class T> void im2col(const T* image, const ConvGeometry& g, T* col, std::int64_t ld);
+template <class T> void im2col(const T* image, const ConvGeometry& g, T* col) { im2col(image, g, col, g.out_plane()); }
 
 /// The adjoint of im2col: adds every column entry back onto the pixel it came
 /// from. The group's channels of `image` are accumulated into (zero them first). `col` is scratch:

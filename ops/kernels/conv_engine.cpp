@@ -1,0 +1,343 @@
+// tapegrad's convolution engine: register-blocked xsimd micro-kernels for the
+// three products of conv2d (see conv_engine.hpp), on an im2col matrix that is
+// built one image (or a few small images) at a time into a buffer that stays in
+// L2, never for the whole batch.
+//
+// Why not OpenBLAS here: for conv shapes the gemms are thin (the benchmark layer
+// is [32,144]·[144,784] per image, LeNet's second conv [16,150]·[150,64]) and
+// there are N of them per step. OpenBLAS re-packs both operands on every call
+// and, on a CPU its table does not know, runs its generic SSE3 kernels (issue
+// 14: 24 GFLOP/s on an AVX-512 Xeon). These kernels pack only the weights, once
+// per conv call, and read the column matrix in place.
+//
+// Blocking (V = one SIMD register: 16 floats with AVX-512, 8 with AVX2):
+// - forward and input gradient, C = A·B: an MR x 2V tile of C lives in registers
+//   (MR = 8 with AVX-512's 32 registers: 16 accumulators + 2 B vectors + 1
+//   broadcast; MR = 6 with AVX2's 16). Per k: two unaligned loads of B's row,
+//   MR broadcasts of packed A, 2*MR FMAs: FMA-bound, not load-bound (2 loads per
+//   cycle). The j-loop is outside the panel loop, so the K x 2V slice of B
+//   (18 KB at K = 144) is read from L1 by every panel of A. Bias is the tile's
+//   initial value (fused: no second pass over y).
+// - weight gradient, C[F,K] += A[F,L]·B[K,L]ᵀ with L the pixels of several
+//   images: dot products along L, a 4 x 6 block of accumulators (AVX-512; 2 x 4
+//   with AVX2), each one vector wide, summed across lanes once per block. The
+//   k-block's 6 rows of B (6 x ~1024 floats = 24 KB) stay in L1 while every
+//   f-block streams A from L2. Small images are folded side by side (about
+//   kFoldColumns pixels per fold) so the reduction is long enough for the
+//   horizontal sums not to matter: this is where the batch enters the product.
+// The instruction set is the compile target's (xsimd's default arch; the build
+// uses -march=native): one binary with AVX2 and AVX-512 paths chosen at run time
+// is not done yet.
+#include "ops/kernels/conv_engine.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <type_traits>
+#include <vector>
+
+#include <xsimd/xsimd.hpp>
+
+#include "core/parallel.hpp"
+#include "core/tensor_impl.hpp"
+#include "ops/kernels/row_sum.hpp"
+#include <tapegrad/core/parallel.hpp>
+
+namespace tg::detail {
+namespace {
+
+std::atomic<ConvEngine> engine_mode{ConvEngine::Auto};
+
+template <class T> using Vec = xsimd::batch<T>;
+template <class T> constexpr int kLanes = int(Vec<T>::size);
+constexpr bool kWideRegisterFile = sizeof(Vec<float>) >= 64;  // AVX-512: 32 vector registers
+template <class T> constexpr int kMR = kWideRegisterFile ? 8 : (sizeof(Vec<T>) >= 32 ? 6 : 4);
+constexpr int kNV = 2;  // vectors per tile row
+template <class T> constexpr int kNR = kNV * kLanes<T>;
+// Weight-gradient block: kDotRows rows of A x kDotCols rows of B.
+constexpr int kDotRows = kWideRegisterFile ? 4 : 2;
+constexpr int kDotCols = kWideRegisterFile ? 6 : 4;
+// Pixels per weight-gradient fold (images side by side): 6 rows of it fit L1.
+constexpr std::int64_t kFoldColumns = 1024;
+// As in conv2d.cpp: below this many multiply-adds waking the pool costs more than it saves.
+constexpr std::int64_t kParallelMacs = std::int64_t{1} << 20;
+
+std::int64_t round_up(std::int64_t v, std::int64_t m) { return (v + m - 1) / m * m; }
+
+template <class T> struct Scratch {
+  Tensor storage;
+  T* data = nullptr;
+  explicit Scratch(std::int64_t n) {
+    if (n <= 0) return;
+    storage = make_tensor(Shape{n}, dtype_of<T>());
+    data = static_cast<T*>(storage.raw_data());
+  }
+};
+
+// The MR x NV*lanes tile of C at c (row stride ldc) = its start value + Σ_k ap[k][i] * b[k][j].
+template <class T, int MR>
+inline void micro_kernel(std::int64_t K, const T* ap, const T* b, std::int64_t ldb, T* c, std::int64_t ldc,
+                         const T* bias, bool accumulate) {
+  using V = Vec<T>;
+  constexpr int L = kLanes<T>;
+  V s[MR][kNV];
+  for (int i = 0; i < MR; ++i)
+    for (int v = 0; v < kNV; ++v)
+      s[i][v] = accumulate ? V::load_unaligned(c + i * ldc + v * L) : V(bias ? bias[i] : T(0));
+  for (std::int64_t k = 0; k < K; ++k) {
+    V bv[kNV];
+    for (int v = 0; v < kNV; ++v) bv[v] = V::load_unaligned(b + k * ldb + v * L);
+    const T* a = ap + k * MR;
+    for (int i = 0; i < MR; ++i) {
+      const V av(a[i]);
+      for (int v = 0; v < kNV; ++v) s[i][v] = xsimd::fma(av, bv[v], s[i][v]);
+    }
+  }
+  for (int i = 0; i < MR; ++i)
+    for (int v = 0; v < kNV; ++v) s[i][v].store_unaligned(c + i * ldc + v * L);
+}
+
+// R rows of A times S rows of B, dot products of length L (a multiple of the lanes).
+template <class T, int R, int S>
+inline void dot_block(std::int64_t L, const T* const* a, const T* const* b, T (&out)[R][S]) {
+  using V = Vec<T>;
+  V s[R][S];
+  for (int i = 0; i < R; ++i)
+    for (int j = 0; j < S; ++j) s[i][j] = V(T(0));
+  for (std::int64_t l = 0; l < L; l += kLanes<T>) {
+    V av[R];
+    for (int i = 0; i < R; ++i) av[i] = V::load_unaligned(a[i] + l);
+    for (int j = 0; j < S; ++j) {
+      const V bv = V::load_unaligned(b[j] + l);
+      for (int i = 0; i < R; ++i) s[i][j] = xsimd::fma(av[i], bv, s[i][j]);
+    }
+  }
+  for (int i = 0; i < R; ++i)
+    for (int j = 0; j < S; ++j) out[i][j] = xsimd::hadd(s[i][j]);
+}
+
+// Slices of the batch run concurrently (each image's products are independent).
+std::int64_t engine_chunks(const ConvGeometry& g) {
+  const std::int64_t threads = get_num_threads();
+  if (threads < 2 || g.batch < 2 || in_parallel_region()) return 1;
+  if (g.batch * g.filters * g.out_plane() * g.patch_size() < kParallelMacs) return 1;
+  return std::min(threads, g.batch);
+}
+
+template <class Body> void for_each_slice(std::int64_t batch, std::int64_t chunks, const Body& body) {
+  if (chunks <= 1) {
+    body(0, 0, batch);
+    return;
+  }
+  parallel_for(chunks, 1, [&](std::int64_t first, std::int64_t last) {
+    for (std::int64_t c = first; c < last; ++c) body(c, batch * c / chunks, batch * (c + 1) / chunks);
+  });
+}
+
+}  // namespace
+
+void set_conv_engine(ConvEngine mode) { engine_mode.store(mode); }
+ConvEngine conv_engine() { return engine_mode.load(); }
+
+// Where the engine is used in Auto mode (float32 only; float64 keeps im2col+BLAS).
+// TODO(thresholds): measured in bench_conv --sweep, see the table there.
+template <class T> bool use_conv_engine(const ConvGeometry& g) {
+  const ConvEngine mode = engine_mode.load();
+  if (mode == ConvEngine::Im2colBlas) return false;
+  if (mode == ConvEngine::Engine) return true;
+  if (!std::is_same<T, float>::value) return false;
+  return g.patch_size() <= 1152 && g.group_filters() <= 256;
+}
+
+template <class T> std::int64_t engine_panel_rows() { return kMR<T>; }
+template <class T> std::int64_t engine_lanes() { return kLanes<T>; }
+template <class T> std::int64_t packed_a_size(std::int64_t M, std::int64_t K) { return round_up(M, kMR<T>) * K; }
+
+template <class T>
+void pack_a(std::int64_t M, std::int64_t K, const T* a, std::int64_t row_stride, std::int64_t col_stride, T* packed) {
+  constexpr int MR = kMR<T>;
+  for (std::int64_t m0 = 0; m0 < M; m0 += MR) {
+    T* panel = packed + m0 * K;
+    for (std::int64_t k = 0; k < K; ++k)
+      for (int i = 0; i < MR; ++i)
+        panel[k * MR + i] = m0 + i < M ? a[(m0 + i) * row_stride + k * col_stride] : T(0);
+  }
+}
+
+template <class T>
+void engine_gemm(std::int64_t M, std::int64_t N, std::int64_t K, const T* packed_a, const T* b, std::int64_t ldb,
+                 T* c, std::int64_t ldc, const T* bias, bool accumulate) {
+  constexpr int MR = kMR<T>, NR = kNR<T>;
+  std::vector<T> b_tail;  // the last, partial column block of B, zero-padded to NR
+  for (std::int64_t j0 = 0; j0 < N; j0 += NR) {
+    const std::int64_t cols = std::min<std::int64_t>(NR, N - j0);
+    const T* bj = b + j0;
+    std::int64_t ldbj = ldb;
+    if (cols < NR) {
+      b_tail.assign(K * NR, T(0));
+      for (std::int64_t k = 0; k < K; ++k) std::copy(b + k * ldb + j0, b + k * ldb + j0 + cols, &b_tail[k * NR]);
+      bj = b_tail.data();
+      ldbj = NR;
+    }
+    for (std::int64_t m0 = 0; m0 < M; m0 += MR) {
+      const std::int64_t rows = std::min<std::int64_t>(MR, M - m0);
+      const T* panel = packed_a + m0 * K;
+      T* cij = c + m0 * ldc + j0;
+      if (rows == MR && cols == NR) {
+        micro_kernel<T, MR>(K, panel, bj, ldbj, cij, ldc, bias ? bias + m0 : nullptr, accumulate);
+        continue;
+      }
+      // An edge tile: computed whole in a local tile, only its valid part copied.
+      alignas(64) T tile[MR * NR] = {};
+      T tile_bias[MR] = {};
+      for (std::int64_t i = 0; i < rows; ++i) {
+        if (accumulate) std::copy(cij + i * ldc, cij + i * ldc + cols, tile + i * NR);
+        if (bias) tile_bias[i] = bias[m0 + i];
+      }
+      micro_kernel<T, MR>(K, panel, bj, ldbj, tile, NR, bias ? tile_bias : nullptr, accumulate);
+      for (std::int64_t i = 0; i < rows; ++i) std::copy(tile + i * NR, tile + i * NR + cols, cij + i * ldc);
+    }
+  }
+}
+
+template <class T>
+void engine_gemm_abt(std::int64_t M, std::int64_t N, std::int64_t L, const T* a, std::int64_t lda, const T* b,
+                     std::int64_t ldb, T* c, std::int64_t ldc) {
+  constexpr int R = kDotRows, S = kDotCols;
+  for (std::int64_t n0 = 0; n0 < N; n0 += S) {
+    const T* bs[S];
+    for (int j = 0; j < S; ++j) bs[j] = b + std::min<std::int64_t>(n0 + j, N - 1) * ldb;  // edge: repeat the last row
+    for (std::int64_t m0 = 0; m0 < M; m0 += R) {
+      const T* as[R];
+      for (int i = 0; i < R; ++i) as[i] = a + std::min<std::int64_t>(m0 + i, M - 1) * lda;
+      T out[R][S];
+      dot_block<T, R, S>(L, as, bs, out);
+      for (int i = 0; i < R && m0 + i < M; ++i)
+        for (int j = 0; j < S && n0 + j < N; ++j) c[(m0 + i) * ldc + n0 + j] += out[i][j];
+    }
+  }
+}
+
+template <class T> void engine_conv2d_forward(const T* x, const T* w, const T* b, const ConvGeometry& g, T* y) {
+  const std::int64_t F = g.filters, K = g.patch_size(), P = g.out_plane();
+  const std::int64_t FG = g.group_filters(), CG = g.group_channels();
+  const bool pointwise = g.is_pointwise();
+  const std::int64_t panel_size = packed_a_size<T>(FG, K);
+  Scratch<T> packed(g.groups * panel_size);
+  for (std::int64_t grp = 0; grp < g.groups; ++grp) pack_a(FG, K, w + grp * FG * K, K, 1, packed.data + grp * panel_size);
+  for_each_slice(g.batch, engine_chunks(g), [&](std::int64_t, std::int64_t begin, std::int64_t end) {
+    Scratch<T> col(pointwise ? 0 : K * P);
+    for (std::int64_t n = begin; n < end; ++n)
+      for (std::int64_t grp = 0; grp < g.groups; ++grp) {
+        const T* xg = x + (n * g.channels + grp * CG) * g.in_plane();
+        if (!pointwise) im2col(xg, g, col.data);
+        engine_gemm(FG, P, K, packed.data + grp * panel_size, pointwise ? xg : col.data, P, y + (n * F + grp * FG) * P,
+                    P, b ? b + grp * FG : nullptr, false);
+      }
+  });
+}
+
+template <class T>
+void engine_conv2d_backward(const T* x, const T* w, const T* gy, const ConvGeometry& g, T* gx, T* gw, T* gb) {
+  const std::int64_t F = g.filters, K = g.patch_size(), P = g.out_plane();
+  const std::int64_t FG = g.group_filters(), CG = g.group_channels();
+  const bool pointwise = g.is_pointwise();
+  const std::int64_t lanes = kLanes<T>;
+  const std::int64_t chunks = engine_chunks(g);
+
+  // Wᵀ [K, F/groups] per group, packed straight from W (its row stride is 1, column stride K).
+  const std::int64_t panel_size = packed_a_size<T>(K, FG);
+  Scratch<T> packed_t(gx ? g.groups * panel_size : 0);
+  if (gx)
+    for (std::int64_t grp = 0; grp < g.groups; ++grp)
+      pack_a(K, FG, w + grp * FG * K, 1, K, packed_t.data + grp * panel_size);
+
+  // Images per weight-gradient fold, and the fold's padded width.
+  const std::int64_t fold = std::max<std::int64_t>(1, kFoldColumns / P);
+  const std::int64_t max_width = round_up(fold * P, lanes);
+
+  std::vector<Scratch<T>> partial_w, partial_b;
+  for (std::int64_t c = 0; c < chunks; ++c) {
+    partial_w.emplace_back(gw ? F * K : 0);
+    partial_b.emplace_back(gb ? F : 0);
+  }
+
+  for_each_slice(g.batch, chunks, [&](std::int64_t chunk, std::int64_t begin, std::int64_t end) {
+    T* acc_w = partial_w[chunk].data;
+    T* acc_b = partial_b[chunk].data;
+    if (acc_w) std::fill(acc_w, acc_w + F * K, T(0));
+    if (acc_b) std::fill(acc_b, acc_b + F, T(0));
+    Scratch<T> gcol(gx && !pointwise ? K * P : 0);
+    Scratch<T> col(gw ? K * max_width : 0);
+    Scratch<T> gy_fold(gw ? FG * max_width : 0);
+    for (std::int64_t n0 = begin; n0 < end; n0 += fold) {
+      const std::int64_t images = std::min(fold, end - n0);
+      const std::int64_t used = images * P, width = round_up(used, lanes);
+      for (std::int64_t n = n0; n < n0 + images; ++n) {
+        const T* gyn = gy + n * F * P;
+        if (acc_b)
+          for (std::int64_t f = 0; f < F; ++f) acc_b[f] += static_cast<T>(row_sum(gyn + f * P, P));
+        if (!gx) continue;
+        for (std::int64_t grp = 0; grp < g.groups; ++grp) {
+          T* gxg = gx + (n * g.channels + grp * CG) * g.in_plane();
+          if (pointwise) {
+            engine_gemm<T>(K, P, FG, packed_t.data + grp * panel_size, gyn + grp * FG * P, P, gxg, P, nullptr, false);
+          } else {
+            engine_gemm<T>(K, P, FG, packed_t.data + grp * panel_size, gyn + grp * FG * P, P, gcol.data, P, nullptr, false);
+            std::fill(gxg, gxg + CG * g.in_plane(), T(0));
+            col2im(gcol.data, g, gxg);
+          }
+        }
+      }
+      if (!acc_w) continue;
+      for (std::int64_t grp = 0; grp < g.groups; ++grp) {
+        // The fold's column matrix [K, width] and gradient rows [F/groups, width], images side by side.
+        for (std::int64_t i = 0; i < images; ++i) {
+          const std::int64_t n = n0 + i;
+          im2col(x + (n * g.channels + grp * CG) * g.in_plane(), g, col.data + i * P, width);
+          for (std::int64_t f = 0; f < FG; ++f) {
+            const T* src = gy + (n * F + grp * FG + f) * P;
+            std::copy(src, src + P, gy_fold.data + f * width + i * P);
+          }
+        }
+        if (width > used) {
+          for (std::int64_t k = 0; k < K; ++k) std::fill(col.data + k * width + used, col.data + (k + 1) * width, T(0));
+          for (std::int64_t f = 0; f < FG; ++f)
+            std::fill(gy_fold.data + f * width + used, gy_fold.data + (f + 1) * width, T(0));
+        }
+        engine_gemm_abt(FG, K, width, gy_fold.data, width, col.data, width, acc_w + grp * FG * K, K);
+      }
+    }
+  });
+
+  if (gw)
+    for (std::int64_t i = 0; i < F * K; ++i) {
+      T s = 0;
+      for (std::int64_t c = 0; c < chunks; ++c) s += partial_w[c].data[i];
+      gw[i] = s;
+    }
+  if (gb)
+    for (std::int64_t f = 0; f < F; ++f) {
+      T s = 0;
+      for (std::int64_t c = 0; c < chunks; ++c) s += partial_b[c].data[f];
+      gb[f] = s;
+    }
+}
+
+#define TG_INSTANTIATE_CONV_ENGINE(T)                                                                               \
+  template bool use_conv_engine<T>(const ConvGeometry&);                                                            \
+  template std::int64_t engine_panel_rows<T>();                                                                     \
+  template std::int64_t engine_lanes<T>();                                                                          \
+  template std::int64_t packed_a_size<T>(std::int64_t, std::int64_t);                                               \
+  template void pack_a<T>(std::int64_t, std::int64_t, const T*, std::int64_t, std::int64_t, T*);                    \
+  template void engine_gemm<T>(std::int64_t, std::int64_t, std::int64_t, const T*, const T*, std::int64_t, T*,      \
+                               std::int64_t, const T*, bool);                                                       \
+  template void engine_gemm_abt<T>(std::int64_t, std::int64_t, std::int64_t, const T*, std::int64_t, const T*,      \
+                                   std::int64_t, T*, std::int64_t);                                                 \
+  template void engine_conv2d_forward<T>(const T*, const T*, const T*, const ConvGeometry&, T*);                    \
+  template void engine_conv2d_backward<T>(const T*, const T*, const T*, const ConvGeometry&, T*, T*, T*);
+TG_INSTANTIATE_CONV_ENGINE(float)
+TG_INSTANTIATE_CONV_ENGINE(double)
+#undef TG_INSTANTIATE_CONV_ENGINE
+
+}  // namespace tg::detail
