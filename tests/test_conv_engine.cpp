@@ -96,12 +96,14 @@ TEST_CASE("conv engine matches im2col+BLAS in float32 on random geometries", "[c
                   << k.c / k.groups << "," << k.kh << "," << k.kw << "] groups " << k.groups << " stride ("
                   << k.stride.h << "," << k.stride.w << ") padding (" << k.padding.h << "," << k.padding.w
                   << ") dilation (" << k.dilation.h << "," << k.dilation.w << ") threads " << threads);
-    const auto engine = run(ConvEngine::Engine, k, x, w, b, gy);
     const auto blas = run(ConvEngine::Im2colBlas, k, x, w, b, gy);
-    for (std::size_t i = 0; i < engine.size(); ++i) {
-      INFO("tensor " << i << " (y, gx, gw, gb)");
-      REQUIRE(engine[i].dtype() == kFloat32);
-      check_close(engine[i], blas[i], 1e-5);
+    for (ConvEngine mode : {ConvEngine::Engine, ConvEngine::EngineIm2col, ConvEngine::Auto}) {
+      const auto engine = run(mode, k, x, w, b, gy);
+      for (std::size_t i = 0; i < engine.size(); ++i) {
+        INFO("mode " << int(mode) << " (engine, engine on im2col, auto), tensor " << i << " (y, gx, gw, gb)");
+        REQUIRE(engine[i].dtype() == kFloat32);
+        check_close(engine[i], blas[i], 1e-5);
+      }
     }
   }
   set_num_threads(before);
@@ -123,11 +125,13 @@ TEST_CASE("conv engine matches im2col+BLAS on the benchmark and LeNet-5 layers",
     const Tensor gy = randn(y_shape.shape());
     INFO("x [" << k.n << "," << k.c << "," << k.h << "," << k.w << "] -> " << k.f << " filters " << k.kh << "x"
                << k.kw);
-    const auto engine = run(ConvEngine::Engine, k, x, w, b, gy);
     const auto blas = run(ConvEngine::Im2colBlas, k, x, w, b, gy);
-    for (std::size_t i = 0; i < engine.size(); ++i) {
-      INFO("tensor " << i << " (y, gx, gw, gb)");
-      check_close(engine[i], blas[i], 1e-5);
+    for (ConvEngine mode : {ConvEngine::Engine, ConvEngine::EngineIm2col, ConvEngine::Auto}) {
+      const auto engine = run(mode, k, x, w, b, gy);
+      for (std::size_t i = 0; i < engine.size(); ++i) {
+        INFO("mode " << int(mode) << ", tensor " << i << " (y, gx, gw, gb)");
+        check_close(engine[i], blas[i], 1e-5);
+      }
     }
   }
 }
@@ -142,42 +146,46 @@ TEST_CASE("conv engine agrees with im2col+BLAS in float64 to rounding", "[conv_e
     Tensor y_shape = conv2d(x, w, Tensor(), k.stride, Padding(k.padding.h, k.padding.w), k.dilation, k.groups);
     const Tensor gy = randn(y_shape.shape(), kFloat64);
     INFO("trial " << trial);
-    const auto engine = run(ConvEngine::Engine, k, x, w, b, gy);
     const auto blas = run(ConvEngine::Im2colBlas, k, x, w, b, gy);
-    for (std::size_t i = 0; i < engine.size(); ++i) {
-      INFO("tensor " << i << " (y, gx, gw, gb)");
-      REQUIRE(engine[i].dtype() == kFloat64);
-      check_close(engine[i], blas[i], 1e-12);
+    for (ConvEngine mode : {ConvEngine::Engine, ConvEngine::EngineIm2col}) {
+      const auto engine = run(mode, k, x, w, b, gy);
+      for (std::size_t i = 0; i < engine.size(); ++i) {
+        INFO("mode " << int(mode) << ", tensor " << i << " (y, gx, gw, gb)");
+        REQUIRE(engine[i].dtype() == kFloat64);
+        check_close(engine[i], blas[i], 1e-12);
+      }
     }
   }
 }
 
 TEST_CASE("conv engine passes gradcheck and gradgradcheck in float64", "[conv_engine]") {
-  EngineMode engine(ConvEngine::Engine);
-  struct Geometry {
-    Shape x, w;
-    Size2 stride, padding, dilation;
-    std::int64_t groups;
-  };
-  const std::vector<Geometry> geometries = {
-      {{2, 3, 6, 7}, {9, 3, 3, 3}, 1, 1, 1, 1},          // 9 filters: a full panel and a 1-row tail
-      {{1, 4, 7, 5}, {6, 2, 2, 3}, {2, 1}, {1, 0}, 1, 2},  // groups, stride, uneven padding
-      {{3, 2, 8, 8}, {5, 2, 3, 2}, 1, 2, 2, 1},          // dilation
-      {{2, 6, 4, 5}, {4, 6, 1, 1}, 1, 0, 1, 1},          // pointwise
-  };
-  for (const Geometry& gm : geometries) {
-    manual_seed(31);
-    const Tensor x = randn(gm.x, kFloat64).requires_grad_();
-    const Tensor w = randn(gm.w, kFloat64).requires_grad_();
-    const Tensor b = randn({gm.w[0]}, kFloat64).requires_grad_();
-    auto f = [&](const std::vector<Tensor>& in) {
-      return conv2d(in[0], in[1], in[2], gm.stride, Padding(gm.padding.h, gm.padding.w), gm.dilation, gm.groups);
+  for (ConvEngine mode : {ConvEngine::Engine, ConvEngine::EngineIm2col}) {
+    EngineMode engine(mode);
+    struct Geometry {
+      Shape x, w;
+      Size2 stride, padding, dilation;
+      std::int64_t groups;
     };
-    INFO("x " << gm.x.str() << " w " << gm.w.str());
-    testing::check_gradcheck(f, {x, w, b});
-    GradcheckResult second = gradgradcheck(f, {x, w, b});
-    INFO(second.message);
-    CHECK(second.passed);
+    const std::vector<Geometry> geometries = {
+        {{2, 3, 6, 7}, {9, 3, 3, 3}, 1, 1, 1, 1},          // 9 filters: a full panel and a 1-row tail
+        {{1, 4, 7, 5}, {6, 2, 2, 3}, {2, 1}, {1, 0}, 1, 2},  // groups, stride, uneven padding
+        {{3, 2, 8, 8}, {5, 2, 3, 2}, 1, 2, 2, 1},          // dilation
+        {{2, 6, 4, 5}, {4, 6, 1, 1}, 1, 0, 1, 1},          // pointwise
+    };
+    for (const Geometry& gm : geometries) {
+      manual_seed(31);
+      const Tensor x = randn(gm.x, kFloat64).requires_grad_();
+      const Tensor w = randn(gm.w, kFloat64).requires_grad_();
+      const Tensor b = randn({gm.w[0]}, kFloat64).requires_grad_();
+      auto f = [&](const std::vector<Tensor>& in) {
+        return conv2d(in[0], in[1], in[2], gm.stride, Padding(gm.padding.h, gm.padding.w), gm.dilation, gm.groups);
+      };
+      INFO("x " << gm.x.str() << " w " << gm.w.str());
+      testing::check_gradcheck(f, {x, w, b});
+      GradcheckResult second = gradgradcheck(f, {x, w, b});
+      INFO(second.message);
+      CHECK(second.passed);
+    }
   }
 }
 

@@ -74,46 +74,138 @@ template <class T> struct Scratch {
   }
 };
 
-// The MR x NV*lanes tile of C at c (row stride ldc) = its start value + Σ_k ap[k][i] * b[k][j].
-template <class T, int MR>
-inline void micro_kernel(std::int64_t K, const T* ap, const T* b, std::int64_t ldb, T* c, std::int64_t ldc,
-                         const T* bias, bool accumulate) {
+// The MR x NV*lanes tile of C at c (row stride ldc) = its start value + Σ_k ap[k][i] * B[k][j],
+// where B's row k starts at b + k*ldb, or at b + offsets[k] (implicit GEMM:
+// the rows are shifted views of one padded image).
+template <class T, int MR, int NV, bool kOffsets>
+inline void micro_kernel(std::int64_t K, const T* ap, const T* b, std::int64_t ldb, const std::int64_t* offsets,
+                         T* c, std::int64_t ldc, const T* bias, bool accumulate) {
   using V = Vec<T>;
   constexpr int L = kLanes<T>;
-  V s[MR][kNV];
+  V s[MR][NV];
   for (int i = 0; i < MR; ++i)
-    for (int v = 0; v < kNV; ++v)
+    for (int v = 0; v < NV; ++v)
       s[i][v] = accumulate ? V::load_unaligned(c + i * ldc + v * L) : V(bias ? bias[i] : T(0));
   for (std::int64_t k = 0; k < K; ++k) {
-    V bv[kNV];
-    for (int v = 0; v < kNV; ++v) bv[v] = V::load_unaligned(b + k * ldb + v * L);
+    const T* row = kOffsets ? b + offsets[k] : b + k * ldb;
+    V bv[NV];
+    for (int v = 0; v < NV; ++v) bv[v] = V::load_unaligned(row + v * L);
     const T* a = ap + k * MR;
     for (int i = 0; i < MR; ++i) {
       const V av(a[i]);
-      for (int v = 0; v < kNV; ++v) s[i][v] = xsimd::fma(av, bv[v], s[i][v]);
+      for (int v = 0; v < NV; ++v) s[i][v] = xsimd::fma(av, bv[v], s[i][v]);
     }
   }
   for (int i = 0; i < MR; ++i)
-    for (int v = 0; v < kNV; ++v) s[i][v].store_unaligned(c + i * ldc + v * L);
+    for (int v = 0; v < NV; ++v) s[i][v].store_unaligned(c + i * ldc + v * L);
 }
 
-// R rows of A times S rows of B, dot products of length L (a multiple of the lanes).
+// R rows of A times S rows of B, dot products over `segments` pieces of length
+// L (a multiple of the lanes): piece s pairs A rows at a[s] + i*lda with B rows
+// at b[s] + boffsets[j]. The pieces are the images of a fold, so the lanes are
+// summed once for all of them.
 template <class T, int R, int S>
-inline void dot_block(std::int64_t L, const T* const* a, const T* const* b, T (&out)[R][S]) {
+inline void dot_block(std::int64_t segments, std::int64_t L, const T* const* a, std::int64_t lda, const T* const* b,
+                      const std::int64_t* a_rows, const std::int64_t* b_offsets, T (&out)[R][S]) {
   using V = Vec<T>;
   V s[R][S];
   for (int i = 0; i < R; ++i)
     for (int j = 0; j < S; ++j) s[i][j] = V(T(0));
-  for (std::int64_t l = 0; l < L; l += kLanes<T>) {
-    V av[R];
-    for (int i = 0; i < R; ++i) av[i] = V::load_unaligned(a[i] + l);
-    for (int j = 0; j < S; ++j) {
-      const V bv = V::load_unaligned(b[j] + l);
-      for (int i = 0; i < R; ++i) s[i][j] = xsimd::fma(av[i], bv, s[i][j]);
+  for (std::int64_t seg = 0; seg < segments; ++seg) {
+    const T* ar[R];
+    const T* br[S];
+    for (int i = 0; i < R; ++i) ar[i] = a[seg] + a_rows[i] * lda;
+    for (int j = 0; j < S; ++j) br[j] = b[seg] + b_offsets[j];
+    for (std::int64_t l = 0; l < L; l += kLanes<T>) {
+      V av[R];
+      for (int i = 0; i < R; ++i) av[i] = V::load_unaligned(ar[i] + l);
+      for (int j = 0; j < S; ++j) {
+        const V bv = V::load_unaligned(br[j] + l);
+        for (int i = 0; i < R; ++i) s[i][j] = xsimd::fma(av[i], bv, s[i][j]);
+      }
     }
   }
   for (int i = 0; i < R; ++i)
     for (int j = 0; j < S; ++j) out[i][j] = xsimd::hadd(s[i][j]);
+}
+
+// C[M,N] += Σ_seg A_seg[M,L]·B_seg[N,L]ᵀ, A_seg row m at a[seg] + m*lda, B_seg row n at b[seg] + b_offsets[n].
+template <class T>
+void gemm_abt_segments(std::int64_t M, std::int64_t N, std::int64_t L, std::int64_t segments, const T* const* a,
+                       std::int64_t lda, const T* const* b, const std::int64_t* b_offsets, T* c, std::int64_t ldc) {
+  constexpr int R = kDotRows, S = kDotCols;
+  for (std::int64_t n0 = 0; n0 < N; n0 += S) {
+    std::int64_t boff[S];
+    for (int j = 0; j < S; ++j) boff[j] = b_offsets[std::min<std::int64_t>(n0 + j, N - 1)];  // edge: repeat the last row
+    for (std::int64_t m0 = 0; m0 < M; m0 += R) {
+      std::int64_t arow[R];
+      for (int i = 0; i < R; ++i) arow[i] = std::min<std::int64_t>(m0 + i, M - 1);
+      T out[R][S];
+      dot_block<T, R, S>(segments, L, a, lda, b, arow, boff, out);
+      for (int i = 0; i < R && m0 + i < M; ++i)
+        for (int j = 0; j < S && n0 + j < N; ++j) c[(m0 + i) * ldc + n0 + j] += out[i][j];
+    }
+  }
+}
+
+// C[M, N] = packed A · B as engine_gemm, B's rows either strided (ldb) or at
+// offsets. With whole_tiles, B may be read and C written up to N rounded up to
+// the lanes (the implicit path's buffers have that slack); otherwise the last
+// partial vector of columns goes through a zero-padded copy of B and a local tile.
+template <class T, bool kOffsets>
+void gemm_tiles(std::int64_t M, std::int64_t N, std::int64_t K, const T* packed_a, const T* b, std::int64_t ldb,
+                const std::int64_t* offsets, T* c, std::int64_t ldc, const T* bias, bool accumulate,
+                bool whole_tiles) {
+  constexpr int MR = kMR<T>, NR = kNR<T>, L = kLanes<T>;
+  std::vector<T> b_tail;  // the last, partial column block of B, zero-padded to NR
+  std::int64_t j0 = 0;
+  auto run_block = [&](auto nv, const T* bj, std::int64_t ldbj, bool offs, std::int64_t cols) {
+    constexpr int NV = decltype(nv)::value;
+    constexpr int W = NV * L;
+    for (std::int64_t m0 = 0; m0 < M; m0 += MR) {
+      const std::int64_t rows = std::min<std::int64_t>(MR, M - m0);
+      const T* panel = packed_a + m0 * K;
+      T* cij = c + m0 * ldc + j0;
+      if (rows == MR && cols == W) {
+        if (offs)
+          micro_kernel<T, MR, NV, kOffsets>(K, panel, bj, ldbj, offsets, cij, ldc, bias ? bias + m0 : nullptr,
+                                            accumulate);
+        else
+          micro_kernel<T, MR, NV, false>(K, panel, bj, ldbj, offsets, cij, ldc, bias ? bias + m0 : nullptr,
+                                         accumulate);
+        continue;
+      }
+      // An edge tile: computed whole in a local tile, only its valid part copied.
+      alignas(64) T tile[MR * W] = {};
+      T tile_bias[MR] = {};
+      for (std::int64_t i = 0; i < rows; ++i) {
+        if (accumulate) std::copy(cij + i * ldc, cij + i * ldc + cols, tile + i * W);
+        if (bias) tile_bias[i] = bias[m0 + i];
+      }
+      if (offs)
+        micro_kernel<T, MR, NV, kOffsets>(K, panel, bj, ldbj, offsets, tile, W, bias ? tile_bias : nullptr, accumulate);
+      else
+        micro_kernel<T, MR, NV, false>(K, panel, bj, ldbj, offsets, tile, W, bias ? tile_bias : nullptr, accumulate);
+      for (std::int64_t i = 0; i < rows; ++i) std::copy(tile + i * W, tile + i * W + cols, cij + i * ldc);
+    }
+  };
+  using Two = std::integral_constant<int, kNV>;
+  using One = std::integral_constant<int, 1>;
+  for (; j0 + NR <= N; j0 += NR) run_block(Two{}, b + j0, ldb, true, NR);
+  for (; j0 + L <= N; j0 += L) run_block(One{}, b + j0, ldb, true, L);  // one vector, B still read in place
+  if (j0 < N && whole_tiles) {  // C and B have room for a whole vector past N
+    run_block(One{}, b + j0, ldb, true, L);
+    return;
+  }
+  if (j0 < N) {  // fewer than one vector of columns left: a zero-padded copy of them
+    const std::int64_t cols = N - j0;
+    b_tail.assign(K * L, T(0));
+    for (std::int64_t k = 0; k < K; ++k) {
+      const T* row = kOffsets ? b + offsets[k] : b + k * ldb;
+      std::copy(row + j0, row + j0 + cols, &b_tail[k * L]);
+    }
+    run_block(One{}, b_tail.data(), L, false, cols);
+  }
 }
 
 // Slices of the batch run concurrently (each image's products are independent).
@@ -134,6 +226,60 @@ template <class Body> void for_each_slice(std::int64_t batch, std::int64_t chunk
   });
 }
 
+// ---- implicit GEMM (stride 1) ---------------------------------------------------
+// With stride 1, row (c,kh,kw) of the column matrix is channel c of the image,
+// padded once, shifted by kh*dh rows and kw*dw columns -- provided the output is
+// computed on the padded width wp: output pixel (oh, ow) sits at column oh*wp + ow
+// and the wp - OW columns after each output row are junk that is computed and
+// dropped. So the micro-kernels read B straight from one padded copy of the image
+// through a table of row offsets, and no im2col matrix is built (im2col + its
+// memory traffic was ~60% of LeNet-5's second conv). The price is the junk
+// columns: cols / P, 1.07 for 28x28 "same" 3x3, 1.44 for LeNet's 8x8 outputs.
+struct Implicit {
+  std::int64_t hp = 0, wp = 0;  // padded plane
+  std::int64_t cols = 0;        // wide columns that hold outputs: (OH-1)*wp + OW
+  std::int64_t width = 0;       // cols rounded up to whole vectors: what the kernels compute
+  std::int64_t image = 0;       // one padded image's buffer, with slack for reads up to `width`
+  std::vector<std::int64_t> offsets;  // the K row offsets (c, kh, kw)
+};
+
+template <class T> Implicit implicit_geometry(const ConvGeometry& g) {
+  Implicit im;
+  im.hp = g.out_h + (g.kernel_h - 1) * g.dilation_h;
+  im.wp = g.out_w + (g.kernel_w - 1) * g.dilation_w;
+  im.cols = (g.out_h - 1) * im.wp + g.out_w;
+  im.width = round_up(im.cols, kLanes<T>);
+  for (std::int64_t c = 0; c < g.group_channels(); ++c)
+    for (std::int64_t kh = 0; kh < g.kernel_h; ++kh)
+      for (std::int64_t kw = 0; kw < g.kernel_w; ++kw)
+        im.offsets.push_back(c * im.hp * im.wp + kh * g.dilation_h * im.wp + kw * g.dilation_w);
+  im.image = std::max(g.group_channels() * im.hp * im.wp, im.offsets.back() + im.width);
+  return im;
+}
+
+// The group's channels of one image (x at its first channel), zero-padded into xp [CG, hp, wp] + slack.
+template <class T> void pad_image(const T* x, const ConvGeometry& g, const Implicit& im, T* xp) {
+  std::fill(xp, xp + im.image, T(0));
+  const std::int64_t run = std::min(g.in_w, im.wp - g.pad_left);
+  if (run <= 0) return;
+  for (std::int64_t c = 0; c < g.group_channels(); ++c)
+    for (std::int64_t r = 0; r < g.in_h && r + g.pad_top < im.hp; ++r)
+      std::copy(x + (c * g.in_h + r) * g.in_w, x + (c * g.in_h + r) * g.in_w + run,
+                xp + (c * im.hp + r + g.pad_top) * im.wp + g.pad_left);
+}
+
+// Largest cols / P at which the implicit path beat im2col + the same kernels (bench_conv_parts, see use_implicit).
+constexpr double kImplicitWaste = 1.6;
+
+bool use_implicit(const ConvGeometry& g) {
+  if (g.stride_h != 1 || g.stride_w != 1 || g.is_pointwise()) return false;
+  const ConvEngine mode = engine_mode.load();
+  if (mode == ConvEngine::EngineIm2col) return false;
+  if (mode == ConvEngine::Engine) return true;
+  const double wp = double(g.out_w + (g.kernel_w - 1) * g.dilation_w);
+  return ((g.out_h - 1) * wp + g.out_w) / double(g.out_plane()) <= kImplicitWaste;
+}
+
 }  // namespace
 
 void set_conv_engine(ConvEngine mode) { engine_mode.store(mode); }
@@ -144,7 +290,7 @@ ConvEngine conv_engine() { return engine_mode.load(); }
 template <class T> bool use_conv_engine(const ConvGeometry& g) {
   const ConvEngine mode = engine_mode.load();
   if (mode == ConvEngine::Im2colBlas) return false;
-  if (mode == ConvEngine::Engine) return true;
+  if (mode == ConvEngine::Engine || mode == ConvEngine::EngineIm2col) return true;
   if (!std::is_same<T, float>::value) return false;
   return g.patch_size() <= 1152 && g.group_filters() <= 256;
 }
@@ -167,55 +313,15 @@ void pack_a(std::int64_t M, std::int64_t K, const T* a, std::int64_t row_stride,
 template <class T>
 void engine_gemm(std::int64_t M, std::int64_t N, std::int64_t K, const T* packed_a, const T* b, std::int64_t ldb,
                  T* c, std::int64_t ldc, const T* bias, bool accumulate) {
-  constexpr int MR = kMR<T>, NR = kNR<T>;
-  std::vector<T> b_tail;  // the last, partial column block of B, zero-padded to NR
-  for (std::int64_t j0 = 0; j0 < N; j0 += NR) {
-    const std::int64_t cols = std::min<std::int64_t>(NR, N - j0);
-    const T* bj = b + j0;
-    std::int64_t ldbj = ldb;
-    if (cols < NR) {
-      b_tail.assign(K * NR, T(0));
-      for (std::int64_t k = 0; k < K; ++k) std::copy(b + k * ldb + j0, b + k * ldb + j0 + cols, &b_tail[k * NR]);
-      bj = b_tail.data();
-      ldbj = NR;
-    }
-    for (std::int64_t m0 = 0; m0 < M; m0 += MR) {
-      const std::int64_t rows = std::min<std::int64_t>(MR, M - m0);
-      const T* panel = packed_a + m0 * K;
-      T* cij = c + m0 * ldc + j0;
-      if (rows == MR && cols == NR) {
-        micro_kernel<T, MR>(K, panel, bj, ldbj, cij, ldc, bias ? bias + m0 : nullptr, accumulate);
-        continue;
-      }
-      // An edge tile: computed whole in a local tile, only its valid part copied.
-      alignas(64) T tile[MR * NR] = {};
-      T tile_bias[MR] = {};
-      for (std::int64_t i = 0; i < rows; ++i) {
-        if (accumulate) std::copy(cij + i * ldc, cij + i * ldc + cols, tile + i * NR);
-        if (bias) tile_bias[i] = bias[m0 + i];
-      }
-      micro_kernel<T, MR>(K, panel, bj, ldbj, tile, NR, bias ? tile_bias : nullptr, accumulate);
-      for (std::int64_t i = 0; i < rows; ++i) std::copy(tile + i * NR, tile + i * NR + cols, cij + i * ldc);
-    }
-  }
+  gemm_tiles<T, false>(M, N, K, packed_a, b, ldb, nullptr, c, ldc, bias, accumulate, false);
 }
 
 template <class T>
 void engine_gemm_abt(std::int64_t M, std::int64_t N, std::int64_t L, const T* a, std::int64_t lda, const T* b,
                      std::int64_t ldb, T* c, std::int64_t ldc) {
-  constexpr int R = kDotRows, S = kDotCols;
-  for (std::int64_t n0 = 0; n0 < N; n0 += S) {
-    const T* bs[S];
-    for (int j = 0; j < S; ++j) bs[j] = b + std::min<std::int64_t>(n0 + j, N - 1) * ldb;  // edge: repeat the last row
-    for (std::int64_t m0 = 0; m0 < M; m0 += R) {
-      const T* as[R];
-      for (int i = 0; i < R; ++i) as[i] = a + std::min<std::int64_t>(m0 + i, M - 1) * lda;
-      T out[R][S];
-      dot_block<T, R, S>(L, as, bs, out);
-      for (int i = 0; i < R && m0 + i < M; ++i)
-        for (int j = 0; j < S && n0 + j < N; ++j) c[(m0 + i) * ldc + n0 + j] += out[i][j];
-    }
-  }
+  std::vector<std::int64_t> offsets(N);
+  for (std::int64_t n = 0; n < N; ++n) offsets[n] = n * ldb;
+  gemm_abt_segments<T>(M, N, L, 1, &a, lda, &b, offsets.data(), c, ldc);
 }
 
 template <class T> void engine_conv2d_forward(const T* x, const T* w, const T* b, const ConvGeometry& g, T* y) {
@@ -225,14 +331,28 @@ template <class T> void engine_conv2d_forward(const T* x, const T* w, const T* b
   const std::int64_t panel_size = packed_a_size<T>(FG, K);
   Scratch<T> packed(g.groups * panel_size);
   for (std::int64_t grp = 0; grp < g.groups; ++grp) pack_a(FG, K, w + grp * FG * K, K, 1, packed.data + grp * panel_size);
+  const bool implicit = use_implicit(g);
+  const Implicit im = implicit ? implicit_geometry<T>(g) : Implicit();
   for_each_slice(g.batch, engine_chunks(g), [&](std::int64_t, std::int64_t begin, std::int64_t end) {
-    Scratch<T> col(pointwise ? 0 : K * P);
+    Scratch<T> col(pointwise || implicit ? 0 : K * P);
+    Scratch<T> padded(implicit ? im.image : 0), wide(implicit ? FG * im.width : 0);
     for (std::int64_t n = begin; n < end; ++n)
       for (std::int64_t grp = 0; grp < g.groups; ++grp) {
         const T* xg = x + (n * g.channels + grp * CG) * g.in_plane();
+        T* yg = y + (n * F + grp * FG) * P;
+        const T* bg = b ? b + grp * FG : nullptr;
+        if (implicit) {
+          pad_image(xg, g, im, padded.data);
+          gemm_tiles<T, true>(FG, im.cols, K, packed.data + grp * panel_size, padded.data, 0, im.offsets.data(),
+                              wide.data, im.width, bg, false, true);
+          for (std::int64_t f = 0; f < FG; ++f)
+            for (std::int64_t oh = 0; oh < g.out_h; ++oh)
+              std::copy(wide.data + f * im.width + oh * im.wp, wide.data + f * im.width + oh * im.wp + g.out_w,
+                        yg + f * P + oh * g.out_w);
+          continue;
+        }
         if (!pointwise) im2col(xg, g, col.data);
-        engine_gemm(FG, P, K, packed.data + grp * panel_size, pointwise ? xg : col.data, P, y + (n * F + grp * FG) * P,
-                    P, b ? b + grp * FG : nullptr, false);
+        engine_gemm(FG, P, K, packed.data + grp * panel_size, pointwise ? xg : col.data, P, yg, P, bg, false);
       }
   });
 }
@@ -252,9 +372,13 @@ void engine_conv2d_backward(const T* x, const T* w, const T* gy, const ConvGeome
     for (std::int64_t grp = 0; grp < g.groups; ++grp)
       pack_a(K, FG, w + grp * FG * K, 1, K, packed_t.data + grp * panel_size);
 
-  // Images per weight-gradient fold, and the fold's padded width.
-  const std::int64_t fold = std::max<std::int64_t>(1, kFoldColumns / P);
-  const std::int64_t max_width = round_up(fold * P, lanes);
+  // Images per weight-gradient fold, and the fold's padded width (im2col path:
+  // the images side by side in one matrix; implicit path: one padded image and
+  // one widened gradient per image, summed in one pass).
+  const bool implicit = gw && use_implicit(g);
+  const Implicit im = implicit ? implicit_geometry<T>(g) : Implicit();
+  const std::int64_t fold = std::max<std::int64_t>(1, kFoldColumns / (implicit ? im.width : P));
+  const std::int64_t max_width = implicit ? 0 : round_up(fold * P, lanes);
 
   std::vector<Scratch<T>> partial_w, partial_b;
   for (std::int64_t c = 0; c < chunks; ++c) {
@@ -268,8 +392,9 @@ void engine_conv2d_backward(const T* x, const T* w, const T* gy, const ConvGeome
     if (acc_w) std::fill(acc_w, acc_w + F * K, T(0));
     if (acc_b) std::fill(acc_b, acc_b + F, T(0));
     Scratch<T> gcol(gx && !pointwise ? K * P : 0);
-    Scratch<T> col(gw ? K * max_width : 0);
-    Scratch<T> gy_fold(gw ? FG * max_width : 0);
+    Scratch<T> col(gw ? (implicit ? fold * im.image : K * max_width) : 0);
+    Scratch<T> gy_fold(gw ? FG * (implicit ? fold * im.width : max_width) : 0);
+    std::vector<const T*> a_segments(fold), b_segments(fold);
     for (std::int64_t n0 = begin; n0 < end; n0 += fold) {
       const std::int64_t images = std::min(fold, end - n0);
       const std::int64_t used = images * P, width = round_up(used, lanes);
@@ -290,6 +415,27 @@ void engine_conv2d_backward(const T* x, const T* w, const T* gy, const ConvGeome
         }
       }
       if (!acc_w) continue;
+      if (implicit) {
+        for (std::int64_t grp = 0; grp < g.groups; ++grp) {
+          for (std::int64_t i = 0; i < images; ++i) {
+            const std::int64_t n = n0 + i;
+            T* xp = col.data + i * im.image;
+            T* gyw = gy_fold.data + i * FG * im.width;
+            pad_image(x + (n * g.channels + grp * CG) * g.in_plane(), g, im, xp);
+            std::fill(gyw, gyw + FG * im.width, T(0));  // the junk columns must add nothing
+            for (std::int64_t f = 0; f < FG; ++f)
+              for (std::int64_t oh = 0; oh < g.out_h; ++oh) {
+                const T* src = gy + ((n * F + grp * FG + f) * g.out_h + oh) * g.out_w;
+                std::copy(src, src + g.out_w, gyw + f * im.width + oh * im.wp);
+              }
+            a_segments[i] = gyw;
+            b_segments[i] = xp;
+          }
+          gemm_abt_segments<T>(FG, K, im.width, images, a_segments.data(), im.width, b_segments.data(),
+                               im.offsets.data(), acc_w + grp * FG * K, K);
+        }
+        continue;
+      }
       for (std::int64_t grp = 0; grp < g.groups; ++grp) {
         // The fold's column matrix [K, width] and gradient rows [F/groups, width], images side by side.
         for (std::int64_t i = 0; i < images; ++i) {
