@@ -28,6 +28,10 @@ struct EngineMode {
   ~EngineMode() { detail::set_conv_engine(before); }
 };
 
+// Every way the engine can run, each compared with im2col + BLAS.
+const ConvEngine kEngineModes[] = {ConvEngine::EngineImplicit, ConvEngine::EngineIm2col, ConvEngine::Engine,
+                                   ConvEngine::Auto};
+
 struct Case {
   std::int64_t n = 1, c = 1, h = 1, w = 1, f = 1, kh = 1, kw = 1, groups = 1;
   Size2 stride = 1, padding = 0, dilation = 1;
@@ -97,10 +101,10 @@ TEST_CASE("conv engine matches im2col+BLAS in float32 on random geometries", "[c
                   << k.stride.h << "," << k.stride.w << ") padding (" << k.padding.h << "," << k.padding.w
                   << ") dilation (" << k.dilation.h << "," << k.dilation.w << ") threads " << threads);
     const auto blas = run(ConvEngine::Im2colBlas, k, x, w, b, gy);
-    for (ConvEngine mode : {ConvEngine::Engine, ConvEngine::EngineIm2col, ConvEngine::Auto}) {
+    for (ConvEngine mode : kEngineModes) {
       const auto engine = run(mode, k, x, w, b, gy);
       for (std::size_t i = 0; i < engine.size(); ++i) {
-        INFO("mode " << int(mode) << " (engine, engine on im2col, auto), tensor " << i << " (y, gx, gw, gb)");
+        INFO("mode " << int(mode) << " (see ConvEngine), tensor " << i << " (y, gx, gw, gb)");
         REQUIRE(engine[i].dtype() == kFloat32);
         check_close(engine[i], blas[i], 1e-5);
       }
@@ -126,7 +130,7 @@ TEST_CASE("conv engine matches im2col+BLAS on the benchmark and LeNet-5 layers",
     INFO("x [" << k.n << "," << k.c << "," << k.h << "," << k.w << "] -> " << k.f << " filters " << k.kh << "x"
                << k.kw);
     const auto blas = run(ConvEngine::Im2colBlas, k, x, w, b, gy);
-    for (ConvEngine mode : {ConvEngine::Engine, ConvEngine::EngineIm2col, ConvEngine::Auto}) {
+    for (ConvEngine mode : kEngineModes) {
       const auto engine = run(mode, k, x, w, b, gy);
       for (std::size_t i = 0; i < engine.size(); ++i) {
         INFO("mode " << int(mode) << ", tensor " << i << " (y, gx, gw, gb)");
@@ -147,7 +151,7 @@ TEST_CASE("conv engine agrees with im2col+BLAS in float64 to rounding", "[conv_e
     const Tensor gy = randn(y_shape.shape(), kFloat64);
     INFO("trial " << trial);
     const auto blas = run(ConvEngine::Im2colBlas, k, x, w, b, gy);
-    for (ConvEngine mode : {ConvEngine::Engine, ConvEngine::EngineIm2col}) {
+    for (ConvEngine mode : {ConvEngine::EngineImplicit, ConvEngine::EngineIm2col}) {
       const auto engine = run(mode, k, x, w, b, gy);
       for (std::size_t i = 0; i < engine.size(); ++i) {
         INFO("mode " << int(mode) << ", tensor " << i << " (y, gx, gw, gb)");
@@ -159,7 +163,7 @@ TEST_CASE("conv engine agrees with im2col+BLAS in float64 to rounding", "[conv_e
 }
 
 TEST_CASE("conv engine passes gradcheck and gradgradcheck in float64", "[conv_engine]") {
-  for (ConvEngine mode : {ConvEngine::Engine, ConvEngine::EngineIm2col}) {
+  for (ConvEngine mode : {ConvEngine::EngineImplicit, ConvEngine::EngineIm2col}) {
     EngineMode engine(mode);
     struct Geometry {
       Shape x, w;

@@ -75,34 +75,6 @@ template <class T> void zero_padding_columns(T* row, const Range& rows, const Ra
   }
 }
 
-// Copies a run of n values. im2col copies one run per output row, 8 or 24 values
-// in LeNet-5's convs, where std::copy's memmove call cost more than the copy
-// (perf: im2col + memmove ~35% of LeNet's second conv). Fixed-size memcpys
-// compile to one or two vector moves; the two of a pair may overlap.
-template <class T> inline void copy_run(const T* src, T* dst, std::int64_t n) {
-  const std::size_t bytes = static_cast<std::size_t>(n) * sizeof(T);
-  auto* d = reinterpret_cast<char*>(dst);
-  const auto* s = reinterpret_cast<const char*>(src);
-  if (bytes > 128) {
-    std::memcpy(d, s, bytes);
-  } else if (bytes >= 64) {
-    std::memcpy(d, s, 64);
-    std::memcpy(d + bytes - 64, s + bytes - 64, 64);
-  } else if (bytes >= 32) {
-    std::memcpy(d, s, 32);
-    std::memcpy(d + bytes - 32, s + bytes - 32, 32);
-  } else if (bytes >= 16) {
-    std::memcpy(d, s, 16);
-    std::memcpy(d + bytes - 16, s + bytes - 16, 16);
-  } else if (bytes >= 8) {
-    std::memcpy(d, s, 8);
-    std::memcpy(d + bytes - 8, s + bytes - 8, 8);
-  } else if (bytes >= 4) {
-    std::memcpy(d, s, 4);
-    std::memcpy(d + bytes - 4, s + bytes - 4, 4);
-  }
-}
-
 // A scratch buffer from the tensor allocator (cached, so a training loop reuses
 // the same blocks every step).
 template <class T> struct Scratch {

@@ -42,6 +42,7 @@
 #include "core/tensor_impl.hpp"
 #include "ops/kernels/row_sum.hpp"
 #include <tapegrad/core/parallel.hpp>
+#include <tapegrad/ops/config.hpp>
 
 namespace tg::detail {
 namespace {
@@ -67,10 +68,15 @@ std::int64_t round_up(std::int64_t v, std::int64_t m) { return (v + m - 1) / m *
 template <class T> struct Scratch {
   Tensor storage;
   T* data = nullptr;
-  explicit Scratch(std::int64_t n) {
+  std::int64_t size = 0;
+  explicit Scratch(std::int64_t n) : size(std::max<std::int64_t>(n, 0)) {
     if (n <= 0) return;
     storage = make_tensor(Shape{n}, dtype_of<T>());
     data = static_cast<T*>(storage.raw_data());
+  }
+  Scratch& zeroed() {
+    std::fill(data, data + size, T(0));
+    return *this;
   }
 };
 
@@ -257,27 +263,88 @@ template <class T> Implicit implicit_geometry(const ConvGeometry& g) {
   return im;
 }
 
-// The group's channels of one image (x at its first channel), zero-padded into xp [CG, hp, wp] + slack.
+// The group's channels of one image (x at its first channel), zero-padded into
+// xp [CG, hp, wp] + slack. Only the interior is written: callers zero a buffer
+// once (zeroed()) and reuse it for every image, its border staying zero.
 template <class T> void pad_image(const T* x, const ConvGeometry& g, const Implicit& im, T* xp) {
-  std::fill(xp, xp + im.image, T(0));
   const std::int64_t run = std::min(g.in_w, im.wp - g.pad_left);
   if (run <= 0) return;
   for (std::int64_t c = 0; c < g.group_channels(); ++c)
     for (std::int64_t r = 0; r < g.in_h && r + g.pad_top < im.hp; ++r)
-      std::copy(x + (c * g.in_h + r) * g.in_w, x + (c * g.in_h + r) * g.in_w + run,
-                xp + (c * im.hp + r + g.pad_top) * im.wp + g.pad_left);
+      copy_run(x + (c * g.in_h + r) * g.in_w, xp + (c * im.hp + r + g.pad_top) * im.wp + g.pad_left, run);
 }
 
-// Largest cols / P at which the implicit path beat im2col + the same kernels (bench_conv_parts, see use_implicit).
+// Largest ratio of work (implicit / explicit product) at which the implicit path
+// is taken. Measured with bench_conv_parts (one thread, Xeon model 167 AVX-512):
+// forward at 1.07 (28x28 "same" 3x3) 3.1 vs 3.9 ms, at 1.44 (LeNet-5's second
+// conv, 8x8 outputs) 0.17 vs 0.43 ms; input gradient at 1.31 (7x7x64) 0.81 vs
+// 1.15 ms; at 3.9 (LeNet's second conv) 0.43 vs 0.35 ms, so slower.
 constexpr double kImplicitWaste = 1.6;
 
 bool use_implicit(const ConvGeometry& g) {
   if (g.stride_h != 1 || g.stride_w != 1 || g.is_pointwise()) return false;
   const ConvEngine mode = engine_mode.load();
   if (mode == ConvEngine::EngineIm2col) return false;
-  if (mode == ConvEngine::Engine) return true;
+  if (mode == ConvEngine::EngineImplicit) return true;
   const double wp = double(g.out_w + (g.kernel_w - 1) * g.dilation_w);
   return ((g.out_h - 1) * wp + g.out_w) / double(g.out_plane()) <= kImplicitWaste;
+}
+
+// The input gradient the same way: for stride 1, gx is the correlation of gy,
+// zero-padded by the kernel's span less the padding, with the flipped kernels
+//   gx[c][ih][iw] = Σ_{f,kh,kw} W[f,c,kh,kw] · gyp[f][ih + (KH-1-kh)·dh][iw + (KW-1-kw)·dw]
+// (gyp[f][r][s] = gy[f][r - top][s - left]): A = W seen as [C/groups, F/groups·KH·KW],
+// B rows = shifted views of gyp, output on gyp's width wq. It replaces the
+// Wᵀ·gy product and col2im (which writes and re-reads a K x P matrix per image);
+// its reduction also covers gyp's zero border, cols / P times the product's work
+// (1.07 at 28x28 "same" 3x3, 2.9 for LeNet's second conv, which keeps col2im).
+struct ImplicitGrad {
+  std::int64_t hq = 0, wq = 0, top = 0, left = 0, cols = 0, width = 0, image = 0;
+  std::vector<std::int64_t> offsets;  // the F/groups*KH*KW row offsets (f, kh, kw)
+};
+
+ImplicitGrad implicit_grad_geometry(const ConvGeometry& g, std::int64_t lanes) {
+  ImplicitGrad im;
+  im.hq = g.in_h + (g.kernel_h - 1) * g.dilation_h;
+  im.wq = g.in_w + (g.kernel_w - 1) * g.dilation_w;
+  im.top = (g.kernel_h - 1) * g.dilation_h - g.pad_top;
+  im.left = (g.kernel_w - 1) * g.dilation_w - g.pad_left;
+  im.cols = (g.in_h - 1) * im.wq + g.in_w;
+  im.width = round_up(im.cols, lanes);
+  for (std::int64_t f = 0; f < g.group_filters(); ++f)
+    for (std::int64_t kh = 0; kh < g.kernel_h; ++kh)
+      for (std::int64_t kw = 0; kw < g.kernel_w; ++kw)
+        im.offsets.push_back(f * im.hq * im.wq + (g.kernel_h - 1 - kh) * g.dilation_h * im.wq +
+                             (g.kernel_w - 1 - kw) * g.dilation_w);
+  im.image = std::max(g.group_filters() * im.hq * im.wq, im.offsets.front() + im.width);
+  return im;
+}
+
+bool use_implicit_grad(const ConvGeometry& g) {
+  if (g.stride_h != 1 || g.stride_w != 1 || g.is_pointwise()) return false;
+  // gy must fit inside gyp: no padding wider than the kernel's span.
+  const std::int64_t top = (g.kernel_h - 1) * g.dilation_h - g.pad_top;
+  const std::int64_t left = (g.kernel_w - 1) * g.dilation_w - g.pad_left;
+  if (top < 0 || left < 0 || top + g.out_h > g.in_h + (g.kernel_h - 1) * g.dilation_h ||
+      left + g.out_w > g.in_w + (g.kernel_w - 1) * g.dilation_w)
+    return false;
+  const ConvEngine mode = engine_mode.load();
+  if (mode == ConvEngine::EngineIm2col) return false;
+  if (mode == ConvEngine::EngineImplicit) return true;
+  // Work of the two ways, counting the rows each pads to whole register panels:
+  // implicit C/groups x cols x F/groups*KH*KW, product K x P x F/groups (+ col2im, not counted).
+  const std::int64_t wq = g.in_w + (g.kernel_w - 1) * g.dilation_w, mr = kMR<float>;
+  const double implicit = double(round_up(g.group_channels(), mr)) * double((g.in_h - 1) * wq + g.in_w) *
+                          double(g.kernel_h * g.kernel_w);
+  const double product = double(round_up(g.patch_size(), mr)) * double(g.out_plane());
+  return implicit / product <= kImplicitWaste;
+}
+
+// One image's gradient rows of a group (gy at the group's first filter) into gyp [F/groups, hq, wq] + slack.
+template <class T> void pad_gradient(const T* gy, const ConvGeometry& g, const ImplicitGrad& im, T* gyp) {
+  for (std::int64_t f = 0; f < g.group_filters(); ++f)
+    for (std::int64_t oh = 0; oh < g.out_h; ++oh)
+      copy_run(gy + (f * g.out_h + oh) * g.out_w, gyp + (f * im.hq + oh + im.top) * im.wq + im.left, g.out_w);
 }
 
 }  // namespace
@@ -285,14 +352,40 @@ bool use_implicit(const ConvGeometry& g) {
 void set_conv_engine(ConvEngine mode) { engine_mode.store(mode); }
 ConvEngine conv_engine() { return engine_mode.load(); }
 
-// Where the engine is used in Auto mode (float32 only; float64 keeps im2col+BLAS).
-// TODO(thresholds): measured in bench_conv --sweep, see the table there.
+namespace {
+// Whether OpenBLAS runs kernels without AVX2 on a CPU that has AVX2 (the user
+// kept OPENBLAS_CORETYPE=Prescott, or the switch of ops/config.cpp failed):
+// then it is 3-4x slower and the engine wins at every conv size.
+bool blas_kernels_generic() {
+  static const bool generic = [] {
+    const Config c = config();
+    return !blas_kernels_upgrade(c.blas_kernels, c.cpu_isa).empty();
+  }();
+  return generic;
+}
+}  // namespace
+
+// Where the engine is used in Auto mode: float32 only (float64 keeps im2col+BLAS),
+// and against OpenBLAS's AVX-512 kernels only where it measured faster. One
+// thread, thread CPU time, fwd+dx+dw, engine / im2col+BLAS (bench_conv_parts,
+// Xeon model 167 with AVX-512, OpenBLAS 0.3.21 SkylakeX kernels):
+//   stride 1, K = C/groups*KH*KW <= 640:  0.56-0.89 (LeNet-5, 16-64 channels 3x3 at 28/14/7,
+//                                          the bench_conv layer 0.75, 1x1 64->256 0.97)
+//   K = 1152 (128 channels 3x3):          0.99-1.01;   K = 2304 (256 channels): 1.04-1.10
+//   stride 2 (ResNet downsampling):       0.98-1.03    -> im2col+BLAS
+//   F/groups < 4 (1->2 channels 3x3):     1.36         -> im2col+BLAS
+// Where the weight gradient's dot products run out of L1 (large K) is the engine's weak part.
+constexpr std::int64_t kMaxEnginePatch = 640;
+constexpr std::int64_t kMinEngineFilters = 4;
+
 template <class T> bool use_conv_engine(const ConvGeometry& g) {
   const ConvEngine mode = engine_mode.load();
   if (mode == ConvEngine::Im2colBlas) return false;
-  if (mode == ConvEngine::Engine || mode == ConvEngine::EngineIm2col) return true;
+  if (mode != ConvEngine::Auto) return true;
   if (!std::is_same<T, float>::value) return false;
-  return g.patch_size() <= 1152 && g.group_filters() <= 256;
+  if (blas_kernels_generic()) return true;
+  return g.stride_h == 1 && g.stride_w == 1 && g.patch_size() <= kMaxEnginePatch &&
+         g.group_filters() >= kMinEngineFilters;
 }
 
 template <class T> std::int64_t engine_panel_rows() { return kMR<T>; }
@@ -336,6 +429,7 @@ template <class T> void engine_conv2d_forward(const T* x, const T* w, const T* b
   for_each_slice(g.batch, engine_chunks(g), [&](std::int64_t, std::int64_t begin, std::int64_t end) {
     Scratch<T> col(pointwise || implicit ? 0 : K * P);
     Scratch<T> padded(implicit ? im.image : 0), wide(implicit ? FG * im.width : 0);
+    padded.zeroed();
     for (std::int64_t n = begin; n < end; ++n)
       for (std::int64_t grp = 0; grp < g.groups; ++grp) {
         const T* xg = x + (n * g.channels + grp * CG) * g.in_plane();
@@ -347,8 +441,7 @@ template <class T> void engine_conv2d_forward(const T* x, const T* w, const T* b
                               wide.data, im.width, bg, false, true);
           for (std::int64_t f = 0; f < FG; ++f)
             for (std::int64_t oh = 0; oh < g.out_h; ++oh)
-              std::copy(wide.data + f * im.width + oh * im.wp, wide.data + f * im.width + oh * im.wp + g.out_w,
-                        yg + f * P + oh * g.out_w);
+              copy_run(wide.data + f * im.width + oh * im.wp, yg + f * P + oh * g.out_w, g.out_w);
           continue;
         }
         if (!pointwise) im2col(xg, g, col.data);
@@ -365,12 +458,28 @@ void engine_conv2d_backward(const T* x, const T* w, const T* gy, const ConvGeome
   const std::int64_t lanes = kLanes<T>;
   const std::int64_t chunks = engine_chunks(g);
 
-  // Wᵀ [K, F/groups] per group, packed straight from W (its row stride is 1, column stride K).
-  const std::int64_t panel_size = packed_a_size<T>(K, FG);
+  // Input gradient: Wᵀ [K, F/groups] per group, packed straight from W (its row
+  // stride is 1, column stride K); or, implicit, W as [C/groups, F/groups*KH*KW].
+  const bool implicit_gx = gx && use_implicit_grad(g);
+  const ImplicitGrad img = implicit_gx ? implicit_grad_geometry(g, lanes) : ImplicitGrad();
+  const std::int64_t khw = g.kernel_h * g.kernel_w;
+  const std::int64_t panel_size = implicit_gx ? packed_a_size<T>(CG, FG * khw) : packed_a_size<T>(K, FG);
   Scratch<T> packed_t(gx ? g.groups * panel_size : 0);
   if (gx)
-    for (std::int64_t grp = 0; grp < g.groups; ++grp)
-      pack_a(K, FG, w + grp * FG * K, 1, K, packed_t.data + grp * panel_size);
+    for (std::int64_t grp = 0; grp < g.groups; ++grp) {
+      const T* wg = w + grp * FG * K;
+      if (!implicit_gx) {
+        pack_a(K, FG, wg, 1, K, packed_t.data + grp * panel_size);
+        continue;
+      }
+      // A[c][(f, kh, kw)] = w[f][c][kh][kw]: one pack_a per filter's block of columns would
+      // interleave wrongly, so gather the [C/groups, F/groups*KH*KW] matrix first.
+      std::vector<T> a(CG * FG * khw);
+      for (std::int64_t c = 0; c < CG; ++c)
+        for (std::int64_t f = 0; f < FG; ++f)
+          for (std::int64_t q = 0; q < khw; ++q) a[(c * FG + f) * khw + q] = wg[f * K + c * khw + q];
+      pack_a(CG, FG * khw, a.data(), FG * khw, 1, packed_t.data + grp * panel_size);
+    }
 
   // Images per weight-gradient fold, and the fold's padded width (im2col path:
   // the images side by side in one matrix; implicit path: one padded image and
@@ -391,9 +500,12 @@ void engine_conv2d_backward(const T* x, const T* w, const T* gy, const ConvGeome
     T* acc_b = partial_b[chunk].data;
     if (acc_w) std::fill(acc_w, acc_w + F * K, T(0));
     if (acc_b) std::fill(acc_b, acc_b + F, T(0));
-    Scratch<T> gcol(gx && !pointwise ? K * P : 0);
+    Scratch<T> gcol(gx && !pointwise && !implicit_gx ? K * P : 0);
+    Scratch<T> gyp(implicit_gx ? img.image : 0), gx_wide(implicit_gx ? CG * img.width : 0);
     Scratch<T> col(gw ? (implicit ? fold * im.image : K * max_width) : 0);
     Scratch<T> gy_fold(gw ? FG * (implicit ? fold * im.width : max_width) : 0);
+    gyp.zeroed();  // the implicit buffers' borders and junk columns stay zero from here on
+    if (implicit) col.zeroed(), gy_fold.zeroed();
     std::vector<const T*> a_segments(fold), b_segments(fold);
     for (std::int64_t n0 = begin; n0 < end; n0 += fold) {
       const std::int64_t images = std::min(fold, end - n0);
@@ -405,7 +517,14 @@ void engine_conv2d_backward(const T* x, const T* w, const T* gy, const ConvGeome
         if (!gx) continue;
         for (std::int64_t grp = 0; grp < g.groups; ++grp) {
           T* gxg = gx + (n * g.channels + grp * CG) * g.in_plane();
-          if (pointwise) {
+          if (implicit_gx) {
+            pad_gradient(gyn + grp * FG * P, g, img, gyp.data);
+            gemm_tiles<T, true>(CG, img.cols, FG * khw, packed_t.data + grp * panel_size, gyp.data, 0,
+                                img.offsets.data(), gx_wide.data, img.width, nullptr, false, true);
+            for (std::int64_t c = 0; c < CG; ++c)
+              for (std::int64_t ih = 0; ih < g.in_h; ++ih)
+                copy_run(gx_wide.data + c * img.width + ih * img.wq, gxg + (c * g.in_h + ih) * g.in_w, g.in_w);
+          } else if (pointwise) {
             engine_gemm<T>(K, P, FG, packed_t.data + grp * panel_size, gyn + grp * FG * P, P, gxg, P, nullptr, false);
           } else {
             engine_gemm<T>(K, P, FG, packed_t.data + grp * panel_size, gyn + grp * FG * P, P, gcol.data, P, nullptr, false);
@@ -422,11 +541,10 @@ void engine_conv2d_backward(const T* x, const T* w, const T* gy, const ConvGeome
             T* xp = col.data + i * im.image;
             T* gyw = gy_fold.data + i * FG * im.width;
             pad_image(x + (n * g.channels + grp * CG) * g.in_plane(), g, im, xp);
-            std::fill(gyw, gyw + FG * im.width, T(0));  // the junk columns must add nothing
             for (std::int64_t f = 0; f < FG; ++f)
               for (std::int64_t oh = 0; oh < g.out_h; ++oh) {
                 const T* src = gy + ((n * F + grp * FG + f) * g.out_h + oh) * g.out_w;
-                std::copy(src, src + g.out_w, gyw + f * im.width + oh * im.wp);
+                copy_run(src, gyw + f * im.width + oh * im.wp, g.out_w);
               }
             a_segments[i] = gyw;
             b_segments[i] = xp;

@@ -18,10 +18,11 @@ namespace tg::detail {
 
 /// Which kernels conv2d runs (tests and bench_conv compare the two; users keep Auto).
 enum class ConvEngine {
-  Auto,          // the engine for the float32 shapes use_conv_engine() accepts, im2col+BLAS otherwise
-  Engine,        // the engine for every shape and both float types, implicit GEMM wherever the stride is 1
-  EngineIm2col,  // the engine's kernels on an im2col matrix only (never implicit)
-  Im2colBlas     // the im2col + OpenBLAS path only
+  Auto,            // the engine for the float32 shapes use_conv_engine() accepts, im2col+BLAS otherwise
+  Engine,          // the engine for every shape and both float types (implicit GEMM where it pays)
+  EngineImplicit,  // the engine, implicit GEMM wherever the stride is 1 (tests)
+  EngineIm2col,    // the engine's kernels on an im2col matrix only, never implicit (tests)
+  Im2colBlas       // the im2col + OpenBLAS path only
 };
 void set_conv_engine(ConvEngine mode);
 ConvEngine conv_engine();
