@@ -6,12 +6,14 @@
 //
 //   bench_conv_parts                      the sweep below
 //   bench_conv_parts N C F H K PAD STRIDE one shape (square images and kernels)
+//   bench_conv_parts --api                bench_conv's layer through tg::conv2d, autograd included
 //
 // Build: cmake -DTAPEGRAD_BUILD_BENCH=ON ...; run: build/bench/bench_conv_parts
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <string>
 #include <vector>
 
 #include "ops/kernels/conv_engine.hpp"  // private: the kernels and the engine switch
@@ -82,6 +84,32 @@ int main(int argc, char** argv) {
   if (argc == 8) {
     run(std::atoll(argv[1]), std::atoll(argv[2]), std::atoll(argv[3]), std::atoll(argv[4]), std::atoll(argv[5]),
         std::atoll(argv[6]), std::atoll(argv[7]));
+    return 0;
+  }
+  if (argc == 2 && std::string(argv[1]) == "--api") {  // bench_conv's layer through tg::conv2d and autograd
+    using namespace tg;
+    manual_seed(0);
+    const Tensor x0 = randn({64, 16, 28, 28});
+    Tensor w = (randn({32, 16, 3, 3}) * 0.1).detach().requires_grad_();
+    Tensor b = zeros({32}).requires_grad_();
+    const Tensor gy = randn({64, 32, 28, 28});
+    const double fwd = median_ms(
+        [&] {
+          NoGradGuard no_grad;
+          conv2d(x0, w, b, 1, 1);
+        },
+        15);
+    const double step = median_ms(
+        [&] {
+          Tensor x = x0.detach().requires_grad_();
+          w.zero_grad();
+          b.zero_grad();
+          conv2d(x, w, b, 1, 1).backward(gy);
+        },
+        15);
+    std::printf("conv2d [64,16,28,28] * [32,16,3,3] padding 1, one thread, CPU time: forward %.3f ms, "
+                "forward+backward %.3f ms\n",
+                fwd, step);
     return 0;
   }
   if (argc != 1) {

@@ -1,4 +1,6 @@
-// Private: the conv2d kernels (im2col / col2im + one gemm per image).
+// Private: the conv2d kernels (im2col / col2im + one gemm per image), and the
+// entry points that hand a conv to the engine of conv_engine.hpp when
+// use_conv_engine() says it is faster.
 //
 // These functions know nothing about tensors or the tape: ops/conv.cpp checks
 // the arguments, builds a ConvGeometry and calls them on raw NCHW buffers.
