@@ -30,7 +30,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstring>
 #include <vector>
 
 #include "core/parallel.hpp"
@@ -279,7 +278,7 @@ void conv2d_backward(const T* x, const T* w, const T* gy, const ConvGeometry& g,
 }
 
 #define TG_INSTANTIATE_CONV2D(T)                                                                           \
-  template void im2col<T>(const T*, const ConvGeometry&, T*, std::int64_t);                                            \
+  template void im2col<T>(const T*, const ConvGeometry&, T*, std::int64_t);                                \
   template void col2im<T>(T*, const ConvGeometry&, T*);                                              \
   template void conv2d_forward<T>(const T*, const T*, const T*, const ConvGeometry&, T*);                  \
   template void conv2d_backward<T>(const T*, const T*, const T*, const ConvGeometry&, T*, T*, T*);

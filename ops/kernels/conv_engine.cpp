@@ -381,7 +381,10 @@ bool blas_kernels_generic() {
 //   stride 2 (ResNet downsampling):       0.98-1.03    -> im2col+BLAS
 //   F/groups < 4 (1->2 channels 3x3):     1.36         -> im2col+BLAS
 // Where the weight gradient's dot products run out of L1 (large K) is the engine's weak part.
-constexpr std::int64_t kMaxEnginePatch = 640;
+// An AVX2 build of the engine (same host, ymm registers) against OpenBLAS's Haswell
+// kernels: LeNet-5's convs 0.49 / 0.70, K = 144 and 288 0.97, K = 576 (64 channels
+// at 7x7) 1.08, so AVX2 builds stop at K = 320.
+constexpr std::int64_t kMaxEnginePatch = kWideRegisterFile ? 640 : 320;
 constexpr std::int64_t kMinEngineFilters = 4;
 
 template <class T> bool use_conv_engine(const ConvGeometry& g) {
