@@ -99,10 +99,10 @@ int main(int argc, char** argv) {
     const std::vector<Mode> modes =
         threads == 1 ? std::vector<Mode>{{"engine", detail::ConvEngine::Auto, detail::ConvThreading::Auto},
                                          {"blas", detail::ConvEngine::Im2colBlas, detail::ConvThreading::Auto}}
-                     : std::vector<Mode>{{"engine", detail::ConvEngine::Auto, detail::ConvThreading::Auto},
-                                         {"blas batch-pool", detail::ConvEngine::Im2colBlas, detail::ConvThreading::Batch},
-                                         {"blas threaded", detail::ConvEngine::Im2colBlas,
-                                          detail::ConvThreading::ThreadedBlas}};
+                     : std::vector<Mode>{
+                           {"engine", detail::ConvEngine::Auto, detail::ConvThreading::Auto},
+                           {"blas batch-pool", detail::ConvEngine::Im2colBlas, detail::ConvThreading::Batch},
+                           {"blas threaded", detail::ConvEngine::Im2colBlas, detail::ConvThreading::ThreadedBlas}};
     for (const Mode& m : modes) {
       detail::set_conv_engine(m.engine);
       detail::set_conv_threading(m.threading);

@@ -71,10 +71,12 @@ void run(std::int64_t N, std::int64_t C, std::int64_t F, std::int64_t H, std::in
     const double dw = median_ms(
         [&] { detail::conv2d_backward<float>(x.data(), nullptr, gy.data(), g, nullptr, gw.data(), gb.data()); }, reps);
     total[i++] = f + dx + dw;
-    std::printf(" %s fwd %6.3f dx %6.3f dw %6.3f ms |", mode == detail::ConvEngine::Auto ? "engine" : "blas", f, dx, dw);
+    const char* name = mode == detail::ConvEngine::Auto ? "engine" : "blas";
+    std::printf(" %s fwd %6.3f dx %6.3f dw %6.3f ms |", name, f, dx, dw);
   }
   detail::set_conv_engine(detail::ConvEngine::Auto);
-  std::printf(" engine/blas %.2f  auto: %s\n", total[0] / total[1], detail::use_conv_engine<float>(g) ? "engine" : "blas");
+  std::printf(" engine/blas %.2f  auto: %s\n", total[0] / total[1],
+              detail::use_conv_engine<float>(g) ? "engine" : "blas");
 }
 
 }  // namespace

@@ -63,7 +63,9 @@ void check_close(const Tensor& got, const Tensor& want, double tol) {
 }
 
 Case random_case(std::mt19937& rng) {
-  auto pick = [&](std::int64_t lo, std::int64_t hi) { return std::uniform_int_distribution<std::int64_t>(lo, hi)(rng); };
+  auto pick = [&](std::int64_t lo, std::int64_t hi) {
+    return std::uniform_int_distribution<std::int64_t>(lo, hi)(rng);
+  };
   Case k{};
   k.groups = pick(0, 3) == 0 ? pick(2, 3) : 1;
   k.c = k.groups * pick(1, 7);

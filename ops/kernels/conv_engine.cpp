@@ -148,7 +148,8 @@ void gemm_abt_segments(std::int64_t M, std::int64_t N, std::int64_t L, std::int6
   constexpr int R = kDotRows, S = kDotCols;
   for (std::int64_t n0 = 0; n0 < N; n0 += S) {
     std::int64_t boff[S];
-    for (int j = 0; j < S; ++j) boff[j] = b_offsets[std::min<std::int64_t>(n0 + j, N - 1)];  // edge: repeat the last row
+    // At the edge, the last row again (computed, not stored).
+    for (int j = 0; j < S; ++j) boff[j] = b_offsets[std::min<std::int64_t>(n0 + j, N - 1)];
     for (std::int64_t m0 = 0; m0 < M; m0 += R) {
       std::int64_t arow[R];
       for (int i = 0; i < R; ++i) arow[i] = std::min<std::int64_t>(m0 + i, M - 1);
@@ -432,12 +433,25 @@ template <class T> void engine_conv2d_forward(const T* x, const T* w, const T* b
   const bool pointwise = g.is_pointwise();
   const std::int64_t panel_size = packed_a_size<T>(FG, K);
   Scratch<T> packed(g.groups * panel_size);
-  for (std::int64_t grp = 0; grp < g.groups; ++grp) pack_a(FG, K, w + grp * FG * K, K, 1, packed.data + grp * panel_size);
+  for (std::int64_t grp = 0; grp < g.groups; ++grp)
+    pack_a(FG, K, w + grp * FG * K, K, 1, packed.data + grp * panel_size);
   const bool implicit = use_implicit(g);
   const Implicit im = implicit ? implicit_geometry<T>(g) : Implicit();
-  for_each_slice(g.batch, engine_chunks(g), [&](std::int64_t, std::int64_t begin, std::int64_t end) {
-    Scratch<T> col(pointwise || implicit ? 0 : K * P);
-    Scratch<T> padded(implicit ? im.image : 0), wide(implicit ? FG * im.width : 0);
+  // Each slice's scratch, taken from the allocator's cache here, in slice order,
+  // rather than by the threads as they start: the cache then sees the same
+  // requests in the same order every step (tests/test_soak.cpp checks it stops growing).
+  const std::int64_t chunks = engine_chunks(g);
+  struct Buffers {
+    Scratch<T> col, padded, wide;
+  };
+  std::vector<Buffers> buffers;
+  for (std::int64_t c = 0; c < chunks; ++c)
+    buffers.push_back({Scratch<T>(pointwise || implicit ? 0 : K * P), Scratch<T>(implicit ? im.image : 0),
+                       Scratch<T>(implicit ? FG * im.width : 0)});
+  for_each_slice(g.batch, chunks, [&](std::int64_t chunk, std::int64_t begin, std::int64_t end) {
+    Scratch<T>& col = buffers[chunk].col;
+    Scratch<T>& padded = buffers[chunk].padded;
+    Scratch<T>& wide = buffers[chunk].wide;
     padded.zeroed();
     for (std::int64_t n = begin; n < end; ++n)
       for (std::int64_t grp = 0; grp < g.groups; ++grp) {
@@ -504,15 +518,25 @@ void engine_conv2d_backward(const T* x, const T* w, const T* gy, const ConvGeome
     partial_b.emplace_back(gb ? F : 0);
   }
 
+  struct Buffers {  // per slice, taken in slice order (see engine_conv2d_forward)
+    Scratch<T> gcol, gyp, gx_wide, col, gy_fold;
+  };
+  std::vector<Buffers> buffers;
+  for (std::int64_t c = 0; c < chunks; ++c)
+    buffers.push_back({Scratch<T>(gx && !pointwise && !implicit_gx ? K * P : 0),
+                       Scratch<T>(implicit_gx ? img.image : 0), Scratch<T>(implicit_gx ? CG * img.width : 0),
+                       Scratch<T>(gw ? (implicit ? fold * im.image : K * max_width) : 0),
+                       Scratch<T>(gw ? FG * (implicit ? fold * im.width : max_width) : 0)});
   for_each_slice(g.batch, chunks, [&](std::int64_t chunk, std::int64_t begin, std::int64_t end) {
     T* acc_w = partial_w[chunk].data;
     T* acc_b = partial_b[chunk].data;
     if (acc_w) std::fill(acc_w, acc_w + F * K, T(0));
     if (acc_b) std::fill(acc_b, acc_b + F, T(0));
-    Scratch<T> gcol(gx && !pointwise && !implicit_gx ? K * P : 0);
-    Scratch<T> gyp(implicit_gx ? img.image : 0), gx_wide(implicit_gx ? CG * img.width : 0);
-    Scratch<T> col(gw ? (implicit ? fold * im.image : K * max_width) : 0);
-    Scratch<T> gy_fold(gw ? FG * (implicit ? fold * im.width : max_width) : 0);
+    Scratch<T>& gcol = buffers[chunk].gcol;
+    Scratch<T>& gyp = buffers[chunk].gyp;
+    Scratch<T>& gx_wide = buffers[chunk].gx_wide;
+    Scratch<T>& col = buffers[chunk].col;
+    Scratch<T>& gy_fold = buffers[chunk].gy_fold;
     gyp.zeroed();  // the implicit buffers' borders and junk columns stay zero from here on
     if (implicit) col.zeroed(), gy_fold.zeroed();
     std::vector<const T*> a_segments(fold), b_segments(fold);
@@ -536,7 +560,8 @@ void engine_conv2d_backward(const T* x, const T* w, const T* gy, const ConvGeome
           } else if (pointwise) {
             engine_gemm<T>(K, P, FG, packed_t.data + grp * panel_size, gyn + grp * FG * P, P, gxg, P, nullptr, false);
           } else {
-            engine_gemm<T>(K, P, FG, packed_t.data + grp * panel_size, gyn + grp * FG * P, P, gcol.data, P, nullptr, false);
+            engine_gemm<T>(K, P, FG, packed_t.data + grp * panel_size, gyn + grp * FG * P, P, gcol.data, P, nullptr,
+                           false);
             std::fill(gxg, gxg + CG * g.in_plane(), T(0));
             col2im(gcol.data, g, gxg);
           }
