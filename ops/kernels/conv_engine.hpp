@@ -6,7 +6,7 @@
 //   weight grad  gW [F,K] += gy[F,L] · col[K,L]ᵀ       (L = the batch's pixels)
 // are thin (F and K are 6..600, P 49..784) and repeat for every image, which is
 // where a general BLAS pays most for packing and blocking. ops/kernels/conv2d.cpp
-// calls these instead of gemm() for the shapes conv_engine_applies() accepts;
+// calls these instead of gemm() for the shapes use_conv_engine() accepts;
 // ops/kernels/conv_engine.cpp says why the blocking and thresholds are what they are.
 #pragma once
 
