@@ -381,12 +381,16 @@ bool blas_kernels_generic() {
 //   K = 1152 (128 channels 3x3):          0.99-1.01;   K = 2304 (256 channels): 1.04-1.10
 //   stride 2 (ResNet downsampling):       0.98-1.03    -> im2col+BLAS
 //   F/groups < 4 (1->2 channels 3x3):     1.36         -> im2col+BLAS
+//   under ~1M multiply-adds per call (the seed CNN's 2->4 channel conv, 0.45M, batch 32):
+//   parity in the kernels, but the engine's fixed costs (offset tables, scratch) made the
+//   whole training step 4% slower (tg_bench binary_cnn_step_b32 0.245 vs 0.235 ms) -> im2col+BLAS
 // Where the weight gradient's dot products run out of L1 (large K) is the engine's weak part.
 // An AVX2 build of the engine (same host, ymm registers) against OpenBLAS's Haswell
 // kernels: LeNet-5's convs 0.49 / 0.70, K = 144 and 288 0.97, K = 576 (64 channels
 // at 7x7) 1.08, so AVX2 builds stop at K = 320.
 constexpr std::int64_t kMaxEnginePatch = kWideRegisterFile ? 640 : 320;
 constexpr std::int64_t kMinEngineFilters = 4;
+constexpr std::int64_t kMinEngineMacs = std::int64_t{1} << 20;
 
 template <class T> bool use_conv_engine(const ConvGeometry& g) {
   const ConvEngine mode = engine_mode.load();
@@ -394,8 +398,9 @@ template <class T> bool use_conv_engine(const ConvGeometry& g) {
   if (mode != ConvEngine::Auto) return true;
   if (!std::is_same<T, float>::value) return false;
   if (blas_kernels_generic()) return true;
+  const std::int64_t macs = g.batch * g.filters * g.out_plane() * g.patch_size();
   return g.stride_h == 1 && g.stride_w == 1 && g.patch_size() <= kMaxEnginePatch &&
-         g.group_filters() >= kMinEngineFilters;
+         g.group_filters() >= kMinEngineFilters && macs >= kMinEngineMacs;
 }
 
 template <class T> std::int64_t engine_panel_rows() { return kMR<T>; }
