@@ -4,10 +4,11 @@
 //
 // Reports forward and forward+backward (gradients for input, weight and bias,
 // as for a conv in the middle of a network) in ms and GFLOP/s, at 1 and 2
-// threads: the median of --reps runs after --warmup runs. At 2 threads it also
-// times both ways of using them (our pool over the batch with single-threaded
-// OpenBLAS, or one image at a time with OpenBLAS threads), through the private
-// conv threading knob. With --torch it then runs bench_conv_torch.py (same
+// threads: the median of --reps runs after --warmup runs, for tapegrad's conv
+// engine (ops/kernels/conv_engine.cpp) and for the im2col + OpenBLAS path; at 2
+// threads the latter both ways of using them (our pool over the batch with
+// single-threaded OpenBLAS, or one image at a time with OpenBLAS threads),
+// through the private conv knobs. With --torch it then runs bench_conv_torch.py (same
 // layer in PyTorch) if /usr/bin/python3 can import torch.
 //
 // Build: cmake -DTAPEGRAD_BUILD_BENCH=ON ...; run: build/bench/bench_conv
@@ -19,7 +20,8 @@
 #include <string>
 #include <vector>
 
-#include "ops/kernels/conv2d.hpp"  // private: the threading knob compared below
+#include "ops/kernels/conv2d.hpp"      // private: the threading knob compared below
+#include "ops/kernels/conv_engine.hpp"  // private: the engine switch
 #include <tapegrad/tapegrad.hpp>
 
 namespace {
@@ -88,19 +90,26 @@ int main(int argc, char** argv) {
 
   struct Mode {
     const char* name;
-    detail::ConvThreading mode;
+    detail::ConvEngine engine;
+    detail::ConvThreading threading;
   };
   for (int threads : {1, 2}) {
     set_num_threads(threads);
+    // The engine (what conv2d runs for this layer), then the im2col + OpenBLAS path it replaced.
     const std::vector<Mode> modes =
-        threads == 1 ? std::vector<Mode>{{"", detail::ConvThreading::Auto}}
-                     : std::vector<Mode>{{"batch-pool", detail::ConvThreading::Batch},
-                                         {"threaded-blas", detail::ConvThreading::ThreadedBlas}};
+        threads == 1 ? std::vector<Mode>{{"engine", detail::ConvEngine::Auto, detail::ConvThreading::Auto},
+                                         {"blas", detail::ConvEngine::Im2colBlas, detail::ConvThreading::Auto}}
+                     : std::vector<Mode>{
+                           {"engine", detail::ConvEngine::Auto, detail::ConvThreading::Auto},
+                           {"blas batch-pool", detail::ConvEngine::Im2colBlas, detail::ConvThreading::Batch},
+                           {"blas threaded", detail::ConvEngine::Im2colBlas, detail::ConvThreading::ThreadedBlas}};
     for (const Mode& m : modes) {
-      detail::set_conv_threading(m.mode);
+      detail::set_conv_engine(m.engine);
+      detail::set_conv_threading(m.threading);
       row("forward", threads, m.name, median_ms(o, forward), fwd_gflop);
       row("forward+backward", threads, m.name, median_ms(o, train_step), train_gflop);
     }
+    detail::set_conv_engine(detail::ConvEngine::Auto);
     detail::set_conv_threading(detail::ConvThreading::Auto);
   }
 

@@ -1,6 +1,6 @@
 // conv2d, conv1d and conv_transpose2d: argument checks, padding modes and
-// autograd wiring. The kernels (im2col + gemm, col2im) live in
-// ops/kernels/conv2d.cpp.
+// autograd wiring. The kernels live in ops/kernels/: conv2d.cpp (im2col + gemm,
+// col2im), which hands float32 to the engine of conv_engine.cpp where it is faster.
 //
 // y[n,f,i,j] = b[f] + sum_{c,a,e} w[f,c,a,e] * x[n, g(f)*C/groups + c, i*sh - pt + a*dh, j*sw - pl + e*dw]
 // (x is zero outside the image; g(f) the group of filter f). For one geometry

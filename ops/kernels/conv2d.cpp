@@ -26,6 +26,7 @@
 // The gemms here are small (32x784x144 in the benchmark), where 2-thread sgemm
 // gains little; bench/bench_conv measures both ways.
 #include "ops/kernels/conv2d.hpp"
+#include "ops/kernels/conv_engine.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -116,14 +117,14 @@ template <class Body> void for_each_slice(std::int64_t batch, std::int64_t chunk
 void set_conv_threading(ConvThreading mode) { threading.store(mode); }
 ConvThreading conv_threading() { return threading.load(); }
 
-template <class T> void im2col(const T* image, const ConvGeometry& g, T* col) {
+template <class T> void im2col(const T* image, const ConvGeometry& g, T* col, std::int64_t ld) {
   const std::int64_t P = g.out_plane(), OW = g.out_w;
   const bool contiguous = rows_are_contiguous(g);
   for (std::int64_t c = 0; c < g.group_channels(); ++c) {
     const T* plane = image + c * g.in_plane();
     for (std::int64_t kh = 0; kh < g.kernel_h; ++kh)
       for (std::int64_t kw = 0; kw < g.kernel_w; ++kw) {
-        T* row = col + ((c * g.kernel_h + kh) * g.kernel_w + kw) * P;
+        T* row = col + ((c * g.kernel_h + kh) * g.kernel_w + kw) * ld;
         const Range rows = row_range(g, kh);
         const Range cols = column_range(g, kw);
         std::fill(row, row + rows.lo * OW, T(0));  // output rows whose input row is padding
@@ -143,8 +144,8 @@ template <class T> void im2col(const T* image, const ConvGeometry& g, T* col) {
           T* out = row + oh * OW;
           const T* in = plane + (oh * g.stride_h + rows.offset) * g.in_w;  // column ow reads in[ow*sw + offset]
           std::fill(out, out + cols.lo, T(0));
-          if (g.stride_w == 1)  // a plain copy of the run (memcpy)
-            std::copy(in + (cols.lo + cols.offset), in + (cols.hi + cols.offset), out + cols.lo);
+          if (g.stride_w == 1)  // a plain copy of the run
+            copy_run(in + (cols.lo + cols.offset), out + cols.lo, cols.hi - cols.lo);
           else
             for (std::int64_t ow = cols.lo; ow < cols.hi; ++ow) out[ow] = in[ow * g.stride_w + cols.offset];
           std::fill(out + cols.hi, out + OW, T(0));
@@ -186,6 +187,7 @@ template <class T> void col2im(T* col, const ConvGeometry& g, T* image) {
 }
 
 template <class T> void conv2d_forward(const T* x, const T* w, const T* b, const ConvGeometry& g, T* y) {
+  if (use_conv_engine<T>(g)) return engine_conv2d_forward(x, w, b, g, y);
   const std::int64_t F = g.filters, K = g.patch_size(), P = g.out_plane();
   const std::int64_t FG = g.group_filters(), CG = g.group_channels();
   const bool pointwise = g.is_pointwise();
@@ -208,6 +210,7 @@ template <class T> void conv2d_forward(const T* x, const T* w, const T* b, const
 
 template <class T>
 void conv2d_backward(const T* x, const T* w, const T* gy, const ConvGeometry& g, T* gx, T* gw, T* gb) {
+  if (use_conv_engine<T>(g)) return engine_conv2d_backward(x, w, gy, g, gx, gw, gb);
   const std::int64_t F = g.filters, K = g.patch_size(), P = g.out_plane();
   const std::int64_t FG = g.group_filters(), CG = g.group_channels();
   const bool pointwise = g.is_pointwise();
@@ -275,7 +278,7 @@ void conv2d_backward(const T* x, const T* w, const T* gy, const ConvGeometry& g,
 }
 
 #define TG_INSTANTIATE_CONV2D(T)                                                                           \
-  template void im2col<T>(const T*, const ConvGeometry&, T*);                                              \
+  template void im2col<T>(const T*, const ConvGeometry&, T*, std::int64_t);                                \
   template void col2im<T>(T*, const ConvGeometry&, T*);                                              \
   template void conv2d_forward<T>(const T*, const T*, const T*, const ConvGeometry&, T*);                  \
   template void conv2d_backward<T>(const T*, const T*, const T*, const ConvGeometry&, T*, T*, T*);

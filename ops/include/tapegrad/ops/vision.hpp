@@ -5,8 +5,9 @@
 // throw std::invalid_argument naming the op and the shapes.
 //
 // Implementation: ops/conv.cpp and ops/pool.cpp wire the ops into autograd;
-// the heavy kernels (im2col/col2im + OpenBLAS gemm, pooling loops) live apart
-// in ops/kernels/.
+// the heavy kernels (tapegrad's own convolution engine for float32, im2col/col2im
+// + OpenBLAS gemm for float64 and the shapes where that measured faster,
+// pooling loops) live apart in ops/kernels/.
 #pragma once
 
 #include <array>

@@ -1,0 +1,646 @@
+// tapegrad's convolution engine: register-blocked xsimd micro-kernels for the
+// three products of conv2d (see conv_engine.hpp), fed either by implicit GEMM
+// (stride 1: the kernels read a zero-padded copy of one image through a table of
+// row offsets, see "implicit GEMM" below) or by an im2col matrix built one image
+// (or a few small images) at a time into a buffer that stays in L2.
+//
+// Why not OpenBLAS here: for conv shapes the gemms are thin (the benchmark layer
+// is [32,144]·[144,784] per image, LeNet's second conv [16,150]·[150,64]) and
+// there are N of them per step. OpenBLAS re-packs both operands on every call
+// and, on a CPU its table does not know, runs its generic SSE3 kernels (issue
+// 14: 24 GFLOP/s on an AVX-512 Xeon). These kernels pack only the weights, once
+// per conv call, and read the image (or column matrix) in place.
+//
+// Blocking (V = one SIMD register: 16 floats with AVX-512, 8 with AVX2):
+// - forward and input gradient, C = A·B: an MR x 2V tile of C lives in registers
+//   (MR = 8 with AVX-512's 32 registers: 16 accumulators + 2 B vectors + 1
+//   broadcast; MR = 6 with AVX2's 16). Per k: two unaligned loads of B's row,
+//   MR broadcasts of packed A, 2*MR FMAs: FMA-bound, not load-bound (2 loads per
+//   cycle). The j-loop is outside the panel loop, so the K x 2V slice of B
+//   (18 KB at K = 144) is read from L1 by every panel of A. Bias is the tile's
+//   initial value (fused: no second pass over y). Measured 150-160 GFLOP/s on
+//   one core of a 2.6 GHz AVX-512 Xeon (peak 166): the forward is at the roof.
+// - weight gradient, C[F,K] += A[F,L]·B[K,L]ᵀ with L the pixels of several
+//   images: dot products along L, a 4 x 6 block of accumulators (AVX-512; 2 x 4
+//   with AVX2), each one vector wide, summed across lanes once per block. The
+//   k-block's 6 rows of B (6 x ~1024 floats = 24 KB) stay in L1 while every
+//   f-block streams A from L2. Small images are folded side by side (about
+//   kFoldColumns pixels per fold) so the reduction is long enough for the
+//   horizontal sums not to matter: this is where the batch enters the product.
+//   ~110-120 GFLOP/s; 8 x 3, 6 x 4, 3 x 8 blocks, other fold sizes and the other
+//   loop order measured the same.
+// Threads: the batch is split into one slice per thread (own scratch, own weight
+// and bias partial sums added in slice order, so results do not depend on timing).
+// The instruction set is the compile target's (xsimd's default arch; the build
+// uses -march=native): one binary with AVX2 and AVX-512 paths chosen at run time
+// is not done yet.
+#include "ops/kernels/conv_engine.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <type_traits>
+#include <vector>
+
+#include <xsimd/xsimd.hpp>
+
+#include "core/parallel.hpp"
+#include "core/tensor_impl.hpp"
+#include "ops/kernels/row_sum.hpp"
+#include <tapegrad/core/parallel.hpp>
+#include <tapegrad/ops/config.hpp>
+
+namespace tg::detail {
+namespace {
+
+std::atomic<ConvEngine> engine_mode{ConvEngine::Auto};
+
+template <class T> using Vec = xsimd::batch<T>;
+template <class T> constexpr int kLanes = int(Vec<T>::size);
+constexpr bool kWideRegisterFile = sizeof(Vec<float>) >= 64;  // AVX-512: 32 vector registers
+template <class T> constexpr int kMR = kWideRegisterFile ? 8 : (sizeof(Vec<T>) >= 32 ? 6 : 4);
+constexpr int kNV = 2;  // vectors per tile row
+template <class T> constexpr int kNR = kNV * kLanes<T>;
+// Weight-gradient block: kDotRows rows of A x kDotCols rows of B.
+constexpr int kDotRows = kWideRegisterFile ? 4 : 2;
+constexpr int kDotCols = kWideRegisterFile ? 6 : 4;
+// Pixels per weight-gradient fold (images side by side): 6 rows of it fit L1.
+constexpr std::int64_t kFoldColumns = 1024;
+// As in conv2d.cpp: below this many multiply-adds waking the pool costs more than it saves.
+constexpr std::int64_t kParallelMacs = std::int64_t{1} << 20;
+
+std::int64_t round_up(std::int64_t v, std::int64_t m) { return (v + m - 1) / m * m; }
+
+template <class T> struct Scratch {
+  Tensor storage;
+  T* data = nullptr;
+  std::int64_t size = 0;
+  explicit Scratch(std::int64_t n) : size(std::max<std::int64_t>(n, 0)) {
+    if (n <= 0) return;
+    storage = make_tensor(Shape{n}, dtype_of<T>());
+    data = static_cast<T*>(storage.raw_data());
+  }
+  Scratch& zeroed() {
+    std::fill(data, data + size, T(0));
+    return *this;
+  }
+};
+
+// The MR x NV*lanes tile of C at c (row stride ldc) = its start value + Σ_k ap[k][i] * B[k][j],
+// where B's row k starts at b + k*ldb, or at b + offsets[k] (implicit GEMM:
+// the rows are shifted views of one padded image).
+template <class T, int MR, int NV, bool kOffsets>
+inline void micro_kernel(std::int64_t K, const T* ap, const T* b, std::int64_t ldb, const std::int64_t* offsets,
+                         T* c, std::int64_t ldc, const T* bias, bool accumulate) {
+  using V = Vec<T>;
+  constexpr int L = kLanes<T>;
+  V s[MR][NV];
+  for (int i = 0; i < MR; ++i)
+    for (int v = 0; v < NV; ++v)
+      s[i][v] = accumulate ? V::load_unaligned(c + i * ldc + v * L) : V(bias ? bias[i] : T(0));
+  for (std::int64_t k = 0; k < K; ++k) {
+    const T* row = kOffsets ? b + offsets[k] : b + k * ldb;
+    V bv[NV];
+    for (int v = 0; v < NV; ++v) bv[v] = V::load_unaligned(row + v * L);
+    const T* a = ap + k * MR;
+    for (int i = 0; i < MR; ++i) {
+      const V av(a[i]);
+      for (int v = 0; v < NV; ++v) s[i][v] = xsimd::fma(av, bv[v], s[i][v]);
+    }
+  }
+  for (int i = 0; i < MR; ++i)
+    for (int v = 0; v < NV; ++v) s[i][v].store_unaligned(c + i * ldc + v * L);
+}
+
+// R rows of A times S rows of B, dot products over `segments` pieces of length
+// L (a multiple of the lanes): piece s pairs A rows at a[s] + i*lda with B rows
+// at b[s] + boffsets[j]. The pieces are the images of a fold, so the lanes are
+// summed once for all of them.
+template <class T, int R, int S>
+inline void dot_block(std::int64_t segments, std::int64_t L, const T* const* a, std::int64_t lda, const T* const* b,
+                      const std::int64_t* a_rows, const std::int64_t* b_offsets, T (&out)[R][S]) {
+  using V = Vec<T>;
+  V s[R][S];
+  for (int i = 0; i < R; ++i)
+    for (int j = 0; j < S; ++j) s[i][j] = V(T(0));
+  for (std::int64_t seg = 0; seg < segments; ++seg) {
+    const T* ar[R];
+    const T* br[S];
+    for (int i = 0; i < R; ++i) ar[i] = a[seg] + a_rows[i] * lda;
+    for (int j = 0; j < S; ++j) br[j] = b[seg] + b_offsets[j];
+    for (std::int64_t l = 0; l < L; l += kLanes<T>) {
+      V av[R];
+      for (int i = 0; i < R; ++i) av[i] = V::load_unaligned(ar[i] + l);
+      for (int j = 0; j < S; ++j) {
+        const V bv = V::load_unaligned(br[j] + l);
+        for (int i = 0; i < R; ++i) s[i][j] = xsimd::fma(av[i], bv, s[i][j]);
+      }
+    }
+  }
+  for (int i = 0; i < R; ++i)
+    for (int j = 0; j < S; ++j) out[i][j] = xsimd::hadd(s[i][j]);
+}
+
+// C[M,N] += Σ_seg A_seg[M,L]·B_seg[N,L]ᵀ, A_seg row m at a[seg] + m*lda, B_seg row n at b[seg] + b_offsets[n].
+template <class T>
+void gemm_abt_segments(std::int64_t M, std::int64_t N, std::int64_t L, std::int64_t segments, const T* const* a,
+                       std::int64_t lda, const T* const* b, const std::int64_t* b_offsets, T* c, std::int64_t ldc) {
+  constexpr int R = kDotRows, S = kDotCols;
+  for (std::int64_t n0 = 0; n0 < N; n0 += S) {
+    std::int64_t boff[S];
+    // At the edge, the last row again (computed, not stored).
+    for (int j = 0; j < S; ++j) boff[j] = b_offsets[std::min<std::int64_t>(n0 + j, N - 1)];
+    for (std::int64_t m0 = 0; m0 < M; m0 += R) {
+      std::int64_t arow[R];
+      for (int i = 0; i < R; ++i) arow[i] = std::min<std::int64_t>(m0 + i, M - 1);
+      T out[R][S];
+      dot_block<T, R, S>(segments, L, a, lda, b, arow, boff, out);
+      for (int i = 0; i < R && m0 + i < M; ++i)
+        for (int j = 0; j < S && n0 + j < N; ++j) c[(m0 + i) * ldc + n0 + j] += out[i][j];
+    }
+  }
+}
+
+// C[M, N] = packed A · B as engine_gemm, B's rows either strided (ldb) or at
+// offsets. With whole_tiles, B may be read and C written up to N rounded up to
+// the lanes (the implicit path's buffers have that slack); otherwise the last
+// partial vector of columns goes through a zero-padded copy of B and a local tile.
+template <class T, bool kOffsets>
+void gemm_tiles(std::int64_t M, std::int64_t N, std::int64_t K, const T* packed_a, const T* b, std::int64_t ldb,
+                const std::int64_t* offsets, T* c, std::int64_t ldc, const T* bias, bool accumulate,
+                bool whole_tiles) {
+  constexpr int MR = kMR<T>, NR = kNR<T>, L = kLanes<T>;
+  std::vector<T> b_tail;  // the last, partial column block of B, zero-padded to NR
+  std::int64_t j0 = 0;
+  auto run_block = [&](auto nv, const T* bj, std::int64_t ldbj, bool offs, std::int64_t cols) {
+    constexpr int NV = decltype(nv)::value;
+    constexpr int W = NV * L;
+    for (std::int64_t m0 = 0; m0 < M; m0 += MR) {
+      const std::int64_t rows = std::min<std::int64_t>(MR, M - m0);
+      const T* panel = packed_a + m0 * K;
+      T* cij = c + m0 * ldc + j0;
+      if (rows == MR && cols == W) {
+        if (offs)
+          micro_kernel<T, MR, NV, kOffsets>(K, panel, bj, ldbj, offsets, cij, ldc, bias ? bias + m0 : nullptr,
+                                            accumulate);
+        else
+          micro_kernel<T, MR, NV, false>(K, panel, bj, ldbj, offsets, cij, ldc, bias ? bias + m0 : nullptr,
+                                         accumulate);
+        continue;
+      }
+      // An edge tile: computed whole in a local tile, only its valid part copied.
+      alignas(64) T tile[MR * W] = {};
+      T tile_bias[MR] = {};
+      for (std::int64_t i = 0; i < rows; ++i) {
+        if (accumulate) std::copy(cij + i * ldc, cij + i * ldc + cols, tile + i * W);
+        if (bias) tile_bias[i] = bias[m0 + i];
+      }
+      if (offs)
+        micro_kernel<T, MR, NV, kOffsets>(K, panel, bj, ldbj, offsets, tile, W, bias ? tile_bias : nullptr, accumulate);
+      else
+        micro_kernel<T, MR, NV, false>(K, panel, bj, ldbj, offsets, tile, W, bias ? tile_bias : nullptr, accumulate);
+      for (std::int64_t i = 0; i < rows; ++i) std::copy(tile + i * W, tile + i * W + cols, cij + i * ldc);
+    }
+  };
+  using Two = std::integral_constant<int, kNV>;
+  using One = std::integral_constant<int, 1>;
+  for (; j0 + NR <= N; j0 += NR) run_block(Two{}, b + j0, ldb, true, NR);
+  for (; j0 + L <= N; j0 += L) run_block(One{}, b + j0, ldb, true, L);  // one vector, B still read in place
+  if (j0 < N && whole_tiles) {  // C and B have room for a whole vector past N
+    run_block(One{}, b + j0, ldb, true, L);
+    return;
+  }
+  if (j0 < N) {  // fewer than one vector of columns left: a zero-padded copy of them
+    const std::int64_t cols = N - j0;
+    b_tail.assign(K * L, T(0));
+    for (std::int64_t k = 0; k < K; ++k) {
+      const T* row = kOffsets ? b + offsets[k] : b + k * ldb;
+      std::copy(row + j0, row + j0 + cols, &b_tail[k * L]);
+    }
+    run_block(One{}, b_tail.data(), L, false, cols);
+  }
+}
+
+// Slices of the batch run concurrently (each image's products are independent).
+std::int64_t engine_chunks(const ConvGeometry& g) {
+  const std::int64_t threads = get_num_threads();
+  if (threads < 2 || g.batch < 2 || in_parallel_region()) return 1;
+  if (g.batch * g.filters * g.out_plane() * g.patch_size() < kParallelMacs) return 1;
+  return std::min(threads, g.batch);
+}
+
+template <class Body> void for_each_slice(std::int64_t batch, std::int64_t chunks, const Body& body) {
+  if (chunks <= 1) {
+    body(0, 0, batch);
+    return;
+  }
+  parallel_for(chunks, 1, [&](std::int64_t first, std::int64_t last) {
+    for (std::int64_t c = first; c < last; ++c) body(c, batch * c / chunks, batch * (c + 1) / chunks);
+  });
+}
+
+// ---- implicit GEMM (stride 1) ---------------------------------------------------
+// With stride 1, row (c,kh,kw) of the column matrix is channel c of the image,
+// padded once, shifted by kh*dh rows and kw*dw columns -- provided the output is
+// computed on the padded width wp: output pixel (oh, ow) sits at column oh*wp + ow
+// and the wp - OW columns after each output row are junk that is computed and
+// dropped. So the micro-kernels read B straight from one padded copy of the image
+// through a table of row offsets, and no im2col matrix is built (im2col + its
+// memory traffic was ~60% of LeNet-5's second conv). The price is the junk
+// columns: cols / P, 1.07 for 28x28 "same" 3x3, 1.44 for LeNet's 8x8 outputs.
+struct Implicit {
+  std::int64_t hp = 0, wp = 0;  // padded plane
+  std::int64_t cols = 0;        // wide columns that hold outputs: (OH-1)*wp + OW
+  std::int64_t width = 0;       // cols rounded up to whole vectors: what the kernels compute
+  std::int64_t image = 0;       // one padded image's buffer, with slack for reads up to `width`
+  std::vector<std::int64_t> offsets;  // the K row offsets (c, kh, kw)
+};
+
+template <class T> Implicit implicit_geometry(const ConvGeometry& g) {
+  Implicit im;
+  im.hp = g.out_h + (g.kernel_h - 1) * g.dilation_h;
+  im.wp = g.out_w + (g.kernel_w - 1) * g.dilation_w;
+  im.cols = (g.out_h - 1) * im.wp + g.out_w;
+  im.width = round_up(im.cols, kLanes<T>);
+  for (std::int64_t c = 0; c < g.group_channels(); ++c)
+    for (std::int64_t kh = 0; kh < g.kernel_h; ++kh)
+      for (std::int64_t kw = 0; kw < g.kernel_w; ++kw)
+        im.offsets.push_back(c * im.hp * im.wp + kh * g.dilation_h * im.wp + kw * g.dilation_w);
+  im.image = std::max(g.group_channels() * im.hp * im.wp, im.offsets.back() + im.width);
+  return im;
+}
+
+// The group's channels of one image (x at its first channel), zero-padded into
+// xp [CG, hp, wp] + slack. Only the interior is written: callers zero a buffer
+// once (zeroed()) and reuse it for every image, its border staying zero.
+template <class T> void pad_image(const T* x, const ConvGeometry& g, const Implicit& im, T* xp) {
+  const std::int64_t run = std::min(g.in_w, im.wp - g.pad_left);
+  if (run <= 0) return;
+  for (std::int64_t c = 0; c < g.group_channels(); ++c)
+    for (std::int64_t r = 0; r < g.in_h && r + g.pad_top < im.hp; ++r)
+      copy_run(x + (c * g.in_h + r) * g.in_w, xp + (c * im.hp + r + g.pad_top) * im.wp + g.pad_left, run);
+}
+
+// Largest ratio of work (implicit / explicit product) at which the implicit path
+// is taken. Measured with bench_conv_parts (one thread, Xeon model 167 AVX-512):
+// forward at 1.07 (28x28 "same" 3x3) 3.1 vs 3.9 ms, at 1.44 (LeNet-5's second
+// conv, 8x8 outputs) 0.17 vs 0.43 ms; input gradient at 1.31 (7x7x64) 0.81 vs
+// 1.15 ms; at 3.9 (LeNet's second conv) 0.43 vs 0.35 ms, so slower.
+constexpr double kImplicitWaste = 1.6;
+
+bool use_implicit(const ConvGeometry& g) {
+  if (g.stride_h != 1 || g.stride_w != 1 || g.is_pointwise()) return false;
+  const ConvEngine mode = engine_mode.load();
+  if (mode == ConvEngine::EngineIm2col) return false;
+  if (mode == ConvEngine::EngineImplicit) return true;
+  const double wp = double(g.out_w + (g.kernel_w - 1) * g.dilation_w);
+  return ((g.out_h - 1) * wp + g.out_w) / double(g.out_plane()) <= kImplicitWaste;
+}
+
+// The input gradient the same way: for stride 1, gx is the correlation of gy,
+// zero-padded by the kernel's span less the padding, with the flipped kernels
+//   gx[c][ih][iw] = Σ_{f,kh,kw} W[f,c,kh,kw] · gyp[f][ih + (KH-1-kh)·dh][iw + (KW-1-kw)·dw]
+// (gyp[f][r][s] = gy[f][r - top][s - left]): A = W seen as [C/groups, F/groups·KH·KW],
+// B rows = shifted views of gyp, output on gyp's width wq. It replaces the
+// Wᵀ·gy product and col2im (which writes and re-reads a K x P matrix per image);
+// its reduction also covers gyp's zero border, cols / P times the product's work
+// (1.07 at 28x28 "same" 3x3, 2.9 for LeNet's second conv, which keeps col2im).
+struct ImplicitGrad {
+  std::int64_t hq = 0, wq = 0, top = 0, left = 0, cols = 0, width = 0, image = 0;
+  std::vector<std::int64_t> offsets;  // the F/groups*KH*KW row offsets (f, kh, kw)
+};
+
+ImplicitGrad implicit_grad_geometry(const ConvGeometry& g, std::int64_t lanes) {
+  ImplicitGrad im;
+  im.hq = g.in_h + (g.kernel_h - 1) * g.dilation_h;
+  im.wq = g.in_w + (g.kernel_w - 1) * g.dilation_w;
+  im.top = (g.kernel_h - 1) * g.dilation_h - g.pad_top;
+  im.left = (g.kernel_w - 1) * g.dilation_w - g.pad_left;
+  im.cols = (g.in_h - 1) * im.wq + g.in_w;
+  im.width = round_up(im.cols, lanes);
+  for (std::int64_t f = 0; f < g.group_filters(); ++f)
+    for (std::int64_t kh = 0; kh < g.kernel_h; ++kh)
+      for (std::int64_t kw = 0; kw < g.kernel_w; ++kw)
+        im.offsets.push_back(f * im.hq * im.wq + (g.kernel_h - 1 - kh) * g.dilation_h * im.wq +
+                             (g.kernel_w - 1 - kw) * g.dilation_w);
+  im.image = std::max(g.group_filters() * im.hq * im.wq, im.offsets.front() + im.width);
+  return im;
+}
+
+bool use_implicit_grad(const ConvGeometry& g) {
+  if (g.stride_h != 1 || g.stride_w != 1 || g.is_pointwise()) return false;
+  // gy must fit inside gyp: no padding wider than the kernel's span.
+  const std::int64_t top = (g.kernel_h - 1) * g.dilation_h - g.pad_top;
+  const std::int64_t left = (g.kernel_w - 1) * g.dilation_w - g.pad_left;
+  if (top < 0 || left < 0 || top + g.out_h > g.in_h + (g.kernel_h - 1) * g.dilation_h ||
+      left + g.out_w > g.in_w + (g.kernel_w - 1) * g.dilation_w)
+    return false;
+  const ConvEngine mode = engine_mode.load();
+  if (mode == ConvEngine::EngineIm2col) return false;
+  if (mode == ConvEngine::EngineImplicit) return true;
+  // Work of the two ways, counting the rows each pads to whole register panels:
+  // implicit C/groups x cols x F/groups*KH*KW, product K x P x F/groups (+ col2im, not counted).
+  const std::int64_t wq = g.in_w + (g.kernel_w - 1) * g.dilation_w, mr = kMR<float>;
+  const double implicit = double(round_up(g.group_channels(), mr)) * double((g.in_h - 1) * wq + g.in_w) *
+                          double(g.kernel_h * g.kernel_w);
+  const double product = double(round_up(g.patch_size(), mr)) * double(g.out_plane());
+  return implicit / product <= kImplicitWaste;
+}
+
+// One image's gradient rows of a group (gy at the group's first filter) into gyp [F/groups, hq, wq] + slack.
+template <class T> void pad_gradient(const T* gy, const ConvGeometry& g, const ImplicitGrad& im, T* gyp) {
+  for (std::int64_t f = 0; f < g.group_filters(); ++f)
+    for (std::int64_t oh = 0; oh < g.out_h; ++oh)
+      copy_run(gy + (f * g.out_h + oh) * g.out_w, gyp + (f * im.hq + oh + im.top) * im.wq + im.left, g.out_w);
+}
+
+}  // namespace
+
+void set_conv_engine(ConvEngine mode) { engine_mode.store(mode); }
+ConvEngine conv_engine() { return engine_mode.load(); }
+
+namespace {
+// Whether OpenBLAS runs kernels without AVX2 on a CPU that has AVX2 (the user
+// kept OPENBLAS_CORETYPE=Prescott, or the switch of ops/config.cpp failed):
+// then it is 3-4x slower and the engine wins at every conv size.
+bool blas_kernels_generic() {
+  static const bool generic = [] {
+    const Config c = config();
+    return !blas_kernels_upgrade(c.blas_kernels, c.cpu_isa).empty();
+  }();
+  return generic;
+}
+}  // namespace
+
+// Where the engine is used in Auto mode: float32 only (float64 keeps im2col+BLAS),
+// and against OpenBLAS's AVX-512 kernels only where it measured faster. One
+// thread, thread CPU time, fwd+dx+dw, engine / im2col+BLAS (bench_conv_parts,
+// Xeon model 167 with AVX-512, OpenBLAS 0.3.21 SkylakeX kernels):
+//   stride 1, K = C/groups*KH*KW <= 640:  0.56-0.89 (LeNet-5, 16-64 channels 3x3 at 28/14/7,
+//                                          the bench_conv layer 0.75, 1x1 64->256 0.97)
+//   K = 1152 (128 channels 3x3):          0.99-1.01;   K = 2304 (256 channels): 1.04-1.10
+//   stride 2 (ResNet downsampling):       0.98-1.03    -> im2col+BLAS
+//   F/groups < 4 (1->2 channels 3x3):     1.36         -> im2col+BLAS
+//   under ~1M multiply-adds per call (the seed CNN's 2->4 channel conv, 0.45M, batch 32):
+//   parity in the kernels, but the engine's fixed costs (offset tables, scratch) made the
+//   whole training step 4% slower (tg_bench binary_cnn_step_b32 0.245 vs 0.235 ms) -> im2col+BLAS
+// Where the weight gradient's dot products run out of L1 (large K) is the engine's weak part.
+// An AVX2 build of the engine (same host, ymm registers) against OpenBLAS's Haswell
+// kernels: LeNet-5's convs 0.49 / 0.70, K = 144 and 288 0.97, K = 576 (64 channels
+// at 7x7) 1.08, so AVX2 builds stop at K = 320.
+constexpr std::int64_t kMaxEnginePatch = kWideRegisterFile ? 640 : 320;
+constexpr std::int64_t kMinEngineFilters = 4;
+constexpr std::int64_t kMinEngineMacs = std::int64_t{1} << 20;
+
+template <class T> bool use_conv_engine(const ConvGeometry& g) {
+  const ConvEngine mode = engine_mode.load();
+  if (mode == ConvEngine::Im2colBlas) return false;
+  if (mode != ConvEngine::Auto) return true;
+  if (!std::is_same<T, float>::value) return false;
+  if (blas_kernels_generic()) return true;
+  const std::int64_t macs = g.batch * g.filters * g.out_plane() * g.patch_size();
+  return g.stride_h == 1 && g.stride_w == 1 && g.patch_size() <= kMaxEnginePatch &&
+         g.group_filters() >= kMinEngineFilters && macs >= kMinEngineMacs;
+}
+
+template <class T> std::int64_t engine_panel_rows() { return kMR<T>; }
+template <class T> std::int64_t engine_lanes() { return kLanes<T>; }
+template <class T> std::int64_t packed_a_size(std::int64_t M, std::int64_t K) { return round_up(M, kMR<T>) * K; }
+
+template <class T>
+void pack_a(std::int64_t M, std::int64_t K, const T* a, std::int64_t row_stride, std::int64_t col_stride, T* packed) {
+  constexpr int MR = kMR<T>;
+  for (std::int64_t m0 = 0; m0 < M; m0 += MR) {
+    T* panel = packed + m0 * K;
+    for (std::int64_t k = 0; k < K; ++k)
+      for (int i = 0; i < MR; ++i)
+        panel[k * MR + i] = m0 + i < M ? a[(m0 + i) * row_stride + k * col_stride] : T(0);
+  }
+}
+
+template <class T>
+void engine_gemm(std::int64_t M, std::int64_t N, std::int64_t K, const T* packed_a, const T* b, std::int64_t ldb,
+                 T* c, std::int64_t ldc, const T* bias, bool accumulate) {
+  gemm_tiles<T, false>(M, N, K, packed_a, b, ldb, nullptr, c, ldc, bias, accumulate, false);
+}
+
+template <class T>
+void engine_gemm_abt(std::int64_t M, std::int64_t N, std::int64_t L, const T* a, std::int64_t lda, const T* b,
+                     std::int64_t ldb, T* c, std::int64_t ldc) {
+  std::vector<std::int64_t> offsets(N);
+  for (std::int64_t n = 0; n < N; ++n) offsets[n] = n * ldb;
+  gemm_abt_segments<T>(M, N, L, 1, &a, lda, &b, offsets.data(), c, ldc);
+}
+
+template <class T> void engine_conv2d_forward(const T* x, const T* w, const T* b, const ConvGeometry& g, T* y) {
+  const std::int64_t F = g.filters, K = g.patch_size(), P = g.out_plane();
+  const std::int64_t FG = g.group_filters(), CG = g.group_channels();
+  const bool pointwise = g.is_pointwise();
+  const std::int64_t panel_size = packed_a_size<T>(FG, K);
+  Scratch<T> packed(g.groups * panel_size);
+  for (std::int64_t grp = 0; grp < g.groups; ++grp)
+    pack_a(FG, K, w + grp * FG * K, K, 1, packed.data + grp * panel_size);
+  const bool implicit = use_implicit(g);
+  const Implicit im = implicit ? implicit_geometry<T>(g) : Implicit();
+  // Each slice's scratch, taken from the allocator's cache here, in slice order,
+  // rather than by the threads as they start: the cache then sees the same
+  // requests in the same order every step (tests/test_soak.cpp checks it stops growing).
+  const std::int64_t chunks = engine_chunks(g);
+  struct Buffers {
+    Scratch<T> col, padded, wide;
+  };
+  std::vector<Buffers> buffers;
+  for (std::int64_t c = 0; c < chunks; ++c)
+    buffers.push_back({Scratch<T>(pointwise || implicit ? 0 : K * P), Scratch<T>(implicit ? im.image : 0),
+                       Scratch<T>(implicit ? FG * im.width : 0)});
+  for_each_slice(g.batch, chunks, [&](std::int64_t chunk, std::int64_t begin, std::int64_t end) {
+    Scratch<T>& col = buffers[chunk].col;
+    Scratch<T>& padded = buffers[chunk].padded;
+    Scratch<T>& wide = buffers[chunk].wide;
+    padded.zeroed();
+    for (std::int64_t n = begin; n < end; ++n)
+      for (std::int64_t grp = 0; grp < g.groups; ++grp) {
+        const T* xg = x + (n * g.channels + grp * CG) * g.in_plane();
+        T* yg = y + (n * F + grp * FG) * P;
+        const T* bg = b ? b + grp * FG : nullptr;
+        if (implicit) {
+          pad_image(xg, g, im, padded.data);
+          gemm_tiles<T, true>(FG, im.cols, K, packed.data + grp * panel_size, padded.data, 0, im.offsets.data(),
+                              wide.data, im.width, bg, false, true);
+          for (std::int64_t f = 0; f < FG; ++f)
+            for (std::int64_t oh = 0; oh < g.out_h; ++oh)
+              copy_run(wide.data + f * im.width + oh * im.wp, yg + f * P + oh * g.out_w, g.out_w);
+          continue;
+        }
+        if (!pointwise) im2col(xg, g, col.data);
+        engine_gemm(FG, P, K, packed.data + grp * panel_size, pointwise ? xg : col.data, P, yg, P, bg, false);
+      }
+  });
+}
+
+template <class T>
+void engine_conv2d_backward(const T* x, const T* w, const T* gy, const ConvGeometry& g, T* gx, T* gw, T* gb) {
+  const std::int64_t F = g.filters, K = g.patch_size(), P = g.out_plane();
+  const std::int64_t FG = g.group_filters(), CG = g.group_channels();
+  const bool pointwise = g.is_pointwise();
+  const std::int64_t lanes = kLanes<T>;
+  const std::int64_t chunks = engine_chunks(g);
+
+  // Input gradient: Wᵀ [K, F/groups] per group, packed straight from W (its row
+  // stride is 1, column stride K); or, implicit, W as [C/groups, F/groups*KH*KW].
+  const bool implicit_gx = gx && use_implicit_grad(g);
+  const ImplicitGrad img = implicit_gx ? implicit_grad_geometry(g, lanes) : ImplicitGrad();
+  const std::int64_t khw = g.kernel_h * g.kernel_w;
+  const std::int64_t panel_size = implicit_gx ? packed_a_size<T>(CG, FG * khw) : packed_a_size<T>(K, FG);
+  Scratch<T> packed_t(gx ? g.groups * panel_size : 0);
+  if (gx)
+    for (std::int64_t grp = 0; grp < g.groups; ++grp) {
+      const T* wg = w + grp * FG * K;
+      if (!implicit_gx) {
+        pack_a(K, FG, wg, 1, K, packed_t.data + grp * panel_size);
+        continue;
+      }
+      // A[c][(f, kh, kw)] = w[f][c][kh][kw]: one pack_a per filter's block of columns would
+      // interleave wrongly, so gather the [C/groups, F/groups*KH*KW] matrix first.
+      std::vector<T> a(CG * FG * khw);
+      for (std::int64_t c = 0; c < CG; ++c)
+        for (std::int64_t f = 0; f < FG; ++f)
+          for (std::int64_t q = 0; q < khw; ++q) a[(c * FG + f) * khw + q] = wg[f * K + c * khw + q];
+      pack_a(CG, FG * khw, a.data(), FG * khw, 1, packed_t.data + grp * panel_size);
+    }
+
+  // Images per weight-gradient fold, and the fold's padded width (im2col path:
+  // the images side by side in one matrix; implicit path: one padded image and
+  // one widened gradient per image, summed in one pass).
+  const bool implicit = gw && use_implicit(g);
+  const Implicit im = implicit ? implicit_geometry<T>(g) : Implicit();
+  const std::int64_t fold = std::max<std::int64_t>(1, kFoldColumns / (implicit ? im.width : P));
+  const std::int64_t max_width = implicit ? 0 : round_up(fold * P, lanes);
+
+  std::vector<Scratch<T>> partial_w, partial_b;
+  for (std::int64_t c = 0; c < chunks; ++c) {
+    partial_w.emplace_back(gw ? F * K : 0);
+    partial_b.emplace_back(gb ? F : 0);
+  }
+
+  struct Buffers {  // per slice, taken in slice order (see engine_conv2d_forward)
+    Scratch<T> gcol, gyp, gx_wide, col, gy_fold;
+  };
+  std::vector<Buffers> buffers;
+  for (std::int64_t c = 0; c < chunks; ++c)
+    buffers.push_back({Scratch<T>(gx && !pointwise && !implicit_gx ? K * P : 0),
+                       Scratch<T>(implicit_gx ? img.image : 0), Scratch<T>(implicit_gx ? CG * img.width : 0),
+                       Scratch<T>(gw ? (implicit ? fold * im.image : K * max_width) : 0),
+                       Scratch<T>(gw ? FG * (implicit ? fold * im.width : max_width) : 0)});
+  for_each_slice(g.batch, chunks, [&](std::int64_t chunk, std::int64_t begin, std::int64_t end) {
+    T* acc_w = partial_w[chunk].data;
+    T* acc_b = partial_b[chunk].data;
+    if (acc_w) std::fill(acc_w, acc_w + F * K, T(0));
+    if (acc_b) std::fill(acc_b, acc_b + F, T(0));
+    Scratch<T>& gcol = buffers[chunk].gcol;
+    Scratch<T>& gyp = buffers[chunk].gyp;
+    Scratch<T>& gx_wide = buffers[chunk].gx_wide;
+    Scratch<T>& col = buffers[chunk].col;
+    Scratch<T>& gy_fold = buffers[chunk].gy_fold;
+    gyp.zeroed();  // the implicit buffers' borders and junk columns stay zero from here on
+    if (implicit) col.zeroed(), gy_fold.zeroed();
+    std::vector<const T*> a_segments(fold), b_segments(fold);
+    for (std::int64_t n0 = begin; n0 < end; n0 += fold) {
+      const std::int64_t images = std::min(fold, end - n0);
+      const std::int64_t used = images * P, width = round_up(used, lanes);
+      for (std::int64_t n = n0; n < n0 + images; ++n) {
+        const T* gyn = gy + n * F * P;
+        if (acc_b)
+          for (std::int64_t f = 0; f < F; ++f) acc_b[f] += static_cast<T>(row_sum(gyn + f * P, P));
+        if (!gx) continue;
+        for (std::int64_t grp = 0; grp < g.groups; ++grp) {
+          T* gxg = gx + (n * g.channels + grp * CG) * g.in_plane();
+          if (implicit_gx) {
+            pad_gradient(gyn + grp * FG * P, g, img, gyp.data);
+            gemm_tiles<T, true>(CG, img.cols, FG * khw, packed_t.data + grp * panel_size, gyp.data, 0,
+                                img.offsets.data(), gx_wide.data, img.width, nullptr, false, true);
+            for (std::int64_t c = 0; c < CG; ++c)
+              for (std::int64_t ih = 0; ih < g.in_h; ++ih)
+                copy_run(gx_wide.data + c * img.width + ih * img.wq, gxg + (c * g.in_h + ih) * g.in_w, g.in_w);
+          } else if (pointwise) {
+            engine_gemm<T>(K, P, FG, packed_t.data + grp * panel_size, gyn + grp * FG * P, P, gxg, P, nullptr, false);
+          } else {
+            engine_gemm<T>(K, P, FG, packed_t.data + grp * panel_size, gyn + grp * FG * P, P, gcol.data, P, nullptr,
+                           false);
+            std::fill(gxg, gxg + CG * g.in_plane(), T(0));
+            col2im(gcol.data, g, gxg);
+          }
+        }
+      }
+      if (!acc_w) continue;
+      if (implicit) {
+        for (std::int64_t grp = 0; grp < g.groups; ++grp) {
+          for (std::int64_t i = 0; i < images; ++i) {
+            const std::int64_t n = n0 + i;
+            T* xp = col.data + i * im.image;
+            T* gyw = gy_fold.data + i * FG * im.width;
+            pad_image(x + (n * g.channels + grp * CG) * g.in_plane(), g, im, xp);
+            for (std::int64_t f = 0; f < FG; ++f)
+              for (std::int64_t oh = 0; oh < g.out_h; ++oh) {
+                const T* src = gy + ((n * F + grp * FG + f) * g.out_h + oh) * g.out_w;
+                copy_run(src, gyw + f * im.width + oh * im.wp, g.out_w);
+              }
+            a_segments[i] = gyw;
+            b_segments[i] = xp;
+          }
+          gemm_abt_segments<T>(FG, K, im.width, images, a_segments.data(), im.width, b_segments.data(),
+                               im.offsets.data(), acc_w + grp * FG * K, K);
+        }
+        continue;
+      }
+      for (std::int64_t grp = 0; grp < g.groups; ++grp) {
+        // The fold's column matrix [K, width] and gradient rows [F/groups, width], images side by side.
+        for (std::int64_t i = 0; i < images; ++i) {
+          const std::int64_t n = n0 + i;
+          im2col(x + (n * g.channels + grp * CG) * g.in_plane(), g, col.data + i * P, width);
+          for (std::int64_t f = 0; f < FG; ++f) {
+            const T* src = gy + (n * F + grp * FG + f) * P;
+            std::copy(src, src + P, gy_fold.data + f * width + i * P);
+          }
+        }
+        if (width > used) {
+          for (std::int64_t k = 0; k < K; ++k) std::fill(col.data + k * width + used, col.data + (k + 1) * width, T(0));
+          for (std::int64_t f = 0; f < FG; ++f)
+            std::fill(gy_fold.data + f * width + used, gy_fold.data + (f + 1) * width, T(0));
+        }
+        engine_gemm_abt(FG, K, width, gy_fold.data, width, col.data, width, acc_w + grp * FG * K, K);
+      }
+    }
+  });
+
+  if (gw)
+    for (std::int64_t i = 0; i < F * K; ++i) {
+      T s = 0;
+      for (std::int64_t c = 0; c < chunks; ++c) s += partial_w[c].data[i];
+      gw[i] = s;
+    }
+  if (gb)
+    for (std::int64_t f = 0; f < F; ++f) {
+      T s = 0;
+      for (std::int64_t c = 0; c < chunks; ++c) s += partial_b[c].data[f];
+      gb[f] = s;
+    }
+}
+
+#define TG_INSTANTIATE_CONV_ENGINE(T)                                                                               \
+  template bool use_conv_engine<T>(const ConvGeometry&);                                                            \
+  template std::int64_t engine_panel_rows<T>();                                                                     \
+  template std::int64_t engine_lanes<T>();                                                                          \
+  template std::int64_t packed_a_size<T>(std::int64_t, std::int64_t);                                               \
+  template void pack_a<T>(std::int64_t, std::int64_t, const T*, std::int64_t, std::int64_t, T*);                    \
+  template void engine_gemm<T>(std::int64_t, std::int64_t, std::int64_t, const T*, const T*, std::int64_t, T*,      \
+                               std::int64_t, const T*, bool);                                                       \
+  template void engine_gemm_abt<T>(std::int64_t, std::int64_t, std::int64_t, const T*, std::int64_t, const T*,      \
+                                   std::int64_t, T*, std::int64_t);                                                 \
+  template void engine_conv2d_forward<T>(const T*, const T*, const T*, const ConvGeometry&, T*);                    \
+  template void engine_conv2d_backward<T>(const T*, const T*, const T*, const ConvGeometry&, T*, T*, T*);
+TG_INSTANTIATE_CONV_ENGINE(float)
+TG_INSTANTIATE_CONV_ENGINE(double)
+#undef TG_INSTANTIATE_CONV_ENGINE
+
+}  // namespace tg::detail

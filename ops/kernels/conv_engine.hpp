@@ -1,0 +1,64 @@
+// Private: tapegrad's own matrix kernels for convolution (no BLAS packing).
+//
+// conv2d's three products for one image (P = OH*OW, K = C/groups*KH*KW):
+//   forward      y  [F,P] = W [F,K] · col [K,P]          (+ bias, fused)
+//   input grad   gcol[K,P] = Wᵀ[K,F] · gy [F,P]
+//   weight grad  gW [F,K] += gy[F,L] · col[K,L]ᵀ       (L = the batch's pixels)
+// are thin (F and K are 6..600, P 49..784) and repeat for every image, which is
+// where a general BLAS pays most for packing and blocking. ops/kernels/conv2d.cpp
+// calls these instead of gemm() for the shapes use_conv_engine() accepts;
+// ops/kernels/conv_engine.cpp says why the blocking and thresholds are what they are.
+#pragma once
+
+#include <cstdint>
+
+#include "ops/kernels/conv2d.hpp"
+
+namespace tg::detail {
+
+/// Which kernels conv2d runs (tests and bench_conv compare the two; users keep Auto).
+enum class ConvEngine {
+  Auto,            // the engine for the float32 shapes use_conv_engine() accepts, im2col+BLAS otherwise
+  Engine,          // the engine for every shape and both float types (implicit GEMM where it pays)
+  EngineImplicit,  // the engine, implicit GEMM wherever the stride is 1 (tests)
+  EngineIm2col,    // the engine's kernels on an im2col matrix only, never implicit (tests)
+  Im2colBlas       // the im2col + OpenBLAS path only
+};
+void set_conv_engine(ConvEngine mode);
+ConvEngine conv_engine();
+
+/// Whether conv2d of geometry g with element type T runs on the engine (per the mode above).
+template <class T> bool use_conv_engine(const ConvGeometry& g);
+
+/// Rows per panel of a packed A (the micro-kernel's register block height).
+template <class T> std::int64_t engine_panel_rows();
+/// Elements pack_a writes for an [M,K] matrix (M rounded up to whole panels).
+template <class T> std::int64_t packed_a_size(std::int64_t M, std::int64_t K);
+/// Packs A[m,k] = a[m*row_stride + k*col_stride] into panels of engine_panel_rows()
+/// rows, k-major inside a panel (what the micro-kernel broadcasts from); the
+/// strides let Wᵀ be packed straight from W.
+template <class T>
+void pack_a(std::int64_t M, std::int64_t K, const T* a, std::int64_t row_stride, std::int64_t col_stride, T* packed);
+
+/// C[M,N] (row stride ldc) = A·B (+ C when accumulate, else + bias[m] when bias
+/// is not null), with A packed by pack_a and B[k,n] = b[k*ldb + n].
+template <class T>
+void engine_gemm(std::int64_t M, std::int64_t N, std::int64_t K, const T* packed_a, const T* b, std::int64_t ldb,
+                 T* c, std::int64_t ldc, const T* bias, bool accumulate);
+
+/// C[M,N] (row stride ldc) += A[M,L]·B[N,L]ᵀ, rows of A and B contiguous with row
+/// strides lda and ldb; L must be a multiple of engine_lanes<T>() (callers pad with zeros).
+template <class T>
+void engine_gemm_abt(std::int64_t M, std::int64_t N, std::int64_t L, const T* a, std::int64_t lda, const T* b,
+                     std::int64_t ldb, T* c, std::int64_t ldc);
+
+/// SIMD lanes of T in the compiled instruction set.
+template <class T> std::int64_t engine_lanes();
+
+/// The whole conv2d forward / backward on the engine (same contract as
+/// conv2d_forward / conv2d_backward in conv2d.hpp).
+template <class T> void engine_conv2d_forward(const T* x, const T* w, const T* b, const ConvGeometry& g, T* y);
+template <class T>
+void engine_conv2d_backward(const T* x, const T* w, const T* gy, const ConvGeometry& g, T* gx, T* gw, T* gb);
+
+}  // namespace tg::detail
