@@ -299,7 +299,8 @@ int run(int argc, char** argv) {
     ex::warn_if_failed(ex::plot_loss_accuracy(opt.out / "training.png", history, "char_lm " + kind + ": bits per character"));
     if (round_val_bpc.size() > 1) {
       ex::EpochChart chart;
-      chart.title = "char_lm " + kind + " (every " + std::to_string(eval_steps) + " steps)";
+      chart.title = "char_lm " + kind + ": bits per character";
+      chart.x_label = "validation (every " + std::to_string(eval_steps) + " steps)";
       chart.left_label = "bits per character";
       chart.right_label = "next-character accuracy";
       chart.series = {{"train bpc", round_train_bpc, false}, {"validation bpc", round_val_bpc, false},

@@ -209,7 +209,7 @@ PlotResult plot_epoch_metrics(const fs::path& png, const EpochChart& chart) {
   GnuplotScript s;
   std::ostringstream b;
   b << "set title " << gp_quote(chart.title) << " font ',14'\n"
-    << "set xlabel 'epoch'\n"
+    << "set xlabel " << gp_quote(chart.x_label) << "\n"
     << "set grid xtics ytics lt 1 lw 1 lc rgb '#d0d0d0'\nset key outside below center horizontal\nset bmargin 5.5\n"
     << "set xrange [0.5:" << epochs << ".5]\n";
   if (epochs <= 20) b << "set xtics 1\n";

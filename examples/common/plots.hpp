@@ -56,6 +56,7 @@ struct EpochChart {
   std::string title = "per-epoch metrics";
   std::string left_label = "loss";
   std::string right_label = "accuracy";
+  std::string x_label = "epoch";  ///< what a point of the series is (e.g. "validation every 250 steps")
   std::vector<EpochSeries> series;
 };
 
