@@ -27,6 +27,7 @@
 #include <tapegrad/io/onnx.hpp>
 #include <tapegrad/nn/layers.hpp>
 #include <tapegrad/nn/module.hpp>
+#include <tapegrad/nn/normalization.hpp>
 #include <tapegrad/ops/ops.hpp>
 #include <tapegrad/train/atomic_file.hpp>
 
@@ -37,19 +38,21 @@ using io::detail::ProtoWriter;
 
 // ---- the messages, as plain data ----------------------------------------------------
 
-// The mapped ops need integer attributes only (BatchNormalization's epsilon will add FLOAT).
+// Integer attributes, and BatchNormalization's epsilon (FLOAT).
 struct Attribute {
-  enum Kind { Int = 2, Ints = 7 };  // AttributeProto.AttributeType
+  enum Kind { Float = 1, Int = 2, Ints = 7 };  // AttributeProto.AttributeType
   std::string name;
   Kind kind = Int;
   std::int64_t i = 0;
   std::vector<std::int64_t> ints;
+  float f = 0;
 };
 
-Attribute int_attribute(std::string name, std::int64_t v) { return {std::move(name), Attribute::Int, v, {}}; }
+Attribute int_attribute(std::string name, std::int64_t v) { return {std::move(name), Attribute::Int, v, {}, 0}; }
 Attribute ints_attribute(std::string name, std::vector<std::int64_t> v) {
-  return {std::move(name), Attribute::Ints, 0, std::move(v)};
+  return {std::move(name), Attribute::Ints, 0, std::move(v), 0};
 }
+Attribute float_attribute(std::string name, float v) { return {std::move(name), Attribute::Float, 0, {}, v}; }
 
 struct OnnxNode {
   std::string op_type, name;
@@ -76,6 +79,7 @@ int onnx_type(Dtype dtype) {
 ProtoWriter encode(const Attribute& a) {
   ProtoWriter w;
   w.bytes_field(1, a.name);
+  if (a.kind == Attribute::Float) w.float_field(2, a.f);
   if (a.kind == Attribute::Int) w.int_field(3, a.i);
   if (a.kind == Attribute::Ints)
     for (std::int64_t v : a.ints) w.int_field(8, v);  // proto2 repeated int64: not packed
@@ -157,11 +161,21 @@ std::string shapes_of(const std::vector<Tensor>& inputs) {
   return s;
 }
 
+// A call of a BatchNorm module that normalises with its running statistics: the
+// ops recorded from `begin` to `end` (its forward: sub, mul, reshape, add) become
+// one BatchNormalization node from `input` to `output`.
+struct BatchNormCall {
+  std::size_t begin = 0, end = 0;
+  Tensor input, output;
+  const nn::BatchNormBase* module = nullptr;
+};
+
 // Keeps every recorded op of the forward pass. An op without a mapping is
 // refused right there, inside the module that runs it, so that the module's
 // error path (nn::Module::operator()) names where it is.
 struct Tracer final : autograd::EngineHook {
   std::vector<TracedOp> ops;
+  std::vector<BatchNormCall> batch_norms;
   void on_record_inputs(const autograd::TapeNode& node, const std::vector<Tensor>& inputs,
                         const Tensor& output) override {
     if (!emitters().count(node.name()))
@@ -180,7 +194,8 @@ struct Value {
 
 class GraphBuilder {
  public:
-  GraphBuilder(const nn::Module& model, std::vector<TracedOp> ops, const Tensor& input, const Tensor& output, int opset)
+  GraphBuilder(const nn::Module& model, std::vector<TracedOp> ops, std::vector<BatchNormCall> batch_norms,
+               const Tensor& input, const Tensor& output, int opset)
       : ops_(std::move(ops)), input_(input), output_(output), opset_(opset) {
     values_[input.id()] = {"input", true};
     for (const auto& [name, t] : model.named_parameters()) parameters_.emplace(t.id(), name);
@@ -188,11 +203,21 @@ class GraphBuilder {
     for (const auto& [path, m] : model.named_modules())
       if (const auto* linear = dynamic_cast<const nn::Linear*>(m)) linear_weights_.insert(linear->weight.id());
     find_live_ops();
+    for (BatchNormCall& call : batch_norms)
+      if (is_batch_norm_forward(call)) {
+        for (std::size_t k = call.begin; k + 1 < call.end; ++k) fused_[k] = true;
+        batch_norm_at_.emplace(call.end - 1, std::move(call));
+      }
   }
 
   void build() {
-    for (std::size_t i = 0; i < ops_.size(); ++i)
+    for (std::size_t i = 0; i < ops_.size(); ++i) {
+      if (auto bn = batch_norm_at_.find(i); bn != batch_norm_at_.end()) {
+        if (live_[i]) batch_normalization(bn->second);
+        continue;
+      }
       if (live_[i] && !fused_[i]) (this->*emitters().at(ops_[i].name))(i);
+    }
     if (!values_.count(output_.id()) || values_.at(output_.id()).name != "output") {
       const Value in = value(output_);  // the output is the input, a parameter or a constant
       emit("Identity", {in.name}, {}, in.batched, &output_);
@@ -296,6 +321,80 @@ class GraphBuilder {
     emit("Conv", inputs, attributes, x.batched || w.batched, &op.output);
   }
 
+  // conv_transpose2d, with the bias add that follows it (add of the bias reshaped
+  // to [1,F,1,1]) folded in as ConvTranspose's third input.
+  void conv_transpose2d(std::size_t i) {
+    const TracedOp& op = ops_[i];
+    const autograd::OpAttributes& a = op.attributes();
+    // Recorded by conv2d's double backward, which keeps no attributes.
+    if (a.empty()) fail(op, "was recorded by a gradient computation, not by tg::conv_transpose2d");
+    const Value x = value(op.inputs[0]), w = value(op.inputs[1]);
+    std::vector<std::string> inputs{x.name, w.name};
+    const Tensor* out = &op.output;
+    if (const auto bias = bias_after_conv_transpose(i)) {
+      const TracedOp& add = ops_[bias->second];
+      inputs.push_back(value(ops_[bias->first].inputs[0]).name);
+      out = &add.output;
+      fused_[bias->first] = fused_[bias->second] = true;
+    }
+    const Shape& ws = op.inputs[1].shape();
+    std::vector<Attribute> attributes{ints_attribute("dilations", a.ints("dilation")),
+                                      ints_attribute("kernel_shape", {ws[2], ws[3]}),
+                                      ints_attribute("pads", a.ints("pads")),
+                                      ints_attribute("strides", a.ints("stride"))};
+    const std::int64_t groups = a.ints("groups").at(0);
+    if (groups != 1) attributes.push_back(int_attribute("group", groups));
+    const std::vector<std::int64_t>& output_padding = a.ints("output_padding");
+    if (output_padding != std::vector<std::int64_t>{0, 0})
+      attributes.push_back(ints_attribute("output_padding", output_padding));
+    emit("ConvTranspose", inputs, attributes, x.batched || w.batched, out);
+  }
+
+  // BatchNorm in training mode (or without running statistics) normalises with
+  // the batch's own statistics: ONNX's BatchNormalization normalises with fixed
+  // ones in inference, and a file whose outputs depend on what else is in the
+  // batch is not what a user exporting a model wants. Modules are exported in
+  // eval mode (export_model switches them), so this is a functional
+  // batch_norm(..., training = true) or a BatchNorm without track_running_stats.
+  void fused_batch_norm(std::size_t i) {
+    fail(ops_[i], "normalises with the statistics of the batch (batch norm in training mode, or without running "
+                  "statistics), which ONNX's BatchNormalization does not do in inference; export a BatchNorm module "
+                  "that tracks running statistics (export_model runs it in eval mode), or call batch_norm with "
+                  "training = false");
+  }
+
+  // sum: GlobalAveragePool for the mean over H and W of [N,C,H,W] with keepdim
+  // (global average pooling, adaptive_avg_pool2d to 1x1: the sum then a
+  // mul_scalar by 1 / (H W), folded in); otherwise ReduceSum.
+  void sum(std::size_t i) {
+    const TracedOp& op = ops_[i];
+    const Tensor& in = op.inputs[0];
+    const Value x = value(in);
+    const std::vector<std::int64_t>& dims = op.attributes().ints("dims");
+    const bool keepdim = op.attributes().ints("keepdim").at(0) != 0;
+    if (x.batched && std::find(dims.begin(), dims.end(), 0) != dims.end())
+      fail(op, "sums over the batch dimension");
+    if (x.batched && in.dim() == 4 && dims == std::vector<std::int64_t>{2, 3} && keepdim)
+      if (const auto scale = scale_after(i, 1.0 / static_cast<double>(in.shape()[2] * in.shape()[3]))) {
+        fused_[*scale] = true;
+        emit("GlobalAveragePool", {x.name}, {}, true, &ops_[*scale].output);
+        return;
+      }
+    if (dims.empty()) {
+      emit("Identity", {x.name}, {}, x.batched, &op.output);
+      return;
+    }
+    std::vector<std::string> inputs{x.name};
+    std::vector<Attribute> attributes{int_attribute("keepdims", keepdim ? 1 : 0)};
+    // Opset 13 made ReduceSum's axes an input (for the other reductions it was opset 18).
+    if (opset_ >= 13)
+      inputs.push_back(constant(next_name("ReduceSum") + "_axes",
+                                tensor_i64(dims, {static_cast<std::int64_t>(dims.size())})));
+    else
+      attributes.push_back(ints_attribute("axes", dims));
+    emit("ReduceSum", inputs, attributes, x.batched, &op.output);
+  }
+
   void pool(std::size_t i, const char* op_type) {
     const TracedOp& op = ops_[i];
     if (op.inputs[0].dim() != 4) fail(op, "ONNX pools [N,C,H,W] inputs, got " + describe(op.inputs[0]));
@@ -394,6 +493,74 @@ class GraphBuilder {
 
   const Value& output_value() const { return values_.at(output_.id()); }
 
+  // The only reader of op i's output, when there is exactly one (live) and op i
+  // is not the graph's output: what may be folded into op i's node.
+  std::optional<std::size_t> only_reader(std::size_t i) const {
+    const Tensor& y = ops_[i].output;
+    auto it = readers_.find(y.id());
+    if (y.is_same(output_) || it == readers_.end() || it->second.size() != 1) return std::nullopt;
+    return it->second[0];
+  }
+
+  // The mul_scalar by `factor` that alone reads op i's output (mean = sum * 1/count).
+  std::optional<std::size_t> scale_after(std::size_t i, double factor) const {
+    const auto reader = only_reader(i);
+    if (!reader || ops_[*reader].name != "mul_scalar" || ops_[*reader].attributes().real("scalar") != factor)
+      return std::nullopt;
+    return reader;
+  }
+
+  // (the reshape, the add) of conv_transpose2d's bias after op i: the add alone
+  // reads the product, and its other operand is a parameter of [F] reshaped to
+  // [1,F,1,1] that nothing else reads.
+  std::optional<std::pair<std::size_t, std::size_t>> bias_after_conv_transpose(std::size_t i) const {
+    const auto add_index = only_reader(i);
+    if (!add_index) return std::nullopt;
+    const TracedOp& add = ops_[*add_index];
+    if (add.name != "add" || !add.inputs[0].is_same(ops_[i].output) || add.inputs[1].is_same(ops_[i].output))
+      return std::nullopt;
+    for (std::size_t k = i + 1; k < *add_index; ++k) {
+      const TracedOp& r = ops_[k];
+      if (r.name != "reshape" || !r.output.is_same(add.inputs[1])) continue;
+      const Tensor& bias = r.inputs[0];
+      const auto readers = readers_.find(r.output.id());
+      if (bias.dim() == 1 && bias.shape()[0] == ops_[i].output.shape()[1] && parameters_.count(bias.id()) &&
+          readers != readers_.end() && readers->second.size() == 1)
+        return std::make_pair(k, *add_index);
+    }
+    return std::nullopt;
+  }
+
+  // Whether a BatchNorm call recorded exactly what batch_norm in eval mode
+  // records, ending in the module's output: then its ops can be replaced by one
+  // node. (Anything else, such as a forward hook that changes the output, is
+  // exported op by op.)
+  bool is_batch_norm_forward(const BatchNormCall& call) const {
+    if (call.begin >= call.end || call.end > ops_.size() || !ops_[call.end - 1].output.is_same(call.output))
+      return false;
+    static const std::unordered_set<std::string> expected{"sub", "mul", "reshape", "add"};
+    for (std::size_t k = call.begin; k < call.end; ++k)
+      if (!expected.count(ops_[k].name)) return false;
+    return call.input.dim() >= 2;
+  }
+
+  // BatchNormalization(X, scale, B, mean, var) with the module's parameters and
+  // running statistics as initializers under their names.
+  void batch_normalization(const BatchNormCall& call) {
+    const nn::BatchNormBase& bn = *call.module;
+    const Value x = value(call.input);
+    const std::string base = next_name("BatchNormalization");
+    const std::int64_t channels = call.input.shape()[1];
+    const Dtype dtype = call.input.dtype();
+    const std::string scale = bn.weight.defined() ? value(bn.weight).name
+                                                  : constant(base + "_scale", ones({channels}, dtype));
+    const std::string shift = bn.bias.defined() ? value(bn.bias).name
+                                                : constant(base + "_bias", zeros({channels}, dtype));
+    emit("BatchNormalization",
+         {x.name, scale, shift, value(bn.running_mean).name, value(bn.running_var).name},
+         {float_attribute("epsilon", static_cast<float>(bn.eps()))}, x.batched, &call.output);
+  }
+
   // Marks the ops the output depends on, and counts who reads each tensor.
   void find_live_ops() {
     live_.assign(ops_.size(), false);
@@ -483,6 +650,7 @@ class GraphBuilder {
   }
 
   std::vector<TracedOp> ops_;
+  std::map<std::size_t, BatchNormCall> batch_norm_at_;  // by the index of the call's last op
   Tensor input_, output_;
   int opset_;
   std::vector<bool> live_, fused_;
@@ -496,10 +664,10 @@ class GraphBuilder {
   int constants_ = 0;
 };
 
-// The ops export_model maps, by the name they record on the tape. Batch
-// normalization (eval: BatchNormalization with the running statistics as
-// initializers) and transposed convolution (ConvTranspose) join this table
-// when tapegrad has those ops.
+// The ops export_model maps, by the name they record on the tape. A BatchNorm
+// module with running statistics is not an op: export_model watches its calls
+// (forward hooks) and writes each as one BatchNormalization node; the op
+// fused_batch_norm (batch statistics) is in the table only to refuse it clearly.
 const std::map<std::string, Emitter>& emitters() {
   static const std::map<std::string, Emitter> table{
       {"abs", &GraphBuilder::abs},
@@ -508,9 +676,11 @@ const std::map<std::string, Emitter>& emitters() {
       {"avg_pool2d", &GraphBuilder::avg_pool2d},
       {"cat", &GraphBuilder::cat},
       {"conv2d", &GraphBuilder::conv2d},
+      {"conv_transpose2d", &GraphBuilder::conv_transpose2d},
       {"div", &GraphBuilder::div},
       {"div_scalar", &GraphBuilder::div_scalar},
       {"exp", &GraphBuilder::exp},
+      {"fused_batch_norm", &GraphBuilder::fused_batch_norm},
       {"log", &GraphBuilder::log},
       {"log_softmax", &GraphBuilder::log_softmax},
       {"matmul", &GraphBuilder::matmul},
@@ -527,6 +697,7 @@ const std::map<std::string, Emitter>& emitters() {
       {"softmax", &GraphBuilder::softmax},
       {"sqrt", &GraphBuilder::sqrt},
       {"sub", &GraphBuilder::sub},
+      {"sum", &GraphBuilder::sum},
       {"tanh", &GraphBuilder::tanh},
   };
   return table;
@@ -562,15 +733,38 @@ void export_model(nn::Module& model, const Tensor& example_input, const std::str
   GradMode::set_enabled(true);
 
   Tracer tracer;
+  // Each call of a BatchNorm module that uses running statistics (in eval mode,
+  // all that track them) becomes one BatchNormalization node: the hooks note
+  // which recorded ops its forward made.
+  struct RemoveHooks {
+    std::vector<RemovableHandle> handles;
+    void remove() {
+      for (RemovableHandle& h : handles) h.remove();
+    }
+    ~RemoveHooks() { remove(); }
+  } hooks;
+  for (const auto& [path, m] : model.named_modules()) {
+    const auto* bn = dynamic_cast<const nn::BatchNormBase*>(m);
+    if (!bn || !bn->running_mean.defined()) continue;
+    auto* module = const_cast<nn::BatchNormBase*>(bn);  // a module of `model`, which is not const
+    auto begin = std::make_shared<std::size_t>(0);
+    hooks.handles.push_back(module->register_forward_pre_hook(
+        [&tracer, begin](nn::Module&, const Tensor&) { *begin = tracer.ops.size(); }));
+    hooks.handles.push_back(module->register_forward_hook(
+        [&tracer, begin, bn](nn::Module&, const Tensor& x, const Tensor& y) {
+          tracer.batch_norms.push_back({*begin, tracer.ops.size(), x, y, bn});
+        }));
+  }
   const Tensor input = example_input.detach().requires_grad_();
   Tensor output;
   {
     autograd::InstallHook installed(&tracer);
     output = model(input);
   }
+  hooks.remove();
   if (!output.defined()) throw std::invalid_argument("onnx::export_model: the model returned an undefined tensor");
 
-  GraphBuilder graph(model, std::move(tracer.ops), input, output, opset);
+  GraphBuilder graph(model, std::move(tracer.ops), std::move(tracer.batch_norms), input, output, opset);
   graph.build();
   train::write_file_atomically(path, graph.model_proto(model.type_name()), {false, "onnx::export_model"});
 }

@@ -3,9 +3,10 @@
 // (field number << 3 | wire type) then its value: a varint (wire type 0: int32,
 // int64, enum; a negative number takes 10 bytes, two's complement) or a varint
 // length then that many bytes (wire type 2: string, bytes, an embedded
-// message). (Floats, wire type 5, are not needed yet.) Writers emit fields
-// in field-number order, as protobuf's own serializers do, so that a file is
-// byte-for-byte what the reference implementation writes for the same message.
+// message), or four little-endian bytes (wire type 5: float, BatchNormalization's
+// epsilon). Writers emit fields in field-number order, as protobuf's own
+// serializers do, so that a file is byte-for-byte what the reference
+// implementation writes for the same message.
 #pragma once
 
 #include <cstdint>
@@ -18,6 +19,8 @@ class ProtoWriter {
  public:
   /// A varint field (int32, int64, enum, bool).
   void int_field(int field, std::int64_t value);
+  /// A float field (fixed32, little-endian IEEE 754).
+  void float_field(int field, float value);
   /// A string, bytes or embedded-message field.
   void bytes_field(int field, std::string_view bytes);
   void message_field(int field, const ProtoWriter& message) { bytes_field(field, message.bytes()); }

@@ -368,6 +368,14 @@ Tensor conv_transpose2d(const Tensor& input, const Tensor& weight, const Tensor&
   Tensor x = input, w = weight, b = bias;
   promote(x, w, b);
   Tensor y = conv_transpose_checked(x, w, g);
+  // For exporters (ONNX's ConvTranspose): the pads at both ends, ONNX's order (top, left, bottom, right).
+  if (autograd::needs_grad(x, w))
+    autograd::set_attributes(y, autograd::OpAttributes()
+                                    .set_ints("stride", {stride.h, stride.w})
+                                    .set_ints("dilation", {dilation.h, dilation.w})
+                                    .set_ints("pads", {padding.h, padding.w, padding.h, padding.w})
+                                    .set_ints("output_padding", {output_padding.h, output_padding.w})
+                                    .set_ints("groups", {groups}));
   return b.defined() ? add(y, reshape(b, {1, filters, 1, 1})) : y;
 }
 

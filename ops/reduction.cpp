@@ -96,9 +96,13 @@ Tensor sum(const Tensor& x) {
     using T = decltype(tag);
     *static_cast<T*>(y.raw_data()) = row_total(static_cast<const T*>(x.raw_data()), x.numel());
   });
-  if (autograd::needs_grad(x))
+  if (autograd::needs_grad(x)) {
     autograd::record("sum", {x}, y,
                      autograd::formulas([shape = x.shape()](const Tensor& gy) { return broadcast_to(gy, shape); }));
+    std::vector<std::int64_t> all(static_cast<std::size_t>(x.dim()));
+    for (int i = 0; i < x.dim(); ++i) all[static_cast<std::size_t>(i)] = i;
+    autograd::set_attributes(y, autograd::OpAttributes().set_ints("dims", std::move(all)).set_ints("keepdim", {0}));
+  }
   return y;
 }
 
@@ -108,10 +112,16 @@ Tensor sum(const Tensor& x, const std::vector<int>& axes, bool keepdim) {
   Tensor kept = sum_kernel(x, reduce);
   Tensor y = keepdim ? kept : detail::make_view(kept, drop_axes(kept.shape(), reduce));
   // The reduced axes come back as 1s, then broadcast to x's shape.
-  if (autograd::needs_grad(x))
+  if (autograd::needs_grad(x)) {
     autograd::record("sum", {x}, y, autograd::formulas([shape = x.shape(), kept = kept.shape()](const Tensor& gy) {
       return broadcast_to(reshape(gy, kept.vec()), shape);
     }));
+    // For exporters: the reduced axes, counted from 0, and keepdim.
+    std::vector<std::int64_t> dims;
+    for (int i = 0; i < x.dim(); ++i)
+      if (reduce[static_cast<std::size_t>(i)]) dims.push_back(i);
+    autograd::set_attributes(y, autograd::OpAttributes().set_ints("dims", std::move(dims)).set_ints("keepdim", {keepdim}));
+  }
   return y;
 }
 

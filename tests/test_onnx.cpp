@@ -180,3 +180,93 @@ TEST_CASE("a model that returns its input exports as one Identity node", "[onnx]
   CHECK(bytes.find(node) != std::string::npos);
   CHECK(bytes.find("Dropout") == std::string::npos);
 }
+
+TEST_CASE("conv_transpose2d and sum keep the attributes an exporter reads", "[onnx]") {
+  const Tensor x = randn({1, 4, 5, 6}).requires_grad_();
+  const Tensor w = randn({4, 3, 3, 2});
+  // With a bias the output is the bias add's: the attributes are on the product before it.
+  const Tensor y = conv_transpose2d(x, w, Tensor(), {2, 1}, {1, 0}, {1, 0}, /*groups*/ 2, /*dilation*/ {1, 2});
+  const autograd::OpAttributes& a = y.grad_fn()->attributes();
+  CHECK(y.grad_fn()->name() == "conv_transpose2d");
+  CHECK(a.ints("stride") == std::vector<std::int64_t>{2, 1});
+  CHECK(a.ints("dilation") == std::vector<std::int64_t>{1, 2});
+  CHECK(a.ints("pads") == std::vector<std::int64_t>{1, 0, 1, 0});
+  CHECK(a.ints("output_padding") == std::vector<std::int64_t>{1, 0});
+  CHECK(a.ints("groups") == std::vector<std::int64_t>{2});
+  const Tensor s = sum(x, {-1, 1}, true);
+  CHECK(s.grad_fn()->attributes().ints("dims") == std::vector<std::int64_t>{1, 3});
+  CHECK(s.grad_fn()->attributes().ints("keepdim") == std::vector<std::int64_t>{1});
+  CHECK(sum(x).grad_fn()->attributes().ints("dims") == std::vector<std::int64_t>{0, 1, 2, 3});
+  CHECK(sum(x).grad_fn()->attributes().ints("keepdim") == std::vector<std::int64_t>{0});
+}
+
+TEST_CASE("a BatchNorm module exports as one BatchNormalization node with its running statistics", "[onnx]") {
+  auto bn = std::make_shared<nn::BatchNorm2d>(2, 1e-3);
+  nn::Sequential model(std::make_shared<nn::Conv2d>(1, 2, 3), bn, std::make_shared<nn::ReLU>());
+  model.train();
+  {
+    NoGradGuard no_grad;
+    bn->running_mean.copy_(tensor({0.5f, -0.25f}));
+  }
+  TempDir dir("tapegrad-onnx");
+  onnx::export_model(model, randn({3, 1, 6, 6}), dir.file("bn.onnx"));
+  const std::string bytes = read_bytes(dir.file("bn.onnx"));
+  // NodeProto inputs: X, scale, B, mean, var under the module's names.
+  CHECK(bytes.find("\x0a\x06" "Conv_0" "\x0a\x08" "1.weight" "\x0a\x06" "1.bias" "\x0a\x0e" "1.running_mean"
+                   "\x0a\x0d" "1.running_var") != std::string::npos);
+  // AttributeProto epsilon: name, f (fixed32 0.001f = 0x3a83126f, little-endian), type FLOAT (1).
+  CHECK(bytes.find(std::string("\x0a\x07" "epsilon" "\x15\x6f\x12\x83\x3a\xa0\x01\x01", 16)) != std::string::npos);
+  // Nothing of batch_norm's eval-mode arithmetic is left.
+  CHECK(bytes.find("Sub") == std::string::npos);
+  CHECK(bytes.find("Mul") == std::string::npos);
+  // Traced in eval mode: no running statistic moved, no batch counted; the mode is back.
+  CHECK(bn->num_batches_tracked.item() == 0);
+  CHECK(bn->running_mean.data<float>()[0] == 0.5f);
+  CHECK(bn->is_training());
+  // The export's hooks are gone: training afterwards counts batches as before.
+  model(randn({3, 1, 6, 6}));
+  CHECK(bn->num_batches_tracked.item() == 1);
+}
+
+TEST_CASE("export_model refuses batch norm with the batch's statistics", "[onnx]") {
+  Lambda functional_training([](const Tensor& x) {
+    return nn::functional::batch_norm(x, Tensor(), Tensor(), Tensor(), Tensor(), /*training*/ true);
+  });
+  const std::string message = refusal(functional_training, randn({4, 3}));
+  CHECK_THAT(message, Contains("op 'fused_batch_norm' (inputs [4,3] float32) cannot be exported: it normalises with "
+                               "the statistics of the batch"));
+  CHECK_THAT(message, Contains("BatchNorm module that tracks running statistics"));
+  nn::Sequential untracked(std::make_shared<nn::BatchNorm2d>(2, 1e-5, 0.1, true, /*track_running_stats*/ false));
+  CHECK_THAT(refusal(untracked, randn({2, 2, 3, 3})), Contains("op 'fused_batch_norm'"));
+}
+
+TEST_CASE("global average pooling exports as GlobalAveragePool, other sums as ReduceSum", "[onnx]") {
+  nn::Sequential pooled(std::make_shared<nn::Conv2d>(1, 2, 3), std::make_shared<nn::AdaptiveAvgPool2d>(1),
+                        std::make_shared<nn::Flatten>());
+  TempDir dir("tapegrad-onnx");
+  onnx::export_model(pooled, randn({2, 1, 5, 5}), dir.file("gap.onnx"));
+  std::string bytes = read_bytes(dir.file("gap.onnx"));
+  CHECK(bytes.find("GlobalAveragePool") != std::string::npos);
+  CHECK(bytes.find("ReduceSum") == std::string::npos);
+  Lambda row_sums([](const Tensor& x) { return sum(x, {1}); });
+  onnx::export_model(row_sums, randn({2, 3}), dir.file("sum.onnx"));
+  bytes = read_bytes(dir.file("sum.onnx"));
+  CHECK(bytes.find("ReduceSum") != std::string::npos);
+  CHECK(bytes.find("ReduceSum_0_axes") != std::string::npos);  // opset 13: the axes are an input
+  Lambda total([](const Tensor& x) { return sum(x); });
+  CHECK_THAT(refusal(total, randn({2, 3})), Contains("op 'sum' (inputs [2,3] float32) cannot be exported: it sums "
+                                                     "over the batch dimension"));
+}
+
+TEST_CASE("conv_transpose2d exports as ConvTranspose with its bias folded in", "[onnx]") {
+  nn::Sequential model(std::make_shared<nn::ConvTranspose2d>(2, 3, 3, 2, 1, 1));
+  TempDir dir("tapegrad-onnx");
+  onnx::export_model(model, randn({2, 2, 4, 4}), dir.file("ct.onnx"));
+  const std::string bytes = read_bytes(dir.file("ct.onnx"));
+  // NodeProto: input, 0.weight, 0.bias -> output, ConvTranspose_0.
+  CHECK(bytes.find("\x0a\x05input\x0a\x08" "0.weight\x0a\x06" "0.bias\x12\x06output\x1a\x0f" "ConvTranspose_0") !=
+        std::string::npos);
+  CHECK(bytes.find("output_padding") != std::string::npos);
+  CHECK(bytes.find("Reshape") == std::string::npos);
+  CHECK(bytes.find("Add") == std::string::npos);
+}

@@ -27,6 +27,13 @@
 //
 // The ops and their ONNX operators (opsets 11 to 17):
 //   conv2d (conv1d, nn::Conv2d, nn::Conv1d)   Conv
+//   conv_transpose2d (nn::ConvTranspose2d)    ConvTranspose (its bias add folded in)
+//   nn::BatchNorm1d / BatchNorm2d with        BatchNormalization (running_mean and
+//     running statistics                        running_var as initializers, epsilon)
+//   mean over H, W of [N,C,H,W], keepdim      GlobalAveragePool
+//     (adaptive_avg_pool2d to 1x1)
+//   sum (and mean) over other dimensions      ReduceSum (axes: an attribute before
+//                                             opset 13, an input from it)
 //   max_pool2d / avg_pool2d (on [N,C,H,W])    MaxPool / AveragePool (count_include_pad = 1)
 //   matmul (nn::Linear) [+ add of the bias]   Gemm; other products MatMul
 //   relu sigmoid tanh exp log sqrt neg abs    Relu Sigmoid Tanh Exp Log Sqrt Neg Abs
@@ -36,6 +43,12 @@
 //   reshape (flatten, view)                   Flatten or Reshape
 //   permute (transpose)                       Transpose
 //   cat                                       Concat
+// Batch norm runs in eval mode during the trace, so a BatchNorm module that tracks
+// running statistics exports as BatchNormalization with them, whatever mode it
+// was in (as PyTorch's exporter does). Normalising with the batch's own
+// statistics (functional batch_norm with training = true, a BatchNorm without
+// track_running_stats: the op fused_batch_norm) is refused, since an ONNX
+// runtime would not: its outputs would depend on the rest of the batch.
 // Any other op recorded during the trace stops it with std::invalid_argument
 // naming the op, its input shapes and, when raised inside a module, the module's
 // path. Dropout in eval mode is the identity and records nothing.

@@ -71,6 +71,8 @@ class NormBase : public Module {
  public:
   /// The number of channels, as constructed.
   std::int64_t num_features() const { return num_features_; }
+  /// The eps added to the variance, as constructed (ONNX export writes it).
+  double eps() const { return eps_; }
 
   Tensor weight;               ///< [num_features], undefined without affine
   Tensor bias;                 ///< [num_features], undefined without affine
