@@ -8,7 +8,16 @@
 // Linear(16->1)-Sigmoid, as in examples/two_circles.cpp), and op_mix (OpMix below:
 // the mapped ops the example models do not use), and LeNet-5 again at opsets 11
 // and 17 (lenet5_opset11, lenet5_opset17), tied (Tied below), and depthwise (a
-// grouped 3x3 conv, ReLU, 1x1 conv: ONNX's `group` attribute).
+// grouped 3x3 conv, ReLU, 1x1 conv: ONNX's `group` attribute), resnet (the
+// resnet trainer's network, examples/common/resnet_model.cpp, its batch norms'
+// running statistics and affine parameters set random so that they count:
+// BatchNormalization, residual Add, GlobalAveragePool, Flatten, Gemm),
+// autoencoder (examples/common/autoencoder_model.cpp: ConvTranspose with
+// stride 2 and output_padding, bias folded in), transposed (ConvTranspose with
+// groups, no bias, a non-square kernel and stride; transposed_dilated the same with
+// dilation 2, checked with numpy instead of OpenCV) and batch_norm_1d
+// (BatchNorm1d on [N,C] after a Linear, one without affine parameters) and
+// reductions (sum and mean over non-batch dimensions, ReduceSum; also at opset 11).
 // The batch of 5 differs from the traced batch of 2: the files must run with any batch.
 // Usage: models_to_onnx OUT_DIR
 #include <cstdio>
@@ -17,8 +26,10 @@
 
 #include <tapegrad/tapegrad.hpp>
 
+#include "common/autoencoder_model.hpp"
 #include "common/binary_mnist_cnn.hpp"
 #include "common/lenet5_model.hpp"
+#include "common/resnet_model.hpp"
 
 namespace {
 
@@ -46,6 +57,41 @@ struct Tied : tg::nn::Module {
     return tg::matmul(tg::relu((*encoder)(x)), tg::transpose(encoder->weight, 0, 1));
   }
 };
+
+// BatchNorm1d after a Linear, and one without affine parameters.
+struct BatchNorm1dMix : tg::nn::Module {
+  std::shared_ptr<tg::nn::Linear> linear = register_module("linear", std::make_shared<tg::nn::Linear>(3, 4));
+  std::shared_ptr<tg::nn::BatchNorm1d> bn = register_module("bn", std::make_shared<tg::nn::BatchNorm1d>(4));
+  std::shared_ptr<tg::nn::BatchNorm1d> plain =
+      register_module("plain", std::make_shared<tg::nn::BatchNorm1d>(4, 1e-3, 0.1, /*affine*/ false));
+  tg::Tensor forward(const tg::Tensor& x) override {  // x [N,3]
+    return (*plain)(tg::relu((*bn)((*linear)(x))));
+  }
+};
+
+// Sums and means over non-batch dimensions, with and without keepdim (ReduceSum).
+struct Reductions : tg::nn::Module {
+  tg::Tensor forward(const tg::Tensor& x) override {  // x [N,4]
+    using namespace tg;
+    const Tensor z = sum(reshape(x, {-1, 2, 2}), {1}, false);  // [N,2]
+    return x - mean(x, {1}, true) + cat({z, z}, 1) * 0.5;      // [N,4]
+  }
+};
+
+// Random running statistics and affine parameters, so that a wrong mapping shows.
+void randomize_batch_norms(tg::nn::Module& model) {
+  using namespace tg;
+  NoGradGuard no_grad;
+  for (auto& [name, t] : model.named_buffers())
+    if (name.find("running_mean") != std::string::npos) t.copy_(randn(t.shape()) * 0.5);
+    else if (name.find("running_var") != std::string::npos) t.copy_(rand(t.shape()) + 0.5);
+  for (auto& [path, m] : model.named_modules())
+    if (const auto* bn = dynamic_cast<const nn::BatchNormBase*>(m); bn && bn->weight.defined()) {
+      Tensor w = bn->weight, b = bn->bias;
+      w.copy_(rand(w.shape()) + 0.5);
+      b.copy_(randn(b.shape()) * 0.2);
+    }
+}
 
 void write(const std::string& out, const std::string& name, tg::nn::Module& model, const tg::Shape& example,
            int opset = tg::onnx::kDefaultOpset) {
@@ -99,6 +145,29 @@ int main(int argc, char** argv) {
     nn::Sequential depthwise(std::make_shared<nn::Conv2d>(3, 6, 3, 1, 1, 1, /*groups*/ 3), std::make_shared<nn::ReLU>(),
                              std::make_shared<nn::Conv2d>(6, 4, 1));
     write(out, "depthwise", depthwise, {1, 3, 6, 6});
+
+    auto resnet = examples::resnet();
+    randomize_batch_norms(*resnet);
+    write(out, "resnet", *resnet, {1, 1, 28, 28});
+    auto autoencoder = examples::conv_autoencoder();
+    write(out, "autoencoder", *autoencoder, {1, 1, 28, 28});
+    nn::Sequential transposed(
+        std::make_shared<nn::ConvTranspose2d>(4, 6, Size2{3, 2}, Size2{2, 1}, Size2{1, 0}, Size2{1, 0}, /*groups*/ 2),
+        std::make_shared<nn::Tanh>(), std::make_shared<nn::ConvTranspose2d>(6, 3, 2, 2, 0, 0, 1, /*bias*/ false));
+    write(out, "transposed", transposed, {1, 4, 5, 6});
+    // OpenCV 4.6 ignores ConvTranspose's dilations: checked with numpy (onnx_export_check.py).
+    nn::Sequential transposed_dilated(
+        std::make_shared<nn::ConvTranspose2d>(4, 6, Size2{3, 2}, Size2{2, 1}, Size2{1, 0}, Size2{1, 0}, /*groups*/ 2),
+        std::make_shared<nn::Tanh>(),
+        std::make_shared<nn::ConvTranspose2d>(6, 3, 3, 1, 2, 0, 1, /*bias*/ false, /*dilation*/ 2));
+    write(out, "transposed_dilated", transposed_dilated, {1, 4, 5, 6});
+    BatchNorm1dMix batch_norm_1d;
+    randomize_batch_norms(batch_norm_1d);
+    write(out, "batch_norm_1d", batch_norm_1d, {1, 3});
+    // ReduceSum's axes: an attribute before opset 13, an input from it.
+    Reductions reductions;
+    write(out, "reductions", reductions, {1, 4});
+    write(out, "reductions_opset11", reductions, {1, 4}, onnx::kMinOpset);
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "models_to_onnx: %s\n", e.what());
