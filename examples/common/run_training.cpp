@@ -40,7 +40,18 @@ void write_history_and_charts(const TrainingRun& run, const TrainingResult& resu
   fs::create_directories(out);
   const std::vector<train::BatchRecord> records = train::batch_records(result.history);
   train::write_history_csv(out / "history.csv", records);
-  if (!records.empty()) {
+  if (!records.empty() && !run.metric) {
+    EpochChart chart;
+    chart.title = run.name + ": per-epoch loss";
+    EpochSeries train{"train loss", {}, false}, test{"test loss", {}, false};
+    for (const nn::EpochReport& e : result.history.epochs) {
+      train.values.push_back(e.train_loss);
+      if (e.val_loss) test.values.push_back(*e.val_loss);
+    }
+    chart.series = {train};
+    if (!test.values.empty()) chart.series.push_back(test);
+    if (train.values.size() > 1) warn_if_failed(plot_epoch_metrics(out / "epochs.png", chart));
+  } else if (!records.empty()) {
     warn_if_failed(plot_loss_accuracy(out / "loss_accuracy.png", records, run.name + ": training"));
     EpochChart chart;
     chart.title = run.name + ": per-epoch metrics";
@@ -161,10 +172,17 @@ TrainingResult run_training(TrainingRun& run) {
   if (run.after_step) fit.on_batch = [&run](const nn::BatchReport&) { run.after_step(); };
   // Set even when empty: fit() would otherwise print its own line per epoch.
   fit.on_epoch = [&run](const nn::EpochReport& e) {
+    if (run.main_rank && run.progress && !run.metric) {
+      std::printf("epoch %lld/%lld  loss %.5f", static_cast<long long>(e.epoch + 1),
+                  static_cast<long long>(run.options.epochs), e.train_loss);
+      if (e.val_loss) std::printf("  test loss %.5f", *e.val_loss);
+      std::printf("  images/s %.0f  seconds %.1f\n", e.seconds > 0 ? e.samples / e.seconds : 0.0, e.seconds);
+      std::fflush(stdout);
+    }
     if (run.on_epoch) run.on_epoch(e);
   };
   std::unique_ptr<train::Progress> progress;
-  if (run.main_rank && run.progress) {
+  if (run.main_rank && run.progress && run.metric) {
     const std::int64_t n_train = run.sample_order ? static_cast<std::int64_t>(run.sample_order(0).size())
                                                   : run.train_set->size();
     progress = std::make_unique<train::Progress>(opt.epochs, data::batches_per_epoch(n_train, opt.batch_size));
@@ -204,8 +222,12 @@ TrainingResult run_training(TrainingRun& run) {
   }
   if (!run.main_rank) return result;
 
-  std::printf("%s: test accuracy %.2f%% (test loss %.4f), %.1f s of training, %.0f images/s\n", run.name.c_str(),
-              100 * result.test_accuracy, result.test_loss, result.seconds, result.images_per_second);
+  if (run.metric)
+    std::printf("%s: test accuracy %.2f%% (test loss %.4f), %.1f s of training, %.0f images/s\n", run.name.c_str(),
+                100 * result.test_accuracy, result.test_loss, result.seconds, result.images_per_second);
+  else
+    std::printf("%s: test loss %.5f, %.1f s of training, %.0f images/s\n", run.name.c_str(), result.test_loss,
+                result.seconds, result.images_per_second);
 
   // The locations were checked before training, but a disk can fill up or a
   // directory vanish meanwhile: the model is saved first, and every write is tried.

@@ -36,6 +36,9 @@ struct TrainingRun {
   nn::Module* model = nullptr;
   optim::Optimizer* optimizer = nullptr;
   nn::LossFunction loss;
+  /// Empty for a model without an accuracy (an autoencoder): the epoch lines,
+  /// the summary and epochs.png then show the train and test losses only (no
+  /// live progress bar, whose line has an accuracy), and loss_accuracy.png is not drawn.
   nn::MetricFunction metric;
   /// The examples trained on (tensors: a data::TensorDataset; augmented: a
   /// data::transforms::TransformedDataset) and tested on after every epoch.
