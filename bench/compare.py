@@ -36,6 +36,8 @@ WORKLOADS = [
     ("Transformer encoder layer seq 64, batch 16, d 128, 4 heads, fwd+bwd", "transformer_layer",
      "torch:transformer_layer", "lower", "<= 1.0x PyTorch"),
     ("2-layer LSTM 256, seq 64, batch 32 fwd+bwd", "lstm_fwd_bwd", "torch:lstm_fwd_bwd", "lower", "<= 1.0x PyTorch"),
+    ("BatchNorm residual block b64 32ch 28x28 fwd+bwd", "bn_residual_block", "torch:bn_residual_block", "lower",
+     "<= 1.0x PyTorch"),
     ("LeNet-5 one MNIST epoch (training)", "lenet_epoch", "torch:lenet_epoch", "lower", "<= 2 s"),
 ]
 

@@ -22,6 +22,7 @@
 #include <cblas.h>  // OpenBLAS called directly, the reference for tg::matmul
 
 #include "common/lenet5_model.hpp"
+#include "common/resnet_model.hpp"
 #include "common/binary_mnist_cnn.hpp"
 #include <tapegrad/tapegrad.hpp>
 
@@ -182,6 +183,25 @@ std::pair<double, const char*> transformer_layer(int reps) {
   return {1000 * s / reps, "ms"};
 }
 
+// One BatchNorm residual block (examples/common/resnet_model.cpp) in training
+// mode, identity shortcut: conv3x3-BN-ReLU-conv3x3-BN + x, ReLU; batch 64, 32
+// channels, 28x28, forward and backward to the input and every parameter.
+std::pair<double, const char*> bn_residual_block(int reps) {
+  manual_seed(0);
+  examples::ResidualBlock block(32, 32, 1);
+  block.train();
+  Tensor x = rand({64, 32, 28, 28}).requires_grad_();
+  const double s = time_steps(
+      [&] {
+        x.zero_grad();
+        block.zero_grad();
+        Tensor y = block(x);
+        y.backward(ones_like(y));
+      },
+      3, reps);
+  return {1000 * s / reps, "ms"};
+}
+
 std::pair<double, const char*> lenet_epoch(const std::string& data_dir, std::int64_t batch) {
   data::TensorDataset train = data::load_mnist(data_dir, data::Split::Train);
   manual_seed(0);
@@ -279,6 +299,8 @@ int main(int argc, char** argv) {
       r = conv_fwd_bwd(30);
     } else if (w == "lstm_fwd_bwd") {
       r = lstm_fwd_bwd(20);
+    } else if (w == "bn_residual_block") {
+      r = bn_residual_block(20);
     } else if (w == "lenet_epoch") {
       r = lenet_epoch(data_dir, 64);
     } else if (w == "profile_lenet") {

@@ -139,6 +139,39 @@ def workload_lstm(reps):
     return 1000 * seconds / reps, "ms"
 
 
+class ResidualBlock(nn.Module):
+    """examples/common/resnet_model.cpp's block (also bench/resnet_torch.py's)."""
+
+    def __init__(self, cin, cout, stride=1):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.shortcut = None
+        if stride != 1 or cin != cout:
+            self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        y = F.relu(self.bn1(self.conv1(x)))
+        y = self.bn2(self.conv2(y))
+        return F.relu(y + (self.shortcut(x) if self.shortcut is not None else x))
+
+
+def workload_bn_residual_block(reps):
+    torch.manual_seed(0)
+    block = ResidualBlock(32, 32).train()
+    x = torch.rand(64, 32, 28, 28, requires_grad=True)
+
+    def step():
+        x.grad = None
+        block.zero_grad(set_to_none=True)
+        y = block(x)
+        y.backward(torch.ones_like(y))
+    seconds = time_steps(step, 3, reps)
+    return 1000 * seconds / reps, "ms"
+
+
 def read_idx(path):
     with gzip.open(path, "rb") as f:
         data = f.read()
@@ -187,6 +220,8 @@ def main():
         value, unit = workload_transformer_layer(50)
     elif w == "lstm_fwd_bwd":
         value, unit = workload_lstm(20)
+    elif w == "bn_residual_block":
+        value, unit = workload_bn_residual_block(20)
     elif w == "lenet_epoch":
         value, unit = workload_lenet_epoch(args.data_dir, 64)
     else:
