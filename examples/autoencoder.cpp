@@ -43,18 +43,16 @@ void write_reconstructions(const std::filesystem::path& png, nn::Module& model, 
       const Tensor image = reshape(narrow(row == 0 ? images : rebuilt, 0, i, 1), {28, 28});
       ex::GridMap map{(row == 0 ? "input " : "output ") + std::to_string(i + 1), 28, 28, {}};
       const float* p = image.to(kFloat32).data<float>();
-      // Clipped to the pixels' range [0, 1] (the decoder's last layer is linear),
-      // and, as every map is stretched to its own min..max, one corner pixel each
-      // pinned to 0 and 1, so that a faint reconstruction looks faint.
-      for (int k = 0; k < 28 * 28; ++k) map.values.push_back(std::min(1.0f, std::max(0.0f, p[k])));
-      map.values[0] = 0.0f;
-      map.values[1] = 1.0f;
+      map.values.assign(p, p + 28 * 28);
       maps.push_back(std::move(map));
     }
   ex::ImageGridOptions grid;
   grid.title = "test images (top) and their reconstructions (bottom), test MSE " + std::to_string(test_mse).substr(0, 7);
   grid.columns = static_cast<int>(count);
   grid.min_cell_pixels = 56;
+  // Pixels on one scale (the decoder's last layer is linear: clipped to [0, 1]),
+  // so that a faint reconstruction looks faint.
+  grid.value_range = std::make_pair(0.0f, 1.0f);
   ex::write_image_grid(png, maps, grid);
   std::printf("wrote %s\n", png.string().c_str());
 }

@@ -304,6 +304,18 @@ TEST_CASE("examples: PNG grid writes normalised, upscaled maps", "[examples]") {
   const auto [x0, y0] = l.map_origin(0);
   CHECK(static_cast<int>(load_gray_png(file).at(x0, y0)) == 0);
 
+  // A fixed value range: map 0 (0..5) on [0, 10] spans white..mid-grey; map 1 (-7..493) clips at 10.
+  o.large_is_dark = true;
+  o.value_range = std::make_pair(0.0f, 10.0f);
+  write_image_grid(file, maps, o);
+  const Png fixed = load_gray_png(file);
+  CHECK(static_cast<int>(fixed.at(l.map_origin(0).first, l.map_origin(0).second)) == 255);  // 0: white
+  CHECK(static_cast<int>(fixed.at(l.map_origin(0).first + l.scale, l.map_origin(0).second + 2 * l.scale)) ==
+        std::lround(255.0 * (1.0 - 5 / 10.0)));                                              // 5: half
+  CHECK(static_cast<int>(fixed.at(l.map_origin(1).first, l.map_origin(1).second)) == 255);  // -7: clipped to white
+  CHECK(static_cast<int>(fixed.at(l.map_origin(1).first + l.scale, l.map_origin(1).second)) == 0);  // 93: black
+  o.value_range.reset();
+
   maps[1].width = 3;
   CHECK_THROWS_WITH(write_image_grid(file, maps, o), Contains("map 1") && Contains("3x3") && Contains("like map 0"));
 }

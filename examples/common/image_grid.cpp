@@ -119,13 +119,18 @@ ImageGridLayout write_image_grid(const std::filesystem::path& path, const std::v
     canvas.fill(x - 1, y - 1, x + l.cell_width + 1, y + l.cell_height + 1, kFrame);
 
     float lo = std::numeric_limits<float>::infinity(), hi = -lo;
-    for (const float v : m.values)
-      if (std::isfinite(v)) lo = std::min(lo, v), hi = std::max(hi, v);
+    if (options.value_range) {
+      lo = options.value_range->first;
+      hi = options.value_range->second;
+    } else {
+      for (const float v : m.values)
+        if (std::isfinite(v)) lo = std::min(lo, v), hi = std::max(hi, v);
+    }
     const float range = hi > lo ? hi - lo : 1.0f;
     for (int r = 0; r < h; ++r)
       for (int c = 0; c < w; ++c) {
         const float v = m.values[static_cast<std::size_t>(r) * w + c];
-        const float t = std::isfinite(v) ? (v - lo) / range : 0.0f;  // in [0, 1]
+        const float t = std::isfinite(v) ? std::clamp((v - lo) / range, 0.0f, 1.0f) : 0.0f;
         const float shade = options.large_is_dark ? 1.0f - t : t;
         const auto value = static_cast<unsigned char>(std::lround(255.0f * shade));
         canvas.fill(x + c * l.scale, y + r * l.scale, x + (c + 1) * l.scale, y + (r + 1) * l.scale, value);

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -30,6 +31,9 @@ struct ImageGridOptions {
   int columns = 0;            ///< maps per row; 0 = min(count, 8)
   int min_cell_pixels = 140;  ///< upscale until the longer side reaches this
   bool large_is_dark = true;  ///< like matplotlib's gray_r; false: large values light
+  /// The values drawn white..black (clipped to it) in every map, e.g. {0, 1} for
+  /// pixels; unset: each map's own min..max (feature maps of any scale).
+  std::optional<std::pair<float, float>> value_range;
 };
 
 /// Where everything goes: computed from the map count, map size and options.
