@@ -50,7 +50,8 @@ grep -Eq "^autoencoder \(mnist\): test loss [0-9.]+" "$work/ae.log" || fail "no 
 [ "$(head -c 8 "$work/ae/reconstructions.png" | od -An -c | tr -d ' ')" = '211PNG\r\n032\n' ] || fail "not a PNG"
 [ "$(wc -l < "$work/ae/epochs.csv")" -eq 3 ] || fail "autoencoder epochs.csv should have 1 + 2 lines"
 [ ! -e "$work/ae/loss_accuracy.png" ] || fail "an autoencoder has no accuracy to chart"
-grep -q '"code_channels":4' "$work/ae.json" || fail "metrics json: $(cat "$work/ae.json")"
+grep -q '"code_channels":4' "$work/ae.json" && grep -Eq '"test_loss":[0-9]' "$work/ae.json" ||
+  fail "metrics json: $(cat "$work/ae.json")"
 grep -q ConvTranspose "$work/ae.onnx" || fail "the ONNX file has no ConvTranspose"
 
 # Bad flags are refused, naming the flag.

@@ -266,6 +266,8 @@ TrainingResult run_training(TrainingRun& run) {
     attempt(failures, "--metrics-json", [&] {
       metrics.test_accuracy = result.test_accuracy;
       metrics.extra = run.extra_metrics;
+      // Without a metric, test_accuracy is 0: the test loss is what the run reached.
+      if (!run.metric) metrics.extra.insert(metrics.extra.begin(), {"test_loss", result.test_loss});
       train::write_metrics_json(*opt.metrics_json, metrics);
     });
   }
