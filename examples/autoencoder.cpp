@@ -47,7 +47,9 @@ void write_reconstructions(const std::filesystem::path& png, nn::Module& model, 
       maps.push_back(std::move(map));
     }
   ex::ImageGridOptions grid;
-  grid.title = "test images (top) and their reconstructions (bottom), test MSE " + std::to_string(test_mse).substr(0, 7);
+  char mse[32];
+  std::snprintf(mse, sizeof mse, "%.5f", test_mse);  // as the summary line prints it
+  grid.title = std::string("test images (top) and their reconstructions (bottom), test MSE ") + mse;
   grid.columns = static_cast<int>(count);
   grid.min_cell_pixels = 56;
   // Pixels on one scale (the decoder's last layer is linear: clipped to [0, 1]),
