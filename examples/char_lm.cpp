@@ -17,6 +17,7 @@
 #include <cmath>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -193,6 +194,13 @@ int run(int argc, char** argv) {
   const double temperature = flags.get_double("temperature");
   if (!(temperature > 0)) throw ex::FlagError("--temperature: must be > 0");
   const std::int64_t seq_len = flags.get_int("seq-len");
+  // Refused before any training rather than ignored: the exporter has no ONNX
+  // mapping for the LSTM and attention layers yet, and the windows are slices
+  // of one tensor in memory, which loader threads would not make faster.
+  if (opt.export_onnx)
+    throw ex::FlagError("--export-onnx: not available for char_lm (no ONNX mapping for LSTM and attention layers "
+                        "yet); use --save or --save-safetensors");
+  if (opt.workers > 0) throw ex::FlagError("--workers: char_lm's batches are slices of the text in memory; omit it");
   ex::check_output_locations(opt);
 
   const auto t0 = std::chrono::steady_clock::now();
@@ -231,6 +239,8 @@ int run(int argc, char** argv) {
   double round_nats = 0, round_acc = 0;
   std::int64_t round_steps = 0;
   bool out_of_time = false;
+  std::optional<autograd::DetectAnomalyGuard> anomaly;
+  if (opt.detect_anomaly) anomaly.emplace();
   for (std::int64_t pass = 0; pass < opt.epochs && !out_of_time; ++pass) {
     // A new offset each pass, so windows start at other characters.
     const data::Batch windows = data::text_windows(train_tokens, seq_len, (pass * 7919) % seq_len);

@@ -46,6 +46,10 @@ done
 
 if "$char_lm" --model gru --data-dir "$work/fortunes" > "$work/bad.log" 2>&1; then fail "--model gru accepted"; fi
 grep -q -- "--model: expected lstm or transformer, got gru" "$work/bad.log" || fail "bad --model message: $(cat "$work/bad.log")"
+if "$char_lm" --export-onnx "$work/m.onnx" --data-dir "$work/fortunes" > "$work/onnx.log" 2>&1; then
+  fail "--export-onnx accepted"
+fi
+grep -q -- "--export-onnx: not available for char_lm" "$work/onnx.log" || fail "--export-onnx message: $(cat "$work/onnx.log")"
 if "$char_lm" --data-dir "$work/none" > "$work/none.log" 2>&1; then fail "a missing corpus was accepted"; fi
 grep -q "not a directory" "$work/none.log" || fail "missing corpus message: $(cat "$work/none.log")"
 echo "char_lm test: passed"
