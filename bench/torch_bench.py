@@ -22,6 +22,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+# The resnet trainer's block (examples/common/resnet_model.cpp) as its PyTorch twin defines it;
+# bench/ is this script's directory, so on sys.path.
+from resnet_torch import ResidualBlock
 
 def lenet5():
     return nn.Sequential(
@@ -137,25 +140,6 @@ def workload_lstm(reps):
         out.sum().backward()
     seconds = time_steps(step, 3, reps)
     return 1000 * seconds / reps, "ms"
-
-
-class ResidualBlock(nn.Module):
-    """examples/common/resnet_model.cpp's block (also bench/resnet_torch.py's)."""
-
-    def __init__(self, cin, cout, stride=1):
-        super().__init__()
-        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(cout)
-        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(cout)
-        self.shortcut = None
-        if stride != 1 or cin != cout:
-            self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
-
-    def forward(self, x):
-        y = F.relu(self.bn1(self.conv1(x)))
-        y = self.bn2(self.conv2(y))
-        return F.relu(y + (self.shortcut(x) if self.shortcut is not None else x))
 
 
 def workload_bn_residual_block(reps):
