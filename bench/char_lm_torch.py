@@ -110,7 +110,7 @@ def main():
     p.add_argument("--minutes", type=float, default=8.5)
     p.add_argument("--epochs", type=int, default=1000)
     p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--lr", type=float, default=None, help="default: 4e-3 for the LSTM, 2e-3 for the Transformer")
     p.add_argument("--seq-len", type=int, default=64)
     p.add_argument("--dropout", type=float, default=0.0)
     p.add_argument("--clip", type=float, default=1.0)
@@ -121,6 +121,8 @@ def main():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data-dir", default=os.environ.get("TAPEGRAD_FORTUNES", "/usr/share/games/fortunes"))
     a = p.parse_args()
+    if a.lr is None:
+        a.lr = 4e-3 if a.model == "lstm" else 2e-3
     if a.threads > 0:
         torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)

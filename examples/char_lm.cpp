@@ -9,7 +9,8 @@
 //
 // Training stops after --minutes of training or --epochs passes over the
 // training text, whichever comes first; the learning rate warms up linearly for
-// --warmup steps, then follows a cosine over the time budget (Adam, gradient
+// --warmup steps (peak 4e-3 for the LSTM, 2e-3 for the Transformer), then
+// follows a cosine over the time budget (Adam, gradient
 // norm clipped at --clip). Every tenth quotation is held out for validation.
 // Bits per character = cross-entropy in nats / ln 2. At the end the model
 // writes --sample-chars of text from a newline, sampling at --temperature.
@@ -175,7 +176,8 @@ int run(int argc, char** argv) {
   defaults.lr = 2e-3;
   defaults.out = "out/char_lm";
   ex::add_training_flags(flags, defaults);
-  flags.add_string("model", "lstm or transformer", "lstm");
+  flags.add_string("model", "lstm or transformer; without --lr, the LSTM trains at lr 4e-3, the Transformer at 2e-3",
+                   "lstm");
   flags.add_double("minutes", "training time budget in minutes (validation included)", 8.5);
   flags.add_int("seq-len", "characters per training window (teacher forcing over all of them)", 64).at_least(2);
   flags.add_double("dropout", "dropout between LSTM layers / in the Transformer", 0.0);
@@ -191,6 +193,8 @@ int run(int argc, char** argv) {
   ex::apply_runtime_options(opt);
   const std::string kind = flags.get_string("model");
   if (kind != "lstm" && kind != "transformer") throw ex::FlagError("--model: expected lstm or transformer, got " + kind);
+  // Measured at the same budget: the LSTM at 4e-3 was ahead of 2e-3 at every validation.
+  if (!flags.was_given("lr") && kind == "lstm") opt.lr = 4e-3;
   const double temperature = flags.get_double("temperature");
   if (!(temperature > 0)) throw ex::FlagError("--temperature: must be > 0");
   const std::int64_t seq_len = flags.get_int("seq-len");
