@@ -28,7 +28,7 @@ printf 'a tree sat on the mat.\n%%\nthe dog ran under a tree.\n' > "$work/fortun
 
 common=(--data-dir "$work/fortunes" --threads 1 --seq-len 16 --eval-steps 20 --eval-windows 64 --sample-chars 60)
 for model in lstm transformer; do
-  "$char_lm" "${common[@]}" --model "$model" --epochs 12 --lr 3e-3 --warmup 10 --out "$work/$model" \
+  "$char_lm" "${common[@]}" --model "$model" --epochs 10 --batch-size 64 --lr 4e-3 --warmup 10 --out "$work/$model" \
     --metrics-json "$work/$model.json" --save "$work/$model.ckpt" > "$work/$model.log"
   grep -q "402 quotations" "$work/$model.log" || fail "$model: unexpected corpus line: $(head -1 "$work/$model.log")"
   grep -q -- "--- sample (temperature 0.80) ---" "$work/$model.log" || fail "$model: no sample"

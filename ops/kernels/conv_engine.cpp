@@ -323,7 +323,10 @@ ImplicitGrad implicit_grad_geometry(const ConvGeometry& g, std::int64_t lanes) {
       for (std::int64_t kw = 0; kw < g.kernel_w; ++kw)
         im.offsets.push_back(f * im.hq * im.wq + (g.kernel_h - 1 - kh) * g.dilation_h * im.wq +
                              (g.kernel_w - 1 - kw) * g.dilation_w);
-  im.image = std::max(g.group_filters() * im.hq * im.wq, im.offsets.front() + im.width);
+  // Slack for whole-vector reads up to `width` past the largest offset: that of
+  // the last filter's first tap (the offsets fall within a filter, rise across filters).
+  const std::int64_t last = *std::max_element(im.offsets.begin(), im.offsets.end());
+  im.image = std::max(g.group_filters() * im.hq * im.wq, last + im.width);
   return im;
 }
 
