@@ -15,6 +15,7 @@
 
 #include <tapegrad/tapegrad.hpp>
 
+#include "test_helpers.hpp"
 #include "torch_reference_file.hpp"
 
 using namespace tg;
@@ -170,6 +171,49 @@ TEST_CASE("vision module gradients match finite differences", "[nn][vision]") {
   check(pool, randn({2, 2, 5, 7}, kFloat64));
   nn::Upsample nearest(Size2(5, 4));
   check(nearest, randn({1, 2, 3, 3}, kFloat64));
+}
+
+TEST_CASE("vision modules in nn::summary and checkpoints", "[nn][vision]") {
+  auto make = [] {
+    return std::make_shared<nn::Sequential>(
+        std::make_shared<nn::Conv2d>(4, 8, 3, 1, 1, 1, 4), std::make_shared<nn::ConvTranspose2d>(8, 6, 3, 2, 1, 1, 2),
+        std::make_shared<nn::Dropout2d>(0.25), std::make_shared<nn::Upsample>(std::nullopt, ScaleFactor(2)),
+        std::make_shared<nn::AdaptiveAvgPool2d>(Size2(3, 2)));
+  };
+  manual_seed(8);
+  auto trained = make();
+  // Rows in call order with their output shapes: depthwise 8*1*9+8, transposed 8*3*9+6.
+  const nn::ModelSummary s = nn::summary(*trained, {2, 4, 5, 5});
+  std::vector<std::string> rows;
+  for (const nn::SummaryRow& r : s.rows) rows.push_back(r.path + " " + r.type + " " + std::to_string(r.parameters));
+  CHECK(rows == std::vector<std::string>{"0 Conv2d 80", "1 ConvTranspose2d 222", "2 Dropout2d 0", "3 Upsample 0",
+                                         "4 AdaptiveAvgPool2d 0"});
+  REQUIRE(s.rows.size() == 5);
+  CHECK(s.rows[1].output_shape == Shape({2, 6, 10, 10}));
+  CHECK(s.rows[3].output_shape == Shape({2, 6, 20, 20}));
+  CHECK(s.output_shape == Shape({2, 6, 3, 2}));
+  CHECK(s.total_parameters == 302);
+
+  trained->eval();  // Dropout2d is the identity in eval mode
+  const Tensor x = randn({2, 4, 5, 5});
+  const std::vector<double> expected = (*trained)(x).to_vector();
+  testing::TempDir dir;
+  save(*trained, dir.file("v.tgck"));
+  auto loaded = make();
+  loaded->eval();
+  CHECK((*loaded)(x).to_vector() != expected);
+  load(*loaded, dir.file("v.tgck"));
+  CHECK((*loaded)(x).to_vector() == expected);
+
+  io::save_safetensors(*trained, dir.file("v.safetensors"));
+  auto from_safetensors = make();
+  from_safetensors->eval();
+  const io::LoadReport report = io::load_safetensors(*from_safetensors, dir.file("v.safetensors"));
+  CHECK(report.missing.empty());
+  CHECK(report.unexpected.empty());
+  CHECK((*from_safetensors)(x).to_vector() == expected);
+  // PyTorch's layout for the transposed convolution: [in, out/groups, kh, kw].
+  CHECK(io::read_safetensors(dir.file("v.safetensors")).at("1.weight").shape() == Shape({8, 3, 3, 3}));
 }
 
 TEST_CASE("a grouped conv2d keeps its groups for exporters", "[ops][vision][onnx]") {
