@@ -284,7 +284,7 @@ def run_table(args, mode, chosen, data):
     targeted = sum(1 for r in report if r["target_speedup"] is not None)
     print(f"\n== {mode.title()}: {args.reps} repetition{'s' if args.reps > 1 else ''}{quick}; tapegrad: its pool "
           f"at {mode.threads}, OpenBLAS inside at 1; PyTorch: torch.set_num_threads({mode.threads}), "
-          f"OPENBLAS_NUM_THREADS=1; {met} of {targeted} targets met")
+          f"OPENBLAS_NUM_THREADS=1; " + (f"{met} of {targeted} targets met" if targeted else "no targets in this table"))
     print(line(headers))
     print(line(["-" * w for w in widths]))
     for row in rows:
