@@ -24,6 +24,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
+# The trainer's defaults (examples/common/char_lm_model.hpp), also used by bench/torch_bench.py.
+DEFAULTS = {"batch_size": 32, "seq_len": 64, "dropout": 0.0, "clip": 1.0, "warmup": 100}
+
+
 def parse_fortunes(text):
     entries, entry = [], []
     lines = text.split(b"\n")
@@ -84,6 +88,42 @@ class CharModel(nn.Module):
         return self.head(self.norm(x))
 
 
+def load_corpus(data_dir):
+    """The fortunes split by quotation (every tenth held out), the vocabulary (the
+    corpus's bytes in byte order) and both texts encoded: (entries, symbols, train, val)."""
+    entries = load_fortunes(data_dir)
+    train_text = b"".join(e + b"\n" for i, e in enumerate(entries) if i % 10 != 0)
+    val_text = b"".join(e + b"\n" for i, e in enumerate(entries) if i % 10 == 0)
+    symbols = sorted(set(train_text + val_text))
+    index = {s: i for i, s in enumerate(symbols)}
+    train_tokens = torch.tensor([index[b] for b in train_text], dtype=torch.int64)
+    val_tokens = torch.tensor([index[b] for b in val_text], dtype=torch.int64)
+    return entries, symbols, train_tokens, val_tokens
+
+
+def default_lr(kind):
+    return 4e-3 if kind == "lstm" else 2e-3
+
+
+def learning_rate(peak, step, warmup, progress):
+    """Linear warm-up over `warmup` steps, then a cosine to 5 % of the peak over the time budget."""
+    return peak * ((step + 1) / warmup if step < warmup else 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def train_step(model, optimizer, x, y, vocab, clip, lr):
+    """One step at learning rate lr: cross-entropy over every position, backward,
+    gradient norm clipped at clip (0: none), Adam step; the loss tensor."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    optimizer.zero_grad(set_to_none=True)
+    loss = F.cross_entropy(model(x).reshape(-1, vocab), y.reshape(-1))
+    loss.backward()
+    if clip > 0:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+    optimizer.step()
+    return loss
+
+
 def windows(tokens, length, offset):
     n = (len(tokens) - offset - 1) // length
     used = n * length
@@ -109,12 +149,12 @@ def main():
     p.add_argument("--model", choices=["lstm", "transformer"], default="lstm")
     p.add_argument("--minutes", type=float, default=8.5)
     p.add_argument("--epochs", type=int, default=1000)
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"])
     p.add_argument("--lr", type=float, default=None, help="default: 4e-3 for the LSTM, 2e-3 for the Transformer")
-    p.add_argument("--seq-len", type=int, default=64)
-    p.add_argument("--dropout", type=float, default=0.0)
-    p.add_argument("--clip", type=float, default=1.0)
-    p.add_argument("--warmup", type=int, default=100)
+    p.add_argument("--seq-len", type=int, default=DEFAULTS["seq_len"])
+    p.add_argument("--dropout", type=float, default=DEFAULTS["dropout"])
+    p.add_argument("--clip", type=float, default=DEFAULTS["clip"])
+    p.add_argument("--warmup", type=int, default=DEFAULTS["warmup"])
     p.add_argument("--eval-steps", type=int, default=250)
     p.add_argument("--eval-windows", type=int, default=512)
     p.add_argument("--threads", type=int, default=0)
@@ -122,22 +162,16 @@ def main():
     p.add_argument("--data-dir", default=os.environ.get("TAPEGRAD_FORTUNES", "/usr/share/games/fortunes"))
     a = p.parse_args()
     if a.lr is None:
-        a.lr = 4e-3 if a.model == "lstm" else 2e-3
+        a.lr = default_lr(a.model)
     if a.threads > 0:
         torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
 
-    entries = load_fortunes(a.data_dir)
-    train_text = b"".join(e + b"\n" for i, e in enumerate(entries) if i % 10 != 0)
-    val_text = b"".join(e + b"\n" for i, e in enumerate(entries) if i % 10 == 0)
-    symbols = sorted(set(train_text + val_text))
-    index = {s: i for i, s in enumerate(symbols)}
-    train_tokens = torch.tensor([index[b] for b in train_text], dtype=torch.int64)
-    val_tokens = torch.tensor([index[b] for b in val_text], dtype=torch.int64)
+    entries, symbols, train_tokens, val_tokens = load_corpus(a.data_dir)
     val_x, val_y = windows(val_tokens, a.seq_len, 0)
     model = CharModel(a.model, len(symbols), a.seq_len, a.dropout)
     print(f"char_lm (PyTorch {torch.__version__}, {torch.get_num_threads()} threads): {a.model}, {len(entries)} "
-          f"quotations: {len(train_text)} training / {len(val_text)} validation characters, {len(symbols)} symbols, "
+          f"quotations: {len(train_tokens)} training / {len(val_tokens)} validation characters, {len(symbols)} symbols, "
           f"{sum(q.numel() for q in model.parameters())} parameters", flush=True)
     optimizer = torch.optim.Adam(model.parameters(), lr=a.lr)
 
@@ -155,18 +189,10 @@ def main():
                 done = True
                 break
             progress = min(1.0, elapsed / a.minutes)
-            lr = a.lr * ((step + 1) / a.warmup if step < a.warmup
-                         else 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
-            for group in optimizer.param_groups:
-                group["lr"] = lr
+            lr = learning_rate(a.lr, step, a.warmup, progress)
             idx = order[b * a.batch_size:(b + 1) * a.batch_size]
             x, y = x_all[idx], y_all[idx]
-            optimizer.zero_grad(set_to_none=True)
-            loss = F.cross_entropy(model(x).reshape(-1, len(symbols)), y.reshape(-1))
-            loss.backward()
-            if a.clip > 0:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), a.clip)
-            optimizer.step()
+            loss = train_step(model, optimizer, x, y, len(symbols), a.clip, lr)
             step += 1
             chars += x.numel()
             round_nats += loss.item()

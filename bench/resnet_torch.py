@@ -30,6 +30,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+# The trainer's defaults (examples/common/resnet_recipe.hpp), also used by bench/torch_bench.py.
+DEFAULTS = {"epochs": 10, "batch_size": 128, "lr": 0.2, "weight_decay": 5e-4, "label_smoothing": 0.1,
+            "crop_padding": 2}
+
 SEARCH = [os.environ.get("TAPEGRAD_FASHION_DATA", ""), "/usr/share/datasets/fashion-mnist",
           os.path.expanduser("~/.cache/tapegrad/fashion-mnist")]
 
@@ -104,14 +108,37 @@ def augment(x, pad, generator):
     return out
 
 
+def make_optimizer(model, lr, weight_decay, total_steps, momentum=0.9):
+    """SGD with Nesterov momentum, weight decay on the conv and linear weights only
+    (batch norms and biases in a group without it), and the 1cycle schedule to lr
+    over total_steps batches (pct_start 0.25, momentum not cycled)."""
+    decayed = [p for p in model.parameters() if p.dim() > 1]
+    not_decayed = [p for p in model.parameters() if p.dim() <= 1]
+    opt = torch.optim.SGD([{"params": decayed}, {"params": not_decayed, "weight_decay": 0.0}], lr=lr,
+                          momentum=momentum, nesterov=momentum > 0, weight_decay=weight_decay)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=total_steps,
+                                                   pct_start=0.25, cycle_momentum=False)
+    return opt, schedule
+
+
+def train_step(model, opt, schedule, x, y, label_smoothing):
+    """One batch: cross-entropy with label smoothing, backward, SGD step, schedule step; the loss tensor."""
+    loss = F.cross_entropy(model(x), y, label_smoothing=label_smoothing)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    schedule.step()
+    return loss
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, default=0.2)
-    p.add_argument("--weight-decay", type=float, default=5e-4)
-    p.add_argument("--label-smoothing", type=float, default=0.1)
-    p.add_argument("--crop-padding", type=int, default=2)
+    p.add_argument("--epochs", type=int, default=DEFAULTS["epochs"])
+    p.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"])
+    p.add_argument("--lr", type=float, default=DEFAULTS["lr"])
+    p.add_argument("--weight-decay", type=float, default=DEFAULTS["weight_decay"])
+    p.add_argument("--label-smoothing", type=float, default=DEFAULTS["label_smoothing"])
+    p.add_argument("--crop-padding", type=int, default=DEFAULTS["crop_padding"])
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data-dir", default="")
@@ -129,13 +156,8 @@ def main():
     test_x, test_y = load(directory, "test")
 
     model = resnet()
-    decayed = [p for p in model.parameters() if p.dim() > 1]
-    not_decayed = [p for p in model.parameters() if p.dim() <= 1]
-    opt = torch.optim.SGD([{"params": decayed}, {"params": not_decayed, "weight_decay": 0.0}], lr=args.lr,
-                          momentum=0.9, nesterov=True, weight_decay=args.weight_decay)
     steps_per_epoch = (len(train_x) + args.batch_size - 1) // args.batch_size
-    schedule = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.epochs * steps_per_epoch,
-                                                   pct_start=0.25, cycle_momentum=False)
+    opt, schedule = make_optimizer(model, args.lr, args.weight_decay, args.epochs * steps_per_epoch)
     accuracy = 0.0
     for epoch in range(args.epochs):
         epoch_start = time.perf_counter()
@@ -146,11 +168,7 @@ def main():
         for b in range(steps_per_epoch):
             idx = order[b * args.batch_size:(b + 1) * args.batch_size]
             x, y = x_all[idx], train_y[idx]
-            loss = F.cross_entropy(model(x), y, label_smoothing=args.label_smoothing)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            schedule.step()
+            loss = train_step(model, opt, schedule, x, y, args.label_smoothing)
             total_loss += loss.item() * len(idx)
         train_seconds = time.perf_counter() - epoch_start
         model.eval()

@@ -14,6 +14,8 @@
 // norm clipped at --clip). Every tenth quotation is held out for validation.
 // Bits per character = cross-entropy in nats / ln 2. At the end the model
 // writes --sample-chars of text from a newline, sampling at --temperature.
+// The network, the split and the training step are examples/common/char_lm_model.cpp,
+// shared with the benchmark (bench/tg_bench.cpp).
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -23,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "common/char_lm_model.hpp"
 #include "common/flags.hpp"
 #include "common/plots.hpp"
 #include "common/run_training.hpp"
@@ -34,66 +37,12 @@
 
 using namespace tg;
 namespace ex = tg::examples;
+using ex::CharModel;
 namespace fs = std::filesystem;
 
 namespace {
 
 constexpr double kLn2 = 0.69314718055994530942;
-
-// The network: next-symbol logits [B, T, V] from symbols [B, T]. The
-// vocabulary's symbols are a buffer, so a checkpoint can sample on its own.
-struct CharModel : nn::Module {
-  std::string kind;
-  std::int64_t context = 0;  // the longest input the model was built for (positions)
-  Tensor vocabulary;
-  std::shared_ptr<nn::Embedding> embed;
-  std::shared_ptr<nn::LSTM> lstm;
-  std::shared_ptr<nn::LearnedPositionalEncoding> positions;
-  std::shared_ptr<nn::TransformerEncoder> encoder;
-  std::shared_ptr<nn::LayerNorm> norm;
-  std::shared_ptr<nn::Linear> head;
-
-  CharModel(const std::string& model, const data::CharVocabulary& vocab, std::int64_t seq_len, double dropout)
-      : kind(model), context(seq_len) {
-    const std::int64_t v = vocab.size();
-    std::vector<std::int64_t> symbols;
-    for (unsigned char c : vocab.symbols()) symbols.push_back(c);
-    vocabulary = register_buffer("vocabulary", tensor_i64(symbols, {v}));
-    if (model == "lstm") {
-      embed = register_module("embed", std::make_shared<nn::Embedding>(v, 64));
-      lstm = register_module("lstm", std::make_shared<nn::LSTM>(
-                                         64, 256, nn::RecurrentOptions().num_layers(2).batch_first(true).dropout(dropout)));
-      head = register_module("head", std::make_shared<nn::Linear>(256, v));
-    } else {
-      const std::int64_t d = 128;
-      embed = register_module("embed", std::make_shared<nn::Embedding>(v, d));
-      positions = register_module("positions", std::make_shared<nn::LearnedPositionalEncoding>(seq_len, d, dropout, true));
-      encoder = register_module("encoder", std::make_shared<nn::TransformerEncoder>(
-                                               [&] {
-                                                 return std::make_shared<nn::TransformerEncoderLayer>(
-                                                     d, 4, 4 * d, dropout, "gelu", 1e-5, /*batch_first*/ true,
-                                                     /*norm_first*/ true);
-                                               },
-                                               4));
-      norm = register_module("norm", std::make_shared<nn::LayerNorm>(std::vector<std::int64_t>{d}));
-      head = register_module("head", std::make_shared<nn::Linear>(d, v));
-    }
-  }
-
-  Tensor forward(const Tensor& ids) override {
-    Tensor x = (*embed)(ids);
-    if (lstm) return (*head)((*lstm)(x));
-    x = (*positions)(x);
-    x = (*encoder)(x, Tensor(), Tensor(), /*is_causal*/ true);
-    return (*head)((*norm)(x));
-  }
-
-  data::CharVocabulary vocab() const {
-    std::string s;
-    for (std::int64_t c : vocabulary.to_vector<std::int64_t>()) s.push_back(static_cast<char>(c));
-    return data::CharVocabulary(s);
-  }
-};
 
 // Mean cross-entropy (nats) and accuracy of next-symbol predictions.
 struct Score {
@@ -161,28 +110,22 @@ std::string sample(CharModel& model, std::int64_t chars, double temperature, std
   return text;
 }
 
-std::string join(const std::vector<std::string>& entries, std::size_t remainder, bool held_out) {
-  std::string text;
-  for (std::size_t i = 0; i < entries.size(); ++i)
-    if ((i % 10 == remainder) == held_out) text += entries[i] + "\n";
-  return text;
-}
-
 int run(int argc, char** argv) {
   ex::FlagParser flags("char_lm", "Trains a character-level language model (LSTM or Transformer) on fortunes.");
   ex::TrainingDefaults defaults;
   defaults.epochs = 1000;
-  defaults.batch_size = 32;
+  using D = ex::CharLmDefaults;
+  defaults.batch_size = D::batch_size;
   defaults.lr = 2e-3;
   defaults.out = "out/char_lm";
   ex::add_training_flags(flags, defaults);
   flags.add_string("model", "lstm or transformer; without --lr, the LSTM trains at lr 4e-3, the Transformer at 2e-3",
                    "lstm");
   flags.add_double("minutes", "training time budget in minutes (validation included)", 8.5);
-  flags.add_int("seq-len", "characters per training window (teacher forcing over all of them)", 64).at_least(2);
-  flags.add_double("dropout", "dropout between LSTM layers / in the Transformer", 0.0);
-  flags.add_double("clip", "gradient norm clip (0: none)", 1.0);
-  flags.add_int("warmup", "steps of linear learning-rate warm-up", 100).at_least(0);
+  flags.add_int("seq-len", "characters per training window (teacher forcing over all of them)", D::seq_len).at_least(2);
+  flags.add_double("dropout", "dropout between LSTM layers / in the Transformer", D::dropout);
+  flags.add_double("clip", "gradient norm clip (0: none)", D::clip);
+  flags.add_int("warmup", "steps of linear learning-rate warm-up", D::warmup).at_least(0);
   flags.add_int("eval-steps", "validate (on --eval-windows windows) every this many steps", 250).at_least(1);
   flags.add_int("eval-windows", "held-out windows scored at each validation (the final one scores all)", 512)
       .at_least(1);
@@ -194,7 +137,7 @@ int run(int argc, char** argv) {
   const std::string kind = flags.get_string("model");
   if (kind != "lstm" && kind != "transformer") throw ex::FlagError("--model: expected lstm or transformer, got " + kind);
   // Measured at the same budget: the LSTM at 4e-3 was ahead of 2e-3 at every validation.
-  if (!flags.was_given("lr") && kind == "lstm") opt.lr = 4e-3;
+  if (!flags.was_given("lr")) opt.lr = ex::char_lm_default_lr(kind);
   const double temperature = flags.get_double("temperature");
   if (!(temperature > 0)) throw ex::FlagError("--temperature: must be > 0");
   const std::int64_t seq_len = flags.get_int("seq-len");
@@ -213,7 +156,9 @@ int run(int argc, char** argv) {
   };
   const std::vector<std::string> entries =
       data::load_fortunes(flags.was_given("data-dir") ? opt.data_dir.string() : "");
-  const std::string train_text = join(entries, 0, false), val_text = join(entries, 0, true);
+  const ex::FortunesSplit split = ex::split_fortunes(entries);
+  const std::string& train_text = split.train_text;
+  const std::string& val_text = split.val_text;
   auto model = std::make_shared<CharModel>(kind, data::CharVocabulary(train_text + val_text), seq_len,
                                            flags.get_double("dropout"));
   const data::CharVocabulary vocab = model->vocab();
@@ -257,20 +202,14 @@ int run(int argc, char** argv) {
         break;
       }
       const double progress = std::min(1.0, elapsed / budget);
-      const double lr = opt.lr * (step < warmup ? double(step + 1) / warmup
-                                                : 0.05 + 0.95 * 0.5 * (1 + std::cos(3.14159265358979 * progress)));
+      const double lr = ex::char_lm_learning_rate(opt.lr, step, warmup, progress);
       optimizer.set_lr(lr);
-      optimizer.zero_grad();
-      const Tensor logits = (*model)(b.inputs);
-      const Tensor loss = nn::functional::cross_entropy(reshape(logits, {-1, vocab.size()}), reshape(b.targets, {-1}));
-      const double nats = loss.item<double>();
-      if (!std::isfinite(nats)) throw std::runtime_error("char_lm: the loss is " + std::to_string(nats) + " at step " + std::to_string(step));
-      loss.backward();
-      if (clip > 0) optim::clip_grad_norm(model->parameters(), clip);
-      optimizer.step();
+      const ex::CharStep result = ex::char_lm_step(*model, optimizer, b, clip, step);
+      const Tensor& logits = result.logits;
+      const double nats = result.nats;
       ++step;
       chars += b.inputs.numel();
-      const double acc = nn::multiclass_accuracy(reshape(logits.detach(), {-1, vocab.size()}), reshape(b.targets, {-1}));
+      const double acc = nn::multiclass_accuracy(reshape(logits, {-1, vocab.size()}), reshape(b.targets, {-1}));
       round_nats += nats;
       round_acc += acc;
       ++round_steps;

@@ -5,7 +5,8 @@
 // Recipe: random 28x28 crops of the 2-pixel-padded image and left-right flips,
 // cross-entropy with label smoothing, SGD with Nesterov momentum under the 1cycle
 // learning-rate policy (stepped per batch), weight decay on the convolution and
-// linear weights only (batch norms and biases in a parameter group without it).
+// linear weights only (batch norms and biases in a parameter group without it);
+// the recipe's pieces are examples/common/resnet_recipe.cpp, shared with bench/tg_bench.cpp.
 //
 //   resnet --out out/resnet       (10 epochs)
 //   resnet --export-onnx out/resnet.onnx --save-safetensors out/resnet.safetensors
@@ -15,6 +16,7 @@
 
 #include "common/flags.hpp"
 #include "common/resnet_model.hpp"
+#include "common/resnet_recipe.hpp"
 #include "common/run_training.hpp"
 #include <tapegrad/data/data.hpp>
 #include <tapegrad/nn/nn.hpp>
@@ -50,18 +52,19 @@ std::vector<std::int64_t> parse_widths(const std::string& text) {
 int run(int argc, char** argv) {
   ex::FlagParser flags("resnet", "Trains a small ResNet on Fashion-MNIST and reports test accuracy.");
   ex::TrainingDefaults defaults;
-  defaults.epochs = 10;
-  defaults.batch_size = 128;
-  defaults.lr = 0.2;  // the 1cycle peak
-  defaults.momentum = 0.9;
-  defaults.weight_decay = 5e-4;
+  using D = ex::ResnetDefaults;
+  defaults.epochs = D::epochs;
+  defaults.batch_size = D::batch_size;
+  defaults.lr = D::lr;  // the 1cycle peak
+  defaults.momentum = D::momentum;
+  defaults.weight_decay = D::weight_decay;
   defaults.out = "out/resnet";
   ex::add_training_flags(flags, defaults);
   flags.add_string("widths", "channels of each stage, comma-separated; each stage after the first halves the resolution",
                    "16,32,64");
   flags.add_int("blocks", "residual blocks per stage", 1).at_least(1).at_most(16);
-  flags.add_double("label-smoothing", "cross-entropy label smoothing", 0.1).at_least(0).at_most(1);
-  flags.add_int("crop-padding", "random 28x28 crops of the image padded by this many pixels (0: no crops)", 2)
+  flags.add_double("label-smoothing", "cross-entropy label smoothing", D::label_smoothing).at_least(0).at_most(1);
+  flags.add_int("crop-padding", "random 28x28 crops of the image padded by this many pixels (0: no crops)", D::crop_padding)
       .at_least(0)
       .at_most(8);
   flags.add_bool("no-augment", "train on the images as they are (no crops, no flips)");
@@ -80,20 +83,15 @@ int run(int argc, char** argv) {
   const std::vector<std::int64_t> widths = parse_widths(flags.get_string("widths"));
   auto model = ex::resnet(widths, flags.get_int("blocks"));
 
-  // Weight decay pulls weights towards 0; on a batch norm's scale and shift, and
-  // on biases, that only fights the normalisation, so they get none.
-  std::vector<Tensor> decayed, not_decayed;
-  for (const auto& [name, p] : model->named_parameters()) (p.dim() > 1 ? decayed : not_decayed).push_back(p);
-  optim::SGD sgd({optim::ParamGroup(decayed), optim::ParamGroup(not_decayed, {{"weight_decay", 0.0}})},
-                 optim::SGDOptions(opt.lr).momentum(opt.momentum).nesterov(opt.momentum > 0).weight_decay(opt.weight_decay));
+  // Weight decay on the convolution and linear weights only (common/resnet_recipe.cpp).
+  const std::unique_ptr<optim::SGD> sgd = ex::resnet_optimizer(*model, opt.lr, opt.momentum, opt.weight_decay);
 
   std::unique_ptr<optim::OneCycleLR> schedule;
   const std::string schedule_name = flags.get_string("schedule");
   if (schedule_name == "onecycle") {
     // Cannot overflow: --epochs is at most ex::kMaxEpochs and an epoch has at most 60000 batches.
     const std::int64_t steps = opt.epochs * data::batches_per_epoch(train.size(), opt.batch_size);
-    schedule = std::make_unique<optim::OneCycleLR>(sgd, opt.lr, std::max<std::int64_t>(1, steps),
-                                                   optim::OneCycleLROptions().pct_start(0.25));
+    schedule = ex::resnet_schedule(*sgd, opt.lr, steps);
   } else if (schedule_name != "constant") {
     throw ex::FlagError("--schedule: expected onecycle or constant, got '" + schedule_name + "'");
   }
@@ -106,25 +104,14 @@ int run(int argc, char** argv) {
   if (schedule) tr.after_step = [&schedule] { schedule->step(); };
   tr.name = "resnet (fashion-mnist)";
   tr.model = model.get();
-  tr.optimizer = &sgd;
-  const nn::functional::CrossEntropyOptions loss_options(Reduction::Mean, Tensor(), -100, flags.get_double("label-smoothing"));
-  tr.loss = [loss_options](const Tensor& out, const Tensor& y) {
-    return nn::functional::cross_entropy(out, y, loss_options);
-  };
+  tr.optimizer = sgd.get();
+  tr.loss = ex::resnet_loss(flags.get_double("label-smoothing"));
   tr.metric = nn::multiclass_accuracy;
   tr.train_set = std::make_shared<data::TensorDataset>(train);
   tr.test_set = std::make_shared<data::TensorDataset>(test);
   const bool augment = !flags.get_bool("no-augment");
   const std::int64_t pad = flags.get_int("crop-padding");
-  if (augment) {
-    // Clothes keep their class under a mirror and a shift of a few pixels.
-    namespace T = data::transforms;
-    std::vector<T::Transform> steps;
-    if (pad > 0) steps.push_back(T::random_crop(28, pad));
-    steps.push_back(T::random_horizontal_flip());
-    tr.train_set = std::make_shared<T::TransformedDataset>(tr.train_set, T::compose(steps),
-                                                           static_cast<std::uint64_t>(opt.seed));
-  }
+  if (augment) tr.train_set = ex::resnet_augmented(tr.train_set, pad, static_cast<std::uint64_t>(opt.seed));
   tr.options = opt;
   tr.extra_metrics = {{"dataset", std::string("fashion")},
                       {"batch_size", opt.batch_size},
