@@ -9,6 +9,7 @@
 // error inputs are declared at the bottom.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -95,25 +96,44 @@ autograd::OpAttributes pool_attributes(const PoolGeometry& g) {
 Tensor max_pool2d(const Tensor& x, Size2 kernel, std::optional<Size2> stride, Size2 padding) {
   const PoolGeometry g = pool_geometry("max_pool2d", x, kernel, stride, padding);
   Tensor y = detail::make_tensor(pooled_shape(x, g), x.dtype());
-  Tensor argmax = detail::make_tensor(y.shape(), kInt64);  // index within the input plane
+  // Each maximum's position inside its window (ops/kernels/pool2d.hpp): int32,
+  // two to an element of a private int64 tensor (tapegrad has no int32 dtype;
+  // a tensor comes from the caching allocator, so a training loop reuses the
+  // block), or int64 for a window of 2^31 positions or more.
+  const bool int32 = detail::max_pool_int32_positions(g);
+  const std::int64_t outputs = g.planes * g.out_plane();
+  Tensor at = detail::make_tensor({int32 ? (outputs + 1) / 2 : outputs}, kInt64);
   detail::dispatch_float(x.dtype(), "max_pool2d", [&](auto tag) {
     using T = decltype(tag);
-    detail::max_pool2d_forward<T>(x.data<T>(), g, y.data<T>(), argmax.data<std::int64_t>());
+    if (int32)
+      detail::max_pool2d_forward<T>(x.data<T>(), g, y.data<T>(), static_cast<std::int32_t*>(at.raw_data()));
+    else
+      detail::max_pool2d_forward<T>(x.data<T>(), g, y.data<T>(), at.data<std::int64_t>());
   });
-  // gx[argmax of window o] += gy[o]   (the first maximum, as np.argmax)
+  // gx[the maximum of window o] += gy[o]   (the first of tied maxima, the last NaN, as PyTorch)
   if (autograd::needs_grad(x)) {
-    autograd::record("max_pool2d", {x}, y, autograd::formulas([g, argmax = SavedTensor(argmax), shape = x.shape()](const Tensor& gy) {
+    autograd::record("max_pool2d", {x}, y, autograd::formulas([g, int32, at = SavedTensor(at), shape = x.shape()](const Tensor& gy) {
+      const Tensor& positions = at.get();
       // Recording (gradients of gradients asked for): the same sums as a
-      // scatter_add, whose gradient is a gather at the maxima.
+      // scatter_add at the maxima's plane indices, whose gradient is a gather there.
       if (GradMode::is_enabled()) {
+        Tensor index = detail::make_tensor({g.planes, g.out_plane()}, kInt64);
+        if (int32)
+          detail::max_pool2d_plane_indices(static_cast<const std::int32_t*>(positions.raw_data()), g,
+                                           index.data<std::int64_t>());
+        else
+          detail::max_pool2d_plane_indices(positions.data<std::int64_t>(), g, index.data<std::int64_t>());
         const Tensor into = zeros({g.planes, g.in_plane()}, gy.dtype());
-        const Tensor at = reshape(argmax.get(), {g.planes, g.out_plane()});
-        return reshape(scatter_add(into, 1, at, reshape(gy, {g.planes, g.out_plane()})), shape.vec());
+        return reshape(scatter_add(into, 1, index, reshape(gy, {g.planes, g.out_plane()})), shape.vec());
       }
       Tensor gx = detail::make_tensor(shape, gy.dtype());
       detail::dispatch_float(gy.dtype(), "max_pool2d backward", [&](auto tag) {
         using T = decltype(tag);
-        detail::max_pool2d_backward<T>(gy.data<T>(), argmax.get().data<std::int64_t>(), g, gx.data<T>());
+        if (int32)
+          detail::max_pool2d_backward<T>(gy.data<T>(), static_cast<const std::int32_t*>(positions.raw_data()), g,
+                                         gx.data<T>());
+        else
+          detail::max_pool2d_backward<T>(gy.data<T>(), positions.data<std::int64_t>(), g, gx.data<T>());
       });
       return gx;
     }));
@@ -192,8 +212,8 @@ std::vector<std::int64_t> with_plane(const Tensor& x, std::int64_t h, std::int64
   return s;
 }
 
-// Index within its plane of each window's first maximum (NaN counts as the
-// maximum, as in max_pool2d): [planes, OH*OW] int64.
+// Index within its plane of each window's first maximum (or its last NaN, as
+// in max_pool2d and PyTorch): [planes, OH*OW] int64.
 template <class T> void adaptive_argmax(const T* x, std::int64_t planes, std::int64_t H, std::int64_t W, Size2 out,
                                         std::int64_t* idx) {
   for (std::int64_t p = 0; p < planes; ++p) {
@@ -206,7 +226,7 @@ template <class T> void adaptive_argmax(const T* x, std::int64_t planes, std::in
         for (std::int64_t r = r0; r < r1; ++r)
           for (std::int64_t c = c0; c < c1; ++c) {
             const T v = plane[r * W + c];
-            if (v > plane[best] || (std::isnan(v) && !std::isnan(plane[best]))) best = r * W + c;
+            if (v > plane[best] || std::isnan(v)) best = r * W + c;
           }
         *idx++ = best;
       }
@@ -256,6 +276,10 @@ std::vector<OpInfo> pool_op_declarations() {
           .sample("3x3, stride 1, padding 1", {any({2, 2, 5, 4})}, pool(max_pool2d, 3, Size2(1), 1))
           .sample("2x3, stride (1, 2), padding (1, 1)", {any({1, 2, 5, 6})},
                   pool(max_pool2d, {2, 3}, Size2{1, 2}, {1, 1}))
+          .sample("2x2 on a 5x7 plane: its last row and column are in no window", {any({2, 2, 5, 7})},
+                  pool(max_pool2d, 2))
+          .sample("17x16 kernel, padding (1, 0): more than 256 window positions", {any({1, 1, 18, 17})},
+                  pool(max_pool2d, {17, 16}, Size2(1), {1, 0}))
           .error("kernel larger than the input", [] { max_pool2d(ones({1, 1, 4, 4}), 5); },
                  {"max_pool2d", "[1,1,4,4]", "5"})
           .error("kernel larger than a 2x2 input", [] { max_pool2d(ones({1, 1, 2, 2}), 3); },
@@ -277,6 +301,8 @@ std::vector<OpInfo> pool_op_declarations() {
           .sample("3x3, stride 1, padding 1", {any({2, 2, 5, 4})}, pool(avg_pool2d, 3, Size2(1), 1))
           .sample("3x2, stride (2, 1), padding (1, 0)", {any({1, 2, 6, 5})},
                   pool(avg_pool2d, {3, 2}, Size2{2, 1}, {1, 0}))
+          .sample("2x2 on a 5x7 plane: its last row and column are in no window", {any({2, 2, 5, 7})},
+                  pool(avg_pool2d, 2))
           .error("kernel larger than the input", [] { avg_pool2d(ones({1, 1, 3, 6}), Size2(4, 2)); },
                  {"avg_pool2d", "[1,1,3,6]", "4"})
           .error("kernel (0, 2)", [] { avg_pool2d(ones({1, 1, 2, 2}), {0, 2}); },

@@ -41,12 +41,20 @@ const std::map<std::string, Case>& cases() {
       {"conv_transpose2d_depthwise", [](V v) { return conv_transpose2d(v[0], v[1], Tensor(), 2, 0, 0, 3); }},
       {"conv_transpose2d_outpad_too_large", [](V v) { return conv_transpose2d(v[0], v[1], Tensor(), 2, 0, 2); }},
       {"conv_transpose2d_groups_bad", [](V v) { return conv_transpose2d(v[0], v[1], Tensor(), 1, 0, 0, 2); }},
+      {"max_pool2d_2x2_odd_plane_ties", [](V v) { return max_pool2d(v[0], 2); }},
+      {"max_pool2d_3x3_stride2_pad1_ties", [](V v) { return max_pool2d(v[0], 3, Size2(2), 1); }},
+      {"max_pool2d_2x3_stride_1x2_pad1", [](V v) { return max_pool2d(v[0], {2, 3}, Size2{1, 2}, 1); }},
+      {"max_pool2d_nan_inf", [](V v) { return max_pool2d(v[0], 2); }},
+      {"max_pool2d_nan_inf_3x3_stride1_pad1", [](V v) { return max_pool2d(v[0], 3, Size2(1), 1); }},
+      {"avg_pool2d_2x2_odd_plane", [](V v) { return avg_pool2d(v[0], 2); }},
+      {"avg_pool2d_3x2_stride_2x1_pad_1x0", [](V v) { return avg_pool2d(v[0], {3, 2}, Size2{2, 1}, {1, 0}); }},
       {"adaptive_avg_5x7_to_3x4", [](V v) { return adaptive_avg_pool2d(v[0], {3, 4}); }},
       {"adaptive_avg_3x2_to_5x3_no_batch", [](V v) { return adaptive_avg_pool2d(v[0], {5, 3}); }},
       {"adaptive_avg_global", [](V v) { return adaptive_avg_pool2d(v[0], 1); }},
       {"adaptive_max_5x7_to_3x4", [](V v) { return adaptive_max_pool2d(v[0], {3, 4}); }},
       {"adaptive_max_6x6_to_4x4_ties", [](V v) { return adaptive_max_pool2d(v[0], 4); }},
       {"adaptive_max_global", [](V v) { return adaptive_max_pool2d(v[0], 1); }},
+      {"adaptive_max_nan_inf_to_3x2", [](V v) { return adaptive_max_pool2d(v[0], {3, 2}); }},
       {"nearest_size_5x3", [](V v) { return interpolate(v[0], Size2(5, 3)); }},
       {"nearest_size_7x9_from_3x4", [](V v) { return interpolate(v[0], Size2(7, 9)); }},
       {"nearest_scale_2", [](V v) { return interpolate(v[0], std::nullopt, ScaleFactor(2)); }},
@@ -78,7 +86,7 @@ testing::Tolerance vision_tolerance(const std::string&, Dtype dtype, const std::
 
 }  // namespace
 
-TEST_CASE("grouped conv2d, conv_transpose2d, adaptive pooling, interpolate and pixel_shuffle agree with PyTorch",
+TEST_CASE("grouped conv2d, conv_transpose2d, pooling, interpolate and pixel_shuffle agree with PyTorch",
           "[ops][vision][torch_reference]") {
   const std::string file = "tests/data/vision_ops_reference.txt";
   SECTION("float64") { testing::check_against_pytorch(file, cases(), vision_tolerance); }

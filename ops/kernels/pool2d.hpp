@@ -18,15 +18,31 @@ struct PoolGeometry {
 
   std::int64_t in_plane() const { return in_h * in_w; }
   std::int64_t out_plane() const { return out_h * out_w; }
+  std::int64_t window() const { return kernel_h * kernel_w; }
 };
 
-/// y = max over each window (padding is -infinity); argmax gets the index of
-/// the first maximum within its input plane (row-major order, as np.argmax; a
-/// NaN counts as the maximum and propagates).
-template <class T> void max_pool2d_forward(const T* x, const PoolGeometry& g, T* y, std::int64_t* argmax);
+/// Max pooling remembers where each window's maximum lies as its position
+/// inside the window, a * kernel_w + e for window row a and column e (padding
+/// counted): int32 per output (half an int64 plane index; a byte would be
+/// smaller, but with byte elements GCC 12 vectorises 32 outputs at a time and
+/// runs LeNet's 12-wide rows in its scalar remainder loop, 10x slower), int64
+/// for a window of 2^31 positions or more.
+inline bool max_pool_int32_positions(const PoolGeometry& g) { return g.window() <= 0x7fffffff; }
 
-/// gx = 0, then gx[argmax] += gy for every output (overlapping windows add up).
-template <class T> void max_pool2d_backward(const T* gy, const std::int64_t* argmax, const PoolGeometry& g, T* gx);
+/// y = max over each window (padding is -infinity); `at` gets the position in
+/// its window (see above) of the maximum as PyTorch's CPU kernel finds it
+/// scanning the window in row-major order: the first of tied maxima, and the
+/// last NaN (a NaN counts as the maximum and propagates). A window of -infinity
+/// points at its first pixel inside the plane. I is int32_t or int64_t.
+template <class T, class I> void max_pool2d_forward(const T* x, const PoolGeometry& g, T* y, I* at);
+
+/// gx = 0, then gx[the maximum of window o] += gy[o] for every output o in
+/// order (overlapping windows add up). No window is scanned again.
+template <class T, class I> void max_pool2d_backward(const T* gy, const I* at, const PoolGeometry& g, T* gx);
+
+/// The index within its input plane of each window's maximum ([planes, OH*OW]
+/// int64), for the recorded gradient (scatter_add) under create_graph.
+template <class I> void max_pool2d_plane_indices(const I* at, const PoolGeometry& g, std::int64_t* index);
 
 /// y = sum over each window / (kernel_h * kernel_w) (padding counts as zeros).
 template <class T> void avg_pool2d_forward(const T* x, const PoolGeometry& g, T* y);

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """PyTorch's values for tapegrad's vision ops: grouped conv2d, conv_transpose2d,
-adaptive pooling, interpolate and pixel_shuffle / pixel_unshuffle.
+max and average pooling, adaptive pooling, interpolate and pixel_shuffle /
+pixel_unshuffle.
 
 Writes tests/data/vision_ops_reference.txt: for each case, its inputs, PyTorch's
 output and the gradient of every input after backward() with a fixed upstream
@@ -36,6 +37,17 @@ def f64(*shape, step=7):
     return torch.tensor(values, dtype=torch.float64).reshape(shape).requires_grad_()
 
 
+def with_nan_inf():
+    """[1,1,4,6] float64 that requires grad: two NaNs in one 2x2 window (PyTorch's
+    gradient goes to the last), windows of -inf only, inf and ties."""
+    nan, inf = float("nan"), float("inf")
+    values = [nan, 1, nan, 2, 3, 3,
+              3, nan, -inf, -inf, 3, -inf,
+              -inf, -inf, 5, 5, inf, 0,
+              -inf, -inf, 5, 5, 0, nan]
+    return torch.tensor(values, dtype=torch.float64).reshape(1, 1, 4, 6).requires_grad_()
+
+
 # name -> (inputs, function of the inputs). The C++ test has the same names and calls.
 CASES = {
     # conv2d with groups
@@ -61,6 +73,14 @@ CASES = {
                                           lambda x, w: F.conv_transpose2d(x, w, None, 2, 0, 2)),
     "conv_transpose2d_groups_bad": ([f64(1, 3, 3, 3), f64(3, 2, 3, 3)],
                                     lambda x, w: F.conv_transpose2d(x, w, None, 1, 0, 0, 2)),
+    # max and average pooling
+    "max_pool2d_2x2_odd_plane_ties": ([f64(2, 3, 5, 7, step=3)], lambda x: F.max_pool2d(x, 2)),
+    "max_pool2d_3x3_stride2_pad1_ties": ([f64(1, 2, 7, 6, step=3)], lambda x: F.max_pool2d(x, 3, 2, 1)),
+    "max_pool2d_2x3_stride_1x2_pad1": ([f64(1, 2, 5, 7, step=5)], lambda x: F.max_pool2d(x, (2, 3), (1, 2), 1)),
+    "max_pool2d_nan_inf": ([with_nan_inf()], lambda x: F.max_pool2d(x, 2)),
+    "max_pool2d_nan_inf_3x3_stride1_pad1": ([with_nan_inf()], lambda x: F.max_pool2d(x, 3, 1, 1)),
+    "avg_pool2d_2x2_odd_plane": ([f64(2, 3, 5, 7)], lambda x: F.avg_pool2d(x, 2)),
+    "avg_pool2d_3x2_stride_2x1_pad_1x0": ([f64(1, 2, 6, 5)], lambda x: F.avg_pool2d(x, (3, 2), (2, 1), (1, 0))),
     # adaptive pooling
     "adaptive_avg_5x7_to_3x4": ([f64(2, 2, 5, 7)], lambda x: F.adaptive_avg_pool2d(x, (3, 4))),
     "adaptive_avg_3x2_to_5x3_no_batch": ([f64(2, 3, 2)], lambda x: F.adaptive_avg_pool2d(x, (5, 3))),
@@ -68,6 +88,7 @@ CASES = {
     "adaptive_max_5x7_to_3x4": ([f64(2, 2, 5, 7)], lambda x: F.adaptive_max_pool2d(x, (3, 4))),
     "adaptive_max_6x6_to_4x4_ties": ([f64(1, 2, 6, 6, step=3)], lambda x: F.adaptive_max_pool2d(x, 4)),
     "adaptive_max_global": ([f64(2, 2, 3, 3)], lambda x: F.adaptive_max_pool2d(x, 1)),
+    "adaptive_max_nan_inf_to_3x2": ([with_nan_inf()], lambda x: F.adaptive_max_pool2d(x, (3, 2))),
     # interpolate
     "nearest_size_5x3": ([f64(2, 2, 3, 5)], lambda x: F.interpolate(x, size=(5, 3), mode="nearest")),
     "nearest_size_7x9_from_3x4": ([f64(1, 1, 3, 4)], lambda x: F.interpolate(x, size=(7, 9), mode="nearest")),
