@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "core/accumulate.hpp"
 #include "core/dispatch.hpp"
 #include "core/tensor_impl.hpp"
 #include "ops/declarations.hpp"
@@ -32,9 +33,10 @@ namespace {
 
 using detail::flat;
 
-// out = f(a, b) element-wise over two same-shape tensors, as one xtensor expression.
-template <class F> Tensor fused(const Tensor& a, const Tensor& b, const char* name, F f) {
-  Tensor out = detail::make_tensor(a.shape(), a.dtype());
+// out = f(a, b) element-wise over two same-shape tensors, as one xtensor
+// expression, written into `out` (of a's shape and dtype; it may be a itself:
+// element i of the result reads element i of a and b only).
+template <class F> Tensor fused_into(Tensor out, const Tensor& a, const Tensor& b, const char* name, F f) {
   detail::dispatch_float(a.dtype(), name, [&](auto tag) {
     using T = decltype(tag);
     const std::int64_t n = a.numel();
@@ -44,6 +46,35 @@ template <class F> Tensor fused(const Tensor& a, const Tensor& b, const char* na
     xt::noalias(xo) = f(xa, xb, T{});
   });
   return out;
+}
+
+// The same into a new tensor.
+template <class F> Tensor fused(const Tensor& a, const Tensor& b, const char* name, F f) {
+  return fused_into(detail::make_tensor(a.shape(), a.dtype()), a, b, name, f);
+}
+
+// Where a backward kernel of (gy, y) writes its result: over gy itself when
+// nothing is being recorded and nobody but this backward pass can see gy's
+// buffer, else a new tensor. The engine hands each rule the gradient it summed
+// for the rule's output and drops it once the rule returns, so in a plain
+// backward() the gradient flowing into relu, sigmoid or tanh is usually theirs
+// alone: writing over it saves a tensor-sized allocation and one of the three
+// memory streams of the pass (LeNet-5's first relu at batch 256: 3.5 MB).
+// Anyone else holding it -- a tensor hook that kept it, retain_grad() or
+// autograd::grad capturing it, a seed the caller passed, another node's saved
+// tensor or a view -- holds a handle or the storage too, and then a new
+// tensor is made. Under create_graph the result is recorded, so never. Only
+// the rules of sigmoid, tanh and relu themselves allow it: they have one
+// formula, the only reader of gy. (The recorded *_backward ops do not: the
+// second formula of sigmoid_backward reads the gy the first would overwrite.)
+Tensor backward_output(const Tensor& gy, const Tensor& y, bool may_overwrite_gy) {
+  if (may_overwrite_gy && !GradMode::is_enabled() && gy.dtype() == y.dtype() && !gy.requires_grad() &&
+      detail::owns_its_buffer(gy)) {
+    Tensor out = gy;
+    out.bump_version();
+    return out;
+  }
+  return detail::make_tensor(gy.shape(), gy.dtype());
 }
 
 // Row-wise softmax or log-softmax along `axis`, viewing x as [outer, n, inner].
@@ -95,8 +126,8 @@ namespace {
 // come out right and the first-order backward stays one pass over memory.
 
 // gy s (1 - s):  d/dgy = s (1 - s),  d/ds = gy (1 - 2 s)
-Tensor sigmoid_backward(const Tensor& gy, const Tensor& s) {
-  Tensor gx = fused(gy, s, "sigmoid backward", [](const auto& g, const auto& y, auto t) {
+Tensor sigmoid_backward(const Tensor& gy, const Tensor& s, bool may_overwrite_gy = false) {
+  Tensor gx = fused_into(backward_output(gy, s, may_overwrite_gy), gy, s, "sigmoid backward", [](const auto& g, const auto& y, auto t) {
     using T = decltype(t);
     return g * y * (T(1) - y);
   });
@@ -108,8 +139,8 @@ Tensor sigmoid_backward(const Tensor& gy, const Tensor& s) {
 }
 
 // gy (1 - t²):  d/dgy = 1 - t²,  d/dt = -2 gy t
-Tensor tanh_backward(const Tensor& gy, const Tensor& t) {
-  Tensor gx = fused(gy, t, "tanh backward", [](const auto& g, const auto& y, auto tag) {
+Tensor tanh_backward(const Tensor& gy, const Tensor& t, bool may_overwrite_gy = false) {
+  Tensor gx = fused_into(backward_output(gy, t, may_overwrite_gy), gy, t, "tanh backward", [](const auto& g, const auto& y, auto tag) {
     using T = decltype(tag);
     return g * (T(1) - y * y);
   });
@@ -121,8 +152,8 @@ Tensor tanh_backward(const Tensor& gy, const Tensor& t) {
 }
 
 // gy [r > 0]: linear in gy; the mask has zero derivative (r is not an input).
-Tensor relu_backward(const Tensor& gy, const Tensor& r) {
-  Tensor gx = fused(gy, r, "relu backward", [](const auto& g, const auto& y, auto t) {
+Tensor relu_backward(const Tensor& gy, const Tensor& r, bool may_overwrite_gy = false) {
+  Tensor gx = fused_into(backward_output(gy, r, may_overwrite_gy), gy, r, "relu backward", [](const auto& g, const auto& y, auto t) {
     using T = decltype(t);
     return xt::where(y > T(0), g, T(0));
   });
@@ -141,7 +172,7 @@ Tensor sigmoid(const Tensor& x) {
   });
   if (autograd::needs_grad(x))
     autograd::record("sigmoid", {x}, y, autograd::formulas([y = SavedTensor::output(y)](const Tensor& gy) {
-      return sigmoid_backward(gy, y.get());
+      return sigmoid_backward(gy, y.get(), /*may_overwrite_gy=*/true);
     }));
   return y;
 }
@@ -151,7 +182,7 @@ Tensor tanh(const Tensor& x) {
   Tensor y = fused(x, x, "tanh", [](const auto& v, const auto&, auto) { return xt::tanh(v); });
   if (autograd::needs_grad(x))
     autograd::record("tanh", {x}, y, autograd::formulas([y = SavedTensor::output(y)](const Tensor& gy) {
-      return tanh_backward(gy, y.get());
+      return tanh_backward(gy, y.get(), /*may_overwrite_gy=*/true);
     }));
   return y;
 }
@@ -165,7 +196,7 @@ Tensor relu(const Tensor& x) {
   // gy * [x > 0], read as [y > 0]: saving y lets x's buffer be freed.
   if (autograd::needs_grad(x))
     autograd::record("relu", {x}, y, autograd::formulas([y = SavedTensor::output(y)](const Tensor& gy) {
-      return relu_backward(gy, y.get());
+      return relu_backward(gy, y.get(), /*may_overwrite_gy=*/true);
     }));
   return y;
 }

@@ -374,3 +374,56 @@ TEST_CASE("dropout2d: whole channels zeroed or scaled together, [N,C,H,W] and [C
   CHECK_THROWS_WITH(F::dropout2d(a, 1.01), Contains("dropout2d: p must be in [0, 1], got 1.01"));
   CHECK_THROWS_WITH(Dropout2d(0.5)(ones({3})), Catch::StartsWith("Dropout2d(p=0.5): dropout2d: expected an input"));
 }
+
+TEST_CASE("relu, sigmoid and tanh backward write over their incoming gradient only when nobody else holds it",
+          "[ops][activation-inplace-grad]") {
+  using Op = Tensor (*)(const Tensor&);
+  const std::vector<double> values{-1.5, -0.25, 0.5, 2.0, -3.0, 1.25};
+  for (Op op : {Op(relu), Op(sigmoid), Op(tanh)}) {
+    // The reference: each element's derivative times the seed, from a fresh graph.
+    Tensor x0 = tensor(values, {2, 3}, kFloat64).requires_grad_();
+    const Tensor seed = tensor({1, 2, 3, 4, 5, 6}, {2, 3}, kFloat64);
+    op(x0).backward(seed);
+    const std::vector<double> expected = x0.grad().to_vector<double>();
+
+    // The gradient flowing into op is an intermediate (2 * the seed): the
+    // engine's alone, so it may be written over; the result is the same.
+    Tensor x1 = tensor(values, {2, 3}, kFloat64).requires_grad_();
+    (op(x1) * 2.0).backward(seed * 0.5);
+    testing::check_values(x1.grad(), expected, 1e-15);
+
+    // A hook that keeps the incoming gradient sees it unchanged after backward.
+    Tensor x2 = tensor(values, {2, 3}, kFloat64).requires_grad_();
+    Tensor y2 = op(x2);
+    Tensor kept;
+    y2.register_hook([&kept](const Tensor& g) { kept = g; });
+    (y2 * 2.0).backward(seed * 0.5);
+    testing::check_values(kept, {1, 2, 3, 4, 5, 6});
+    testing::check_values(x2.grad(), expected, 1e-15);
+
+    // retain_grad() on the output keeps the gradient it received.
+    Tensor x3 = tensor(values, {2, 3}, kFloat64).requires_grad_();
+    Tensor y3 = op(x3);
+    y3.retain_grad();
+    (y3 * 2.0).backward(seed * 0.5);
+    testing::check_values(y3.grad(), {1, 2, 3, 4, 5, 6});
+    testing::check_values(x3.grad(), expected, 1e-15);
+
+    // The seed a caller passes straight into op's output is theirs: left alone.
+    Tensor x4 = tensor(values, {2, 3}, kFloat64).requires_grad_();
+    op(x4).backward(seed);
+    testing::check_values(seed, {1, 2, 3, 4, 5, 6});
+    testing::check_values(x4.grad(), expected, 1e-15);
+
+    // Second order: the gradient of a gradient penalty through op (the
+    // recorded *_backward ops read their incoming gradient twice).
+    Tensor x5 = tensor(values, {2, 3}, kFloat64).requires_grad_();
+    const Tensor g5 = autograd::grad({sum(op(x5) * op(x5))}, {x5}, {}, true, true)[0];
+    sum(g5 * g5).backward();
+    Tensor x6 = tensor(values, {2, 3}, kFloat64).requires_grad_();
+    const Tensor g6 = autograd::grad({sum(op(x6) * op(x6))}, {x6}, {}, true, true)[0];
+    const Tensor penalty = sum(g6 * g6);
+    const Tensor expected2 = autograd::grad({penalty}, {x6}, {}, true, true)[0];
+    testing::check_values(x5.grad(), expected2.to_vector<double>(), 1e-12);
+  }
+}
