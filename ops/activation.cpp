@@ -191,7 +191,9 @@ Tensor relu(const Tensor& x) {
   detail::check_floating(x, "relu");
   Tensor y = fused(x, x, "relu", [](const auto& v, const auto&, auto t) {
     using T = decltype(t);
-    return xt::maximum(v, T(0));
+    // 0 first: x86's max returns its second operand when either is NaN, and so
+    // does xtensor's scalar (a > b ? a : b), so NaN propagates as in PyTorch.
+    return xt::maximum(T(0), v);
   });
   // gy * [x > 0], read as [y > 0]: saving y lets x's buffer be freed.
   if (autograd::needs_grad(x))

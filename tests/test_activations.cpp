@@ -138,6 +138,27 @@ TEST_CASE("activations stay finite, with finite gradients, at extreme inputs", "
   testing::check_values(z.grad(), {0, 1});
 }
 
+TEST_CASE("relu and hardtanh keep NaN, as PyTorch does, on the vector path and the scalar tail", "[ops]") {
+  for (const Dtype dt : {kFloat32, kFloat64}) {
+    std::vector<double> v(37, -1.0);  // longer than one AVX-512 vector of either type, plus a tail
+    for (std::size_t i = 0; i < v.size(); i += 5) v[i] = std::nan("");
+    v[3] = 2.0;
+    const Tensor x = tensor(v, {37}, dt);
+    for (const auto& [name, f] : std::vector<std::pair<std::string, std::function<Tensor(const Tensor&)>>>{
+             {"relu", [](const Tensor& t) { return relu(t); }},
+             {"hardtanh", [](const Tensor& t) { return hardtanh(t); }}}) {
+      INFO(name << " " << dtype_name(dt));
+      const std::vector<double> y = f(x).to_vector<double>();
+      for (std::size_t i = 0; i < v.size(); ++i) {
+        if (std::isnan(v[i]))
+          CHECK(std::isnan(y[i]));
+        else
+          CHECK(y[i] == (i == 3 ? (name == "hardtanh" ? 1.0 : 2.0) : (name == "hardtanh" ? -1.0 : 0.0)));
+      }
+    }
+  }
+}
+
 TEST_CASE("activation modules: PyTorch's defaults, settings and printouts", "[nn]") {
   manual_seed(3);
   const Tensor x = randn({3, 5});
