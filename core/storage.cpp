@@ -37,7 +37,17 @@
 #include <utility>
 #include <vector>
 
-#if defined(__unix__) || defined(__APPLE__)
+// Not under AddressSanitizer: it checks accesses to malloc'd blocks only, and
+// the large blocks are where a kernel's overrun would go unseen.
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TAPEGRAD_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define TAPEGRAD_ASAN 1
+#endif
+#if (defined(__unix__) || defined(__APPLE__)) && !defined(TAPEGRAD_ASAN)
 #include <sys/mman.h>
 #define TAPEGRAD_MMAP 1
 #endif
