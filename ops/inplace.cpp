@@ -1,5 +1,5 @@
-// In-place ops: add_, mul_ (tensor and scalar), relu_, zero_ (copy_ and fill_
-// are Tensor members, in core/tensor.cpp).
+// In-place ops: add_, sub_, mul_, div_ (tensor and scalar), relu_, zero_
+// (copy_ and fill_ are Tensor members, in core/tensor.cpp).
 //
 // Each writes into self's buffer, bumps its version, and — when grad mode is on
 // and self or `other` requires grad — records itself with
@@ -25,6 +25,9 @@ namespace {
 // `other` as the operand of self's in-place op: checked to broadcast to self's
 // shape, in self's dtype (a differentiable conversion), and a copy when it
 // shares self's buffer, so the kernel never reads an element it already wrote.
+// Not copied when it is self's very elements (mul_(x, x)) and nothing is
+// recorded: the kernel reads each element just before writing it. (Recorded,
+// the op's input would be its own output.)
 Tensor operand_for(const Tensor& self, const Tensor& other, const char* op) {
   detail::check_floating(self, op);
   detail::check_floating(other, op);
@@ -32,11 +35,15 @@ Tensor operand_for(const Tensor& self, const Tensor& other, const char* op) {
     detail::fail(op, ": other of shape ", other.shape().str(), " cannot be broadcast to self's shape ",
                  self.shape().str(), " (an in-place op never changes self's shape)");
   Tensor o = other.dtype() == self.dtype() ? other : other.to(self.dtype());
-  if (TensorImpl::of(o).storage == TensorImpl::of(self).storage) o = o.clone();
+  const TensorImpl &oi = TensorImpl::of(o), &si = TensorImpl::of(self);
+  if (oi.storage == si.storage) {
+    const bool same_elements = oi.offset_bytes == si.offset_bytes && o.shape() == self.shape();
+    if (!same_elements || autograd::needs_grad(self, o)) o = o.clone();
+  }
   return o;
 }
 
-enum class InplaceOp { Add, Mul };
+enum class InplaceOp { Add, Sub, Mul, Div };
 
 // self = self (op) other, other broadcast to self's shape.
 template <InplaceOp op> void inplace_kernel(Tensor& self, const Tensor& other, const char* name) {
@@ -47,7 +54,9 @@ template <InplaceOp op> void inplace_kernel(Tensor& self, const Tensor& other, c
     if (other.shape() == self.shape()) {  // the common case, without a broadcast plan's allocations
       for (std::int64_t i = 0, n = self.numel(); i < n; ++i) {
         if constexpr (op == InplaceOp::Add) s[i] += o[i];
+        if constexpr (op == InplaceOp::Sub) s[i] -= o[i];
         if constexpr (op == InplaceOp::Mul) s[i] *= o[i];
+        if constexpr (op == InplaceOp::Div) s[i] /= o[i];
       }
       return;
     }
@@ -55,7 +64,9 @@ template <InplaceOp op> void inplace_kernel(Tensor& self, const Tensor& other, c
     detail::for_each_row(plan, s, o, s, [](T* out, const T* x, const T* y, std::int64_t m, std::int64_t, std::int64_t sy) {
       for (std::int64_t i = 0; i < m; ++i) {
         if constexpr (op == InplaceOp::Add) out[i] = x[i] + y[i * sy];
+        if constexpr (op == InplaceOp::Sub) out[i] = x[i] - y[i * sy];
         if constexpr (op == InplaceOp::Mul) out[i] = x[i] * y[i * sy];
+        if constexpr (op == InplaceOp::Div) out[i] = x[i] / y[i * sy];
       }
     });
   });
@@ -98,6 +109,32 @@ Tensor add_(const Tensor& target, double other) {
   return self;
 }
 
+Tensor sub_(const Tensor& target, const Tensor& other) {
+  Tensor self = target;
+  autograd::check_inplace(self, "sub_", {other});
+  const Tensor o = operand_for(self, other, "sub_");
+  inplace_kernel<InplaceOp::Sub>(self, o, "sub_");
+  self.bump_version();
+  if (autograd::needs_grad(self, o))
+    autograd::record_inplace("sub_", self, {o}, autograd::formulas(
+        [](const Tensor& gy) { return gy; },
+        [so = o.shape()](const Tensor& gy) { return neg(sum_to(gy, so)); }));
+  return self;
+}
+
+Tensor sub_(const Tensor& target, double other) {
+  Tensor self = target;
+  autograd::check_inplace(self, "sub_");
+  detail::check_floating(self, "sub_");
+  map_inplace(self, "sub_", [other](auto v) { return v - static_cast<decltype(v)>(other); });
+  self.bump_version();
+  if (autograd::needs_grad(self)) {
+    autograd::record_inplace("sub_scalar_", self, {}, autograd::formulas([](const Tensor& gy) { return gy; }));
+    autograd::set_attributes(self, autograd::OpAttributes().set_real("scalar", other));
+  }
+  return self;
+}
+
 Tensor mul_(const Tensor& target, const Tensor& other) {
   Tensor self = target;
   autograd::check_inplace(self, "mul_", {other});
@@ -123,6 +160,39 @@ Tensor mul_(const Tensor& target, double other) {
   self.bump_version();
   if (autograd::needs_grad(self)) {
     autograd::record_inplace("mul_scalar_", self, {}, autograd::formulas([other](const Tensor& gy) { return gy * other; }));
+    autograd::set_attributes(self, autograd::OpAttributes().set_real("scalar", other));
+  }
+  return self;
+}
+
+Tensor div_(const Tensor& target, const Tensor& other) {
+  Tensor self = target;
+  autograd::check_inplace(self, "div_", {other});
+  const Tensor o = operand_for(self, other, "div_");
+  // other's gradient, -gy self / other^2, reads self's values before the op:
+  // kept as a copy, as mul_ does.
+  const bool record = autograd::needs_grad(self, o);
+  const Tensor before = record && o.requires_grad() ? self.clone() : Tensor();
+  inplace_kernel<InplaceOp::Div>(self, o, "div_");
+  self.bump_version();
+  if (record)
+    autograd::record_inplace("div_", self, {o}, autograd::formulas(
+        [o = SavedTensor(o)](const Tensor& gy) { return gy / o.get(); },
+        [before = SavedTensor(before), o = SavedTensor(o), so = o.shape()](const Tensor& gy) {
+          return sum_to(neg(gy * before.get()) / (o.get() * o.get()), so);
+        }));
+  return self;
+}
+
+Tensor div_(const Tensor& target, double other) {
+  Tensor self = target;
+  autograd::check_inplace(self, "div_");
+  detail::check_floating(self, "div_");
+  // Divided, not multiplied by 1 / other: the same values as x / other.
+  map_inplace(self, "div_", [other](auto v) { return v / static_cast<decltype(v)>(other); });
+  self.bump_version();
+  if (autograd::needs_grad(self)) {
+    autograd::record_inplace("div_scalar_", self, {}, autograd::formulas([other](const Tensor& gy) { return gy / other; }));
     autograd::set_attributes(self, autograd::OpAttributes().set_real("scalar", other));
   }
   return self;
@@ -187,6 +257,30 @@ std::vector<OpInfo> inplace_op_declarations() {
                  {"mul_", "[2]", "[2,3]"})
           .error("a leaf that requires grad", [] { Tensor w = ones({2}).requires_grad_(); mul_(w, ones({2})); },
                  {"mul_", "leaf", "requires grad"}),
+      OpInfo("sub_")
+          .sample("2x3 -= 2x3", {any({2, 3}), any({2, 3})},
+                  [nonleaf](const OpArgs& v) { Tensor y = nonleaf(v[0]); return sub_(y, v[1]); })
+          .sample("2x3 -= 3 (broadcast)", {any({2, 3}), any({3})},
+                  [nonleaf](const OpArgs& v) { Tensor y = nonleaf(v[0]); return sub_(y, v[1]); })
+          .sample("2x3 -= 2.5", {any({2, 3})}, [nonleaf](const OpArgs& v) { Tensor y = nonleaf(v[0]); return sub_(y, 2.5); })
+          .error("other does not broadcast to self", [] { Tensor y = ones({2, 3}); sub_(y, ones({4})); },
+                 {"sub_", "[4]", "[2,3]"})
+          .error("a leaf that requires grad", [] { Tensor w = ones({2}).requires_grad_(); sub_(w, 1.0); },
+                 {"sub_", "leaf", "requires grad"})
+          .error("int64 self", [] { Tensor i = tensor_i64({1, 2}, {2}); sub_(i, 1.0); }, {"sub_", "int64"}),
+      OpInfo("div_")
+          .sample("2x3 /= 2x3", {any({2, 3}), inputs::away_from_zero({2, 3})},
+                  [nonleaf](const OpArgs& v) { Tensor y = nonleaf(v[0]); return div_(y, v[1]); })
+          .sample("2x3 /= 2x1 (broadcast)", {any({2, 3}), inputs::away_from_zero({2, 1})},
+                  [nonleaf](const OpArgs& v) { Tensor y = nonleaf(v[0]); return div_(y, v[1]); })
+          .sample("2x3 /= 0-d", {any({2, 3}), inputs::away_from_zero({})},
+                  [nonleaf](const OpArgs& v) { Tensor y = nonleaf(v[0]); return div_(y, v[1]); })
+          .sample("2x3 /= -1.5", {any({2, 3})}, [nonleaf](const OpArgs& v) { Tensor y = nonleaf(v[0]); return div_(y, -1.5); })
+          .error("other does not broadcast to self", [] { Tensor y = ones({2, 3}); div_(y, ones({2})); },
+                 {"div_", "[2]", "[2,3]"})
+          .error("a leaf that requires grad", [] { Tensor w = ones({2}).requires_grad_(); div_(w, ones({2})); },
+                 {"div_", "leaf", "requires grad"})
+          .error("int64 self", [] { Tensor i = tensor_i64({1, 2}, {2}); div_(i, 2.0); }, {"div_", "int64"}),
       OpInfo("relu_")
           .sample("2x3", {any({2, 3})}, [nonleaf](const OpArgs& v) { Tensor y = nonleaf(v[0]); return relu_(y); })
           .error("a leaf that requires grad", [] { Tensor w = ones({2}).requires_grad_(); relu_(w); },

@@ -93,8 +93,10 @@ Tensor var(const Tensor& x, const std::vector<int>& dims, double correction, boo
   Tensor y;
   {
     NoGradGuard no_grad;
-    const Tensor centered = x.detach() - mean(x.detach(), axes, true);
-    y = sum(centered * centered, axes, keepdim) / divisor;
+    // Squared in place: the statistics of a whole data set (std(images) before
+    // normalising it) would otherwise hold a second temporary of its size.
+    Tensor centered = x.detach() - mean(x.detach(), axes, true);
+    y = sum(mul_(centered, centered), axes, keepdim) / divisor;
   }
   // d var / dx = 2 (x - mean) / (n - correction). As a rule of its own rather
   // than through sum and mean, a zero divisor gives PyTorch's +-inf, not NaN.

@@ -1,4 +1,4 @@
-// In-place ops (add_, mul_, relu_, zero_, copy_) with autograd, and inference mode.
+// In-place ops (add_, sub_, mul_, div_, relu_, zero_, copy_) with autograd, and inference mode.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -66,6 +66,19 @@ TEST_CASE("in-place ops agree with PyTorch in values and gradients", "[inplace][
          sum(y * y).backward();
          return Named{{"y", y}, {"x.grad", x.grad()}};
        }},
+      // sub_ and div_, by tensors (one broadcast) and scalars.
+      {"sub_div_chain",
+       [](V v) -> testing::ReferenceResult {
+         const Tensor &x = v[0], &b = v[1], &c = v[2];
+         Tensor y = x * 2.0;
+         sub_(y, b);
+         sub_(y, 0.5);
+         div_(y, c);
+         div_(y, -4.0);
+         CHECK(y.grad_fn()->name() == "div_scalar_");
+         (sum(y * y) + sum(y * x)).backward();
+         return Named{{"y", y}, {"x.grad", x.grad()}, {"b.grad", b.grad()}, {"c.grad", c.grad()}};
+       }},
       // A leaf that needs no gradient, changed by tensors that do, becomes a non-leaf.
       {"leaf_gains_history",
        [](V v) -> testing::ReferenceResult {
@@ -108,6 +121,10 @@ TEST_CASE("each in-place op bumps the version, so an op that saved the tensor re
       {"add_ scalar", [](Tensor& t) { add_(t, 1.0); }},
       {"mul_", [](Tensor& t) { mul_(t, full({3}, 2.0, kFloat64)); }},
       {"mul_ scalar", [](Tensor& t) { mul_(t, 2.0); }},
+      {"sub_", [](Tensor& t) { sub_(t, ones({3}, kFloat64)); }},
+      {"sub_ scalar", [](Tensor& t) { sub_(t, 1.0); }},
+      {"div_", [](Tensor& t) { div_(t, full({3}, 2.0, kFloat64)); }},
+      {"div_ scalar", [](Tensor& t) { div_(t, 2.0); }},
       {"relu_", [](Tensor& t) { relu_(t); }},
       {"zero_", [](Tensor& t) { zero_(t); }},
       {"copy_", [](Tensor& t) { t.copy_(ones({3}, kFloat64)); }},
@@ -128,6 +145,14 @@ TEST_CASE("each in-place op bumps the version, so an op that saved the tensor re
     add_(y, 1.0);
     require_saved_tensor_error([&] { sum(y).backward(); }, "relu_");
   }
+  SECTION("div_ saved its other operand") {
+    Tensor x = tensor({0.5, -1.0, 2.0}, {3}, kFloat64).requires_grad_();
+    Tensor other = tensor({1.0, 2.0, 4.0}, {3}, kFloat64);
+    Tensor y = x * 1.0;
+    div_(y, other);
+    add_(other, 1.0);
+    require_saved_tensor_error([&] { sum(y).backward(); }, "div_");
+  }
   SECTION("mul_ saved its other operand") {
     Tensor x = tensor({0.5, -1.0, 2.0}, {3}, kFloat64).requires_grad_();
     Tensor other = tensor({1.0, 2.0, 3.0}, {3}, kFloat64);
@@ -143,6 +168,8 @@ TEST_CASE("in-place ops are refused on a leaf that requires grad while grad mode
   const std::vector<std::pair<std::string, std::function<void()>>> calls = {
       {"add_", [&] { add_(w, ones({2}, kFloat64)); }}, {"add_", [&] { add_(w, 1.0); }},
       {"mul_", [&] { mul_(w, ones({2}, kFloat64)); }}, {"mul_", [&] { mul_(w, 3.0); }},
+      {"sub_", [&] { sub_(w, ones({2}, kFloat64)); }}, {"sub_", [&] { sub_(w, 3.0); }},
+      {"div_", [&] { div_(w, ones({2}, kFloat64)); }}, {"div_", [&] { div_(w, 3.0); }},
       {"relu_", [&] { relu_(w); }},                    {"zero_", [&] { zero_(w); }},
       {"copy_", [&] { w.copy_(ones({2}, kFloat64)); }},
   };

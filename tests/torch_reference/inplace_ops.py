@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""PyTorch's values for tapegrad's in-place ops (add_, mul_, relu_, zero_, copy_).
+"""PyTorch's values for tapegrad's in-place ops (add_, sub_, mul_, div_, relu_, zero_, copy_).
 
 Writes tests/data/inplace_ops_reference.txt: for each case, its float64 inputs
 and, as named tensors, the results and gradients after backward() of a loss of
@@ -52,6 +52,17 @@ def zero_then_add(x):
     return [("y", y), ("x.grad", x.grad)]
 
 
+def sub_div_chain(x, b, c):
+    """sub_ and div_, by tensors (one broadcast) and scalars."""
+    y = x * 2
+    y.sub_(b)
+    y.sub_(0.5)
+    y.div_(c)
+    y.div_(-4.0)
+    ((y * y).sum() + (y * x).sum()).backward()
+    return [("y", y), ("x.grad", x.grad), ("b.grad", b.grad), ("c.grad", c.grad)]
+
+
 def leaf_gains_history(w, v):
     """A leaf that needs no gradient, changed by tensors that do, becomes a non-leaf."""
     z = torch.zeros(3, dtype=torch.float64)
@@ -66,6 +77,8 @@ CASES = {
     "chain": ([f64([-1.5, 0.5, 2.0, -0.25, 1.0, 3.0], 2, 3), f64([0.5, -2.0, 1.5], 3), f64([2.0, -0.5], 2, 1)], chain),
     "copy_into_nonleaf": ([f64([1.0, -2.0, 0.5], 3), f64([3.0, 0.25, -1.0], 3)], copy_into_nonleaf),
     "zero_then_add": ([f64([1.0, -2.0, 0.5], 3)], zero_then_add),
+    "sub_div_chain": ([f64([-1.5, 0.5, 2.0, -0.25, 1.0, 3.0], 2, 3), f64([0.5, -2.0, 1.5], 3), f64([2.0, -0.5], 2, 1)],
+                      sub_div_chain),
     "leaf_gains_history": ([f64([1.5, -0.5, 2.0], 3), f64([0.25, 4.0, -1.0], 3)], leaf_gains_history),
 }
 

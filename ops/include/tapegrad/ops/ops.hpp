@@ -381,10 +381,20 @@ Tensor binary_cross_entropy(const Tensor& probs, const Tensor& targets, Reductio
 Tensor add_(const Tensor& self, const Tensor& other);
 /// self += other (a scalar).
 Tensor add_(const Tensor& self, double other);
-/// self *= other.
+/// self -= other. With mean and std of a data set, sub_(x, mean) then
+/// div_(x, std) standardises it without a temporary of its size.
+Tensor sub_(const Tensor& self, const Tensor& other);
+/// self -= other (a scalar).
+Tensor sub_(const Tensor& self, double other);
+/// self *= other. other may be self itself (mul_(x, x) squares x) without a copy
+/// when nothing is recorded.
 Tensor mul_(const Tensor& self, const Tensor& other);
 /// self *= other (a scalar).
 Tensor mul_(const Tensor& self, double other);
+/// self /= other.
+Tensor div_(const Tensor& self, const Tensor& other);
+/// self /= other (a scalar).
+Tensor div_(const Tensor& self, double other);
 /// self = max(0, self); NaN stays NaN.
 Tensor relu_(const Tensor& self);
 /// self = 0 (its old values get a zero gradient).
