@@ -26,6 +26,19 @@ namespace {
 
 inline std::int64_t min_i64(std::int64_t a, std::int64_t b) { return a < b ? a : b; }
 
+// Keeps v in a register from here on. Without it, GCC's generic tuning (the
+// -mavx2 -mfma of a portable build, not -march=native) folds each load of B in
+// dot_block into every FMA that uses it: with AVX2's 2 x 4 block, 8 loads per
+// 8 FMAs instead of 6, and the weight gradient ran 25 % slower (perf: the
+// kernel's samples 1099 vs 874). An empty asm statement costs no instruction.
+template <class V> inline void keep_in_register(V& v) {
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+  asm("" : "+v"(v.data));
+#else
+  (void)v;
+#endif
+}
+
 template <class A> struct Blocking {
   template <class T> using Vec = xsimd::batch<T, A>;
   template <class T> static constexpr int kLanes = int(Vec<T>::size);
@@ -84,7 +97,8 @@ inline void dot_block(std::int64_t segments, std::int64_t L, const T* const* a, 
       V av[R];
       for (int i = 0; i < R; ++i) av[i] = V::load_unaligned(ar[i] + l);
       for (int j = 0; j < S; ++j) {
-        const V bv = V::load_unaligned(br[j] + l);
+        V bv = V::load_unaligned(br[j] + l);
+        keep_in_register(bv);
         for (int i = 0; i < R; ++i) s[i][j] = xsimd::fma(av[i], bv, s[i][j]);
       }
     }
