@@ -13,9 +13,11 @@
 #include <cstring>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <string>
 
 #include "ops/blas.hpp"
+#include "ops/kernels/conv_engine.hpp"
 #include <tapegrad/core/parallel.hpp>
 #include <tapegrad/version.hpp>
 
@@ -156,6 +158,13 @@ Config config() {
   c.cpu = cpu_brand();
   c.cpu_isa = cpu_isa();
   c.kernel_isa = kKernelIsa;
+  try {
+    c.engine_isa = detail::engine_isa_name(detail::engine_isa());
+    c.engine_isa_reason = detail::engine_isa_reason();
+  } catch (const std::invalid_argument& e) {  // a bad TAPEGRAD_ISA: shown here, thrown by the first conv
+    c.engine_isa = "none";
+    c.engine_isa_reason = e.what();
+  }
   c.blas_kernels_reason = kernel_choice().reason;
   c.blas = trim(openblas_get_config());
   c.blas_kernels = openblas_get_corename();
@@ -169,6 +178,7 @@ std::string config_text() {
   std::string s = "tapegrad " + c.version + "\n";
   s += "  CPU: " + c.cpu + " (" + c.cpu_isa + ")\n";
   s += "  tapegrad kernels compiled for: " + c.kernel_isa + "\n";
+  s += "  conv engine: " + c.engine_isa + " (" + c.engine_isa_reason + ")\n";
   s += "  BLAS: " + c.blas + "\n";
   s += "  BLAS kernel set: " + c.blas_kernels + " (" + c.blas_kernels_reason + ")\n";
   s += "  threads: " + std::to_string(c.threads) + " (tapegrad's pool); OpenBLAS: " + std::to_string(c.blas_threads);

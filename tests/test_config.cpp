@@ -46,6 +46,10 @@ TEST_CASE("config: the CPU, the kernels and the threads, as config_text prints t
   CHECK_THAT(text, StartsWith("tapegrad " + c.version + "\n"));
   CHECK_THAT(text, Contains("  CPU: " + c.cpu + " (" + c.cpu_isa + ")\n"));
   CHECK_THAT(text, Contains("  BLAS kernel set: " + c.blas_kernels + " (" + c.blas_kernels_reason + ")\n"));
+  // The conv engine's instruction set, one of the three it is compiled for.
+  CHECK((c.engine_isa == "AVX-512" || c.engine_isa == "AVX2+FMA" || c.engine_isa == "SSE2"));
+  CHECK_FALSE(c.engine_isa_reason.empty());
+  CHECK_THAT(text, Contains("  conv engine: " + c.engine_isa + " (" + c.engine_isa_reason + ")\n"));
 }
 
 TEST_CASE("BLAS kernels: the set running after the check, and products computed right with it", "[config][blas_kernels]") {

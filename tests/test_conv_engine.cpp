@@ -3,11 +3,17 @@
 // three gradients on random geometries (strides, padding, dilation, groups, odd
 // sizes, batch 1 and many, tails of every register block), float64 gradchecks
 // and gradgradchecks with the engine forced, and the kernels on their own
-// against a naive product.
+// against a naive product -- each for every instruction set this CPU runs
+// (AVX-512, AVX2, generic SSE2), forced through detail::set_engine_isa. Then
+// the choice of the instruction set: TAPEGRAD_ISA's values, and (ctests
+// conv_engine_isa_*) a process started with TAPEGRAD_ISA set.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
 #include <random>
 #include <vector>
 
@@ -18,6 +24,8 @@
 
 using namespace tg;
 using detail::ConvEngine;
+using detail::EngineIsa;
+using Catch::Matchers::Contains;
 
 namespace {
 
@@ -27,6 +35,19 @@ struct EngineMode {
   explicit EngineMode(ConvEngine mode) { detail::set_conv_engine(mode); }
   ~EngineMode() { detail::set_conv_engine(before); }
 };
+
+// Forces the engine's instruction set for a scope.
+struct IsaScope {
+  EngineIsa before = detail::engine_isa();
+  explicit IsaScope(EngineIsa isa) { detail::set_engine_isa(isa); }
+  ~IsaScope() { detail::set_engine_isa(before); }
+};
+
+// Every instruction set this CPU runs (generic always).
+const std::vector<EngineIsa>& isas() {
+  static const std::vector<EngineIsa> all = detail::supported_engine_isas();
+  return all;
+}
 
 // Every way the engine can run, each compared with im2col + BLAS.
 const ConvEngine kEngineModes[] = {ConvEngine::EngineImplicit, ConvEngine::EngineIm2col, ConvEngine::Engine,
@@ -103,12 +124,16 @@ TEST_CASE("conv engine matches im2col+BLAS in float32 on random geometries", "[c
                   << k.stride.h << "," << k.stride.w << ") padding (" << k.padding.h << "," << k.padding.w
                   << ") dilation (" << k.dilation.h << "," << k.dilation.w << ") threads " << threads);
     const auto blas = run(ConvEngine::Im2colBlas, k, x, w, b, gy);
-    for (ConvEngine mode : kEngineModes) {
-      const auto engine = run(mode, k, x, w, b, gy);
-      for (std::size_t i = 0; i < engine.size(); ++i) {
-        INFO("mode " << int(mode) << " (see ConvEngine), tensor " << i << " (y, gx, gw, gb)");
-        REQUIRE(engine[i].dtype() == kFloat32);
-        check_close(engine[i], blas[i], 1e-5);
+    for (EngineIsa isa : isas()) {
+      IsaScope forced(isa);
+      for (ConvEngine mode : kEngineModes) {
+        const auto engine = run(mode, k, x, w, b, gy);
+        for (std::size_t i = 0; i < engine.size(); ++i) {
+          INFO(detail::engine_isa_name(isa) << ", mode " << int(mode) << " (see ConvEngine), tensor " << i
+                                            << " (y, gx, gw, gb)");
+          REQUIRE(engine[i].dtype() == kFloat32);
+          check_close(engine[i], blas[i], 1e-5);
+        }
       }
     }
   }
@@ -132,11 +157,14 @@ TEST_CASE("conv engine matches im2col+BLAS on the benchmark and LeNet-5 layers",
     INFO("x [" << k.n << "," << k.c << "," << k.h << "," << k.w << "] -> " << k.f << " filters " << k.kh << "x"
                << k.kw);
     const auto blas = run(ConvEngine::Im2colBlas, k, x, w, b, gy);
-    for (ConvEngine mode : kEngineModes) {
-      const auto engine = run(mode, k, x, w, b, gy);
-      for (std::size_t i = 0; i < engine.size(); ++i) {
-        INFO("mode " << int(mode) << ", tensor " << i << " (y, gx, gw, gb)");
-        check_close(engine[i], blas[i], 1e-5);
+    for (EngineIsa isa : isas()) {
+      IsaScope forced(isa);
+      for (ConvEngine mode : kEngineModes) {
+        const auto engine = run(mode, k, x, w, b, gy);
+        for (std::size_t i = 0; i < engine.size(); ++i) {
+          INFO(detail::engine_isa_name(isa) << ", mode " << int(mode) << ", tensor " << i << " (y, gx, gw, gb)");
+          check_close(engine[i], blas[i], 1e-5);
+        }
       }
     }
   }
@@ -153,12 +181,15 @@ TEST_CASE("conv engine agrees with im2col+BLAS in float64 to rounding", "[conv_e
     const Tensor gy = randn(y_shape.shape(), kFloat64);
     INFO("trial " << trial);
     const auto blas = run(ConvEngine::Im2colBlas, k, x, w, b, gy);
-    for (ConvEngine mode : {ConvEngine::EngineImplicit, ConvEngine::EngineIm2col}) {
-      const auto engine = run(mode, k, x, w, b, gy);
-      for (std::size_t i = 0; i < engine.size(); ++i) {
-        INFO("mode " << int(mode) << ", tensor " << i << " (y, gx, gw, gb)");
-        REQUIRE(engine[i].dtype() == kFloat64);
-        check_close(engine[i], blas[i], 1e-12);
+    for (EngineIsa isa : isas()) {
+      IsaScope forced(isa);
+      for (ConvEngine mode : {ConvEngine::EngineImplicit, ConvEngine::EngineIm2col}) {
+        const auto engine = run(mode, k, x, w, b, gy);
+        for (std::size_t i = 0; i < engine.size(); ++i) {
+          INFO(detail::engine_isa_name(isa) << ", mode " << int(mode) << ", tensor " << i << " (y, gx, gw, gb)");
+          REQUIRE(engine[i].dtype() == kFloat64);
+          check_close(engine[i], blas[i], 1e-12);
+        }
       }
     }
   }
@@ -198,48 +229,52 @@ TEST_CASE("conv engine passes gradcheck and gradgradcheck in float64", "[conv_en
 TEST_CASE("conv engine kernels equal a naive product, every tail", "[conv_engine]") {
   std::mt19937 rng(5);
   std::normal_distribution<double> normal;
-  const std::int64_t lanes = detail::engine_lanes<double>();
-  for (std::int64_t M : {1, 5, 8, 13, 17})
-    for (std::int64_t N : {1, 7, 16, 33, 50})
-      for (std::int64_t K : {1, 3, 20}) {
-        std::vector<double> a(M * K), b(K * N), c(M * N), bias(M);
-        for (auto* v : {&a, &b, &c, &bias})
-          for (double& e : *v) e = normal(rng);
-        // C = A·B + bias through a transposed view of A (row stride 1, column stride M).
-        std::vector<double> at(K * M);
-        for (std::int64_t m = 0; m < M; ++m)
-          for (std::int64_t k = 0; k < K; ++k) at[k * M + m] = a[m * K + k];
-        std::vector<double> packed(detail::packed_a_size<double>(M, K));
-        detail::pack_a<double>(M, K, at.data(), 1, M, packed.data());
-        std::vector<double> got(M * (N + 3), -7.0);  // row stride N + 3: the gap must stay untouched
-        detail::engine_gemm<double>(M, N, K, packed.data(), b.data(), N, got.data(), N + 3, bias.data(), false);
-        std::vector<double> acc = c;  // accumulate mode, no bias
-        detail::engine_gemm<double>(M, N, K, packed.data(), b.data(), N, acc.data(), N, nullptr, true);
-        for (std::int64_t m = 0; m < M; ++m) {
-          for (std::int64_t n = 0; n < N; ++n) {
-            double s = 0;
-            for (std::int64_t k = 0; k < K; ++k) s += a[m * K + k] * b[k * N + n];
-            INFO("M " << M << " N " << N << " K " << K << " at " << m << "," << n);
-            CHECK(got[m * (N + 3) + n] == Approx(s + bias[m]).margin(1e-12));
-            CHECK(acc[m * N + n] == Approx(s + c[m * N + n]).margin(1e-12));
+  for (EngineIsa isa : isas()) {
+    IsaScope forced(isa);
+    INFO(detail::engine_isa_name(isa));
+    const std::int64_t lanes = detail::engine_lanes<double>();
+    for (std::int64_t M : {1, 5, 8, 13, 17})
+      for (std::int64_t N : {1, 7, 16, 33, 50})
+        for (std::int64_t K : {1, 3, 20}) {
+          std::vector<double> a(M * K), b(K * N), c(M * N), bias(M);
+          for (auto* v : {&a, &b, &c, &bias})
+            for (double& e : *v) e = normal(rng);
+          // C = A·B + bias through a transposed view of A (row stride 1, column stride M).
+          std::vector<double> at(K * M);
+          for (std::int64_t m = 0; m < M; ++m)
+            for (std::int64_t k = 0; k < K; ++k) at[k * M + m] = a[m * K + k];
+          std::vector<double> packed(detail::packed_a_size<double>(M, K));
+          detail::pack_a<double>(M, K, at.data(), 1, M, packed.data());
+          std::vector<double> got(M * (N + 3), -7.0);  // row stride N + 3: the gap must stay untouched
+          detail::engine_gemm<double>(M, N, K, packed.data(), b.data(), N, got.data(), N + 3, bias.data(), false);
+          std::vector<double> acc = c;  // accumulate mode, no bias
+          detail::engine_gemm<double>(M, N, K, packed.data(), b.data(), N, acc.data(), N, nullptr, true);
+          for (std::int64_t m = 0; m < M; ++m) {
+            for (std::int64_t n = 0; n < N; ++n) {
+              double s = 0;
+              for (std::int64_t k = 0; k < K; ++k) s += a[m * K + k] * b[k * N + n];
+              INFO("M " << M << " N " << N << " K " << K << " at " << m << "," << n);
+              CHECK(got[m * (N + 3) + n] == Approx(s + bias[m]).margin(1e-12));
+              CHECK(acc[m * N + n] == Approx(s + c[m * N + n]).margin(1e-12));
+            }
+            for (std::int64_t n = N; n < N + 3; ++n) CHECK(got[m * (N + 3) + n] == -7.0);
           }
-          for (std::int64_t n = N; n < N + 3; ++n) CHECK(got[m * (N + 3) + n] == -7.0);
+          // C[M,N] += A[M,L]·B[N,L]ᵀ with L a multiple of the lanes.
+          const std::int64_t L = lanes * (K % 3 + 1);
+          std::vector<double> p(M * L), q(N * L), r(M * N);
+          for (auto* v : {&p, &q, &r})
+            for (double& e : *v) e = normal(rng);
+          std::vector<double> dot = r;
+          detail::engine_gemm_abt<double>(M, N, L, p.data(), L, q.data(), L, dot.data(), N);
+          for (std::int64_t m = 0; m < M; ++m)
+            for (std::int64_t n = 0; n < N; ++n) {
+              double s = r[m * N + n];
+              for (std::int64_t l = 0; l < L; ++l) s += p[m * L + l] * q[n * L + l];
+              INFO("abt M " << M << " N " << N << " L " << L);
+              CHECK(dot[m * N + n] == Approx(s).margin(1e-12));
+            }
         }
-        // C[M,N] += A[M,L]·B[N,L]ᵀ with L a multiple of the lanes.
-        const std::int64_t L = lanes * (K % 3 + 1);
-        std::vector<double> p(M * L), q(N * L), r(M * N);
-        for (auto* v : {&p, &q, &r})
-          for (double& e : *v) e = normal(rng);
-        std::vector<double> dot = r;
-        detail::engine_gemm_abt<double>(M, N, L, p.data(), L, q.data(), L, dot.data(), N);
-        for (std::int64_t m = 0; m < M; ++m)
-          for (std::int64_t n = 0; n < N; ++n) {
-            double s = r[m * N + n];
-            for (std::int64_t l = 0; l < L; ++l) s += p[m * L + l] * q[n * L + l];
-            INFO("abt M " << M << " N " << N << " L " << L);
-            CHECK(dot[m * N + n] == Approx(s).margin(1e-12));
-          }
-      }
+  }
 }
 
 TEST_CASE("conv engine is what float32 uses by default, float64 keeps im2col+BLAS", "[conv_engine]") {
@@ -257,4 +292,87 @@ TEST_CASE("conv engine is what float32 uses by default, float64 keeps im2col+BLA
     EngineMode forced(ConvEngine::Im2colBlas);
     CHECK_FALSE(detail::use_conv_engine<float>(g));
   }
+}
+
+TEST_CASE("conv engine instruction sets: register blocks of each, generic always there", "[conv_engine][isa]") {
+  REQUIRE_FALSE(isas().empty());
+  CHECK(isas().front() == EngineIsa::Generic);
+  for (EngineIsa isa : isas()) {
+    IsaScope forced(isa);
+    CHECK(detail::engine_isa() == isa);
+    const std::string name = detail::engine_isa_name(isa);
+    INFO(name);
+    // float lanes and panel rows: AVX-512 16 x 8, AVX2 8 x 6, SSE2 4 x 4.
+    const std::int64_t lanes = detail::engine_lanes<float>(), rows = detail::engine_panel_rows<float>();
+    if (isa == EngineIsa::Avx512) CHECK((lanes == 16 && rows == 8));
+    if (isa == EngineIsa::Avx2) CHECK((lanes == 8 && rows == 6));
+    if (isa == EngineIsa::Generic && name == "SSE2") CHECK((lanes == 4 && rows == 4));
+    CHECK(detail::engine_lanes<double>() * 2 == detail::engine_lanes<float>());
+    CHECK(detail::engine_isa_reason() == "set by the program");
+    const Config c = config();
+    CHECK(c.engine_isa == name);
+    CHECK_THAT(config_text(), Contains("  conv engine: " + name + " (set by the program)\n"));
+  }
+  // The CPU's widest by default.
+  const detail::IsaSupport cpu = detail::cpu_isa_support();
+  CHECK(detail::choose_engine_isa(nullptr, cpu) == isas().back());
+}
+
+TEST_CASE("TAPEGRAD_ISA: each value on each kind of CPU; unknown or unsupported values refused", "[conv_engine][isa]") {
+  detail::IsaSupport none, avx2, avx512;
+  avx2.avx2 = true;
+  avx512.avx2 = avx512.avx512 = true;
+  // Unset, empty or "auto": the widest the CPU has.
+  CHECK(detail::choose_engine_isa(nullptr, avx512) == EngineIsa::Avx512);
+  CHECK(detail::choose_engine_isa("", avx2) == EngineIsa::Avx2);
+  CHECK(detail::choose_engine_isa("auto", none) == EngineIsa::Generic);
+  // A narrower one than the CPU's widest, any case and spacing.
+  CHECK(detail::choose_engine_isa("avx2", avx512) == EngineIsa::Avx2);
+  CHECK(detail::choose_engine_isa(" AVX512 ", avx512) == EngineIsa::Avx512);
+  CHECK(detail::choose_engine_isa("generic", avx512) == EngineIsa::Generic);
+  CHECK(detail::choose_engine_isa("Generic", none) == EngineIsa::Generic);
+  // Instructions the CPU lacks: refused, naming the variable, the value and what the CPU has.
+  CHECK_THROWS_MATCHES(detail::choose_engine_isa("avx512", avx2), std::invalid_argument,
+                       Catch::Matchers::Message("TAPEGRAD_ISA=avx512: this CPU has no AVX-512 (the widest it offers "
+                                                "is AVX2+FMA); unset TAPEGRAD_ISA or choose that one"));
+  CHECK_THROWS_WITH(detail::choose_engine_isa("avx2", none), Contains("TAPEGRAD_ISA=avx2: this CPU has no AVX2+FMA"));
+  // Unknown names.
+  for (const char* bad : {"avx", "sse2", "avx-512", "native", "avx512f"})
+    CHECK_THROWS_MATCHES(detail::choose_engine_isa(bad, avx512), std::invalid_argument,
+                         Catch::Matchers::Message("TAPEGRAD_ISA=" + std::string(bad) +
+                                                  ": unknown instruction set for the conv engine (expected avx512, "
+                                                  "avx2, generic or auto)"));
+}
+
+// Run by the ctests conv_engine_isa_* in a fresh process with TAPEGRAD_ISA set
+// (the choice is made once per process); TAPEGRAD_EXPECT_ISA says the outcome:
+// an instruction-set name, or "refused". In the full suite it checks nothing.
+TEST_CASE("TAPEGRAD_ISA in the environment of a process", "[conv_engine][isa_env]") {
+  const char* expected = std::getenv("TAPEGRAD_EXPECT_ISA");
+  if (!expected) {
+    SUCCEED("checked by the ctests conv_engine_isa_*");
+    return;
+  }
+  const std::string value = std::getenv("TAPEGRAD_ISA") ? std::getenv("TAPEGRAD_ISA") : "";
+  manual_seed(3);
+  const Tensor x = randn({8, 16, 14, 14}), w = randn({32, 16, 3, 3});  // a shape the engine takes
+  if (std::string(expected) == "refused") {
+    CHECK_THROWS_AS(conv2d(x, w, Tensor(), 1, 1), std::invalid_argument);
+    CHECK_THROWS_WITH(conv2d(x, w, Tensor(), 1, 1), Contains("TAPEGRAD_ISA=" + value));
+    const Config c = config();
+    CHECK(c.engine_isa == "none");
+    CHECK_THAT(c.engine_isa_reason, Contains("TAPEGRAD_ISA=" + value));
+    return;
+  }
+  const Config c = config();
+  CHECK(c.engine_isa == expected);
+  CHECK(c.engine_isa_reason == "TAPEGRAD_ISA=" + value);
+  CHECK_THAT(config_text(), Contains("  conv engine: " + std::string(expected) + " (TAPEGRAD_ISA=" + value + ")\n"));
+  Tensor y;
+  {
+    EngineMode blas(ConvEngine::Im2colBlas);
+    y = conv2d(x, w, Tensor(), 1, 1);
+  }
+  EngineMode engine(ConvEngine::Engine);
+  check_close(conv2d(x, w, Tensor(), 1, 1), y, 1e-5);
 }

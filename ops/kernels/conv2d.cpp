@@ -261,20 +261,11 @@ void conv2d_backward(const T* x, const T* w, const T* gy, const ConvGeometry& g,
   });
 
   if (gw)  // partial block grp holds gWᵀ [K, F/groups] of filters grp*F/groups...
-    for (std::int64_t f = 0; f < F; ++f) {
-      const std::int64_t block = (f / FG) * K * FG, column = f % FG;
-      for (std::int64_t k = 0; k < K; ++k) {
-        T s = 0;
-        for (std::int64_t c = 0; c < chunks; ++c) s += partial_wt[c].data[block + k * FG + column];
-        gw[f * K + k] = s;
-      }
-    }
-  if (gb)
-    for (std::int64_t f = 0; f < F; ++f) {
-      T s = 0;
-      for (std::int64_t c = 0; c < chunks; ++c) s += partial_b[c].data[f];
-      gb[f] = s;
-    }
+    sum_partials(partial_wt, F * K, gw, [&](std::int64_t i) {
+      const std::int64_t f = i / K, k = i % K;
+      return (f / FG) * K * FG + k * FG + f % FG;
+    });
+  if (gb) sum_partials(partial_b, F, gb);
 }
 
 #define TG_INSTANTIATE_CONV2D(T)                                                                           \

@@ -11,7 +11,8 @@
 // 14: 24 GFLOP/s on an AVX-512 Xeon). These kernels pack only the weights, once
 // per conv call, and read the image (or column matrix) in place.
 //
-// Blocking (V = one SIMD register: 16 floats with AVX-512, 8 with AVX2):
+// Blocking (V = one SIMD register: 16 floats with AVX-512, 8 with AVX2, 4 with
+// SSE2; the kernels are in conv_engine_simd.hpp):
 // - forward and input gradient, C = A·B: an MR x 2V tile of C lives in registers
 //   (MR = 8 with AVX-512's 32 registers: 16 accumulators + 2 B vectors + 1
 //   broadcast; MR = 6 with AVX2's 16). Per k: two unaligned loads of B's row,
@@ -31,21 +32,43 @@
 //   loop order measured the same.
 // Threads: the batch is split into one slice per thread (own scratch, own weight
 // and bias partial sums added in slice order, so results do not depend on timing).
-// The instruction set is the compile target's (xsimd's default arch; the build
-// uses -march=native): one binary with AVX2 and AVX-512 paths chosen at run time
-// is not done yet.
+//
+// Instruction set, chosen at run time. The kernels (micro-kernels, packing,
+// everything whose block sizes follow the vector width) are one template body,
+// conv_engine_simd.hpp, compiled three times: conv_engine_avx512.cpp with
+// -mavx512f -mavx512dq -mavx512bw -mavx512vl -mavx2 -mfma, conv_engine_avx2.cpp
+// with -mavx2 -mfma, conv_engine_generic.cpp on SSE2 (flags per source file in
+// CMakeLists.txt). Each yields a table of function pointers (EngineIsaKernels,
+// conv_engine_kernels.hpp); engine_isa() picks one on first use from CPUID, or
+// from TAPEGRAD_ISA=avx512|avx2|generic, which is refused when unknown or when
+// the CPU lacks it. So one build (even -DTAPEGRAD_NATIVE=OFF) runs AVX-512 tiles
+// on AVX-512 CPUs and AVX2 tiles on the others, Intel or AMD.
+// The trap this layout avoids: an inline function or template that two
+// translation units both emit out of line (std::vector<float>'s members,
+// std::min<long>, xsimd's CPUID helpers) is one weak symbol, and the linker keeps
+// one copy for the whole program. Were the AVX-512 file to emit such a copy, the
+// AVX2 or generic path -- or this file -- could call it and die of an illegal
+// instruction on a CPU without AVX-512. Hence: the per-ISA files hold only
+// internal-linkage code and arch-templated xsimd calls, no std containers or
+// algorithms; all the rest -- scratch buffers, threads, thresholds, offset
+// tables, the choice itself (__builtin_cpu_supports, not xsimd's inline CPUID
+// code) -- lives here, compiled with the library's normal flags. `nm -C` on the
+// three objects lists only their table and functions of their own arch.
 #include "ops/kernels/conv_engine.hpp"
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
+#include <cstdlib>
 #include <cstring>
+#include <stdexcept>
+#include <string>
 #include <type_traits>
 #include <vector>
 
-#include <xsimd/xsimd.hpp>
-
 #include "core/parallel.hpp"
 #include "core/tensor_impl.hpp"
+#include "ops/kernels/conv_engine_kernels.hpp"
 #include "ops/kernels/row_sum.hpp"
 #include <tapegrad/core/parallel.hpp>
 #include <tapegrad/ops/config.hpp>
@@ -55,15 +78,6 @@ namespace {
 
 std::atomic<ConvEngine> engine_mode{ConvEngine::Auto};
 
-template <class T> using Vec = xsimd::batch<T>;
-template <class T> constexpr int kLanes = int(Vec<T>::size);
-constexpr bool kWideRegisterFile = sizeof(Vec<float>) >= 64;  // AVX-512: 32 vector registers
-template <class T> constexpr int kMR = kWideRegisterFile ? 8 : (sizeof(Vec<T>) >= 32 ? 6 : 4);
-constexpr int kNV = 2;  // vectors per tile row
-template <class T> constexpr int kNR = kNV * kLanes<T>;
-// Weight-gradient block: kDotRows rows of A x kDotCols rows of B.
-constexpr int kDotRows = kWideRegisterFile ? 4 : 2;
-constexpr int kDotCols = kWideRegisterFile ? 6 : 4;
 // Pixels per weight-gradient fold (images side by side): 6 rows of it fit L1.
 constexpr std::int64_t kFoldColumns = 1024;
 // As in conv2d.cpp: below this many multiply-adds waking the pool costs more than it saves.
@@ -86,139 +100,58 @@ template <class T> struct Scratch {
   }
 };
 
-// The MR x NV*lanes tile of C at c (row stride ldc) = its start value + Σ_k ap[k][i] * B[k][j],
-// where B's row k starts at b + k*ldb, or at b + offsets[k] (implicit GEMM:
-// the rows are shifted views of one padded image).
-template <class T, int MR, int NV, bool kOffsets>
-inline void micro_kernel(std::int64_t K, const T* ap, const T* b, std::int64_t ldb, const std::int64_t* offsets,
-                         T* c, std::int64_t ldc, const T* bias, bool accumulate) {
-  using V = Vec<T>;
-  constexpr int L = kLanes<T>;
-  V s[MR][NV];
-  for (int i = 0; i < MR; ++i)
-    for (int v = 0; v < NV; ++v)
-      s[i][v] = accumulate ? V::load_unaligned(c + i * ldc + v * L) : V(bias ? bias[i] : T(0));
-  for (std::int64_t k = 0; k < K; ++k) {
-    const T* row = kOffsets ? b + offsets[k] : b + k * ldb;
-    V bv[NV];
-    for (int v = 0; v < NV; ++v) bv[v] = V::load_unaligned(row + v * L);
-    const T* a = ap + k * MR;
-    for (int i = 0; i < MR; ++i) {
-      const V av(a[i]);
-      for (int v = 0; v < NV; ++v) s[i][v] = xsimd::fma(av, bv[v], s[i][v]);
-    }
-  }
-  for (int i = 0; i < MR; ++i)
-    for (int v = 0; v < NV; ++v) s[i][v].store_unaligned(c + i * ldc + v * L);
+// ---- the instruction set -------------------------------------------------------
+// How engine_isa() was decided, for config().
+enum class IsaReason { Cpu, Environment, Program };
+constexpr int kUnchosen = -1;
+std::atomic<int> chosen_isa{kUnchosen};  // an EngineIsa once chosen
+std::atomic<IsaReason> isa_reason{IsaReason::Cpu};
+
+std::string lower_trimmed(const char* value) {
+  std::string s = value ? value : "";
+  const auto b = s.find_first_not_of(" \t"), e = s.find_last_not_of(" \t");
+  s = b == std::string::npos ? "" : s.substr(b, e - b + 1);
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
 }
 
-// R rows of A times S rows of B, dot products over `segments` pieces of length
-// L (a multiple of the lanes): piece s pairs A rows at a[s] + i*lda with B rows
-// at b[s] + boffsets[j]. The pieces are the images of a fold, so the lanes are
-// summed once for all of them.
-template <class T, int R, int S>
-inline void dot_block(std::int64_t segments, std::int64_t L, const T* const* a, std::int64_t lda, const T* const* b,
-                      const std::int64_t* a_rows, const std::int64_t* b_offsets, T (&out)[R][S]) {
-  using V = Vec<T>;
-  V s[R][S];
-  for (int i = 0; i < R; ++i)
-    for (int j = 0; j < S; ++j) s[i][j] = V(T(0));
-  for (std::int64_t seg = 0; seg < segments; ++seg) {
-    const T* ar[R];
-    const T* br[S];
-    for (int i = 0; i < R; ++i) ar[i] = a[seg] + a_rows[i] * lda;
-    for (int j = 0; j < S; ++j) br[j] = b[seg] + b_offsets[j];
-    for (std::int64_t l = 0; l < L; l += kLanes<T>) {
-      V av[R];
-      for (int i = 0; i < R; ++i) av[i] = V::load_unaligned(ar[i] + l);
-      for (int j = 0; j < S; ++j) {
-        const V bv = V::load_unaligned(br[j] + l);
-        for (int i = 0; i < R; ++i) s[i][j] = xsimd::fma(av[i], bv, s[i][j]);
-      }
-    }
-  }
-  for (int i = 0; i < R; ++i)
-    for (int j = 0; j < S; ++j) out[i][j] = xsimd::hadd(s[i][j]);
+bool supports(EngineIsa isa, const IsaSupport& cpu) {
+  return isa == EngineIsa::Generic || (isa == EngineIsa::Avx2 && cpu.avx2) || (isa == EngineIsa::Avx512 && cpu.avx512);
 }
 
-// C[M,N] += Σ_seg A_seg[M,L]·B_seg[N,L]ᵀ, A_seg row m at a[seg] + m*lda, B_seg row n at b[seg] + b_offsets[n].
+EngineIsa best_isa(const IsaSupport& cpu) {
+  return cpu.avx512 ? EngineIsa::Avx512 : cpu.avx2 ? EngineIsa::Avx2 : EngineIsa::Generic;
+}
+
+const EngineIsaKernels& isa_kernels(EngineIsa isa) {
+#if defined(__x86_64__) || defined(__i386__)
+  if (isa == EngineIsa::Avx512) return kEngineAvx512Kernels;
+  if (isa == EngineIsa::Avx2) return kEngineAvx2Kernels;
+#endif
+  return kEngineGenericKernels;
+}
+
+// The kernels of engine_isa(). Each conv call takes them once, so one call never
+// mixes the packing of one instruction set with the products of another.
+const EngineIsaKernels& current_kernels() { return isa_kernels(engine_isa()); }
+template <class T> const EngineKernels<T>& current() { return kernels_of<T>(current_kernels()); }
+
+// engine_gemm with the kernels k. The scratch for a last partial vector of
+// columns is allocated here, in normally compiled code (see the top of the file).
 template <class T>
-void gemm_abt_segments(std::int64_t M, std::int64_t N, std::int64_t L, std::int64_t segments, const T* const* a,
-                       std::int64_t lda, const T* const* b, const std::int64_t* b_offsets, T* c, std::int64_t ldc) {
-  constexpr int R = kDotRows, S = kDotCols;
-  for (std::int64_t n0 = 0; n0 < N; n0 += S) {
-    std::int64_t boff[S];
-    // At the edge, the last row again (computed, not stored).
-    for (int j = 0; j < S; ++j) boff[j] = b_offsets[std::min<std::int64_t>(n0 + j, N - 1)];
-    for (std::int64_t m0 = 0; m0 < M; m0 += R) {
-      std::int64_t arow[R];
-      for (int i = 0; i < R; ++i) arow[i] = std::min<std::int64_t>(m0 + i, M - 1);
-      T out[R][S];
-      dot_block<T, R, S>(segments, L, a, lda, b, arow, boff, out);
-      for (int i = 0; i < R && m0 + i < M; ++i)
-        for (int j = 0; j < S && n0 + j < N; ++j) c[(m0 + i) * ldc + n0 + j] += out[i][j];
-    }
-  }
+void run_gemm(const EngineKernels<T>& k, std::int64_t M, std::int64_t N, std::int64_t K, const T* packed_a,
+              const T* b, std::int64_t ldb, T* c, std::int64_t ldc, const T* bias, bool accumulate) {
+  std::vector<T> tail(N % k.lanes != 0 ? K * k.lanes : 0);
+  k.gemm(M, N, K, packed_a, b, ldb, c, ldc, bias, accumulate, tail.data());
 }
 
-// C[M, N] = packed A · B as engine_gemm, B's rows either strided (ldb) or at
-// offsets. With whole_tiles, B may be read and C written up to N rounded up to
-// the lanes (the implicit path's buffers have that slack); otherwise the last
-// partial vector of columns goes through a zero-padded copy of B and a local tile.
-template <class T, bool kOffsets>
-void gemm_tiles(std::int64_t M, std::int64_t N, std::int64_t K, const T* packed_a, const T* b, std::int64_t ldb,
-                const std::int64_t* offsets, T* c, std::int64_t ldc, const T* bias, bool accumulate,
-                bool whole_tiles) {
-  constexpr int MR = kMR<T>, NR = kNR<T>, L = kLanes<T>;
-  std::vector<T> b_tail;  // the last, partial column block of B, zero-padded to NR
-  std::int64_t j0 = 0;
-  auto run_block = [&](auto nv, const T* bj, std::int64_t ldbj, bool offs, std::int64_t cols) {
-    constexpr int NV = decltype(nv)::value;
-    constexpr int W = NV * L;
-    for (std::int64_t m0 = 0; m0 < M; m0 += MR) {
-      const std::int64_t rows = std::min<std::int64_t>(MR, M - m0);
-      const T* panel = packed_a + m0 * K;
-      T* cij = c + m0 * ldc + j0;
-      if (rows == MR && cols == W) {
-        if (offs)
-          micro_kernel<T, MR, NV, kOffsets>(K, panel, bj, ldbj, offsets, cij, ldc, bias ? bias + m0 : nullptr,
-                                            accumulate);
-        else
-          micro_kernel<T, MR, NV, false>(K, panel, bj, ldbj, offsets, cij, ldc, bias ? bias + m0 : nullptr,
-                                         accumulate);
-        continue;
-      }
-      // An edge tile: computed whole in a local tile, only its valid part copied.
-      alignas(64) T tile[MR * W] = {};
-      T tile_bias[MR] = {};
-      for (std::int64_t i = 0; i < rows; ++i) {
-        if (accumulate) std::copy(cij + i * ldc, cij + i * ldc + cols, tile + i * W);
-        if (bias) tile_bias[i] = bias[m0 + i];
-      }
-      if (offs)
-        micro_kernel<T, MR, NV, kOffsets>(K, panel, bj, ldbj, offsets, tile, W, bias ? tile_bias : nullptr, accumulate);
-      else
-        micro_kernel<T, MR, NV, false>(K, panel, bj, ldbj, offsets, tile, W, bias ? tile_bias : nullptr, accumulate);
-      for (std::int64_t i = 0; i < rows; ++i) std::copy(tile + i * W, tile + i * W + cols, cij + i * ldc);
-    }
-  };
-  using Two = std::integral_constant<int, kNV>;
-  using One = std::integral_constant<int, 1>;
-  for (; j0 + NR <= N; j0 += NR) run_block(Two{}, b + j0, ldb, true, NR);
-  for (; j0 + L <= N; j0 += L) run_block(One{}, b + j0, ldb, true, L);  // one vector, B still read in place
-  if (j0 < N && whole_tiles) {  // C and B have room for a whole vector past N
-    run_block(One{}, b + j0, ldb, true, L);
-    return;
-  }
-  if (j0 < N) {  // fewer than one vector of columns left: a zero-padded copy of them
-    const std::int64_t cols = N - j0;
-    b_tail.assign(K * L, T(0));
-    for (std::int64_t k = 0; k < K; ++k) {
-      const T* row = kOffsets ? b + offsets[k] : b + k * ldb;
-      std::copy(row + j0, row + j0 + cols, &b_tail[k * L]);
-    }
-    run_block(One{}, b_tail.data(), L, false, cols);
-  }
+// engine_gemm_abt with the kernels k: one segment, B's rows ldb apart.
+template <class T>
+void run_gemm_abt(const EngineKernels<T>& k, std::int64_t M, std::int64_t N, std::int64_t L, const T* a,
+                  std::int64_t lda, const T* b, std::int64_t ldb, T* c, std::int64_t ldc) {
+  std::vector<std::int64_t> offsets(N);
+  for (std::int64_t n = 0; n < N; ++n) offsets[n] = n * ldb;
+  k.gemm_abt(M, N, L, 1, &a, lda, &b, offsets.data(), c, ldc);
 }
 
 // Slices of the batch run concurrently (each image's products are independent).
@@ -256,12 +189,12 @@ struct Implicit {
   std::vector<std::int64_t> offsets;  // the K row offsets (c, kh, kw)
 };
 
-template <class T> Implicit implicit_geometry(const ConvGeometry& g) {
+Implicit implicit_geometry(const ConvGeometry& g, std::int64_t lanes) {
   Implicit im;
   im.hp = g.out_h + (g.kernel_h - 1) * g.dilation_h;
   im.wp = g.out_w + (g.kernel_w - 1) * g.dilation_w;
   im.cols = (g.out_h - 1) * im.wp + g.out_w;
-  im.width = round_up(im.cols, kLanes<T>);
+  im.width = round_up(im.cols, lanes);
   for (std::int64_t c = 0; c < g.group_channels(); ++c)
     for (std::int64_t kh = 0; kh < g.kernel_h; ++kh)
       for (std::int64_t kw = 0; kw < g.kernel_w; ++kw)
@@ -330,7 +263,7 @@ ImplicitGrad implicit_grad_geometry(const ConvGeometry& g, std::int64_t lanes) {
   return im;
 }
 
-bool use_implicit_grad(const ConvGeometry& g) {
+bool use_implicit_grad(const ConvGeometry& g, std::int64_t mr) {
   if (g.stride_h != 1 || g.stride_w != 1 || g.is_pointwise()) return false;
   // gy must fit inside gyp: no padding wider than the kernel's span.
   const std::int64_t top = (g.kernel_h - 1) * g.dilation_h - g.pad_top;
@@ -342,8 +275,9 @@ bool use_implicit_grad(const ConvGeometry& g) {
   if (mode == ConvEngine::EngineIm2col) return false;
   if (mode == ConvEngine::EngineImplicit) return true;
   // Work of the two ways, counting the rows each pads to whole register panels:
-  // implicit C/groups x cols x F/groups*KH*KW, product K x P x F/groups (+ col2im, not counted).
-  const std::int64_t wq = g.in_w + (g.kernel_w - 1) * g.dilation_w, mr = kMR<float>;
+  // implicit C/groups x cols x F/groups*KH*KW, product K x P x F/groups (+ col2im, not counted);
+  // mr is the float32 panel height of the instruction set in use.
+  const std::int64_t wq = g.in_w + (g.kernel_w - 1) * g.dilation_w;
   const double implicit = double(round_up(g.group_channels(), mr)) * double((g.in_h - 1) * wq + g.in_w) *
                           double(g.kernel_h * g.kernel_w);
   const double product = double(round_up(g.patch_size(), mr)) * double(g.out_plane());
@@ -361,6 +295,83 @@ template <class T> void pad_gradient(const T* gy, const ConvGeometry& g, const I
 
 void set_conv_engine(ConvEngine mode) { engine_mode.store(mode); }
 ConvEngine conv_engine() { return engine_mode.load(); }
+
+IsaSupport cpu_isa_support() {
+  IsaSupport s;
+#if defined(__x86_64__) || defined(__i386__)
+  // A builtin, not xsimd::available_architectures(): that is an inline function
+  // which the AVX-512 file could emit too (see the top of this file). libgcc's
+  // CPUID reading also checks (XGETBV) that the OS saves the wide registers.
+  __builtin_cpu_init();
+  s.avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  s.avx512 = s.avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+             __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
+#endif
+  return s;
+}
+
+EngineIsa choose_engine_isa(const char* value, const IsaSupport& cpu) {
+  const std::string v = lower_trimmed(value);
+  if (v.empty() || v == "auto") return best_isa(cpu);
+  EngineIsa wanted;
+  if (v == "avx512")
+    wanted = EngineIsa::Avx512;
+  else if (v == "avx2")
+    wanted = EngineIsa::Avx2;
+  else if (v == "generic")
+    wanted = EngineIsa::Generic;
+  else
+    throw std::invalid_argument("TAPEGRAD_ISA=" + std::string(value) +
+                                ": unknown instruction set for the conv engine "
+                                "(expected avx512, avx2, generic or auto)");
+  if (!supports(wanted, cpu))
+    throw std::invalid_argument("TAPEGRAD_ISA=" + std::string(value) + ": this CPU has no " +
+                                engine_isa_name(wanted) + " (the widest it offers is " +
+                                engine_isa_name(best_isa(cpu)) + "); unset TAPEGRAD_ISA or choose that one");
+  return wanted;
+}
+
+EngineIsa engine_isa() {
+  const int chosen = chosen_isa.load(std::memory_order_acquire);
+  if (chosen != kUnchosen) return static_cast<EngineIsa>(chosen);
+  // First use. Two threads may both get here; they compute the same answer.
+  // Nothing is stored when the value is refused, so every later use refuses it too.
+  const char* value = std::getenv("TAPEGRAD_ISA");
+  const EngineIsa isa = choose_engine_isa(value, cpu_isa_support());
+  int expected = kUnchosen;
+  if (chosen_isa.compare_exchange_strong(expected, static_cast<int>(isa), std::memory_order_acq_rel)) {
+    isa_reason.store(lower_trimmed(value).empty() || lower_trimmed(value) == "auto" ? IsaReason::Cpu
+                                                                                    : IsaReason::Environment);
+    return isa;
+  }
+  return static_cast<EngineIsa>(expected);  // another thread chose (or set_engine_isa forced) meanwhile
+}
+
+void set_engine_isa(EngineIsa isa) {
+  if (!supports(isa, cpu_isa_support()))
+    throw std::invalid_argument(std::string("set_engine_isa: this CPU has no ") + engine_isa_name(isa));
+  isa_reason.store(IsaReason::Program);
+  chosen_isa.store(static_cast<int>(isa), std::memory_order_release);
+}
+
+std::vector<EngineIsa> supported_engine_isas() {
+  std::vector<EngineIsa> isas;
+  for (EngineIsa isa : {EngineIsa::Generic, EngineIsa::Avx2, EngineIsa::Avx512})
+    if (supports(isa, cpu_isa_support())) isas.push_back(isa);
+  return isas;
+}
+
+const char* engine_isa_name(EngineIsa isa) { return isa_kernels(isa).name; }
+
+std::string engine_isa_reason() {
+  (void)engine_isa();  // chosen (and the reason recorded) first
+  switch (isa_reason.load()) {
+    case IsaReason::Environment: return "TAPEGRAD_ISA=" + lower_trimmed(std::getenv("TAPEGRAD_ISA"));
+    case IsaReason::Program: return "set by the program";
+    case IsaReason::Cpu: break;
+  }
+  return "chosen at run time";
+}
 
 namespace {
 // Whether OpenBLAS runs kernels without AVX2 on a CPU that has AVX2 (the user
@@ -390,8 +401,9 @@ bool blas_kernels_generic() {
 // Where the weight gradient's dot products run out of L1 (large K) is the engine's weak part.
 // An AVX2 build of the engine (same host, ymm registers) against OpenBLAS's Haswell
 // kernels: LeNet-5's convs 0.49 / 0.70, K = 144 and 288 0.97, K = 576 (64 channels
-// at 7x7) 1.08, so AVX2 builds stop at K = 320.
-constexpr std::int64_t kMaxEnginePatch = kWideRegisterFile ? 640 : 320;
+// at 7x7) 1.08, so the AVX2 (and SSE2) kernels stop at K = 320. Which limit
+// applies follows the instruction set chosen at run time, not the build's flags.
+constexpr std::int64_t kMaxEnginePatchWide = 640, kMaxEnginePatchNarrow = 320;
 constexpr std::int64_t kMinEngineFilters = 4;
 constexpr std::int64_t kMinEngineMacs = std::int64_t{1} << 20;
 
@@ -402,49 +414,45 @@ template <class T> bool use_conv_engine(const ConvGeometry& g) {
   if (!std::is_same<T, float>::value) return false;
   if (blas_kernels_generic()) return true;
   const std::int64_t macs = g.batch * g.filters * g.out_plane() * g.patch_size();
-  return g.stride_h == 1 && g.stride_w == 1 && g.patch_size() <= kMaxEnginePatch &&
+  const std::int64_t max_patch = current_kernels().wide_register_file ? kMaxEnginePatchWide : kMaxEnginePatchNarrow;
+  return g.stride_h == 1 && g.stride_w == 1 && g.patch_size() <= max_patch &&
          g.group_filters() >= kMinEngineFilters && macs >= kMinEngineMacs;
 }
 
-template <class T> std::int64_t engine_panel_rows() { return kMR<T>; }
-template <class T> std::int64_t engine_lanes() { return kLanes<T>; }
-template <class T> std::int64_t packed_a_size(std::int64_t M, std::int64_t K) { return round_up(M, kMR<T>) * K; }
+template <class T> std::int64_t engine_panel_rows() { return current<T>().panel_rows; }
+template <class T> std::int64_t engine_lanes() { return current<T>().lanes; }
+template <class T> std::int64_t packed_a_size(std::int64_t M, std::int64_t K) {
+  return round_up(M, current<T>().panel_rows) * K;
+}
 
 template <class T>
 void pack_a(std::int64_t M, std::int64_t K, const T* a, std::int64_t row_stride, std::int64_t col_stride, T* packed) {
-  constexpr int MR = kMR<T>;
-  for (std::int64_t m0 = 0; m0 < M; m0 += MR) {
-    T* panel = packed + m0 * K;
-    for (std::int64_t k = 0; k < K; ++k)
-      for (int i = 0; i < MR; ++i)
-        panel[k * MR + i] = m0 + i < M ? a[(m0 + i) * row_stride + k * col_stride] : T(0);
-  }
+  current<T>().pack_a(M, K, a, row_stride, col_stride, packed);
 }
 
 template <class T>
 void engine_gemm(std::int64_t M, std::int64_t N, std::int64_t K, const T* packed_a, const T* b, std::int64_t ldb,
                  T* c, std::int64_t ldc, const T* bias, bool accumulate) {
-  gemm_tiles<T, false>(M, N, K, packed_a, b, ldb, nullptr, c, ldc, bias, accumulate, false);
+  run_gemm(current<T>(), M, N, K, packed_a, b, ldb, c, ldc, bias, accumulate);
 }
 
 template <class T>
 void engine_gemm_abt(std::int64_t M, std::int64_t N, std::int64_t L, const T* a, std::int64_t lda, const T* b,
                      std::int64_t ldb, T* c, std::int64_t ldc) {
-  std::vector<std::int64_t> offsets(N);
-  for (std::int64_t n = 0; n < N; ++n) offsets[n] = n * ldb;
-  gemm_abt_segments<T>(M, N, L, 1, &a, lda, &b, offsets.data(), c, ldc);
+  run_gemm_abt(current<T>(), M, N, L, a, lda, b, ldb, c, ldc);
 }
 
 template <class T> void engine_conv2d_forward(const T* x, const T* w, const T* b, const ConvGeometry& g, T* y) {
   const std::int64_t F = g.filters, K = g.patch_size(), P = g.out_plane();
   const std::int64_t FG = g.group_filters(), CG = g.group_channels();
   const bool pointwise = g.is_pointwise();
-  const std::int64_t panel_size = packed_a_size<T>(FG, K);
+  const EngineKernels<T>& k = current<T>();
+  const std::int64_t panel_size = round_up(FG, k.panel_rows) * K;
   Scratch<T> packed(g.groups * panel_size);
   for (std::int64_t grp = 0; grp < g.groups; ++grp)
-    pack_a(FG, K, w + grp * FG * K, K, 1, packed.data + grp * panel_size);
+    k.pack_a(FG, K, w + grp * FG * K, K, 1, packed.data + grp * panel_size);
   const bool implicit = use_implicit(g);
-  const Implicit im = implicit ? implicit_geometry<T>(g) : Implicit();
+  const Implicit im = implicit ? implicit_geometry(g, k.lanes) : Implicit();
   // Each slice's scratch, taken from the allocator's cache here, in slice order,
   // rather than by the threads as they start: the cache then sees the same
   // requests in the same order every step (tests/test_soak.cpp checks it stops growing).
@@ -468,15 +476,15 @@ template <class T> void engine_conv2d_forward(const T* x, const T* w, const T* b
         const T* bg = b ? b + grp * FG : nullptr;
         if (implicit) {
           pad_image(xg, g, im, padded.data);
-          gemm_tiles<T, true>(FG, im.cols, K, packed.data + grp * panel_size, padded.data, 0, im.offsets.data(),
-                              wide.data, im.width, bg, false, true);
+          k.gemm_offsets(FG, im.cols, K, packed.data + grp * panel_size, padded.data, im.offsets.data(), wide.data,
+                         im.width, bg, false);
           for (std::int64_t f = 0; f < FG; ++f)
             for (std::int64_t oh = 0; oh < g.out_h; ++oh)
               copy_run(wide.data + f * im.width + oh * im.wp, yg + f * P + oh * g.out_w, g.out_w);
           continue;
         }
         if (!pointwise) im2col(xg, g, col.data);
-        engine_gemm(FG, P, K, packed.data + grp * panel_size, pointwise ? xg : col.data, P, yg, P, bg, false);
+        run_gemm(k, FG, P, K, packed.data + grp * panel_size, pointwise ? xg : col.data, P, yg, P, bg, false);
       }
   });
 }
@@ -486,21 +494,23 @@ void engine_conv2d_backward(const T* x, const T* w, const T* gy, const ConvGeome
   const std::int64_t F = g.filters, K = g.patch_size(), P = g.out_plane();
   const std::int64_t FG = g.group_filters(), CG = g.group_channels();
   const bool pointwise = g.is_pointwise();
-  const std::int64_t lanes = kLanes<T>;
+  const EngineIsaKernels& isa = current_kernels();
+  const EngineKernels<T>& k = kernels_of<T>(isa);
+  const std::int64_t lanes = k.lanes;
   const std::int64_t chunks = engine_chunks(g);
 
   // Input gradient: Wᵀ [K, F/groups] per group, packed straight from W (its row
   // stride is 1, column stride K); or, implicit, W as [C/groups, F/groups*KH*KW].
-  const bool implicit_gx = gx && use_implicit_grad(g);
+  const bool implicit_gx = gx && use_implicit_grad(g, isa.f32.panel_rows);
   const ImplicitGrad img = implicit_gx ? implicit_grad_geometry(g, lanes) : ImplicitGrad();
   const std::int64_t khw = g.kernel_h * g.kernel_w;
-  const std::int64_t panel_size = implicit_gx ? packed_a_size<T>(CG, FG * khw) : packed_a_size<T>(K, FG);
+  const std::int64_t panel_size = implicit_gx ? round_up(CG, k.panel_rows) * FG * khw : round_up(K, k.panel_rows) * FG;
   Scratch<T> packed_t(gx ? g.groups * panel_size : 0);
   if (gx)
     for (std::int64_t grp = 0; grp < g.groups; ++grp) {
       const T* wg = w + grp * FG * K;
       if (!implicit_gx) {
-        pack_a(K, FG, wg, 1, K, packed_t.data + grp * panel_size);
+        k.pack_a(K, FG, wg, 1, K, packed_t.data + grp * panel_size);
         continue;
       }
       // A[c][(f, kh, kw)] = w[f][c][kh][kw]: one pack_a per filter's block of columns would
@@ -509,14 +519,14 @@ void engine_conv2d_backward(const T* x, const T* w, const T* gy, const ConvGeome
       for (std::int64_t c = 0; c < CG; ++c)
         for (std::int64_t f = 0; f < FG; ++f)
           for (std::int64_t q = 0; q < khw; ++q) a[(c * FG + f) * khw + q] = wg[f * K + c * khw + q];
-      pack_a(CG, FG * khw, a.data(), FG * khw, 1, packed_t.data + grp * panel_size);
+      k.pack_a(CG, FG * khw, a.data(), FG * khw, 1, packed_t.data + grp * panel_size);
     }
 
   // Images per weight-gradient fold, and the fold's padded width (im2col path:
   // the images side by side in one matrix; implicit path: one padded image and
   // one widened gradient per image, summed in one pass).
   const bool implicit = gw && use_implicit(g);
-  const Implicit im = implicit ? implicit_geometry<T>(g) : Implicit();
+  const Implicit im = implicit ? implicit_geometry(g, lanes) : Implicit();
   const std::int64_t fold = std::max<std::int64_t>(1, kFoldColumns / (implicit ? im.width : P));
   const std::int64_t max_width = implicit ? 0 : round_up(fold * P, lanes);
 
@@ -560,16 +570,17 @@ void engine_conv2d_backward(const T* x, const T* w, const T* gy, const ConvGeome
           T* gxg = gx + (n * g.channels + grp * CG) * g.in_plane();
           if (implicit_gx) {
             pad_gradient(gyn + grp * FG * P, g, img, gyp.data);
-            gemm_tiles<T, true>(CG, img.cols, FG * khw, packed_t.data + grp * panel_size, gyp.data, 0,
-                                img.offsets.data(), gx_wide.data, img.width, nullptr, false, true);
+            k.gemm_offsets(CG, img.cols, FG * khw, packed_t.data + grp * panel_size, gyp.data, img.offsets.data(),
+                           gx_wide.data, img.width, nullptr, false);
             for (std::int64_t c = 0; c < CG; ++c)
               for (std::int64_t ih = 0; ih < g.in_h; ++ih)
                 copy_run(gx_wide.data + c * img.width + ih * img.wq, gxg + (c * g.in_h + ih) * g.in_w, g.in_w);
           } else if (pointwise) {
-            engine_gemm<T>(K, P, FG, packed_t.data + grp * panel_size, gyn + grp * FG * P, P, gxg, P, nullptr, false);
+            run_gemm<T>(k, K, P, FG, packed_t.data + grp * panel_size, gyn + grp * FG * P, P, gxg, P, nullptr,
+                        false);
           } else {
-            engine_gemm<T>(K, P, FG, packed_t.data + grp * panel_size, gyn + grp * FG * P, P, gcol.data, P, nullptr,
-                           false);
+            run_gemm<T>(k, K, P, FG, packed_t.data + grp * panel_size, gyn + grp * FG * P, P, gcol.data, P, nullptr,
+                        false);
             std::fill(gxg, gxg + CG * g.in_plane(), T(0));
             col2im(gcol.data, g, gxg);
           }
@@ -591,8 +602,8 @@ void engine_conv2d_backward(const T* x, const T* w, const T* gy, const ConvGeome
             a_segments[i] = gyw;
             b_segments[i] = xp;
           }
-          gemm_abt_segments<T>(FG, K, im.width, images, a_segments.data(), im.width, b_segments.data(),
-                               im.offsets.data(), acc_w + grp * FG * K, K);
+          k.gemm_abt(FG, K, im.width, images, a_segments.data(), im.width, b_segments.data(), im.offsets.data(),
+                     acc_w + grp * FG * K, K);
         }
         continue;
       }
@@ -611,23 +622,13 @@ void engine_conv2d_backward(const T* x, const T* w, const T* gy, const ConvGeome
           for (std::int64_t f = 0; f < FG; ++f)
             std::fill(gy_fold.data + f * width + used, gy_fold.data + (f + 1) * width, T(0));
         }
-        engine_gemm_abt(FG, K, width, gy_fold.data, width, col.data, width, acc_w + grp * FG * K, K);
+        run_gemm_abt(k, FG, K, width, gy_fold.data, width, col.data, width, acc_w + grp * FG * K, K);
       }
     }
   });
 
-  if (gw)
-    for (std::int64_t i = 0; i < F * K; ++i) {
-      T s = 0;
-      for (std::int64_t c = 0; c < chunks; ++c) s += partial_w[c].data[i];
-      gw[i] = s;
-    }
-  if (gb)
-    for (std::int64_t f = 0; f < F; ++f) {
-      T s = 0;
-      for (std::int64_t c = 0; c < chunks; ++c) s += partial_b[c].data[f];
-      gb[f] = s;
-    }
+  if (gw) sum_partials(partial_w, F * K, gw);
+  if (gb) sum_partials(partial_b, F, gb);
 }
 
 #define TG_INSTANTIATE_CONV_ENGINE(T)                                                                               \

@@ -11,6 +11,8 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "ops/kernels/conv2d.hpp"
 
@@ -27,8 +29,42 @@ enum class ConvEngine {
 void set_conv_engine(ConvEngine mode);
 ConvEngine conv_engine();
 
+/// The instruction sets the engine's kernels are compiled for (all of them in
+/// every build; conv_engine.cpp picks one at first use).
+enum class EngineIsa { Generic, Avx2, Avx512 };
+
+/// What the CPU offers of them (CPUID, with the operating system's support of the registers).
+struct IsaSupport {
+  bool avx2 = false;    // AVX2 and FMA
+  bool avx512 = false;  // AVX-512 F, DQ, BW and VL (and AVX2, FMA)
+};
+IsaSupport cpu_isa_support();
+
+/// The instruction set for a TAPEGRAD_ISA value (null or "" or "auto": the best
+/// `cpu` has; "avx512", "avx2", "generic", any case) on a CPU offering `cpu`.
+/// Throws std::invalid_argument naming TAPEGRAD_ISA for an unknown value or one
+/// the CPU lacks.
+EngineIsa choose_engine_isa(const char* value, const IsaSupport& cpu);
+
+/// The instruction set the engine runs: on first use choose_engine_isa(getenv("TAPEGRAD_ISA"),
+/// cpu_isa_support()) (which may throw), or what set_engine_isa() forced.
+EngineIsa engine_isa();
+/// Forces the engine's instruction set (tests; bench). Throws std::invalid_argument
+/// when this CPU lacks it.
+void set_engine_isa(EngineIsa isa);
+/// The instruction sets this CPU can run, widest last (Generic always).
+std::vector<EngineIsa> supported_engine_isas();
+/// "AVX-512", "AVX2+FMA" or "SSE2" (Config::cpu_isa's names).
+const char* engine_isa_name(EngineIsa isa);
+/// How engine_isa() was chosen, for tg::config(): "chosen at run time" (from
+/// CPUID), "TAPEGRAD_ISA=avx2", "set by the program".
+std::string engine_isa_reason();
+
 /// Whether conv2d of geometry g with element type T runs on the engine (per the mode above).
 template <class T> bool use_conv_engine(const ConvGeometry& g);
+
+// The kernels below are those of engine_isa() at the time of the call: a
+// matrix packed by pack_a is for engine_gemm of the same instruction set.
 
 /// Rows per panel of a packed A (the micro-kernel's register block height).
 template <class T> std::int64_t engine_panel_rows();
@@ -52,7 +88,7 @@ template <class T>
 void engine_gemm_abt(std::int64_t M, std::int64_t N, std::int64_t L, const T* a, std::int64_t lda, const T* b,
                      std::int64_t ldb, T* c, std::int64_t ldc);
 
-/// SIMD lanes of T in the compiled instruction set.
+/// SIMD lanes of T in engine_isa().
 template <class T> std::int64_t engine_lanes();
 
 /// The whole conv2d forward / backward on the engine (same contract as

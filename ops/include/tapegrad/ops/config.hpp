@@ -1,7 +1,8 @@
 // tapegrad — what this process computes on: the CPU, the instruction set of
-// tapegrad's own kernels, the BLAS library and the kernel set it runs, and the
-// thread counts (the idea of torch.__config__.show()). Print it beside any speed
-// figure: a figure without its CPU and kernels means little.
+// tapegrad's own kernels and the one its convolution engine chose at run time,
+// the BLAS library and the kernel set it runs, and the thread counts (the idea
+// of torch.__config__.show()). Print it beside any speed figure: a figure
+// without its CPU and kernels means little.
 //
 // <!-- snippet: run -->
 // @code
@@ -9,6 +10,7 @@
 //   // tapegrad 0.1.0
 //   //   CPU: AMD EPYC 9R14 96-Core Processor (AVX-512)
 //   //   tapegrad kernels compiled for: AVX-512
+//   //   conv engine: AVX-512 (chosen at run time)
 //   //   BLAS: OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Cooperlake MAX_THREADS=64
 //   //   BLAS kernel set: Haswell (set by OPENBLAS_CORETYPE)
 //   //   threads: 2 (tapegrad's pool); OpenBLAS: 1, or 2 for products above 512^3
@@ -24,6 +26,13 @@
 // OPENBLAS_CORETYPE again. It leaves the choice alone when the user set
 // OPENBLAS_CORETYPE. TAPEGRAD_BLAS_KERNELS overrides both: "off" never switches,
 // a kernel-set name (Haswell, SkylakeX, Cooperlake, Zen, ...) always switches to it.
+//
+// Convolution engine. tapegrad's own conv kernels are compiled for AVX-512,
+// AVX2+FMA and SSE2 in every build; the widest the CPU has is chosen when the
+// first conv runs (so a build without -march=native still runs AVX-512 or AVX2
+// tiles). TAPEGRAD_ISA=avx512|avx2|generic forces one; a value that is unknown,
+// or names instructions the CPU lacks, is refused: the first conv throws
+// std::invalid_argument saying why, and config() shows it as engine "none".
 #pragma once
 
 #include <string>
@@ -36,6 +45,10 @@ struct Config {
   std::string cpu;           ///< the CPU's brand string ("unknown" when it has none)
   std::string cpu_isa;       ///< the widest vector instructions the CPU offers: "AVX-512", "AVX2+FMA", "AVX", "SSE2"
   std::string kernel_isa;    ///< the widest that tapegrad's own kernels were compiled for (same names)
+  std::string engine_isa;    ///< what the conv engine's kernels run: "AVX-512", "AVX2+FMA", "SSE2" ("none": refused)
+  /// Why: "chosen at run time" (the CPU's widest), "TAPEGRAD_ISA=avx2", "set by
+  /// the program", or why TAPEGRAD_ISA was refused.
+  std::string engine_isa_reason;
   std::string blas;          ///< the BLAS library's build description (openblas_get_config())
   std::string blas_kernels;  ///< the kernel set OpenBLAS runs now (openblas_get_corename())
   /// Why that set: "chosen by OpenBLAS", "set by OPENBLAS_CORETYPE",
