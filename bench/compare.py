@@ -93,12 +93,14 @@ WORKLOADS = [
      "torch:transformer_layer", "lower", ">= 1.0x PyTorch (stretch 1.5x)", 1.0, 1.5),
     ("LeNet-5 trainer, one MNIST epoch (training loop)", "lenet_epoch", "torch:lenet_epoch", "lower",
      "<= 0.5x PyTorch's time", 2.0, None),
+    # The issue sets no number for the trainers' own steps; at least PyTorch's speed,
+    # as for the layers they are built from.
     ("resnet trainer, 50 steps (batch 128, augmented, Fashion-MNIST)", "resnet_steps", "torch:resnet_steps", "higher",
-     "none set", None, None),
+     ">= 1.0x PyTorch", 1.0, None),
     ("char_lm trainer, LSTM, 50 steps (batch 32 x 64 chars)", "char_lm_lstm_steps", "torch:char_lm_lstm_steps",
-     "higher", "none set", None, None),
+     "higher", ">= 1.0x PyTorch", 1.0, None),
     ("char_lm trainer, Transformer, 50 steps (batch 32 x 64 chars)", "char_lm_transformer_steps",
-     "torch:char_lm_transformer_steps", "higher", "none set", None, None),
+     "torch:char_lm_transformer_steps", "higher", ">= 1.0x PyTorch", 1.0, None),
 ]
 RSS_ROW = ("peak RSS of the LeNet-5 epoch run", "<= 0.5x PyTorch", 2.0)
 
