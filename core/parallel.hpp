@@ -12,6 +12,10 @@ namespace tg::detail {
 /// parallel region. Exceptions from any chunk are rethrown here.
 void parallel_for(std::int64_t n, std::int64_t grain, const std::function<void(std::int64_t, std::int64_t)>& fn);
 
+/// How long an idle worker of the pool waits for the next loop before it
+/// sleeps (TAPEGRAD_SPIN_US), in microseconds.
+std::int64_t worker_spin_microseconds();
+
 /// True while the current thread runs a chunk of parallel_for.
 bool in_parallel_region();
 

@@ -16,6 +16,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "core/parallel.hpp"
 #include "ops/blas.hpp"
 #include "ops/kernels/conv_engine.hpp"
 #include <tapegrad/core/parallel.hpp>
@@ -181,7 +182,9 @@ std::string config_text() {
   s += "  conv engine: " + c.engine_isa + " (" + c.engine_isa_reason + ")\n";
   s += "  BLAS: " + c.blas + "\n";
   s += "  BLAS kernel set: " + c.blas_kernels + " (" + c.blas_kernels_reason + ")\n";
-  s += "  threads: " + std::to_string(c.threads) + " (tapegrad's pool); OpenBLAS: " + std::to_string(c.blas_threads);
+  s += "  threads: " + std::to_string(c.threads) + " (tapegrad's pool";
+  if (c.threads > 1) s += ", idle workers spin " + std::to_string(detail::worker_spin_microseconds()) + " us";
+  s += "); OpenBLAS: " + std::to_string(c.blas_threads);
   if (c.threads > 1) s += ", or " + std::to_string(c.threads) + " for products above 512^3";
   return s + "\n";
 }
