@@ -39,11 +39,15 @@ using detail::flat;
 template <class F> Tensor fused_into(Tensor out, const Tensor& a, const Tensor& b, const char* name, F f) {
   detail::dispatch_float(a.dtype(), name, [&](auto tag) {
     using T = decltype(tag);
-    const std::int64_t n = a.numel();
-    auto xa = flat(static_cast<const T*>(a.raw_data()), n);
-    auto xb = flat(static_cast<const T*>(b.raw_data()), n);
-    auto xo = flat(static_cast<T*>(out.raw_data()), n);
-    xt::noalias(xo) = f(xa, xb, T{});
+    const T* pa = static_cast<const T*>(a.raw_data());
+    const T* pb = static_cast<const T*>(b.raw_data());
+    T* po = static_cast<T*>(out.raw_data());
+    detail::for_each_block(a.numel(), [&](std::int64_t begin, std::int64_t count) {
+      auto xa = flat(pa + begin, count);
+      auto xb = flat(pb + begin, count);
+      auto xo = flat(po + begin, count);
+      xt::noalias(xo) = f(xa, xb, T{});
+    });
   });
   return out;
 }

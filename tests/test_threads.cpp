@@ -7,7 +7,9 @@
 // on the main thread only: Catch2 v2 is not thread safe.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -125,6 +127,36 @@ TEST_CASE("the pool's parallel kernels agree with one thread", "[threads]") {
   set_num_threads(before);
   for (std::size_t i = 0; i < one.size(); ++i)
     for (std::size_t j = 0; j < one[i].size(); ++j) REQUIRE(two[i][j] == Approx(one[i][j]).epsilon(1e-12));
+}
+
+TEST_CASE("element-wise ops split over the pool compute every element once, at block edges too", "[threads]") {
+  // Element-wise kernels split from 32K elements on, in 64-element-aligned
+  // blocks: sizes around the split and with ragged ends, each element against
+  // its own scalar formula, forward and backward, at 1, 2 and 3 threads.
+  const int before = get_num_threads();
+  for (int threads : {1, 2, 3}) {
+    set_num_threads(threads);
+    for (std::int64_t n : {32767, 32768, 32769, 100003}) {
+      const Tensor x0 = randn({n}, kFloat64);
+      Tensor x = x0.clone().requires_grad_();
+      Tensor r = relu(x), s = sigmoid(x), e = exp(x);
+      (sum(r) + sum(s) + sum(e)).backward();
+      const auto xv = x0.to_vector(), rv = r.to_vector(), sv = s.to_vector(), ev = e.to_vector(),
+                 gv = x.grad().to_vector();
+      for (std::int64_t i = 0; i < n; ++i) {
+        const double sig = 1 / (1 + std::exp(-xv[i]));
+        const double expect_grad = (xv[i] > 0 ? 1.0 : 0.0) + sig * (1 - sig) + std::exp(xv[i]);
+        if (rv[i] != std::max(0.0, xv[i]) || std::abs(sv[i] - sig) > 1e-15 || std::abs(ev[i] - std::exp(xv[i])) > 1e-15 * std::exp(xv[i]) ||
+            std::abs(gv[i] - expect_grad) > 1e-12) {
+          set_num_threads(before);
+          FAIL("threads " << threads << ", n " << n << ", element " << i << ": x " << xv[i] << " relu " << rv[i]
+                          << " sigmoid " << sv[i] << " exp " << ev[i] << " grad " << gv[i] << " expected " << expect_grad);
+        }
+      }
+    }
+  }
+  set_num_threads(before);
+  SUCCEED("every element of every size at every thread count matched");
 }
 
 TEST_CASE("checkpoints saved from several threads at once are each whole", "[threads][checkpoint]") {
