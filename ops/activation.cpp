@@ -155,11 +155,11 @@ Tensor tanh_backward(const Tensor& gy, const Tensor& t, bool may_overwrite_gy = 
   return gx;
 }
 
-// gy [r > 0]: linear in gy; the mask has zero derivative (r is not an input).
+// gy [not r <= 0] (so gy at NaN, as PyTorch's threshold_backward): linear in gy; the mask has zero derivative (r is not an input).
 Tensor relu_backward(const Tensor& gy, const Tensor& r, bool may_overwrite_gy = false) {
   Tensor gx = fused_into(backward_output(gy, r, may_overwrite_gy), gy, r, "relu backward", [](const auto& g, const auto& y, auto t) {
     using T = decltype(t);
-    return xt::where(y > T(0), g, T(0));
+    return xt::where(y <= T(0), T(0), g);  // at a NaN output the gradient passes, as in PyTorch
   });
   if (autograd::needs_grad(gy))
     autograd::record("relu_backward", {gy}, gx, autograd::formulas(

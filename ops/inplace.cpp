@@ -205,10 +205,14 @@ Tensor relu_(const Tensor& target) {
   // v < 0 rather than max(v, 0): NaN stays NaN, as in PyTorch.
   map_inplace(self, "relu_", [](auto v) { return v < 0 ? decltype(v)(0) : v; });
   self.bump_version();
-  // gy * [x > 0], read as [y > 0] from the output, saved at its new version.
+  // gy * [not x <= 0], read from the output (saved at its new version) as
+  // [y > 0] + [y is NaN]: y is positive, 0 or NaN, and PyTorch passes the
+  // gradient at NaN. eq(y, y) is 0 exactly at NaN.
   if (autograd::needs_grad(self))
-    autograd::record_inplace("relu_", self, {}, autograd::formulas(
-        [y = SavedTensor::output(self)](const Tensor& gy) { return gy * gt(y.get(), 0.0); }));
+    autograd::record_inplace("relu_", self, {}, autograd::formulas([y = SavedTensor::output(self)](const Tensor& gy) {
+      const Tensor out = y.get();
+      return gy * (gt(out, 0.0) + (1.0 - eq(out, out)));
+    }));
   return self;
 }
 

@@ -159,6 +159,31 @@ TEST_CASE("relu and hardtanh keep NaN, as PyTorch does, on the vector path and t
   }
 }
 
+TEST_CASE("relu's gradient passes at NaN and stops at 0 and below, as PyTorch's; hardtanh's stops at NaN", "[ops]") {
+  // PyTorch 1.13: relu'(NaN) = 1 (threshold_backward tests x <= 0), relu'(0) = 0,
+  // hardtanh'(NaN) = 0; relu_ the same as relu. 37 elements: vector path and tail.
+  for (const Dtype dt : {kFloat32, kFloat64}) {
+    std::vector<double> v(37);
+    for (std::size_t i = 0; i < v.size(); ++i) v[i] = i % 5 == 0 ? std::nan("") : (i % 5 == 1 ? 0.0 : (i % 5 == 2 ? -1.5 : 0.5));
+    std::vector<double> relu_grad(v.size()), hardtanh_grad(v.size());
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      relu_grad[i] = i % 5 == 0 || i % 5 == 3 || i % 5 == 4 ? 3.0 : 0.0;
+      hardtanh_grad[i] = i % 5 == 1 || i % 5 == 3 || i % 5 == 4 ? 3.0 : 0.0;
+    }
+    const Tensor g = full({37}, 3.0, dt);
+    INFO(dtype_name(dt));
+    Tensor a = tensor(v, {37}, dt).requires_grad_();
+    relu(a).backward(g);
+    testing::check_values(a.grad(), relu_grad);
+    Tensor b = tensor(v, {37}, dt).requires_grad_();
+    relu_(b * 1.0).backward(g);
+    testing::check_values(b.grad(), relu_grad);
+    Tensor c = tensor(v, {37}, dt).requires_grad_();
+    hardtanh(c).backward(g);
+    testing::check_values(c.grad(), hardtanh_grad);
+  }
+}
+
 TEST_CASE("activation modules: PyTorch's defaults, settings and printouts", "[nn]") {
   manual_seed(3);
   const Tensor x = randn({3, 5});
