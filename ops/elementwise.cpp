@@ -55,13 +55,15 @@ template <BinOp op, class T> void binary_kernel(const Tensor& a, const Tensor& b
   T* po = static_cast<T*>(out.raw_data());
   const std::int64_t n = out.numel();
   if (a.shape() == b.shape() && is_arithmetic(op)) {
-    auto xa = flat(pa, n);
-    auto xb = flat(pb, n);
-    auto xo = flat(po, n);
-    if constexpr (op == BinOp::Add) xt::noalias(xo) = xa + xb;
-    if constexpr (op == BinOp::Sub) xt::noalias(xo) = xa - xb;
-    if constexpr (op == BinOp::Mul) xt::noalias(xo) = xa * xb;
-    if constexpr (op == BinOp::Div) xt::noalias(xo) = xa / xb;
+    detail::for_each_block(n, [&](std::int64_t begin, std::int64_t count) {
+      auto xa = flat(pa + begin, count);
+      auto xb = flat(pb + begin, count);
+      auto xo = flat(po + begin, count);
+      if constexpr (op == BinOp::Add) xt::noalias(xo) = xa + xb;
+      if constexpr (op == BinOp::Sub) xt::noalias(xo) = xa - xb;
+      if constexpr (op == BinOp::Mul) xt::noalias(xo) = xa * xb;
+      if constexpr (op == BinOp::Div) xt::noalias(xo) = xa / xb;
+    });
     return;
   }
   const detail::BroadcastPlan plan = detail::make_broadcast_plan(a.shape(), b.shape(), out.shape());
@@ -96,21 +98,22 @@ template <ScalarOp op> Tensor scalar_forward(const Tensor& x, double s, const ch
   detail::dispatch_float(x.dtype(), name, [&](auto tag) {
     using T = decltype(tag);
     const T v = static_cast<T>(s);
-    const std::int64_t n = x.numel();
-    auto xx = flat(static_cast<const T*>(x.raw_data()), n);
-    auto xo = flat(static_cast<T*>(out.raw_data()), n);
-    if constexpr (op == ScalarOp::Add) xt::noalias(xo) = xx + v;
-    if constexpr (op == ScalarOp::Mul) xt::noalias(xo) = xx * v;
-    if constexpr (op == ScalarOp::Div) xt::noalias(xo) = xx / v;
-    if constexpr (op == ScalarOp::RSub) xt::noalias(xo) = v - xx;
-    if constexpr (op == ScalarOp::RDiv) xt::noalias(xo) = v / xx;
-    if constexpr (op == ScalarOp::Gt || op == ScalarOp::Lt) {
-      // A plain loop: comparisons in xtensor yield bool expressions that do not vectorise into T.
-      const T* px = static_cast<const T*>(x.raw_data());
-      T* po = static_cast<T*>(out.raw_data());
-      for (std::int64_t i = 0; i < n; ++i)
-        po[i] = static_cast<T>(op == ScalarOp::Gt ? px[i] > v : px[i] < v);
-    }
+    const T* px = static_cast<const T*>(x.raw_data());
+    T* po = static_cast<T*>(out.raw_data());
+    detail::for_each_block(x.numel(), [&](std::int64_t begin, std::int64_t n) {
+      auto xx = flat(px + begin, n);
+      auto xo = flat(po + begin, n);
+      if constexpr (op == ScalarOp::Add) xt::noalias(xo) = xx + v;
+      if constexpr (op == ScalarOp::Mul) xt::noalias(xo) = xx * v;
+      if constexpr (op == ScalarOp::Div) xt::noalias(xo) = xx / v;
+      if constexpr (op == ScalarOp::RSub) xt::noalias(xo) = v - xx;
+      if constexpr (op == ScalarOp::RDiv) xt::noalias(xo) = v / xx;
+      if constexpr (op == ScalarOp::Gt || op == ScalarOp::Lt) {
+        // A plain loop: comparisons in xtensor yield bool expressions that do not vectorise into T.
+        for (std::int64_t i = begin; i < begin + n; ++i)
+          po[i] = static_cast<T>(op == ScalarOp::Gt ? px[i] > v : px[i] < v);
+      }
+    });
   });
   return out;
 }

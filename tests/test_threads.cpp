@@ -130,9 +130,10 @@ TEST_CASE("the pool's parallel kernels agree with one thread", "[threads]") {
 }
 
 TEST_CASE("element-wise ops split over the pool compute every element once, at block edges too", "[threads]") {
-  // Element-wise kernels split from 32K elements on, in 64-element-aligned
-  // blocks: sizes around the split and with ragged ends, each element against
-  // its own scalar formula, forward and backward, at 1, 2 and 3 threads.
+  // Element-wise kernels (activations, unary maths, same-shape and scalar
+  // arithmetic) split from 32K elements on, in 64-element-aligned blocks: sizes
+  // around the split and with ragged ends, each element against its own scalar
+  // formula, forward and backward, at 1, 2 and 3 threads.
   const int before = get_num_threads();
   for (int threads : {1, 2, 3}) {
     set_num_threads(threads);
@@ -141,9 +142,18 @@ TEST_CASE("element-wise ops split over the pool compute every element once, at b
       Tensor x = x0.clone().requires_grad_();
       Tensor r = relu(x), s = sigmoid(x), e = exp(x);
       (sum(r) + sum(s) + sum(e)).backward();
+      const Tensor x1 = x0 + 1.0;
       const auto xv = x0.to_vector(), rv = r.to_vector(), sv = s.to_vector(), ev = e.to_vector(),
-                 gv = x.grad().to_vector();
+                 gv = x.grad().to_vector(), pv = (x0 * x1 - x0 / x1).to_vector();
       for (std::int64_t i = 0; i < n; ++i) {
+        const double p = xv[i] * (xv[i] + 1.0) - xv[i] / (xv[i] + 1.0);
+        // The compiler may fuse p's multiply and subtract: within rounding of the terms.
+        const double scale = std::abs(xv[i] * (xv[i] + 1.0)) + std::abs(xv[i] / (xv[i] + 1.0));
+        if (std::abs(pv[i] - p) > 1e-15 * scale) {
+          set_num_threads(before);
+          FAIL("threads " << threads << ", n " << n << ", element " << i << ": x (x + 1) - x / (x + 1) gave " << pv[i]
+                          << ", expected " << p);
+        }
         const double sig = 1 / (1 + std::exp(-xv[i]));
         const double expect_grad = (xv[i] > 0 ? 1.0 : 0.0) + sig * (1 - sig) + std::exp(xv[i]);
         if (rv[i] != std::max(0.0, xv[i]) || std::abs(sv[i] - sig) > 1e-15 || std::abs(ev[i] - std::exp(xv[i])) > 1e-15 * std::exp(xv[i]) ||
