@@ -195,6 +195,59 @@ TEST_CASE("conv engine agrees with im2col+BLAS in float64 to rounding", "[conv_e
   }
 }
 
+// Channels per group a multiple of every instruction set's lanes (16 floats at
+// most): the weight gradient runs on channels-last copies of the images
+// (conv_engine.cpp, "the weight gradient from channels-last images"), in both
+// dtypes, with strides, dilation, uneven padding, groups, filter counts that
+// leave partial register panels, and 1x1 kernels that are not pointwise.
+TEST_CASE("conv engine weight gradient from channels-last images matches im2col+BLAS", "[conv_engine]") {
+  const std::vector<Case> cases = {
+      // n, c, h, w, f, kh, kw, groups, stride, padding, dilation, bias
+      {3, 16, 9, 11, 5, 3, 3, 1, 1, 1, 1, true},          // 5 filters: one partial panel
+      {2, 32, 10, 7, 13, 3, 2, 1, {2, 1}, {1, 0}, 1, false},  // stride, uneven kernel, no side padding
+      {1, 16, 12, 12, 19, 3, 3, 1, 1, 2, 2, true},        // dilation 2, padding 2
+      {2, 32, 8, 9, 6, 2, 3, 2, {1, 3}, {0, 1}, {2, 1}, true},  // groups of 16 channels
+      {4, 16, 7, 7, 17, 1, 1, 1, 2, 0, 1, false},         // 1x1 stride 2 (a downsampling shortcut)
+      {2, 48, 5, 6, 8, 3, 3, 1, 1, 1, 1, true},           // three vectors of channels per tap
+  };
+  const int before = get_num_threads();
+  int index = 0;
+  for (const Case& k : cases) {
+    for (Dtype dt : {kFloat32, kFloat64}) {
+      set_num_threads(index++ % 2 == 0 ? 1 : 2);
+      manual_seed(k.c * 10 + k.f);
+      const Tensor x = randn({k.n, k.c, k.h, k.w}, dt), w = randn({k.f, k.c / k.groups, k.kh, k.kw}, dt) * 0.2;
+      const Tensor b = randn({k.f}, dt);
+      Tensor y_shape = conv2d(x, w, Tensor(), k.stride, Padding(k.padding.h, k.padding.w), k.dilation, k.groups);
+      const Tensor gy = randn(y_shape.shape(), dt);
+      INFO("x [" << k.n << "," << k.c << "," << k.h << "," << k.w << "] -> " << k.f << " filters " << k.kh << "x"
+                 << k.kw << " groups " << k.groups << " " << (dt == kFloat32 ? "float32" : "float64"));
+      const auto blas = run(ConvEngine::Im2colBlas, k, x, w, b, gy);
+      for (EngineIsa isa : isas()) {
+        IsaScope forced(isa);
+        for (ConvEngine mode : {ConvEngine::Engine, ConvEngine::EngineImplicit}) {
+          const auto engine = run(mode, k, x, w, b, gy);
+          for (std::size_t i = 0; i < engine.size(); ++i) {
+            INFO(detail::engine_isa_name(isa) << ", mode " << int(mode) << ", tensor " << i << " (y, gx, gw, gb)");
+            check_close(engine[i], blas[i], dt == kFloat32 ? 1e-5 : 1e-12);
+          }
+        }
+      }
+    }
+  }
+  set_num_threads(before);
+  // gradcheck through the channels-last weight gradient (8 channels: whole
+  // vectors of float64 on every instruction set).
+  EngineMode engine(ConvEngine::Engine);
+  manual_seed(41);
+  const Tensor x = randn({2, 8, 5, 6}, kFloat64).requires_grad_();
+  const Tensor w = randn({3, 8, 2, 3}, kFloat64).requires_grad_();
+  auto f = [&](const std::vector<Tensor>& in) {
+    return conv2d(in[0], in[1], Tensor(), Size2(2, 1), Padding(1, 0), Size2(1, 2), 1);
+  };
+  testing::check_gradcheck(f, {x, w});
+}
+
 TEST_CASE("conv engine passes gradcheck and gradgradcheck in float64", "[conv_engine]") {
   for (ConvEngine mode : {ConvEngine::EngineImplicit, ConvEngine::EngineIm2col}) {
     EngineMode engine(mode);
@@ -233,8 +286,9 @@ TEST_CASE("conv engine kernels equal a naive product, every tail", "[conv_engine
     IsaScope forced(isa);
     INFO(detail::engine_isa_name(isa));
     const std::int64_t lanes = detail::engine_lanes<double>();
-    for (std::int64_t M : {1, 5, 8, 13, 17})
-      for (std::int64_t N : {1, 7, 16, 33, 50})
+    // M and N also pick each weight-gradient block shape (4x6, 6x4, 3x8, 8x3; 2x4, 4x2, 3x3).
+    for (std::int64_t M : {1, 3, 5, 6, 8, 13, 17})
+      for (std::int64_t N : {1, 3, 7, 16, 25, 33, 50})
         for (std::int64_t K : {1, 3, 20}) {
           std::vector<double> a(M * K), b(K * N), c(M * N), bias(M);
           for (auto* v : {&a, &b, &c, &bias})

@@ -31,6 +31,14 @@ template <class T> struct EngineKernels {
   /// B_seg row n at b[seg] + b_offsets[n]; L a multiple of the lanes.
   void (*gemm_abt)(std::int64_t M, std::int64_t N, std::int64_t L, std::int64_t segments, const T* const* a,
                    std::int64_t lda, const T* const* b, const std::int64_t* b_offsets, T* c, std::int64_t ldc);
+  /// The weight gradient of one image from a channels-last copy of it:
+  /// C[M, J*lanes] (row stride ldc) += Σ_{oh<OH, ow<OW} A[m][oh*OW + ow] ·
+  /// xt[oh*line + ow*step + boff[j] + l] for column j*lanes + l, A row m at
+  /// a + m*lda (the gradient's rows), boff[j] the offset of the j-th vector of
+  /// columns (a kernel tap and a block of lanes channels).
+  void (*gemm_channels_last)(std::int64_t M, std::int64_t J, std::int64_t OH, std::int64_t OW, const T* a,
+                             std::int64_t lda, const T* xt, std::int64_t line, std::int64_t step,
+                             const std::int64_t* boff, T* c, std::int64_t ldc);
 };
 
 /// Everything of one instruction set the orchestration needs.
