@@ -291,6 +291,93 @@ template <class T> void pad_gradient(const T* gy, const ConvGeometry& g, const I
       copy_run(gy + (f * g.out_h + oh) * g.out_w, gyp + (f * im.hq + oh + im.top) * im.wq + im.left, g.out_w);
 }
 
+// ---- col2im as a gather on the padded width (stride 1) --------------------------------
+// The input gradient as Wᵀ·gy then col2im, when the implicit correlation above
+// wastes too much (LeNet-5's second conv: 6 channels, 8x8 outputs, 2.9x). col2im
+// adds row (c, kh, kw) of the column gradient into channel c shifted by (kh, kw):
+// on the output's own width, one short run per output row (8 values for LeNet's
+// conv, 1200 runs per image; perf showed col2im at 14 % of a LeNet-5 step). Here
+// the product is computed on the padded plane's width wp (gy's rows spread out to
+// wp, zeros between them, as the forward's implicit GEMM does), so the shift of
+// row (c, kh, kw) is one constant, s = kh·dh·wp + kw·dw, and each gradient pixel
+// is a sum over the taps, gx[c][u] = Σ_(kh,kw) gcol[(c,kh,kw)][u - s] on the padded
+// plane, read with the rows' zero margins standing in for the shifts that fall
+// outside. Summed as a gather, every pixel of gx is written once: adding the rows
+// in place instead (dst[u + s] += row[u], tap after tap) stalled on
+// store-to-load forwarding, each tap's loads overlapping the last tap's stores
+// one element off. The product's extra columns (cols / P, 1.44 for LeNet's conv)
+// are the cheap part.
+struct WideCol2im {
+  std::int64_t hp = 0, wp = 0;  // the padded input plane the outputs cover
+  std::int64_t cols = 0;        // (OH-1)*wp + OW: the product's columns
+  std::int64_t margin = 0;      // zeros before each row of gcol: the largest shift
+  std::int64_t ld = 0;          // gcol's row stride: cols + margin + a gather's width
+  std::vector<std::int64_t> shifts;  // per tap (kh, kw)
+};
+
+constexpr std::int64_t kGatherWidth = 16;  // gx pixels summed at once (a zmm of floats, the compiler's choice)
+
+bool use_wide_col2im(const ConvGeometry& g) {
+  return g.stride_h == 1 && g.stride_w == 1 && !g.is_pointwise() && engine_mode.load() != ConvEngine::EngineIm2col;
+}
+
+WideCol2im wide_col2im_geometry(const ConvGeometry& g) {
+  WideCol2im wc;
+  wc.hp = g.out_h + (g.kernel_h - 1) * g.dilation_h;
+  wc.wp = g.out_w + (g.kernel_w - 1) * g.dilation_w;
+  wc.cols = (g.out_h - 1) * wc.wp + g.out_w;
+  for (std::int64_t kh = 0; kh < g.kernel_h; ++kh)
+    for (std::int64_t kw = 0; kw < g.kernel_w; ++kw) wc.shifts.push_back(kh * g.dilation_h * wc.wp + kw * g.dilation_w);
+  wc.margin = wc.shifts.back();
+  wc.ld = wc.cols + wc.margin + kGatherWidth;
+  return wc;
+}
+
+// Elements of the gcol buffer: a leading margin, then K rows of ld (zeroed once by
+// the caller: the product writes only the first cols of each row).
+std::int64_t wide_gcol_size(const ConvGeometry& g, const WideCol2im& wc) { return wc.margin + g.patch_size() * wc.ld; }
+
+// gx of one image's group (gy at the group's first filter; gyw [F/groups, cols] with
+// zeros between the rows; gcol as wide_gcol_size says).
+template <class T>
+void wide_col2im_gradient(const EngineKernels<T>& k, const T* packed_wt, const T* gy, const ConvGeometry& g,
+                          const WideCol2im& wc, T* gyw, T* gcol, T* gx) {
+  const std::int64_t FG = g.group_filters(), CG = g.group_channels(), P = g.out_plane();
+  const std::int64_t taps = std::int64_t(wc.shifts.size());
+  for (std::int64_t f = 0; f < FG; ++f)
+    for (std::int64_t oh = 0; oh < g.out_h; ++oh)
+      copy_run(gy + f * P + oh * g.out_w, gyw + f * wc.cols + oh * wc.wp, g.out_w);
+  T* rows = gcol + wc.margin;
+  run_gemm(k, g.patch_size(), wc.cols, FG, packed_wt, gyw, wc.cols, rows, wc.ld, static_cast<const T*>(nullptr),
+           false);
+  // Input pixels that no output reads (past the covered plane) get 0.
+  const std::int64_t run = std::max<std::int64_t>(0, std::min(g.in_w, wc.wp - g.pad_left));
+  for (std::int64_t c = 0; c < CG; ++c) {
+    const T* taps_c = rows + c * taps * wc.ld;
+    for (std::int64_t ih = 0; ih < g.in_h; ++ih) {
+      T* out = gx + (c * g.in_h + ih) * g.in_w;
+      const std::int64_t r = ih + g.pad_top;
+      const std::int64_t n = r < wc.hp ? run : 0;
+      for (std::int64_t iw0 = 0; iw0 < n; iw0 += kGatherWidth) {
+        const std::int64_t u = r * wc.wp + g.pad_left + iw0;  // on the padded plane
+        // A vector of the compiler's (as wide as the build's instruction set allows):
+        // written as plain arrays, GCC kept 16 scalar sums and ran 1.7x slower.
+        typedef T Gather __attribute__((vector_size(kGatherWidth * sizeof(T))));
+        Gather acc = {};
+        for (std::int64_t t = 0; t < taps; ++t) {
+          Gather v;
+          std::memcpy(&v, taps_c + t * wc.ld + (u - wc.shifts[t]), sizeof v);
+          acc += v;
+        }
+        T sums[kGatherWidth];
+        std::memcpy(sums, &acc, sizeof acc);
+        copy_run(sums, out + iw0, std::min(kGatherWidth, n - iw0));
+      }
+      std::fill(out + n, out + g.in_w, T(0));
+    }
+  }
+}
+
 // ---- the weight gradient from channels-last images ------------------------------
 // gW[f][c][kh][kw] = Σ_{oh,ow} gy[f][oh][ow] · xpad[c][oh·sh + kh·dh][ow·sw + kw·dw]. With the
 // image copied channels-last (xt[r][s][c], padded), the C/groups values a tap reads
@@ -559,6 +646,8 @@ void engine_conv2d_backward(const T* x, const T* w, const T* gy, const ConvGeome
   // stride is 1, column stride K); or, implicit, W as [C/groups, F/groups*KH*KW].
   const bool implicit_gx = gx && use_implicit_grad(g, isa.f32.panel_rows);
   const ImplicitGrad img = implicit_gx ? implicit_grad_geometry(g, lanes) : ImplicitGrad();
+  const bool wide_gx = gx && !implicit_gx && use_wide_col2im(g);
+  const WideCol2im wc = wide_gx ? wide_col2im_geometry(g) : WideCol2im();
   const std::int64_t khw = g.kernel_h * g.kernel_w;
   const std::int64_t panel_size = implicit_gx ? round_up(CG, k.panel_rows) * FG * khw : round_up(K, k.panel_rows) * FG;
   Scratch<T> packed_t(gx ? g.groups * panel_size : 0);
@@ -600,8 +689,9 @@ void engine_conv2d_backward(const T* x, const T* w, const T* gy, const ConvGeome
   };
   std::vector<Buffers> buffers;
   for (std::int64_t c = 0; c < chunks; ++c)
-    buffers.push_back({Scratch<T>(gx && !pointwise && !implicit_gx ? K * P : 0),
-                       Scratch<T>(implicit_gx ? img.image : 0), Scratch<T>(implicit_gx ? CG * img.width : 0),
+    buffers.push_back({Scratch<T>(gx && !pointwise && !implicit_gx ? (wide_gx ? wide_gcol_size(g, wc) : K * P) : 0),
+                       Scratch<T>(implicit_gx ? img.image : wide_gx ? FG * wc.cols : 0),
+                       Scratch<T>(implicit_gx ? CG * img.width : 0),
                        Scratch<T>(gw ? (channels_last ? cl.hp * cl.wp * CG : implicit ? fold * im.image : K * max_width) : 0),
                        Scratch<T>(gw && !channels_last ? FG * (implicit ? fold * im.width : max_width) : 0)});
   for_each_slice(g.batch, chunks, [&](std::int64_t chunk, std::int64_t begin, std::int64_t end) {
@@ -615,6 +705,7 @@ void engine_conv2d_backward(const T* x, const T* w, const T* gy, const ConvGeome
     Scratch<T>& col = buffers[chunk].col;
     Scratch<T>& gy_fold = buffers[chunk].gy_fold;
     gyp.zeroed();  // the implicit buffers' borders and junk columns stay zero from here on
+    if (wide_gx) gcol.zeroed();  // so do the margins of the wide column gradient
     if (implicit || channels_last) col.zeroed(), gy_fold.zeroed();
     std::vector<const T*> a_segments(fold), b_segments(fold);
     for (std::int64_t n0 = begin; n0 < end; n0 += fold) {
@@ -634,6 +725,9 @@ void engine_conv2d_backward(const T* x, const T* w, const T* gy, const ConvGeome
             for (std::int64_t c = 0; c < CG; ++c)
               for (std::int64_t ih = 0; ih < g.in_h; ++ih)
                 copy_run(gx_wide.data + c * img.width + ih * img.wq, gxg + (c * g.in_h + ih) * g.in_w, g.in_w);
+          } else if (wide_gx) {
+            wide_col2im_gradient(k, packed_t.data + grp * panel_size, gyn + grp * FG * P, g, wc, gyp.data, gcol.data,
+                                 gxg);
           } else if (pointwise) {
             run_gemm<T>(k, K, P, FG, packed_t.data + grp * panel_size, gyn + grp * FG * P, P, gxg, P, nullptr,
                         false);
