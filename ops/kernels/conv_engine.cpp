@@ -390,15 +390,36 @@ void wide_col2im_gradient(const EngineKernels<T>& k, const T* packed_wt, const T
 // block, and computes the implicit path's junk columns: on bench_conv's layer
 // (16 -> 32 channels, 28x28, 3x3) it ran ~90 GFLOP/s where this runs at the
 // forward's rate (numbers in the CHANGELOG). Any stride, padding and dilation.
+// With dilation 1 along the width, the taps kw = 0..KW-1 of one kernel row read
+// adjacent pixels, so the KW·C/groups values of a kernel row are one contiguous
+// run: vectors then cover runs (kh) rather than taps (kh, kw), and C/groups need
+// not fill vectors -- LeNet-5's second conv (6 channels, 5x5) has runs of 30,
+// two vectors of 16 (1.07x the work; the last vector's extra columns read the
+// next pixel and are dropped).
 struct ChannelsLast {
   std::int64_t hp = 0, wp = 0;   // the padded plane the outputs read
   std::int64_t line = 0, step = 0;  // xt elements between output rows / output columns
-  std::vector<std::int64_t> boff;   // per vector of gW's columns: its tap's and channel block's offset
+  std::int64_t run = 0;      // values of one segment: KW*C/groups (a kernel row) or C/groups (a tap)
+  std::int64_t width = 0;    // run rounded up to whole vectors: gW's columns per segment here
+  std::int64_t columns = 0;  // segments * width: the partial gW's row length
+  std::int64_t slack = 0;    // xt elements read past the plane (the last run's extra columns)
+  std::vector<std::int64_t> boff;  // per vector of gW's columns: its segment's offset and its place in it
 };
 
+// Most work (padded columns / real ones) at which whole kernel rows are taken
+// when C/groups does not fill vectors (LeNet-5's second conv: 32/30).
+constexpr double kChannelsLastWaste = 1.34;
+
+bool kernel_row_runs(const ConvGeometry& g, std::int64_t lanes) {
+  return g.group_channels() % lanes != 0 && g.dilation_w == 1;
+}
+
 bool use_channels_last(const ConvGeometry& g, std::int64_t lanes) {
-  if (g.group_channels() % lanes != 0 || g.is_pointwise()) return false;
-  return engine_mode.load() != ConvEngine::EngineIm2col;
+  if (g.is_pointwise() || engine_mode.load() == ConvEngine::EngineIm2col) return false;
+  if (g.group_channels() % lanes == 0) return true;
+  if (!kernel_row_runs(g, lanes)) return false;
+  const std::int64_t run = g.kernel_w * g.group_channels();
+  return double(round_up(run, lanes)) / double(run) <= kChannelsLastWaste;
 }
 
 ChannelsLast channels_last_geometry(const ConvGeometry& g, std::int64_t lanes) {
@@ -408,11 +429,24 @@ ChannelsLast channels_last_geometry(const ConvGeometry& g, std::int64_t lanes) {
   cl.wp = (g.out_w - 1) * g.stride_w + (g.kernel_w - 1) * g.dilation_w + 1;
   cl.line = g.stride_h * cl.wp * CG;
   cl.step = g.stride_w * CG;
+  const bool rows = kernel_row_runs(g, lanes);
+  cl.run = rows ? g.kernel_w * CG : CG;
+  cl.width = round_up(cl.run, lanes);
+  cl.slack = cl.width - cl.run;
   for (std::int64_t kh = 0; kh < g.kernel_h; ++kh)
-    for (std::int64_t kw = 0; kw < g.kernel_w; ++kw)
-      for (std::int64_t cb = 0; cb < CG; cb += lanes)
-        cl.boff.push_back((kh * g.dilation_h * cl.wp + kw * g.dilation_w) * CG + cb);
+    for (std::int64_t kw = 0; kw < (rows ? 1 : g.kernel_w); ++kw)
+      for (std::int64_t v = 0; v < cl.width; v += lanes)
+        cl.boff.push_back((kh * g.dilation_h * cl.wp + kw * g.dilation_w) * CG + v);
+  cl.columns = std::int64_t(cl.boff.size()) * lanes;
   return cl;
+}
+
+// Where gW's element (c, kh, kw) of a filter sits in a partial row of channels_last's layout.
+std::int64_t channels_last_column(const ConvGeometry& g, const ChannelsLast& cl, std::int64_t c, std::int64_t kh,
+                                  std::int64_t kw) {
+  const std::int64_t CG = g.group_channels();
+  if (cl.run == CG) return (kh * g.kernel_w + kw) * cl.width + c;  // a segment per tap
+  return kh * cl.width + kw * CG + c;                               // a segment per kernel row
 }
 
 // The group's channels of one image (x at its first channel) into xt [hp, wp, C/groups],
@@ -680,7 +714,7 @@ void engine_conv2d_backward(const T* x, const T* w, const T* gy, const ConvGeome
 
   std::vector<Scratch<T>> partial_w, partial_b;
   for (std::int64_t c = 0; c < chunks; ++c) {
-    partial_w.emplace_back(gw ? F * K : 0);
+    partial_w.emplace_back(gw ? F * (channels_last ? cl.columns : K) : 0);
     partial_b.emplace_back(gb ? F : 0);
   }
 
@@ -692,12 +726,15 @@ void engine_conv2d_backward(const T* x, const T* w, const T* gy, const ConvGeome
     buffers.push_back({Scratch<T>(gx && !pointwise && !implicit_gx ? (wide_gx ? wide_gcol_size(g, wc) : K * P) : 0),
                        Scratch<T>(implicit_gx ? img.image : wide_gx ? FG * wc.cols : 0),
                        Scratch<T>(implicit_gx ? CG * img.width : 0),
-                       Scratch<T>(gw ? (channels_last ? cl.hp * cl.wp * CG : implicit ? fold * im.image : K * max_width) : 0),
+                       Scratch<T>(gw ? (channels_last ? cl.hp * cl.wp * CG + cl.slack
+                                               : implicit    ? fold * im.image
+                                                             : K * max_width)
+                                     : 0),
                        Scratch<T>(gw && !channels_last ? FG * (implicit ? fold * im.width : max_width) : 0)});
   for_each_slice(g.batch, chunks, [&](std::int64_t chunk, std::int64_t begin, std::int64_t end) {
     T* acc_w = partial_w[chunk].data;
     T* acc_b = partial_b[chunk].data;
-    if (acc_w) std::fill(acc_w, acc_w + F * K, T(0));
+    if (acc_w) std::fill(acc_w, acc_w + partial_w[chunk].size, T(0));
     if (acc_b) std::fill(acc_b, acc_b + F, T(0));
     Scratch<T>& gcol = buffers[chunk].gcol;
     Scratch<T>& gyp = buffers[chunk].gyp;
@@ -745,7 +782,8 @@ void engine_conv2d_backward(const T* x, const T* w, const T* gy, const ConvGeome
           for (std::int64_t grp = 0; grp < g.groups; ++grp) {
             channels_last_image(x + (n * g.channels + grp * CG) * g.in_plane(), g, cl, col.data);
             k.gemm_channels_last(FG, std::int64_t(cl.boff.size()), g.out_h, g.out_w, gy + (n * F + grp * FG) * P,
-                                 P, col.data, cl.line, cl.step, cl.boff.data(), acc_w + grp * FG * K, K);
+                                 P, col.data, cl.line, cl.step, cl.boff.data(), acc_w + grp * FG * cl.columns,
+                                 cl.columns);
           }
         continue;
       }
@@ -789,10 +827,10 @@ void engine_conv2d_backward(const T* x, const T* w, const T* gy, const ConvGeome
     }
   });
 
-  if (gw && channels_last) {  // partial row f holds (kh, kw, c), gW's row (c, kh, kw)
+  if (gw && channels_last) {  // gW's row (c, kh, kw) from channels_last's layout
     sum_partials(partial_w, F * K, gw, [&](std::int64_t i) {
       const std::int64_t f = i / K, c = i % K / khw, t = i % khw;
-      return f * K + t * CG + c;
+      return f * cl.columns + channels_last_column(g, cl, c, t / g.kernel_w, t % g.kernel_w);
     });
   } else if (gw) {
     sum_partials(partial_w, F * K, gw);
