@@ -236,6 +236,43 @@ TEST_CASE("conv engine weight gradient from channels-last images matches im2col+
     }
   }
   set_num_threads(before);
+  // Auto mode: a strided float32 conv keeps im2col+BLAS for y and gx and takes
+  // the weight and bias gradients from the engine (not for 1x1 kernels or float64).
+  {
+    EngineMode automatic(ConvEngine::Auto);
+    const Case k{4, 16, 28, 28, 32, 3, 3, 1, 2, 1, 1, true};
+    manual_seed(77);
+    const Tensor x = randn({k.n, k.c, k.h, k.w}), w = randn({k.f, k.c, k.kh, k.kw}) * 0.2, b = randn({k.f});
+    const Tensor gy = randn({k.n, k.f, 14, 14});
+    detail::ConvGeometry g;
+    g.batch = k.n;
+    g.channels = k.c;
+    g.in_h = g.in_w = 28;
+    g.out_h = g.out_w = 14;
+    g.filters = k.f;
+    g.kernel_h = g.kernel_w = 3;
+    g.stride_h = g.stride_w = 2;
+    g.pad_top = g.pad_left = 1;
+    for (EngineIsa isa : isas()) {
+      IsaScope forced(isa);
+      INFO(detail::engine_isa_name(isa));
+      CHECK_FALSE(detail::use_conv_engine<float>(g));
+      CHECK(detail::use_engine_weight_grad<float>(g));
+      CHECK_FALSE(detail::use_engine_weight_grad<double>(g));
+      detail::ConvGeometry shortcut = g;
+      shortcut.kernel_h = shortcut.kernel_w = 1;
+      shortcut.pad_top = shortcut.pad_left = 0;
+      CHECK_FALSE(detail::use_engine_weight_grad<float>(shortcut));
+      const auto blas = run(ConvEngine::Im2colBlas, k, x, w, b, gy);
+      const auto mixed = run(ConvEngine::Auto, k, x, w, b, gy);
+      for (std::size_t i = 0; i < mixed.size(); ++i) {
+        INFO("tensor " << i << " (y, gx, gw, gb)");
+        check_close(mixed[i], blas[i], 1e-5);
+      }
+    }
+    EngineMode blas_only(ConvEngine::Im2colBlas);
+    CHECK_FALSE(detail::use_engine_weight_grad<float>(g));
+  }
   // gradcheck through the channels-last weight gradient (8 channels: whole
   // vectors of float64 on every instruction set).
   EngineMode engine(ConvEngine::Engine);

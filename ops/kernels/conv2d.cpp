@@ -211,6 +211,11 @@ template <class T> void conv2d_forward(const T* x, const T* w, const T* b, const
 template <class T>
 void conv2d_backward(const T* x, const T* w, const T* gy, const ConvGeometry& g, T* gx, T* gw, T* gb) {
   if (use_conv_engine<T>(g)) return engine_conv2d_backward(x, w, gy, g, gx, gw, gb);
+  if (gw && use_engine_weight_grad<T>(g)) {  // the weight and bias gradients there, the input gradient here
+    engine_conv2d_backward<T>(x, nullptr, gy, g, nullptr, gw, gb);
+    if (gx) conv2d_backward<T>(nullptr, w, gy, g, gx, nullptr, nullptr);
+    return;
+  }
   const std::int64_t F = g.filters, K = g.patch_size(), P = g.out_plane();
   const std::int64_t FG = g.group_filters(), CG = g.group_channels();
   const bool pointwise = g.is_pointwise();

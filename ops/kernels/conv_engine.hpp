@@ -62,6 +62,10 @@ std::string engine_isa_reason();
 
 /// Whether conv2d of geometry g with element type T runs on the engine (per the mode above).
 template <class T> bool use_conv_engine(const ConvGeometry& g);
+/// Whether conv2d's weight (and bias) gradient of geometry g runs on the engine
+/// while the rest stays on im2col+BLAS (Auto mode: strided float32 convs whose
+/// channels-last weight gradient is faster than BLAS's). True where use_conv_engine is.
+template <class T> bool use_engine_weight_grad(const ConvGeometry& g);
 
 // The kernels below are those of engine_isa() at the time of the call: a
 // matrix packed by pack_a is for engine_gemm of the same instruction set.
