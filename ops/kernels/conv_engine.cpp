@@ -29,7 +29,12 @@
 //   kFoldColumns pixels per fold) so the reduction is long enough for the
 //   horizontal sums not to matter: this is where the batch enters the product.
 //   ~110-120 GFLOP/s; 8 x 3, 6 x 4, 3 x 8 blocks, other fold sizes and the other
-//   loop order measured the same.
+//   loop order measured the same on that layer (the block shape is now chosen per
+//   call to pad the F x K grid least: LeNet-5's 6 x 25 as 6 x 4 blocks). This
+//   dot-product form is the fallback: where C/groups fills whole vectors, or whole
+//   kernel rows nearly do, the weight gradient is an outer product on a
+//   channels-last copy of each image ("the weight gradient from channels-last
+//   images" below), at the forward's rate.
 // Threads: the batch is split into one slice per thread (own scratch, own weight
 // and bias partial sums added in slice order, so results do not depend on timing).
 //
