@@ -9,21 +9,24 @@
 namespace tg {
 
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
+  // Same shapes (most element-wise ops): nothing to broadcast, and a valid
+  // Shape's size was checked when it was made.
+  if (a == b) return a;
   const int nd = std::max(a.size(), b.size());
-  std::vector<std::int64_t> out;
+  std::int64_t out[Shape::kMaxDims];  // inline: no allocation on the per-op path
   for (int i = 0; i < nd; ++i) {
     const int ia = i - (nd - a.size()), ib = i - (nd - b.size());
     const std::int64_t da = ia >= 0 ? a[ia] : 1, db = ib >= 0 ? b[ib] : 1;
     if (da != db && da != 1 && db != 1)
       detail::fail(op, ": shapes ", a.str(), " and ", b.str(), " cannot be broadcast together (", da,
                    " vs ", db, " in dimension ", i - nd, ")");
-    out.push_back(da == 1 ? db : da);
+    out[i] = da == 1 ? db : da;
   }
   // [2^40, 1] and [1, 2^40] are each valid, their broadcast is not.
-  if (const char* problem = detail::shape_size_problem(out))
-    detail::fail(op, ": shapes ", a.str(), " and ", b.str(), " broadcast to ", detail::extents_str(out), ", which ",
-                 problem);
-  return Shape(out);
+  if (const char* problem = detail::shape_size_problem(out, out + nd))
+    detail::fail(op, ": shapes ", a.str(), " and ", b.str(), " broadcast to ", detail::extents_str(out, out + nd),
+                 ", which ", problem);
+  return Shape(out, out + nd);
 }
 
 namespace detail {
@@ -31,7 +34,7 @@ namespace detail {
 BroadcastPlan make_broadcast_plan(const Shape& a, const Shape& b, const Shape& out) {
   const int nd = out.size();
   // Per-dimension strides of a and b in the output's coordinates (0 = broadcast).
-  std::vector<std::int64_t> sa(nd, 0), sb(nd, 0);
+  std::int64_t sa[Shape::kMaxDims] = {}, sb[Shape::kMaxDims] = {};
   std::int64_t acc_a = 1, acc_b = 1;
   for (int i = nd - 1; i >= 0; --i) {
     const int ia = i - (nd - a.size()), ib = i - (nd - b.size());
@@ -46,21 +49,20 @@ BroadcastPlan make_broadcast_plan(const Shape& a, const Shape& b, const Shape& o
   // them as one contiguous run (or both broadcast them).
   for (int i = 0; i < nd; ++i) {
     if (out[i] == 1) continue;  // size-1 dimensions do not move the odometer
-    if (!plan.extent.empty()) {
+    if (plan.ndim > 0) {
       const std::int64_t e = out[i];
-      auto& last_e = plan.extent.back();
-      auto& last_a = plan.stride_a.back();
-      auto& last_b = plan.stride_b.back();
-      if (last_a == sa[i] * e && last_b == sb[i] * e) {
-        last_e *= e;
-        last_a = sa[i];
-        last_b = sb[i];
+      const int last = plan.ndim - 1;
+      if (plan.stride_a[last] == sa[i] * e && plan.stride_b[last] == sb[i] * e) {
+        plan.extent[last] *= e;
+        plan.stride_a[last] = sa[i];
+        plan.stride_b[last] = sb[i];
         continue;
       }
     }
-    plan.extent.push_back(out[i]);
-    plan.stride_a.push_back(sa[i]);
-    plan.stride_b.push_back(sb[i]);
+    plan.extent[plan.ndim] = out[i];
+    plan.stride_a[plan.ndim] = sa[i];
+    plan.stride_b[plan.ndim] = sb[i];
+    ++plan.ndim;
   }
   return plan;
 }

@@ -5,7 +5,6 @@
 #pragma once
 
 #include <cstdint>
-#include <vector>
 
 #include <tapegrad/core/shape.hpp>
 
@@ -13,11 +12,14 @@ namespace tg::detail {
 
 /// Iteration plan for out[i] = f(a[ia], b[ib]) over a broadcast output:
 /// adjacent dimensions that broadcast the same way are merged, so most plans
-/// have one or two dimensions.
+/// have one or two dimensions. Held inline (at most Shape::kMaxDims merged
+/// dimensions): a bias add on a small batch costs less than four heap
+/// allocations otherwise would.
 struct BroadcastPlan {
-  std::vector<std::int64_t> extent;    // merged output extents
-  std::vector<std::int64_t> stride_a;  // element strides, 0 where a is broadcast
-  std::vector<std::int64_t> stride_b;
+  int ndim = 0;                                // merged dimensions in use
+  std::int64_t extent[Shape::kMaxDims] = {};    // merged output extents
+  std::int64_t stride_a[Shape::kMaxDims] = {};  // element strides, 0 where a is broadcast
+  std::int64_t stride_b[Shape::kMaxDims] = {};
   std::int64_t numel = 0;
 };
 
@@ -27,7 +29,7 @@ BroadcastPlan make_broadcast_plan(const Shape& a, const Shape& b, const Shape& o
 /// row has n elements and sa/sb are a's and b's strides along it (0 or 1 mostly).
 template <class PA, class PB, class PO, class Row>
 void for_each_row(const BroadcastPlan& plan, PA a, PB b, PO out, Row row) {
-  const int nd = static_cast<int>(plan.extent.size());
+  const int nd = plan.ndim;
   if (nd == 0) {
     row(out, a, b, 1, 0, 0);
     return;
@@ -36,7 +38,7 @@ void for_each_row(const BroadcastPlan& plan, PA a, PB b, PO out, Row row) {
   const std::int64_t sa = plan.stride_a[nd - 1], sb = plan.stride_b[nd - 1];
   if (n == 0) return;
   const std::int64_t rows = plan.numel / n;
-  std::vector<std::int64_t> idx(nd, 0);
+  std::int64_t idx[Shape::kMaxDims] = {};
   std::int64_t oa = 0, ob = 0;
   for (std::int64_t r = 0; r < rows; ++r) {
     row(out + r * n, a + oa, b + ob, n, sa, sb);

@@ -69,10 +69,14 @@ std::int64_t numel_of(const std::vector<std::int64_t>& extents) {
 
 // Refuses an output shape whose element count overflows (with K = 0 the operands
 // can be empty while the output is not: [2^32,0] x [0,2^32]).
-void check_output_size(const char* op, const Tensor& a, const Tensor& b, const std::vector<std::int64_t>& out) {
-  if (const char* problem = detail::shape_size_problem(out))
+void check_output_size(const char* op, const Tensor& a, const Tensor& b, const std::int64_t* first,
+                       const std::int64_t* last) {
+  if (const char* problem = detail::shape_size_problem(first, last))
     detail::fail(op, ": the product of shapes ", a.shape().str(), " and ", b.shape().str(), " would have shape ",
-                 detail::extents_str(out), ", which ", problem);
+                 detail::extents_str(first, last), ", which ", problem);
+}
+void check_output_size(const char* op, const Tensor& a, const Tensor& b, const std::vector<std::int64_t>& out) {
+  check_output_size(op, a, b, out.data(), out.data() + out.size());
 }
 
 }  // namespace
@@ -94,8 +98,9 @@ Tensor matmul(const Tensor& a0, const Tensor& b0) {
   if (k_a != k_b)
     detail::fail("matmul: shapes ", a.shape().str(), " and ", b.shape().str(), " do not align (", k_a, " != ", k_b,
                  ")");
-  if (a.dim() == 2 && b.dim() == 2) {  // the common case, kept direct
-    check_output_size("matmul", a, b, {a.shape()[0], b.shape()[1]});
+  if (a.dim() == 2 && b.dim() == 2) {  // the common case, kept direct (and free of heap allocations)
+    const std::int64_t out[2] = {a.shape()[0], b.shape()[1]};
+    check_output_size("matmul", a, b, out, out + 2);
     return product(a, false, b, false);
   }
   const std::vector<std::int64_t> av = a.shape().vec(), bv = b.shape().vec();

@@ -59,19 +59,43 @@ template <class T> T row_total(const T* v, std::int64_t n) {
   }
 }
 
-Tensor sum_kernel(const Tensor& x, const std::vector<bool>& reduce) {
+// `as`, when given: the shape of the result instead of the keepdim one (the
+// same elements in the same order, e.g. sum_to's [16] for a kept [1,16]).
+Tensor sum_kernel(const Tensor& x, const std::vector<bool>& reduce, const Shape* as = nullptr) {
   Shape kept;
   for (int i = 0; i < x.dim(); ++i) kept.push_back(reduce[i] ? 1 : x.shape()[i]);
-  Tensor out = zeros(kept, x.dtype());
+  Tensor out = zeros(as ? *as : kept, x.dtype());
   detail::dispatch_all(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T* px = static_cast<const T*>(x.raw_data());
     T* po = static_cast<T*>(out.raw_data());
     const detail::BroadcastPlan plan = detail::make_broadcast_plan(x.shape(), kept, x.shape());
+    if (plan.ndim == 2 && plan.stride_a[0] == plan.extent[1] && plan.stride_a[1] == 1 && plan.stride_b[0] == 0 &&
+        plan.stride_b[1] == 1) {
+      // The rows of an [R, C] matrix summed into one row (a bias's gradient
+      // over a batch): four rows per pass over the output, each element's adds
+      // in the same order as one row at a time, so a short row (C = 16) does
+      // not wait on its own stores 140 times.
+      const std::int64_t R = plan.extent[0], C = plan.extent[1];
+      T* __restrict o = po;  // a new tensor: no input aliases it
+      std::int64_t r = 0;
+      for (; r + 4 <= R; r += 4) {
+        const T* __restrict a = px + r * C;
+        for (std::int64_t i = 0; i < C; ++i)
+          o[i] = plus(plus(plus(plus(o[i], a[i]), a[C + i]), a[2 * C + i]), a[3 * C + i]);
+      }
+      for (; r < R; ++r) {
+        const T* __restrict a = px + r * C;
+        for (std::int64_t i = 0; i < C; ++i) o[i] = plus(o[i], a[i]);
+      }
+      return;
+    }
     detail::for_each_row(plan, px, po, px,
                          [](const T*, const T* in, T* acc, std::int64_t n, std::int64_t, std::int64_t s_acc) {
                            if (s_acc == 0) {
                              *acc = plus(*acc, row_total(in, n));
+                           } else if (s_acc == 1) {  // the same adds, spelt so that they vectorise
+                             for (std::int64_t i = 0; i < n; ++i) acc[i] = plus(acc[i], in[i]);
                            } else {
                              for (std::int64_t i = 0; i < n; ++i) acc[i * s_acc] = plus(acc[i * s_acc], in[i]);
                            }
@@ -369,15 +393,19 @@ Tensor sum_to(const Tensor& x, const Shape& shape) {
   const int lead = x.dim() - shape.size();
   if (lead < 0) detail::fail("sum_to: cannot reduce ", describe(x), " to the larger shape ", shape.str());
   std::vector<int> axes;
+  std::vector<bool> reduce(static_cast<std::size_t>(x.dim()), false);
   for (int i = 0; i < x.dim(); ++i) {
-    if (i < lead) {
+    if (i < lead || (shape[i - lead] == 1 && x.shape()[i] != 1)) {
       axes.push_back(i);
-    } else if (shape[i - lead] == 1 && x.shape()[i] != 1) {
-      axes.push_back(i);
+      reduce[static_cast<std::size_t>(i)] = true;
     } else if (shape[i - lead] != x.shape()[i]) {
       detail::fail("sum_to: shape ", x.shape().str(), " does not broadcast from ", shape.str());
     }
   }
+  // Nothing to record (a plain backward pass summing a broadcast operand's
+  // gradient, e.g. a bias's): the same sum written straight in `shape`, without
+  // the keepdim tensor and the reshape's view.
+  if (!autograd::needs_grad(x)) return sum_kernel(x, reduce, &shape);
   return reshape(sum(x, axes, true), shape.vec());
 }
 
