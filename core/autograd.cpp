@@ -15,6 +15,7 @@
 #include "core/accumulate.hpp"
 #include "core/dispatch.hpp"
 #include "core/engine.hpp"
+#include "core/pointer_map.hpp"
 #include "core/tensor_impl.hpp"
 #include <tapegrad/core/autograd.hpp>
 
@@ -395,41 +396,44 @@ namespace {
 // Nodes reachable from `roots`, each after every node that consumes its output.
 std::vector<TapeNode*> topological_order(const std::vector<TapeNode*>& roots) {
   std::vector<TapeNode*> postorder;
-  std::unordered_set<TapeNode*> visited;
+  postorder.reserve(64);
+  detail::PointerMap<char> visited;
   // Iterative DFS: a graph of a million ops must not overflow the stack.
   for (TapeNode* root : roots) {
-    if (!visited.insert(root).second) continue;
+    if (!visited.emplace(root).second) continue;
     std::vector<std::pair<TapeNode*, std::size_t>> stack{{root, 0}};
     while (!stack.empty()) {
       auto& [node, next] = stack.back();
       if (next < node->inputs.size()) {
         auto* child = static_cast<TapeNode*>(node->inputs[next++].node.get());
-        if (child && visited.insert(child).second) stack.emplace_back(child, 0);
+        if (child && visited.emplace(child).second) stack.emplace_back(child, 0);
         continue;
       }
       postorder.push_back(node);
       stack.pop_back();
     }
   }
-  return {postorder.rbegin(), postorder.rend()};
+  std::reverse(postorder.begin(), postorder.end());
+  return postorder;
 }
 
 // Checks a rule's result against its node's inputs: one entry per input, a
 // gradient exactly where the mask asks for one, each of its input's shape.
 void check_grads(const TapeNode& node, Grads& gx) {
-  const std::string op = "backward of '" + node.name() + "'";
+  // The op's name for the messages, built only when one is thrown (this runs for every node).
+  const auto op = [&node] { return "backward of '" + node.name() + "'"; };
   if (gx.size() != node.inputs.size())
-    throw std::logic_error(op + " returned " + std::to_string(gx.size()) + " gradients for " +
+    throw std::logic_error(op() + " returned " + std::to_string(gx.size()) + " gradients for " +
                            std::to_string(node.inputs.size()) + " inputs");
   for (std::size_t i = 0; i < gx.size(); ++i) {
     const Edge& e = node.inputs[i];
     Tensor& g = gx[i];
     if (!g.defined()) continue;
     if (!e.needs_grad())
-      throw std::logic_error(op + " computed a gradient for input " + std::to_string(i) +
+      throw std::logic_error(op() + " computed a gradient for input " + std::to_string(i) +
                              ", which needs none (check needs[" + std::to_string(i) + "])");
     if (g.shape() != e.shape)
-      throw std::logic_error(op + " returned a gradient of shape " + g.shape().str() + " for input " +
+      throw std::logic_error(op() + " returned a gradient of shape " + g.shape().str() + " for input " +
                              std::to_string(i) + " of shape " + e.shape.str());
     if (g.dtype() != e.dtype) g = g.to(e.dtype);
   }
@@ -483,13 +487,17 @@ void run(const std::vector<Tensor>& roots, const std::vector<Tensor>& seeds, Pas
 
   // Gradients waiting for each node, and for each leaf (summed over the pass,
   // so a leaf's hooks see the whole gradient once, as in PyTorch).
-  std::unordered_map<const Node*, Tensor> pending;
+  detail::PointerMap<Tensor> pending;  // a node's entry is emptied when its rule runs
   std::vector<std::pair<std::shared_ptr<TensorImpl>, Tensor>> leaves;
-  std::unordered_map<const TensorImpl*, std::size_t> leaf_slot;
+  leaves.reserve(16);
+  detail::PointerMap<std::size_t> leaf_slot;  // index into leaves
   auto to_leaf = [&](const std::shared_ptr<TensorImpl>& leaf, const Tensor& g) {
-    auto [it, fresh] = leaf_slot.emplace(leaf.get(), leaves.size());
-    if (fresh) leaves.emplace_back(leaf, Tensor());
-    accumulate(leaves[it->second].second, g, pass.create_graph);
+    auto [slot, fresh] = leaf_slot.emplace(leaf.get());
+    if (fresh) {
+      *slot = leaves.size();
+      leaves.emplace_back(leaf, Tensor());
+    }
+    accumulate(leaves[*slot].second, g, pass.create_graph);
   };
 
   std::vector<TapeNode*> root_nodes;
@@ -525,10 +533,9 @@ void run(const std::vector<Tensor>& roots, const std::vector<Tensor>& seeds, Pas
   }
 
   for (TapeNode* node : order) {
-    auto it = pending.find(node);
-    if (it == pending.end()) continue;  // no gradient flowed into this node
-    Tensor gy = std::move(it->second);
-    pending.erase(it);
+    Tensor* waiting = pending.find(node);
+    if (!waiting) continue;  // no gradient flowed into this node
+    Tensor gy = std::move(*waiting);
     gy = apply_hooks(node->output_hooks, std::move(gy));
     if (pass.capture) {
       if (auto w = pass.wanted_nodes.find(node); w != pass.wanted_nodes.end())

@@ -283,12 +283,14 @@ std::int64_t worker_spin_microseconds() { return spin_time().count(); }
 
 void parallel_for(std::int64_t n, std::int64_t grain, const std::function<void(std::int64_t, std::int64_t)>& fn) {
   if (n <= 0) return;
-  if (inside_region) {
+  const std::int64_t max_chunks = grain > 0 ? n / grain : n;
+  // Too little work for two chunks, or already inside a loop: run here, without
+  // taking the pool's lock (tiny ops of small models never touch the pool).
+  if (inside_region || max_chunks < 2) {
     fn(0, n);
     return;
   }
   const std::shared_ptr<ThreadPool> pool = state().current();
-  const std::int64_t max_chunks = grain > 0 ? n / grain : n;
   const int chunks = static_cast<int>(std::min<std::int64_t>(pool->size(), max_chunks));
   if (chunks < 2) {
     fn(0, n);
