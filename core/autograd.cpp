@@ -277,17 +277,20 @@ const std::vector<Tensor>& Context::saved() const {
 // ---------------------------------------------------------------------------
 void record(std::string name, const std::vector<Tensor>& inputs, Tensor& output, BackwardFn backward) {
   if (!output.defined()) detail::fail(name, ": recorded an undefined output");
-  if (output.grad_fn() || output.requires_grad())
+  if (TensorImpl::of(output).grad_fn || output.requires_grad())
     throw std::logic_error(name + ": the output passed to autograd::record must be a fresh tensor");
   std::vector<Edge> edges(inputs.size());
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     const Tensor& in = inputs[i];
     if (!in.defined()) continue;
-    edges[i].shape = in.shape();
-    edges[i].dtype = in.dtype();
-    if (!in.requires_grad()) continue;
-    if (in.grad_fn())
-      edges[i].node = in.grad_fn();
+    // Read through the impl: grad_fn() returns a copy of the pointer, and every
+    // copy is two atomic operations on this path taken by every recorded op.
+    const TensorImpl& im = TensorImpl::of(in);
+    edges[i].shape = im.shape;
+    edges[i].dtype = im.dtype;
+    if (!im.requires_grad) continue;
+    if (im.grad_fn)
+      edges[i].node = im.grad_fn;
     else
       edges[i].leaf = TensorImpl::ptr(in);
   }
