@@ -61,6 +61,18 @@ template <class T>
 void gemm(bool trans_a, bool trans_b, std::int64_t M, std::int64_t N, std::int64_t K, T alpha, const T* A,
           const T* B, T beta, T* C) {
   if (M == 0 || N == 0) return;
+  if (K == 1 && alpha == T(1) && beta == T(0) && static_cast<double>(M) * static_cast<double>(N) < kParallelMacs) {
+    // A small outer product (a [M,1] by [1,N] gradient, as of a layer with one
+    // output): each element is one product, so the result is the same as any
+    // BLAS kernel's, fma(a, b, +0) -- "+ T(0)" gives -0 as +0 as it does --
+    // without the call's setup, which costs more than the products here.
+    for (std::int64_t i = 0; i < M; ++i) {
+      const T a = A[i];  // op(A) is [M,1]: the same elements transposed or not
+      T* __restrict c = C + i * N;
+      for (std::int64_t j = 0; j < N; ++j) c[j] = a * B[j] + T(0);
+    }
+    return;
+  }
   static const bool kernels_settled = (settle_blas_kernels(), true);  // before the first product
   (void)kernels_settled;
   const int threads = get_num_threads();
