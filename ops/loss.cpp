@@ -183,7 +183,11 @@ Tensor binary_cross_entropy(const Tensor& probs, const Tensor& targets, Reductio
     using T = decltype(tag);
     const T* pp = static_cast<const T*>(p.raw_data());
     const T* py = static_cast<const T*>(y.raw_data());
-    for (std::int64_t i = 0; i < n; ++i) {
+    // All in range, checked without a branch per element (so it vectorises);
+    // only when one is out does the loop below look for the first to name.
+    bool in_range = true;
+    for (std::int64_t i = 0; i < n; ++i) in_range &= py[i] >= 0 && py[i] <= 1 && pp[i] >= 0 && pp[i] <= 1;
+    for (std::int64_t i = 0; !in_range && i < n; ++i) {
       if (!(py[i] >= 0 && py[i] <= 1)) fail(op, ": targets must be in [0, 1], found ", py[i], " at position ", i);
       if (!(pp[i] >= 0 && pp[i] <= 1))
         fail(op, ": probabilities must be in [0, 1] (apply sigmoid first), found ", pp[i], " at position ", i);
