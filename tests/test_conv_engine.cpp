@@ -385,6 +385,54 @@ TEST_CASE("conv engine is what float32 uses by default, float64 keeps im2col+BLA
   }
 }
 
+TEST_CASE("conv engine size limits with AVX-512: whole convs to K = 1600, weight gradients to K = 2304",
+          "[conv_engine]") {
+  // The limits of use_conv_engine / use_engine_weight_grad (measured against
+  // OpenBLAS's AVX-512 kernels, see conv_engine.cpp); the narrower instruction
+  // sets keep theirs.
+  if (std::find(isas().begin(), isas().end(), EngineIsa::Avx512) == isas().end()) return;
+  IsaScope forced(EngineIsa::Avx512);
+  EngineMode automatic(ConvEngine::Auto);
+  auto square = [](std::int64_t n, std::int64_t c, std::int64_t f, std::int64_t hw, std::int64_t k) {
+    detail::ConvGeometry g;
+    g.batch = n;
+    g.channels = c;
+    g.filters = f;
+    g.in_h = g.in_w = g.out_h = g.out_w = hw;
+    g.kernel_h = g.kernel_w = k;
+    g.pad_top = g.pad_left = k / 2;
+    return g;
+  };
+  for (const detail::ConvGeometry& g : {square(16, 128, 128, 14, 3), square(1, 128, 128, 14, 3),
+                                        square(16, 64, 128, 28, 5)}) {
+    INFO("K = " << g.patch_size() << ", batch " << g.batch);
+    CHECK(detail::use_conv_engine<float>(g));
+    CHECK(detail::use_engine_weight_grad<float>(g));
+  }
+  const detail::ConvGeometry c256 = square(8, 256, 256, 14, 3), c512 = square(8, 512, 512, 7, 3);
+  CHECK_FALSE(detail::use_conv_engine<float>(c256));
+  CHECK(detail::use_engine_weight_grad<float>(c256));
+  CHECK_FALSE(detail::use_conv_engine<float>(c512));
+  CHECK_FALSE(detail::use_engine_weight_grad<float>(c512));
+  detail::ConvGeometry strided = square(16, 128, 256, 14, 3);
+  strided.stride_h = strided.stride_w = 2;
+  strided.out_h = strided.out_w = 7;
+  CHECK_FALSE(detail::use_conv_engine<float>(strided));
+  CHECK(detail::use_engine_weight_grad<float>(strided));
+  // Auto mode on the 256-channel conv: im2col+BLAS forward and input gradient,
+  // the engine's weight and bias gradients, against im2col+BLAS throughout.
+  const Case k{2, 256, 6, 6, 16, 3, 3, 1, 1, 1, 1, true};
+  manual_seed(78);
+  const Tensor x = randn({k.n, k.c, k.h, k.w}), w = randn({k.f, k.c, k.kh, k.kw}) * 0.05, b = randn({k.f});
+  const Tensor gy = randn({k.n, k.f, 6, 6});
+  const auto blas = run(ConvEngine::Im2colBlas, k, x, w, b, gy);
+  const auto mixed = run(ConvEngine::Auto, k, x, w, b, gy);
+  for (std::size_t i = 0; i < mixed.size(); ++i) {
+    INFO("tensor " << i << " (y, gx, gw, gb)");
+    check_close(mixed[i], blas[i], 1e-5);
+  }
+}
+
 TEST_CASE("conv engine instruction sets: register blocks of each, generic always there", "[conv_engine][isa]") {
   REQUIRE_FALSE(isas().empty());
   CHECK(isas().front() == EngineIsa::Generic);

@@ -586,8 +586,14 @@ bool blas_kernels_generic() {
 // Xeon model 167 with AVX-512, OpenBLAS 0.3.21 SkylakeX kernels):
 //   stride 1, K = C/groups*KH*KW <= 640:  0.56-0.89 (LeNet-5, 16-64 channels 3x3 at 28/14/7,
 //                                          the bench_conv layer 0.75, 1x1 64->256 0.97)
-//   K = 1152 (128 channels 3x3):          0.99-1.01;   K = 2304 (256 channels): 1.04-1.10
-//   stride 2 (ResNet downsampling):       0.98-1.03    -> im2col+BLAS
+//   K = 864-1600 (96 and 128 channels 3x3 at 28/14/7, batch 1-32; 64 -> 128 channels 5x5):
+//                                          0.63-0.87 once the channels-last weight gradient
+//                                          stopped dividing per element of gW (it was
+//                                          0.92-1.51 before, its dw up to 1.8x OpenBLAS's)
+//   K = 2304 (256 channels 3x3):          0.71-0.96, but only through the weight gradient
+//                                          (dw 0.38-0.80); forward and input gradient
+//                                          0.92-1.36 -> the weight gradient only
+//   stride 2 (ResNet downsampling):       0.98-1.03    -> im2col+BLAS (the weight gradient: below)
 //   F/groups < 4 (1->2 channels 3x3):     1.36         -> im2col+BLAS
 //   under ~1M multiply-adds per call (the seed CNN's 2->4 channel conv, 0.45M, batch 32):
 //   parity in the kernels, but the engine's fixed costs (offset tables, scratch) made the
@@ -595,9 +601,11 @@ bool blas_kernels_generic() {
 // Where the weight gradient's dot products run out of L1 (large K) is the engine's weak part.
 // An AVX2 build of the engine (same host, ymm registers) against OpenBLAS's Haswell
 // kernels: LeNet-5's convs 0.49 / 0.70, K = 144 and 288 0.97, K = 576 (64 channels
-// at 7x7) 1.08, so the AVX2 (and SSE2) kernels stop at K = 320. Which limit
-// applies follows the instruction set chosen at run time, not the build's flags.
-constexpr std::int64_t kMaxEnginePatchWide = 640, kMaxEnginePatchNarrow = 320;
+// at 7x7) 1.08, so the AVX2 (and SSE2) kernels stop at K = 320 (not measured again
+// since). Which limit applies follows the instruction set chosen at run time, not
+// the build's flags. Sizes past the measured ones (K > 2304) keep im2col+BLAS.
+constexpr std::int64_t kMaxEnginePatchWide = 1600, kMaxEnginePatchNarrow = 320;
+constexpr std::int64_t kMaxWeightGradPatchWide = 2304;
 constexpr std::int64_t kMinEngineFilters = 4;
 constexpr std::int64_t kMinEngineMacs = std::int64_t{1} << 20;
 
@@ -616,14 +624,18 @@ template <class T> bool use_conv_engine(const ConvGeometry& g) {
 // Strided convs stay on im2col+BLAS (forward and input gradient measured at
 // parity, above), but the engine's channels-last weight gradient beats OpenBLAS's
 // there (bench_conv_parts, one thread, dw: 16 -> 32 channels 3x3 stride 2 at
-// 28x28 0.63-0.67 vs 1.33 ms, 32 -> 64 at 14x14 0.77-0.83 vs 1.19 ms), so
-// conv2d_backward takes only that from the engine. Not for 1x1 kernels (one
-// vector of columns per tap: 0.24 vs 0.19 ms for the ResNet shortcut).
+// 28x28 0.63-0.67 vs 1.33 ms, 32 -> 64 at 14x14 0.77-0.83 vs 1.19 ms; 96 -> 192
+// at 28x28 8.7-9.3 vs 11.2-11.4 ms, 128 -> 256 at 14x14 4.1-4.3 vs 6.6-7.0 ms,
+// 256 -> 512 at 14x14 9.9-10.2 vs 16.3-16.4 ms), so conv2d_backward takes only
+// that from the engine; the same for stride 1 past the engine's whole-conv limit
+// (256 -> 256 channels 3x3: dw 14.5-14.7 vs 18.4-19.2 ms at 14x14 batch 8, 2.1-2.2
+// vs 5.6-5.8 ms at batch 1). Not for 1x1 kernels (one vector of columns per tap:
+// 0.24 vs 0.19 ms for the ResNet shortcut).
 template <class T> bool use_engine_weight_grad(const ConvGeometry& g) {
   if (engine_mode.load() != ConvEngine::Auto || !std::is_same<T, float>::value) return false;
   if (use_conv_engine<T>(g)) return true;
   const std::int64_t macs = g.batch * g.filters * g.out_plane() * g.patch_size();
-  const std::int64_t max_patch = current_kernels().wide_register_file ? kMaxEnginePatchWide : kMaxEnginePatchNarrow;
+  const std::int64_t max_patch = current_kernels().wide_register_file ? kMaxWeightGradPatchWide : kMaxEnginePatchNarrow;
   return g.kernel_h * g.kernel_w > 1 && g.patch_size() <= max_patch && g.group_filters() >= kMinEngineFilters &&
          macs >= kMinEngineMacs && use_channels_last(g, current<T>().lanes);
 }
