@@ -9,7 +9,8 @@
 //   {"workload": ..., "value": ..., "unit": ..., "peak_rss_mb": ...}
 // with the same workloads, sizes and units as bench/torch_bench.py. --quick
 // runs a tenth of the steps (a smoke test, not a measurement). The
-// "profile_lenet" workload prints the per-op profile of LeNet-5 training steps,
+// "profile_lenet" workload prints the per-op profile of LeNet-5 training steps
+// at batch 64 ("profile_lenet_b256" at batch 256),
 // "profile_transformer" that of the transformer_layer workload and
 // "profile_lstm" that of the lstm_fwd_bwd workload.
 #include <sys/resource.h>
@@ -408,6 +409,9 @@ int main(int argc, char** argv) {
       r = lenet_epoch(data_dir, 64);
     } else if (w == "profile_lenet") {
       profile("lenet", 64, 50);
+      return 0;
+    } else if (w == "profile_lenet_b256") {
+      profile("lenet", 256, 50);
       return 0;
     } else if (w == "profile_transformer") {
       profile_transformer(20);
