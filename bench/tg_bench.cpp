@@ -12,7 +12,8 @@
 // "profile_lenet" workload prints the per-op profile of LeNet-5 training steps
 // at batch 64 ("profile_lenet_b256" at batch 256),
 // "profile_transformer" that of the transformer_layer workload and
-// "profile_lstm" that of the lstm_fwd_bwd workload.
+// "profile_lstm" that of the lstm_fwd_bwd workload, "profile_char_lm_transformer"
+// that of char_lm_transformer_steps (20 steps).
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -22,6 +23,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -274,8 +276,9 @@ std::pair<double, const char*> resnet_steps(const std::string& data_dir, int war
 // warm-up schedule, gradient clipping (examples/common/char_lm_model.cpp), batch
 // 32 windows of 64 characters of the fortunes' training text, shuffled. The
 // corpus is loaded and encoded before the clock starts.
+// With `profile`, prints the per-op profile of the timed steps too.
 std::pair<double, const char*> char_lm_steps(const std::string& kind, const std::string& data_dir, int warmup,
-                                             int steps) {
+                                             int steps, bool profile = false) {
   using D = examples::CharLmDefaults;
   warmup = quick ? 1 : warmup;
   steps = steps_of(steps);
@@ -294,9 +297,18 @@ std::pair<double, const char*> char_lm_steps(const std::string& kind, const std:
     ++step;
   };
   for (int i = 0; i < warmup; ++i) one_step();
+  std::unique_ptr<autograd::Profiler> prof;
+  if (profile) prof = std::make_unique<autograd::Profiler>();
   const auto start = Clock::now();
-  for (int i = 0; i < steps; ++i) one_step();
-  return {steps / seconds_since(start), "steps/s"};
+  for (int i = 0; i < steps; ++i) {
+    if (prof) prof->mark();
+    one_step();
+  }
+  const double seconds = seconds_since(start);
+  if (prof)
+    std::printf("Per-op profile of %d char_lm %s steps (%d threads), %.2f ms per step:\n%s", steps, kind.c_str(),
+                get_num_threads(), 1e3 * seconds / steps, prof->table().c_str());
+  return {steps / seconds, "steps/s"};
 }
 
 void profile(const std::string& which, std::int64_t batch, int steps) {
@@ -415,6 +427,9 @@ int main(int argc, char** argv) {
       return 0;
     } else if (w == "profile_transformer") {
       profile_transformer(20);
+      return 0;
+    } else if (w == "profile_char_lm_transformer") {
+      char_lm_steps("transformer", data_dir, 5, 20, /*profile*/ true);
       return 0;
     } else if (w == "profile_lstm") {
       profile_lstm(10);
