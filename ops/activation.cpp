@@ -15,12 +15,16 @@
 // definition; its samples and error inputs are declared at the bottom.
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <string>
 #include <vector>
 
+#include <xsimd/xsimd.hpp>
+
 #include "core/accumulate.hpp"
 #include "core/dispatch.hpp"
+#include "core/parallel.hpp"
 #include "core/tensor_impl.hpp"
 #include "ops/declarations.hpp"
 #include "ops/xt.hpp"
@@ -81,42 +85,148 @@ Tensor backward_output(const Tensor& gy, const Tensor& y, bool may_overwrite_gy)
   return detail::make_tensor(gy.shape(), gy.dtype());
 }
 
-// Row-wise softmax or log-softmax along `axis`, viewing x as [outer, n, inner].
+// A value of v's kind (an element or an xsimd batch) loaded from p.
+template <class T> T load_as(const T* p, T) { return *p; }
+template <class T, class A> xsimd::batch<T, A> load_as(const T* p, xsimd::batch<T, A>) {
+  return xsimd::batch<T, A>::load_unaligned(p);
+}
+
+inline void store_to(float* p, float v) { *p = v; }
+inline void store_to(double* p, double v) { *p = v; }
+template <class T, class A> void store_to(T* p, const xsimd::batch<T, A>& v) { v.store_unaligned(p); }
+
+// out[i] = f(i, v) for i in [first, last): f gets a batch tag for xsimd-wide
+// steps and an element tag for the tail, and returns a batch or an element.
+template <class T, class F> void simd_map(std::int64_t first, std::int64_t last, F&& f, T* out) {
+  using B = xsimd::batch<T>;
+  constexpr std::int64_t W = static_cast<std::int64_t>(B::size);
+  std::int64_t i = first;
+  for (; i + W <= last; i += W) f(i, B(T(0))).store_unaligned(out + i);
+  for (; i < last; ++i) out[i] = f(i, T(0));
+}
+
+// fn(first, last) over n elements, split over the pool in chunks of at least 16k.
+void for_chunks(std::int64_t n, const std::function<void(std::int64_t, std::int64_t)>& fn) {
+  detail::parallel_for(n, 16384, fn);
+}
+
+// x viewed as [outer, n, inner] around `axis`: outer * inner rows of n values,
+// `inner` apart.
+struct Rows {
+  std::int64_t outer = 1, n = 1, inner = 1;
+  std::int64_t count() const { return outer * inner; }
+  std::int64_t offset(std::int64_t r) const { return (r / inner) * n * inner + r % inner; }
+};
+
+Rows rows_along(const Shape& s, int ax, int dim) {
+  Rows r;
+  r.n = dim == 0 ? 1 : s[ax];
+  for (int i = 0; i < ax; ++i) r.outer *= s[i];
+  for (int i = ax + 1; i < dim; ++i) r.inner *= s[i];
+  return r;
+}
+
+// fn(first, last) over the rows, split over the pool when there is enough work
+// (about 16k elements per chunk: below that the wake-up costs more than it saves).
+void for_rows(const Rows& r, const std::function<void(std::int64_t, std::int64_t)>& fn) {
+  detail::parallel_for(r.count(), std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(r.n, 1)), fn);
+}
+
+// The row kernels of softmax and log-softmax, forward and backward. A row of
+// contiguous values (inner == 1, the last axis: attention scores, logits) runs
+// in xsimd batches with xsimd::exp; a strided row runs the scalar loop. Sums
+// reduce in the element type, as PyTorch's CPU kernels.
+template <class T> struct SoftmaxRows {
+  using B = xsimd::batch<T>;
+  static constexpr std::int64_t W = static_cast<std::int64_t>(B::size);
+
+  // softmax (or log-softmax) of in[0], in[stride], ... into out.
+  static void forward(const T* in, T* out, std::int64_t n, std::int64_t stride, bool log_space) {
+    T m = -std::numeric_limits<T>::infinity();
+    std::int64_t j = 0;
+    if (stride == 1 && n >= W) {
+      B vm = B::load_unaligned(in);
+      for (j = W; j + W <= n; j += W) vm = xsimd::max(vm, B::load_unaligned(in + j));
+      T lanes[W];
+      vm.store_unaligned(lanes);
+      for (const T v : lanes) m = std::max(m, v);
+    }
+    for (; j < n; ++j) m = std::max(m, in[j * stride]);
+    if (!std::isfinite(m)) m = T(0);  // all -inf (or inf/NaN): let the arithmetic show it
+    T total = 0;
+    j = 0;
+    if (stride == 1) {
+      const B bm(m);
+      B acc(T(0));
+      for (; j + W <= n; j += W) {
+        const B e = xsimd::exp(B::load_unaligned(in + j) - bm);
+        if (!log_space) e.store_unaligned(out + j);
+        acc += e;
+      }
+      total = xsimd::hadd(acc);
+    }
+    for (; j < n; ++j) {
+      const T e = std::exp(in[j * stride] - m);
+      if (!log_space) out[j * stride] = e;
+      total += e;
+    }
+    // log-softmax as (x - m) - log(total): subtracting m first keeps float32
+    // precision for large logits.
+    const T c = log_space ? std::log(total) : T(1) / total;
+    j = 0;
+    if (stride == 1) {
+      const B bm(m), bc(c);
+      for (; j + W <= n; j += W) {
+        const B v = log_space ? (B::load_unaligned(in + j) - bm) - bc : B::load_unaligned(out + j) * bc;
+        v.store_unaligned(out + j);
+      }
+    }
+    for (; j < n; ++j) out[j * stride] = log_space ? (in[j * stride] - m) - c : out[j * stride] * c;
+  }
+
+  // softmax: gx = y (gy - sum(gy y)); log-softmax: gx = gy - exp(y) sum(gy).
+  // gx may be gy itself: each element is written after the sum read it.
+  static void backward(const T* gy, const T* y, T* gx, std::int64_t n, std::int64_t stride, bool log_space) {
+    T total = 0;
+    std::int64_t j = 0;
+    if (stride == 1) {
+      B acc(T(0));
+      for (; j + W <= n; j += W)
+        acc += log_space ? B::load_unaligned(gy + j) : B::load_unaligned(gy + j) * B::load_unaligned(y + j);
+      total = xsimd::hadd(acc);
+    }
+    for (; j < n; ++j) total += log_space ? gy[j * stride] : gy[j * stride] * y[j * stride];
+    j = 0;
+    if (stride == 1) {
+      const B bt(total);
+      for (; j + W <= n; j += W) {
+        const B g = B::load_unaligned(gy + j), v = B::load_unaligned(y + j);
+        (log_space ? g - xsimd::exp(v) * bt : v * (g - bt)).store_unaligned(gx + j);
+      }
+    }
+    for (; j < n; ++j) {
+      const T g = gy[j * stride], v = y[j * stride];
+      gx[j * stride] = log_space ? g - std::exp(v) * total : v * (g - total);
+    }
+  }
+};
+
+// Row-wise softmax or log-softmax along `axis`.
 Tensor softmax_kernel(const Tensor& x, int axis, bool log_space, const char* name) {
   detail::check_floating(x, name);
   const int ax = normalize_axis(axis, x.dim(), name);
-  const Shape& s = x.shape();
-  const std::int64_t n = x.dim() == 0 ? 1 : s[ax];
-  std::int64_t outer = 1, inner = 1;
-  for (int i = 0; i < ax; ++i) outer *= s[i];
-  for (int i = ax + 1; i < x.dim(); ++i) inner *= s[i];
-  Tensor y = detail::make_tensor(s, x.dtype());
+  const Rows r = rows_along(x.shape(), ax, x.dim());
+  Tensor y = detail::make_tensor(x.shape(), x.dtype());
   detail::dispatch_float(x.dtype(), name, [&](auto tag) {
     using T = decltype(tag);
     const T* px = static_cast<const T*>(x.raw_data());
     T* py = static_cast<T*>(y.raw_data());
-    for (std::int64_t o = 0; o < outer; ++o)
-      for (std::int64_t i = 0; i < inner; ++i) {
-        const T* in = px + o * n * inner + i;
-        T* out = py + o * n * inner + i;
-        T m = -std::numeric_limits<T>::infinity();
-        for (std::int64_t j = 0; j < n; ++j) m = std::max(m, in[j * inner]);
-        if (!std::isfinite(m)) m = T(0);  // all -inf (or inf/NaN): let the arithmetic show it
-        T total = 0;
-        for (std::int64_t j = 0; j < n; ++j) {
-          const T e = std::exp(in[j * inner] - m);
-          if (!log_space) out[j * inner] = e;
-          total += e;
-        }
-        if (log_space) {
-          // (x - m) - log(total): subtracting m first keeps float32 precision for large logits.
-          const T log_total = std::log(total);
-          for (std::int64_t j = 0; j < n; ++j) out[j * inner] = (in[j * inner] - m) - log_total;
-        } else {
-          const T inv = T(1) / total;
-          for (std::int64_t j = 0; j < n; ++j) out[j * inner] *= inv;
-        }
+    for_rows(r, [&](std::int64_t first, std::int64_t last) {
+      for (std::int64_t row = first; row < last; ++row) {
+        const std::int64_t o = r.offset(row);
+        SoftmaxRows<T>::forward(px + o, py + o, r.n, r.inner, log_space);
       }
+    });
   });
   return y;
 }
@@ -166,6 +276,49 @@ Tensor relu_backward(const Tensor& gy, const Tensor& r, bool may_overwrite_gy = 
         [r = SavedTensor(r.detach())](const Tensor& g) { return relu_backward(g, r.get()); }));
   return gx;
 }
+
+// The gradients of softmax and log_softmax along `axis` as one pass per row
+// (sum, then the gradient), recorded as ops of their own under create_graph:
+//   softmax:      gx = y (gy - sum(gy y))
+//     d/dgy: G -> y (G - sum(G y)), the same kernel;  d/dy: G (gy - sum(gy y)) - gy sum(G y)
+//   log_softmax:  gx = gy - e^y sum(gy)
+//     d/dgy: G -> G - sum(G e^y);  d/dy: -G e^y sum(gy)
+// (sums along `axis`, kept for broadcasting.)
+Tensor softmax_backward(const Tensor& gy, const Tensor& y, int axis, bool log_space, bool may_overwrite_gy = false) {
+  const char* name = log_space ? "log_softmax backward" : "softmax backward";
+  const Tensor g = gy.dtype() == y.dtype() ? gy : gy.to(y.dtype());
+  Tensor gx = backward_output(g, y, may_overwrite_gy);
+  const Rows r = rows_along(y.shape(), normalize_axis(axis, y.dim(), name), y.dim());
+  detail::dispatch_float(y.dtype(), name, [&](auto tag) {
+    using T = decltype(tag);
+    const T* pg = static_cast<const T*>(g.raw_data());
+    const T* py = static_cast<const T*>(y.raw_data());
+    T* px = static_cast<T*>(gx.raw_data());
+    for_rows(r, [&](std::int64_t first, std::int64_t last) {
+      for (std::int64_t row = first; row < last; ++row) {
+        const std::int64_t o = r.offset(row);
+        SoftmaxRows<T>::backward(pg + o, py + o, px + o, r.n, r.inner, log_space);
+      }
+    });
+  });
+  if (autograd::needs_grad(gy, y)) {
+    if (log_space)
+      autograd::record("log_softmax_backward", {gy, y}, gx, autograd::formulas(
+          [y = SavedTensor(y), axis](const Tensor& gg) { return gg - sum(gg * exp(y.get()), {axis}, true); },
+          [gy = SavedTensor(gy), y = SavedTensor(y), axis](const Tensor& gg) {
+            return -(gg * exp(y.get()) * sum(gy.get(), {axis}, true));
+          }));
+    else
+      autograd::record("softmax_backward", {gy, y}, gx, autograd::formulas(
+          [y = SavedTensor(y), axis](const Tensor& gg) { return softmax_backward(gg, y.get(), axis, false); },
+          [gy = SavedTensor(gy), y = SavedTensor(y), axis](const Tensor& gg) {
+            const Tensor& g = gy.get();
+            const Tensor& v = y.get();
+            return gg * (g - sum(g * v, {axis}, true)) - g * sum(gg * v, {axis}, true);
+          }));
+  }
+  return gx;
+}
 }  // namespace
 
 Tensor sigmoid(const Tensor& x) {
@@ -211,7 +364,7 @@ Tensor softmax(const Tensor& x, int axis) {
   Tensor y = softmax_kernel(x, axis, false, "softmax");
   if (autograd::needs_grad(x)) {
     autograd::record("softmax", {x}, y, autograd::formulas([y = SavedTensor::output(y), axis](const Tensor& gy) {
-      return y.get() * (gy - sum(gy * y.get(), {axis}, true));
+      return softmax_backward(gy, y.get(), axis, false, /*may_overwrite_gy=*/true);
     }));
     autograd::set_attributes(y, autograd::OpAttributes().set_ints("dim", {axis}));
   }
@@ -222,7 +375,7 @@ Tensor log_softmax(const Tensor& x, int axis) {
   Tensor y = softmax_kernel(x, axis, true, "log_softmax");
   if (autograd::needs_grad(x)) {
     autograd::record("log_softmax", {x}, y, autograd::formulas([y = SavedTensor::output(y), axis](const Tensor& gy) {
-      return gy - exp(y.get()) * sum(gy, {axis}, true);
+      return softmax_backward(gy, y.get(), axis, true, /*may_overwrite_gy=*/true);
     }));
     autograd::set_attributes(y, autograd::OpAttributes().set_ints("dim", {axis}));
   }
@@ -256,16 +409,40 @@ constexpr double kSeluScale = 1.0507009873554804934193349852946;
 // The standard normal density exp(-x^2/2) / sqrt(2 pi).
 Tensor normal_pdf(const Tensor& x) { return exp(x * x * -0.5) * kInvSqrt2Pi; }
 
-// The standard normal CDF Phi(x) = erfc(-x/sqrt(2)) / 2 (erfc keeps its relative
-// precision for x << 0). gelu's gradient reads it, so it is a recorded op of its own.
-Tensor normal_cdf(const Tensor& x) {
-  Tensor y = map(x, "gelu", [](const auto& v, auto t) {
-    using T = decltype(t);
-    return T(0.5) * xt::erfc(v * static_cast<T>(-kSqrtHalf));
+// gelu's gradient gy (Phi(x) + x phi(x)), Phi(x) = erfc(-x/sqrt(2)) / 2 (erfc
+// keeps its relative precision for x << 0), as one fused pass (a composition of
+// ops made eight passes over memory), recorded as an op of its own under
+// create_graph:
+//   d/dgy: G -> G (Phi(x) + x phi(x)), the same kernel;  d/dx: G gy phi(x) (2 - x^2)
+// `cdf`, when given, is Phi(x) as the forward computed it (erfc is most of the
+// cost); it is a cache of a function of x only, so the recorded op does not read it.
+Tensor gelu_backward(const Tensor& gy, const Tensor& x, bool may_overwrite_gy = false, const Tensor& cdf = Tensor()) {
+  const Tensor g = gy.dtype() == x.dtype() ? gy : gy.to(x.dtype());
+  Tensor gx = backward_output(g, x, may_overwrite_gy);
+  detail::dispatch_float(x.dtype(), "gelu backward", [&](auto tag) {
+    using T = decltype(tag);
+    const T* pg = static_cast<const T*>(g.raw_data());
+    const T* px = static_cast<const T*>(x.raw_data());
+    const T* pc = cdf.defined() ? static_cast<const T*>(cdf.raw_data()) : nullptr;
+    T* po = static_cast<T*>(gx.raw_data());
+    for_chunks(x.numel(), [&](std::int64_t first, std::int64_t last) {
+      simd_map(first, last, [&](std::int64_t i, auto v) {
+        using std::erfc, std::exp, xsimd::erfc, xsimd::exp;  // for an element and for a batch
+        using V = decltype(v);
+        const V gv = load_as(pg + i, v), xv = load_as(px + i, v);
+        const V phi = pc ? load_as(pc + i, v) : V(T(0.5) * erfc(xv * static_cast<T>(-kSqrtHalf)));
+        return gv * (phi + xv * exp(xv * xv * T(-0.5)) * static_cast<T>(kInvSqrt2Pi));
+      }, po);
+    });
   });
-  if (autograd::needs_grad(x))
-    autograd::record("normal_cdf", {x}, y, autograd::formulas([x = SavedTensor(x)](const Tensor& gy) { return gy * normal_pdf(x.get()); }));
-  return y;
+  if (autograd::needs_grad(gy, x))
+    autograd::record("gelu_backward", {gy, x}, gx, autograd::formulas(
+        [x = SavedTensor(x)](const Tensor& gg) { return gelu_backward(gg, x.get()); },
+        [gy = SavedTensor(gy), x = SavedTensor(x)](const Tensor& gg) {
+          const Tensor& v = x.get();
+          return gg * gy.get() * normal_pdf(v) * (2.0 - v * v);
+        }));
+  return gx;
 }
 
 // scale * (x > 0 ? x : alpha (e^x - 1)): elu and selu.
@@ -311,14 +488,30 @@ Tensor selu(const Tensor& x) { return scaled_elu(x, kSeluAlpha, kSeluScale, "sel
 
 Tensor gelu(const Tensor& x, const std::string& approximate) {
   if (approximate == "none") {
-    Tensor y = map(x, "gelu", [](const auto& v, auto t) {
-      using T = decltype(t);
-      return v * T(0.5) * xt::erfc(v * static_cast<T>(-kSqrtHalf));
+    detail::check_floating(x, "gelu");
+    Tensor y = detail::make_tensor(x.shape(), x.dtype());
+    // Phi(x) is kept for the backward when there is one.
+    const bool keep_cdf = autograd::needs_grad(x);
+    Tensor cdf = keep_cdf ? detail::make_tensor(x.shape(), x.dtype()) : Tensor();
+    detail::dispatch_float(x.dtype(), "gelu", [&](auto tag) {
+      using T = decltype(tag);
+      const T* px = static_cast<const T*>(x.raw_data());
+      T* py = static_cast<T*>(y.raw_data());
+      T* pc = keep_cdf ? static_cast<T*>(cdf.raw_data()) : nullptr;
+      for_chunks(x.numel(), [&](std::int64_t first, std::int64_t last) {
+        simd_map(first, last, [&](std::int64_t i, auto v) {
+          using std::erfc, xsimd::erfc;  // for an element and for a batch
+          using V = decltype(v);
+          const V xv = load_as(px + i, v);
+          const V phi = T(0.5) * erfc(xv * static_cast<T>(-kSqrtHalf));
+          if (pc) store_to(pc + i, phi);
+          return xv * phi;
+        }, py);
+      });
     });
-    if (autograd::needs_grad(x))
-      autograd::record("gelu", {x}, y, autograd::formulas([x = SavedTensor(x)](const Tensor& gy) {
-        const Tensor& v = x.get();
-        return gy * (normal_cdf(v) + v * normal_pdf(v));
+    if (keep_cdf)
+      autograd::record("gelu", {x}, y, autograd::formulas([x = SavedTensor(x), cdf = SavedTensor(cdf)](const Tensor& gy) {
+        return gelu_backward(gy, x.get(), /*may_overwrite_gy=*/true, cdf.get());
       }));
     return y;
   }
@@ -515,10 +708,14 @@ std::vector<OpInfo> activation_op_declarations() {
       OpInfo("softmax")
           .sample("3x4, last axis", {any({3, 4})}, [](const OpArgs& v) { return softmax(v[0]); })
           .sample("3x4, axis 0", {any({3, 4})}, [](const OpArgs& v) { return softmax(v[0], 0); })
+          .sample("2x37, last axis: xsimd batches and a tail", {any({2, 37})},
+                  [](const OpArgs& v) { return softmax(v[0], -1); })
           .error("axis out of range", [] { softmax(ones({2, 3}), 3); }, {"softmax", "axis 3"}),
       OpInfo("log_softmax")
           .sample("3x5, last axis", {any({3, 5})}, [](const OpArgs& v) { return log_softmax(v[0]); })
           .sample("2x3x4, axis 1", {any({2, 3, 4})}, [](const OpArgs& v) { return log_softmax(v[0], 1); })
+          .sample("2x37, last axis: xsimd batches and a tail", {any({2, 37})},
+                  [](const OpArgs& v) { return log_softmax(v[0], -1); })
           .error("axis out of range", [] { log_softmax(ones({2, 3}), -3); }, {"log_softmax", "axis -3"}),
       OpInfo("leaky_relu")
           .sample("3x4, default slope, away from the kink", {away_from_zero({3, 4})},
