@@ -1,13 +1,16 @@
 // tapegrad — normalisation kernels as ops. The layers (BatchNorm1d/2d, LayerNorm,
 // GroupNorm, InstanceNorm2d, RMSNorm) and their functional forms are in
 // <tapegrad/nn/normalization.hpp>; nn::BatchNorm1d/2d run fused_batch_norm in
-// training mode.
+// training mode, and LayerNorm runs fused_layer_norm.
 // @code
 //   tg::Tensor x = tg::randn({8, 4, 5, 5}).requires_grad_();
 //   tg::Tensor w = tg::ones({4}).requires_grad_(), b = tg::zeros({4}).requires_grad_();
 //   tg::sum(tg::fused_batch_norm(x, w, b)).backward();   // x, w and b get gradients
 // @endcode
 #pragma once
+
+#include <cstdint>
+#include <vector>
 
 #include <tapegrad/core/tensor.hpp>
 
@@ -25,5 +28,16 @@ namespace tg {
 Tensor fused_batch_norm(const Tensor& input, const Tensor& weight = Tensor(), const Tensor& bias = Tensor(),
                         const Tensor& running_mean = Tensor(), const Tensor& running_var = Tensor(),
                         double momentum = 0.1, double eps = 1e-5);
+
+/// Layer normalisation as one op (what nn::functional::layer_norm and
+/// nn::LayerNorm run): each input's trailing `normalized_shape` (D values) is
+/// normalised by its own mean and biased variance, y = (x - mean) / sqrt(var +
+/// eps) * weight + bias, weight and bias of `normalized_shape` or undefined.
+/// Forward two passes per row, backward one (one fused pass, or under
+/// create_graph the same formula in differentiable ops); the gradients do not
+/// depend on the thread count. Throws for an empty `normalized_shape`, an input
+/// that does not end in it, or a weight / bias of another shape or dtype.
+Tensor fused_layer_norm(const Tensor& input, const std::vector<std::int64_t>& normalized_shape,
+                        const Tensor& weight = Tensor(), const Tensor& bias = Tensor(), double eps = 1e-5);
 
 }  // namespace tg
