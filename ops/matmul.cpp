@@ -12,10 +12,12 @@
 
 #include "core/checked_math.hpp"
 #include "core/dispatch.hpp"
+#include "core/parallel.hpp"
 #include "core/tensor_impl.hpp"
 #include "ops/blas.hpp"
 #include "ops/declarations.hpp"
 #include <tapegrad/core/autograd.hpp>
+#include <tapegrad/core/parallel.hpp>
 #include <tapegrad/ops/ops.hpp>
 
 namespace tg {
@@ -36,8 +38,20 @@ Tensor gemm_op(const Tensor& a, bool ta, const Tensor& b, bool tb) {
     const T* pa = static_cast<const T*>(a.raw_data());
     const T* pb = static_cast<const T*>(b.raw_data());
     T* pc = static_cast<T*>(c.raw_data());
-    for (std::int64_t i = 0; i < batch; ++i)
-      detail::gemm<T>(ta, tb, M, N, K, T(1), pa + i * M * K, pb + i * K * N, T(0), pc + i * M * N);
+    auto run = [&](std::int64_t first, std::int64_t last) {
+      for (std::int64_t i = first; i < last; ++i)
+        detail::gemm<T>(ta, tb, M, N, K, T(1), pa + i * M * K, pb + i * K * N, T(0), pc + i * M * N);
+    };
+    // Many small products (attention's [L,dh]x[dh,S] per head) are each too
+    // small to split by rows, so the batch is split over the pool instead,
+    // about 64^3 multiply-adds per chunk at least; each gemm then runs serially.
+    const double macs = static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
+    if (batch > 1 && get_num_threads() > 1 && macs < 128.0 * 128.0 * 128.0) {
+      const auto grain = static_cast<std::int64_t>(64.0 * 64.0 * 64.0 / std::max(macs, 1.0));
+      detail::parallel_for(batch, std::max<std::int64_t>(1, grain), run);
+    } else {
+      run(0, batch);
+    }
   });
   return c;
 }
