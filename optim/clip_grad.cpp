@@ -26,7 +26,14 @@ double clip_grad_norm(const std::vector<Tensor>& params, double max_norm, double
       if (inf_norm) {
         for (std::int64_t i = 0; i < n; ++i) acc = std::max(acc, static_cast<double>(std::abs(d[i])));
       } else if (norm_type == 2.0) {
-        for (std::int64_t i = 0; i < n; ++i) acc += static_cast<double>(d[i]) * d[i];
+        // Eight independent partial sums (in double): one running sum waits on
+        // each addition's latency, and GCC may not reorder it.
+        double part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+        std::int64_t i = 0;
+        for (; i + 8 <= n; i += 8)
+          for (int k = 0; k < 8; ++k) part[k] += static_cast<double>(d[i + k]) * static_cast<double>(d[i + k]);
+        for (; i < n; ++i) part[0] += static_cast<double>(d[i]) * static_cast<double>(d[i]);
+        acc += ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
       } else {
         for (std::int64_t i = 0; i < n; ++i) acc += std::pow(std::abs(static_cast<double>(d[i])), norm_type);
       }
