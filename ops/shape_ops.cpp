@@ -12,6 +12,7 @@
 // Tensor::clone. Joining and splitting: ops/join_ops.cpp; indexing and masks:
 // ops/index_ops.cpp.
 
+#include <algorithm>
 #include <limits>
 
 #include "core/checked_math.hpp"
@@ -121,7 +122,11 @@ Tensor permute(const Tensor& x, const std::vector<int>& dims) {
     std::vector<std::int64_t> idx(nd, 0);
     std::int64_t offset = 0;
     for (std::int64_t r = 0; r < n / inner; ++r) {
-      for (std::int64_t i = 0; i < inner; ++i) py[r * inner + i] = px[offset + i * inner_step];
+      if (inner_step == 1) {  // the last dimension stays last: contiguous runs (attention's heads)
+        std::copy(px + offset, px + offset + inner, py + r * inner);
+      } else {
+        for (std::int64_t i = 0; i < inner; ++i) py[r * inner + i] = px[offset + i * inner_step];
+      }
       for (int d = nd - 2; d >= 0; --d) {
         offset += step[d];
         if (++idx[d] < out_shape[d]) break;
