@@ -54,9 +54,9 @@ constexpr double kOpenBlasThreadsMacs = 512.0 * 512.0 * 512.0;
 
 // OpenBLAS runs single-threaded (core/parallel.cpp), so medium products are split
 // here over tapegrad's pool: by rows of C, each block one gemm on contiguous rows
-// of A and C. With A transposed its rows are not contiguous in memory, so those
-// run in one piece (in a network they are the small dW = Xᵀ·gY). Very large
-// products get OpenBLAS's threads for the duration of the call.
+// of A and C; with A transposed (its rows are not contiguous in memory) by
+// columns of C. Very large products get OpenBLAS's threads for the duration of
+// the call.
 template <class T>
 void gemm(bool trans_a, bool trans_b, std::int64_t M, std::int64_t N, std::int64_t K, T alpha, const T* A,
           const T* B, T beta, T* C) {
@@ -84,6 +84,26 @@ void gemm(bool trans_a, bool trans_b, std::int64_t M, std::int64_t N, std::int64
     return;
   }
   const bool split = parallel && !trans_a && M >= 2 * 16 && macs >= kParallelMacs;
+  if (parallel && trans_a && N >= 2 * 16 && macs >= kParallelMacs && K > 0) {
+    // A transposed (dW = Xᵀ·gY, a third of a Transformer's products): split by
+    // columns of C instead, each block one gemm on a column block of op(B) and
+    // C, addressed through the leading dimensions (no copies).
+    const std::int64_t blocks = std::min<std::int64_t>(threads, N / 16);
+    parallel_for(blocks, 1, [&](std::int64_t first, std::int64_t last) {
+      for (std::int64_t b = first; b < last; ++b) {
+        const std::int64_t c0 = (N * b / blocks) / 16 * 16;
+        const std::int64_t c1 = b + 1 == blocks ? N : (N * (b + 1) / blocks) / 16 * 16;
+        if (c1 <= c0) continue;
+        using Index = xt::blas_index_t;
+        cxxblas::gemm<Index>(cxxblas::StorageOrder::RowMajor, cxxblas::Transpose::Trans,
+                             trans_b ? cxxblas::Transpose::Trans : cxxblas::Transpose::NoTrans,
+                             static_cast<Index>(M), static_cast<Index>(c1 - c0), static_cast<Index>(K), alpha, A,
+                             static_cast<Index>(M), trans_b ? B + c0 * K : B + c0,
+                             static_cast<Index>(trans_b ? K : N), beta, C + c0, static_cast<Index>(N));
+      }
+    });
+    return;
+  }
   if (!split) {
     gemm_serial(trans_a, trans_b, M, N, K, alpha, A, B, beta, C);
     return;

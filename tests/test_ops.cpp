@@ -181,6 +181,32 @@ TEST_CASE("matmul split over the thread pool equals the one-thread product", "[o
     CHECK(one == two);  // the same kernel on the same rows: bit-identical
     CHECK(one_t == two_t);
   }
+  // Products with A transposed (the weight gradients Xᵀ·gY) split by columns of C.
+  // OpenBLAS may run a column block through another kernel than the whole product
+  // (it differs in the last bits for some splits), so these agree to rounding.
+  for (std::int64_t m : {200, 257}) {
+    const Tensor x = randn({m, 300}, kFloat64), g = randn({m, 170}, kFloat64);
+    auto weight_grads = [&](int threads) {
+      set_num_threads(threads);
+      manual_seed(3);
+      Tensor w = randn({170, 300}, kFloat64).requires_grad_(), b = randn({300, 170}, kFloat64).requires_grad_();
+      (sum(linear(x, w) * g) + sum(matmul(x, b) * g)).backward();
+      return std::make_pair(w.grad().to_vector(), b.grad().to_vector());
+    };
+    const auto one = weight_grads(1), two = weight_grads(2);
+    const auto expected_w = matmul(transpose(g, 0, 1), x).to_vector();  // gᵀ·x as one gemm, no transposed operand
+    const auto expected_b = matmul(transpose(x, 0, 1), g).to_vector();  // xᵀ·g
+    REQUIRE(expected_w.size() == one.first.size());
+    REQUIRE(expected_b.size() == one.second.size());
+    for (std::size_t i = 0; i < expected_w.size(); ++i) {
+      CHECK(one.first[i] == Approx(expected_w[i]).epsilon(1e-12).margin(1e-10));
+      CHECK(two.first[i] == Approx(expected_w[i]).epsilon(1e-12).margin(1e-10));
+    }
+    for (std::size_t i = 0; i < expected_b.size(); ++i) {
+      CHECK(one.second[i] == Approx(expected_b[i]).epsilon(1e-12).margin(1e-10));
+      CHECK(two.second[i] == Approx(expected_b[i]).epsilon(1e-12).margin(1e-10));
+    }
+  }
   set_num_threads(before);
 }
 
