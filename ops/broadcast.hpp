@@ -27,8 +27,10 @@ BroadcastPlan make_broadcast_plan(const Shape& a, const Shape& b, const Shape& o
 
 /// Calls f(out, a, b, n, sa, sb) for each innermost row of the plan, where the
 /// row has n elements and sa/sb are a's and b's strides along it (0 or 1 mostly).
+/// With `rows_first` / `rows_last`, only those rows (of plan.numel / n).
 template <class PA, class PB, class PO, class Row>
-void for_each_row(const BroadcastPlan& plan, PA a, PB b, PO out, Row row) {
+void for_each_row(const BroadcastPlan& plan, PA a, PB b, PO out, Row row, std::int64_t rows_first = 0,
+                  std::int64_t rows_last = -1) {
   const int nd = plan.ndim;
   if (nd == 0) {
     row(out, a, b, 1, 0, 0);
@@ -37,10 +39,17 @@ void for_each_row(const BroadcastPlan& plan, PA a, PB b, PO out, Row row) {
   const std::int64_t n = plan.extent[nd - 1];
   const std::int64_t sa = plan.stride_a[nd - 1], sb = plan.stride_b[nd - 1];
   if (n == 0) return;
-  const std::int64_t rows = plan.numel / n;
+  const std::int64_t rows = rows_last < 0 ? plan.numel / n : rows_last;
   std::int64_t idx[Shape::kMaxDims] = {};
   std::int64_t oa = 0, ob = 0;
-  for (std::int64_t r = 0; r < rows; ++r) {
+  // The odometer's position at row rows_first.
+  for (std::int64_t d = nd - 2, rest = rows_first; rest > 0 && d >= 0; --d) {
+    idx[d] = rest % plan.extent[d];
+    rest /= plan.extent[d];
+    oa += idx[d] * plan.stride_a[d];
+    ob += idx[d] * plan.stride_b[d];
+  }
+  for (std::int64_t r = rows_first; r < rows; ++r) {
     row(out + r * n, a + oa, b + ob, n, sa, sb);
     for (int d = nd - 2; d >= 0; --d) {  // odometer over the outer dimensions
       oa += plan.stride_a[d];

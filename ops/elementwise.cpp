@@ -8,9 +8,11 @@
 // Each op's gradient is the formula passed to autograd::formulas in its
 // definition (a broadcast operand's gradient is summed back with sum_to); the
 // samples and error inputs are declared at the bottom.
+#include <algorithm>
 #include <cmath>
 
 #include "core/dispatch.hpp"
+#include "core/parallel.hpp"
 #include "core/tensor_impl.hpp"
 #include "ops/broadcast.hpp"
 #include "ops/declarations.hpp"
@@ -67,19 +69,33 @@ template <BinOp op, class T> void binary_kernel(const Tensor& a, const Tensor& b
     return;
   }
   const detail::BroadcastPlan plan = detail::make_broadcast_plan(a.shape(), b.shape(), out.shape());
+  // Rows split over the pool when there is work for two (a bias add over a
+  // [2048, 512] activation); each row is written by one thread, so the result
+  // does not depend on the split.
+  const std::int64_t row_length = plan.ndim == 0 ? 1 : std::max<std::int64_t>(plan.extent[plan.ndim - 1], 1);
+  const std::int64_t row_count = plan.ndim == 0 ? 1 : plan.numel / row_length;
+  const bool split = n >= 2 * 16384 && row_count > 1;
+  const std::int64_t grain = std::max<std::int64_t>(1, 16384 / row_length);
   if (plan.ndim == 2 && plan.stride_a[0] == plan.extent[1] && plan.stride_a[1] == 1 && plan.stride_b[0] == 0 &&
       plan.stride_b[1] == 1) {
     // [R, C] (op) [C], a bias added to a batch: one loop nest over a new
     // output (restrict), instead of R calls of the row loop with their alias checks.
-    const std::int64_t R = plan.extent[0], C = plan.extent[1];
-    T* __restrict o = po;
-    for (std::int64_t r = 0; r < R; ++r) {
-      const T* __restrict x = pa + r * C;
-      for (std::int64_t i = 0; i < C; ++i) o[r * C + i] = apply<op>(x[i], pb[i]);
-    }
+    const std::int64_t C = plan.extent[1];
+    const auto nest = [&](std::int64_t first, std::int64_t last) {
+      T* __restrict o = po;
+      for (std::int64_t r = first; r < last; ++r) {
+        const T* __restrict x = pa + r * C;
+        for (std::int64_t i = 0; i < C; ++i) o[r * C + i] = apply<op>(x[i], pb[i]);
+      }
+    };
+    if (split)
+      detail::parallel_for(plan.extent[0], grain, nest);
+    else
+      nest(0, plan.extent[0]);
     return;
   }
-  detail::for_each_row(plan, pa, pb, po,
+  const auto rows = [&](std::int64_t first, std::int64_t last) {
+    detail::for_each_row(plan, pa, pb, po,
                        [](T* o, const T* x, const T* y, std::int64_t m, std::int64_t sx, std::int64_t sy) {
                          if (sx == 1 && sy == 1) {
                            for (std::int64_t i = 0; i < m; ++i) o[i] = apply<op>(x[i], y[i]);
@@ -92,7 +108,12 @@ template <BinOp op, class T> void binary_kernel(const Tensor& a, const Tensor& b
                          } else {
                            for (std::int64_t i = 0; i < m; ++i) o[i] = apply<op>(x[i * sx], y[i * sy]);
                          }
-                       });
+                       }, first, last);
+  };
+  if (split)
+    detail::parallel_for(row_count, grain, rows);
+  else
+    rows(0, -1);
 }
 
 template <BinOp op> Tensor binary_forward(const Tensor& a, const Tensor& b, const char* name) {

@@ -169,7 +169,7 @@ TEST_CASE("nll_loss picks the target log-probabilities", "[ops]") {
   CHECK(nll_loss(lp, t, Reduction::None).to_vector() == V{3, 0.5});
 }
 
-TEST_CASE("matmul split over the thread pool equals the one-thread product", "[ops][threads]") {
+TEST_CASE("matmul and broadcast ops split over the thread pool equal the one-thread result", "[ops][threads]") {
   manual_seed(11);
   const int before = get_num_threads();
   for (std::int64_t m : {37, 200, 257}) {
@@ -180,6 +180,34 @@ TEST_CASE("matmul split over the thread pool equals the one-thread product", "[o
     const auto two = matmul(a, b).to_vector(), two_t = matmul(a, transpose(bt, 0, 1)).to_vector();
     CHECK(one == two);  // the same kernel on the same rows: bit-identical
     CHECK(one_t == two_t);
+  }
+  // Broadcast element-wise ops split their rows over the pool: the same values, and
+  // each element the one a plain loop gives (outer dimensions broadcast both ways, so
+  // a chunk starts mid-odometer).
+  {
+    const Tensor a = randn({40, 1, 900}, kFloat64), b = randn({40, 30, 1}, kFloat64);
+    set_num_threads(1);
+    const auto one = (a * b).to_vector();
+    set_num_threads(2);
+    const auto two = (a * b).to_vector();
+    CHECK(one == two);
+    const auto av = a.to_vector(), bv = b.to_vector();
+    bool all_equal = true;
+    for (std::size_t i = 0; i < 40; ++i)
+      for (std::size_t j = 0; j < 30; ++j)
+        for (std::size_t k = 0; k < 900; ++k)
+          all_equal = all_equal && two[(i * 30 + j) * 900 + k] == av[i * 900 + k] * bv[i * 30 + j];
+    CHECK(all_equal);
+    // [R, C] + [C], a bias: its own loop nest, split by rows too.
+    const Tensor x = randn({300, 170}, kFloat64), bias = randn({170}, kFloat64);
+    set_num_threads(1);
+    const auto bias_one = (x + bias).to_vector();
+    set_num_threads(2);
+    CHECK((x + bias).to_vector() == bias_one);
+    const auto xv = x.to_vector(), biasv = bias.to_vector();
+    bool bias_equal = true;
+    for (std::size_t i = 0; i < xv.size(); ++i) bias_equal = bias_equal && bias_one[i] == xv[i] + biasv[i % 170];
+    CHECK(bias_equal);
   }
   // Products with A transposed (the weight gradients Xᵀ·gY) split by columns of C.
   // OpenBLAS may run a column block through another kernel than the whole product
