@@ -52,8 +52,9 @@ int int_from_environment(const char* name, int lo, int hi, int fallback) {
 
 // How long an idle worker watches for the next job before it sleeps. 500 us
 // keeps the worker awake through the serial stretches of a LeNet-5 step
-// (b64 at 2 threads: 36k images/s sleeping at once, 40k after 100 us, 44k
-// after 400-1000 us), the order of what OpenMP runtimes spin by default.
+// (b64 at 2 threads, before the element-wise ops were split: 36k images/s
+// sleeping at once, 40k after 100 us, 44k after 400-1000 us; README "Threads"
+// has the gains and the two small losses measured since).
 constexpr int kDefaultSpinMicroseconds = 500;
 
 std::chrono::microseconds spin_time() {
