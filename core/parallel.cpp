@@ -24,8 +24,15 @@
 // (sched_yield) after every threaded call and steal the cores from our pool:
 // perf showed ~45 % of a small-MLP training run in the scheduler that way.
 // <cblas.h> cannot be included next to xtensor-blas headers (enum clash), so the
-// OpenBLAS thread function is declared here by hand.
+// OpenBLAS thread functions are declared here by hand.
 extern "C" void openblas_set_num_threads(int num_threads);
+// OpenBLAS starts its threads when it is loaded, and they spin-wait for a first
+// job for a while: long enough to take the second core from our pool in a
+// short program (sgemm 256 at 2 threads ran at one thread's speed in one run
+// of three, 140 against 240 GFLOP/s). This stops them; OpenBLAS starts them
+// again by itself when a call asks for more threads (its fork handler uses
+// the same pair, so that path is kept working).
+extern "C" int blas_thread_shutdown_(void);
 
 namespace tg {
 namespace {
@@ -258,6 +265,7 @@ State& state() {
     st->threads = threads;
     st->pool = std::make_shared<ThreadPool>(st->threads);
     openblas_set_num_threads(1);
+    blas_thread_shutdown_();
     return st;
   }();
   return *s;
