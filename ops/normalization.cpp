@@ -229,6 +229,26 @@ autograd::Grads composed_layer_norm_backward(const Tensor& gy, const Tensor& x, 
   return grads;
 }
 
+// The gradients a fused normalisation's plain backward writes: dx like x, and
+// dweight / dbias of `param_shape` when the op has them and they are wanted
+// (undefined otherwise). grads() lists them in the op's input order.
+struct NormGrads {
+  Tensor dx, dw, db;
+  bool has_weight, has_bias;
+  NormGrads(const Tensor& x, bool weight, bool bias, const Shape& param_shape, const autograd::NeedsGrad& needs)
+      : has_weight(weight), has_bias(bias) {
+    if (needs[0]) dx = empty(x.shape(), x.dtype());
+    if (weight && needs[1]) dw = empty(param_shape, x.dtype());
+    if (bias && needs[weight ? 2 : 1]) db = empty(param_shape, x.dtype());
+  }
+  autograd::Grads grads() const {
+    autograd::Grads g{dx};
+    if (has_weight) g.push_back(dw);
+    if (has_bias) g.push_back(db);
+    return g;
+  }
+};
+
 }  // namespace
 
 Tensor fused_layer_norm(const Tensor& input, const std::vector<std::int64_t>& normalized_shape, const Tensor& weight,
@@ -287,10 +307,8 @@ Tensor fused_layer_norm(const Tensor& input, const std::vector<std::int64_t>& no
           const bool has_weight = w_in.defined();
           if (GradMode::is_enabled())
             return composed_layer_norm_backward(gy, x_in, w_in, has_bias, normalized_shape, D, eps, needs);
-          Tensor dx = needs[0] ? empty(x_in.shape(), x_in.dtype()) : Tensor();
-          Tensor dw = has_weight && needs[1] ? empty(Shape(normalized_shape), x_in.dtype()) : Tensor();
-          const std::size_t bias_slot = has_weight ? 2 : 1;
-          Tensor db = has_bias && needs[bias_slot] ? empty(Shape(normalized_shape), x_in.dtype()) : Tensor();
+          NormGrads out(x_in, has_weight, has_bias, Shape(normalized_shape), needs);
+          Tensor &dx = out.dx, &dw = out.dw, &db = out.db;
           const Tensor g_in = gy.dtype() == x_in.dtype() ? gy : gy.to(x_in.dtype());
           detail::dispatch_float(x_in.dtype(), "fused_layer_norm backward", [&](auto tag) {
             using T = decltype(tag);
@@ -323,10 +341,7 @@ Tensor fused_layer_norm(const Tensor& input, const std::vector<std::int64_t>& no
             add_blocks(dw, part_w);
             add_blocks(db, part_b);
           });
-          autograd::Grads grads{dx};
-          if (has_weight) grads.push_back(dw);
-          if (has_bias) grads.push_back(db);
-          return grads;
+          return out.grads();
         }));
   return y;
 }
@@ -412,10 +427,8 @@ Tensor fused_batch_norm(const Tensor& input, const Tensor& weight, const Tensor&
           }
           const Layout l = layout_of(x_in);
           const bool has_weight = w_in.defined();
-          Tensor dx = needs[0] ? empty(x_in.shape(), x_in.dtype()) : Tensor();
-          Tensor dw = has_weight && needs[1] ? empty({l.channels}, x_in.dtype()) : Tensor();
-          const std::size_t bias_slot = has_weight ? 2 : 1;
-          Tensor db = has_bias && needs[bias_slot] ? empty({l.channels}, x_in.dtype()) : Tensor();
+          NormGrads out(x_in, has_weight, has_bias, Shape{l.channels}, needs);
+          Tensor &dx = out.dx, &dw = out.dw, &db = out.db;
           const Tensor g_in = gy;
           detail::dispatch_float(x_in.dtype(), "fused_batch_norm backward", [&](auto tag) {
             using T = decltype(tag);
@@ -452,10 +465,7 @@ Tensor fused_batch_norm(const Tensor& input, const Tensor& weight, const Tensor&
               }
             });
           });
-          grads.push_back(dx);
-          if (has_weight) grads.push_back(dw);
-          if (has_bias) grads.push_back(db);
-          return grads;
+          return out.grads();
         }));
   return y;
 }
