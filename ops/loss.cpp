@@ -18,6 +18,7 @@
 #include "ops/declarations.hpp"
 #include <tapegrad/core/autograd.hpp>
 #include <tapegrad/ops/ops.hpp>
+#include <xsimd/xsimd.hpp>
 
 namespace tg {
 using autograd::SavedTensor;
@@ -202,7 +203,21 @@ Tensor binary_cross_entropy(const Tensor& probs, const Tensor& targets, Reductio
     for (std::int64_t i0 = 0; i0 < n; i0 += kChunk) {
       const std::int64_t m = std::min(kChunk, n - i0);
       T* l = reduction == Reduction::None ? po + i0 : chunk;
-      for (std::int64_t j = 0; j < m; ++j) {
+      // Whole batches with xsimd's log, both logs of every element (cheaper
+      // vectorised than one scalar log: a 2-16-1 MLP's loss over 140 points
+      // spent 14 % of its training step in logf); the results differ from
+      // the scalar loop's by at most the logs' rounding. A zero weight gives
+      // the same signed zero as weighted_clamped_log: 0 times a finite log.
+      using B = xsimd::batch<T>;
+      constexpr std::int64_t W = static_cast<std::int64_t>(B::size);
+      const B one(T(1)), floor_log(static_cast<T>(kLogFloor));
+      std::int64_t j = 0;
+      for (; j + W <= m; j += W) {
+        const B p = B::load_unaligned(pp + i0 + j), t = B::load_unaligned(py + i0 + j);
+        const B log_p = xsimd::max(xsimd::log(p), floor_log), log_q = xsimd::max(xsimd::log(one - p), floor_log);
+        (-(t * log_p + (one - t) * log_q)).store_unaligned(l + j);
+      }
+      for (; j < m; ++j) {
         const std::int64_t i = i0 + j;
         l[j] = -(weighted_clamped_log(py[i], pp[i]) + weighted_clamped_log(T(1) - py[i], T(1) - pp[i]));
       }
