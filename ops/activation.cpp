@@ -105,9 +105,9 @@ template <class T, class F> void simd_map(std::int64_t first, std::int64_t last,
   for (; i < last; ++i) out[i] = f(i, T(0));
 }
 
-// fn(first, last) over n elements, split over the pool in chunks of at least 16k.
+// fn(first, last) over n elements, split over the pool in chunks of at least kElementGrain.
 void for_chunks(std::int64_t n, const std::function<void(std::int64_t, std::int64_t)>& fn) {
-  detail::parallel_for(n, 16384, fn);
+  detail::parallel_for(n, detail::kElementGrain, fn);
 }
 
 // x viewed as [outer, n, inner] around `axis`: outer * inner rows of n values,
@@ -127,9 +127,9 @@ Rows rows_along(const Shape& s, int ax, int dim) {
 }
 
 // fn(first, last) over the rows, split over the pool when there is enough work
-// (about 16k elements per chunk: below that the wake-up costs more than it saves).
+// (kElementGrain elements per chunk).
 void for_rows(const Rows& r, const std::function<void(std::int64_t, std::int64_t)>& fn) {
-  detail::parallel_for(r.count(), std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(r.n, 1)), fn);
+  detail::parallel_for(r.count(), detail::grain_for_rows(r.n), fn);
 }
 
 // The row kernels of softmax and log-softmax, forward and backward. A row of

@@ -74,8 +74,8 @@ template <BinOp op, class T> void binary_kernel(const Tensor& a, const Tensor& b
   // does not depend on the split.
   const std::int64_t row_length = plan.ndim == 0 ? 1 : std::max<std::int64_t>(plan.extent[plan.ndim - 1], 1);
   const std::int64_t row_count = plan.ndim == 0 ? 1 : plan.numel / row_length;
-  const bool split = n >= 2 * 16384 && row_count > 1;
-  const std::int64_t grain = std::max<std::int64_t>(1, 16384 / row_length);
+  const bool split = n >= 2 * detail::kElementGrain && row_count > 1;
+  const std::int64_t grain = detail::grain_for_rows(row_length);
   if (plan.ndim == 2 && plan.stride_a[0] == plan.extent[1] && plan.stride_a[1] == 1 && plan.stride_b[0] == 0 &&
       plan.stride_b[1] == 1) {
     // [R, C] (op) [C], a bias added to a batch: one loop nest over a new

@@ -288,7 +288,7 @@ Tensor fused_layer_norm(const Tensor& input, const std::vector<std::int64_t>& no
     T* out = y.data<T>();
     T* mv = row_mean.data<T>();
     T* iv = row_invstd.data<T>();
-    detail::parallel_for(rows, std::max<std::int64_t>(1, 16384 / D), [&](std::int64_t first, std::int64_t last) {
+    detail::parallel_for(rows, detail::grain_for_rows(D), [&](std::int64_t first, std::int64_t last) {
       for (std::int64_t r = first; r < last; ++r)
         std::tie(mv[r], iv[r]) = LayerNormRows<T>::forward(x + r * D, out + r * D, w, b, D, eps);
     });

@@ -56,7 +56,7 @@ Tensor pad2d(const Tensor& x, std::array<std::int64_t, 4> pads, double value) {
     const T fill = static_cast<T>(value);
     const T* in = x.data<T>();
     T* out = y.data<T>();
-    detail::parallel_for(planes, std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(1, OH * OW)),
+    detail::parallel_for(planes, detail::grain_for_rows(OH * OW),
                          [&](std::int64_t begin, std::int64_t end) {
                            for (std::int64_t p = begin; p < end; ++p) {
                              const T* src = in + p * H * W;

@@ -31,13 +31,12 @@ template <class T> auto flat(T* p, std::int64_t n) {
 
 /// Element-wise work over n elements, split over the thread pool:
 /// fn(begin, count) for contiguous blocks that start on a multiple of 64
-/// elements (whole cache lines and SIMD registers). A block has at least
-/// 16K elements: below that the split costs more than the second core gives
-/// (a LeNet-5 relu at batch 64, 100K-300K floats, takes 20-60 us on one core).
+/// elements (whole cache lines and SIMD registers), of at least kElementGrain
+/// elements.
 /// Blocks follow parallel_for's static split, so block i of every element-wise
 /// op over a tensor runs on the same thread and finds the rows it wrote last.
 template <class Fn> void for_each_block(std::int64_t n, const Fn& fn) {
-  constexpr std::int64_t kGrain = 16384, kAlign = 64;
+  constexpr std::int64_t kGrain = kElementGrain, kAlign = 64;
   if (n < 2 * kGrain) {  // one block: no std::function, no pool (tiny tensors are common)
     if (n > 0) fn(0, n);
     return;
